@@ -1,0 +1,414 @@
+//===- Geometry.cpp -------------------------------------------------------===//
+#include "neuromancer/core/Geometry.h"
+
+#include "neuromancer/core/Format.h"
+
+#include <optional>
+
+namespace nm {
+namespace {
+
+int64_t product(const Sizes &v) {
+  int64_t p = 1;
+  for (int64_t x : v)
+    p *= x;
+  return p;
+}
+
+/// Checks that a per-spatial-axis list has the right length and positive
+/// entries; `what` names it in the message.
+std::optional<Failure> checkSpatialList(const TaggedShape &in, const Sizes &v,
+                                        const std::string &what,
+                                        int64_t minimum = 1) {
+  if (static_cast<int64_t>(v.size()) != in.nSpatial())
+    return valueError(what + " " + formatTuple(v) + " has " +
+                      std::to_string(v.size()) + " entries but the input " +
+                      in.repr() + " has " + std::to_string(in.nSpatial()) +
+                      " spatial axes");
+  for (int64_t x : v)
+    if (x < minimum)
+      return valueError(what + " " + formatTuple(v) + " must have entries >= " +
+                        std::to_string(minimum));
+  return std::nullopt;
+}
+
+Sizes onesIfEmpty(const Sizes &v, int64_t n) {
+  return v.empty() ? Sizes(n, 1) : v;
+}
+
+int64_t batchOrOne(const TaggedShape &in) {
+  if (!in.hasTag('b'))
+    return 1;
+  int64_t b = in['b'];
+  return b == None ? 1 : b;
+}
+
+} // namespace
+
+char spatialTag(const TaggedShape &shape, int64_t j) {
+  return shape.tags()[shape.spatialAxes().at(j)];
+}
+
+Expected<ConvMode> parseConvMode(std::string_view mode) {
+  if (mode == "valid")
+    return ConvMode::Valid;
+  if (mode == "same")
+    return ConvMode::Same;
+  if (mode == "full")
+    return ConvMode::Full;
+  return valueError("Unknown conv_mode '" + std::string(mode) +
+                    "'; expected 'valid', 'same' or 'full'");
+}
+
+std::string convModeName(ConvMode mode) {
+  switch (mode) {
+  case ConvMode::Valid:
+    return "valid";
+  case ConvMode::Same:
+    return "same";
+  case ConvMode::Full:
+    return "full";
+  }
+  return "valid";
+}
+
+Sizes convWeightShape(const TaggedShape &in, const ConvGeometry &conv) {
+  Sizes w = {conv.n_f, in['f']};
+  w.insert(w.end(), conv.filter.begin(), conv.filter.end());
+  return w;
+}
+
+Expected<TaggedShape> convOutputShape(const TaggedShape &in,
+                                      const ConvGeometry &conv) {
+  if (!in.hasTag('f'))
+    return valueError("Conv needs an input with an 'f' axis, got " + in.repr());
+  if (in['f'] == None)
+    return valueError("Conv needs a known number of input features, got " +
+                      in.repr());
+  if (conv.n_f < 1)
+    return valueError("Conv needs n_f >= 1, got " + std::to_string(conv.n_f));
+  const int64_t nsp = in.nSpatial();
+  Sizes pool = onesIfEmpty(conv.pool, nsp);
+  if (auto f = checkSpatialList(in, conv.filter, "filter_shape"))
+    return *f;
+  if (auto f = checkSpatialList(in, pool, "pool_shape"))
+    return *f;
+
+  const int64_t nFragments = static_cast<int64_t>(in.mfpOffsets().size());
+  if (conv.mfp) {
+    int64_t b = in.hasTag('b') ? in['b'] : 1;
+    if (b == None || b / nFragments != 1 || b % nFragments != 0)
+      return valueError("MFP needs the raw batch size to be 1, but the input " +
+                        in.repr() + " holds " +
+                        (b == None ? std::string("None")
+                                   : std::to_string(b)) +
+                        " examples in " + std::to_string(nFragments) +
+                        " fragment(s)");
+  }
+
+  TaggedShape out = in.updateShape('f', conv.n_f);
+  Sizes fov = in.fov(), strides = in.strides();
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (int64_t j = 0; j < nsp; ++j) {
+    const int64_t n = in[axes[j]], f = conv.filter[j], p = pool[j];
+    const char tag = in.tags()[axes[j]];
+    if (conv.mode == ConvMode::Same && f % 2 == 0)
+      return valueError("conv_mode 'same' needs odd filter sizes, but spatial "
+                        "axis '" + std::string(1, tag) + "' has kernel size " +
+                        std::to_string(f));
+    int64_t k = conv.mode == ConvMode::Valid  ? 1 - f
+                : conv.mode == ConvMode::Full ? f - 1
+                                              : 0;
+    int64_t outSize = None;
+    if (n != None) {
+      int64_t L = n + k;
+      if (L < 1)
+        return valueError("Cannot convolve spatial axis '" +
+                          std::string(1, tag) + "' of length " +
+                          std::to_string(n) + " with kernel of size " +
+                          std::to_string(f) + " (output would be empty).");
+      if (!conv.mfp && L % p != 0)
+        return valueError("Cannot pool spatial axis '" + std::string(1, tag) +
+                          "' of length " + std::to_string(n) + " by factor " +
+                          std::to_string(p) +
+                          " after convolving with kernel of size " +
+                          std::to_string(f) + ".");
+      if (conv.mfp && (L - p + 1) % p != 0)
+        return valueError("Cannot pool spatial axis '" + std::string(1, tag) +
+                          "' of length " + std::to_string(n) + " by factor " +
+                          std::to_string(p) +
+                          " after convolving with kernel of size " +
+                          std::to_string(f) + " and using MFP.");
+      outSize = L / p;
+      if (outSize < 1)
+        return valueError("Pooling spatial axis '" + std::string(1, tag) +
+                          "' of length " + std::to_string(L) + " by factor " +
+                          std::to_string(p) + " leaves nothing.");
+    }
+    out = out.updateShapeAt(axes[j], outSize);
+    fov[j] = (in.fov()[j] > 0 && !conv.invalidateFov)
+                 ? in.fov()[j] + (f + p - 2) * in.strides()[j]
+                 : -1;
+    strides[j] = p * in.strides()[j];
+  }
+  out = out.withFov(fov).withStrides(strides);
+
+  if (conv.mfp && product(pool) > 1) {
+    // Fragment ix (last axis fastest) pools conv_out[ix : ix + L - p + 1];
+    // fragments are stacked on the batch axis, fragment-major.
+    MfpOffsets offsets;
+    Sizes ix(nsp, 0);
+    for (int64_t count = 0; count < product(pool); ++count) {
+      for (const Sizes &old : in.mfpOffsets()) {
+        Sizes row(nsp);
+        for (int64_t j = 0; j < nsp; ++j)
+          row[j] = old[j] + ix[j] * in.strides()[j];
+        offsets.push_back(row);
+      }
+      for (int64_t j = nsp - 1; j >= 0; --j) {
+        if (++ix[j] < pool[j])
+          break;
+        ix[j] = 0;
+      }
+    }
+    out = out.withMfpOffsets(offsets);
+    if (out.hasTag('b'))
+      out = out.updateShape('b', product(pool), TaggedShape::UpdateMode::Mult);
+  }
+  return out;
+}
+
+int64_t convCost(const TaggedShape &in, const ConvGeometry &conv) {
+  int64_t positions = 1;
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (size_t j = 0; j < axes.size(); ++j) {
+    int64_t n = in[axes[j]], f = conv.filter.at(j);
+    if (n == None)
+      continue;
+    positions *= n + (conv.mode == ConvMode::Valid ? 1 - f : f - 1);
+  }
+  return product(convWeightShape(in, conv)) * positions * batchOrOne(in);
+}
+
+Expected<TaggedShape> poolOutputShape(const TaggedShape &in, const Sizes &pool,
+                                      const Sizes &strideIn) {
+  Sizes stride = strideIn.empty() ? pool : strideIn;
+  if (auto f = checkSpatialList(in, pool, "pool_shape"))
+    return *f;
+  if (auto f = checkSpatialList(in, stride, "stride"))
+    return *f;
+  TaggedShape out = in;
+  Sizes fov = in.fov(), strides = in.strides();
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (size_t j = 0; j < axes.size(); ++j) {
+    int64_t n = in[axes[j]], p = pool[j], st = stride[j];
+    int64_t size = None;
+    if (n != None) {
+      if (n < p || (n - p) % st != 0)
+        return valueError("Cannot downsample spatial axis '" +
+                          std::string(1, in.tags()[axes[j]]) + "' of length " +
+                          std::to_string(n) + " with pool size " +
+                          std::to_string(p) + " and stride " +
+                          std::to_string(st) + ".");
+      size = (n - p) / st + 1;
+    }
+    out = out.updateShapeAt(axes[j], size);
+    fov[j] = in.fov()[j] > 0 ? in.fov()[j] + (p - 1) * in.strides()[j] : -1;
+    strides[j] = st * in.strides()[j];
+  }
+  return out.withFov(fov).withStrides(strides);
+}
+
+Expected<TaggedShape> upconvOutputShape(const TaggedShape &in, int64_t n_f,
+                                        const Sizes &pool) {
+  if (!in.hasTag('f') || in['f'] == None)
+    return valueError("UpConv needs an input with a known 'f' axis, got " +
+                      in.repr());
+  if (auto f = checkSpatialList(in, pool, "pool_shape"))
+    return *f;
+  TaggedShape out = in.updateShape('f', n_f);
+  Sizes strides = in.strides();
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (size_t j = 0; j < axes.size(); ++j) {
+    out = out.updateShapeAt(axes[j], pool[j], TaggedShape::UpdateMode::Mult);
+    // Python 3 divides into a float array; int() of it truncates.
+    strides[j] = in.strides()[j] / pool[j];
+  }
+  return out.withFov(Sizes(axes.size(), -1)).withStrides(strides, true);
+}
+
+int64_t upconvCost(const TaggedShape &in, int64_t n_f, const Sizes &pool) {
+  int64_t positions = 1;
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (size_t j = 0; j < axes.size(); ++j) {
+    int64_t n = in[axes[j]], p = pool.at(j);
+    if (n != None)
+      positions *= n * p + (1 - p);
+  }
+  return n_f * in['f'] * product(pool) * positions * batchOrOne(in);
+}
+
+namespace {
+Expected<TaggedShape> resizeBothSides(const TaggedShape &in,
+                                      const Sizes &amount, int64_t sign,
+                                      const char *what) {
+  if (auto f = checkSpatialList(in, amount, what, 0))
+    return *f;
+  TaggedShape out = in;
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (size_t j = 0; j < axes.size(); ++j) {
+    int64_t n = in[axes[j]];
+    if (n == None)
+      continue;
+    int64_t size = n + sign * 2 * amount[j];
+    if (size < 1)
+      return valueError(std::string("Cannot ") + what + " spatial axis '" +
+                        std::string(1, in.tags()[axes[j]]) + "' of length " +
+                        std::to_string(n) + " by " + std::to_string(amount[j]) +
+                        " on both sides.");
+    out = out.updateShapeAt(axes[j], size);
+  }
+  return out;
+}
+} // namespace
+
+Expected<TaggedShape> cropOutputShape(const TaggedShape &in,
+                                      const Sizes &crop) {
+  return resizeBothSides(in, crop, -1, "crop");
+}
+
+Expected<TaggedShape> padOutputShape(const TaggedShape &in, const Sizes &pad) {
+  return resizeBothSides(in, pad, +1, "pad");
+}
+
+Expected<TaggedShape> concatOutputShape(const std::vector<TaggedShape> &in,
+                                        char axis) {
+  if (in.empty())
+    return valueError("Concat needs at least one input");
+  const TaggedShape &first = in.front();
+  if (!first.hasTag(axis))
+    return valueError("Concat axis '" + std::string(1, axis) +
+                      "' is not in " + first.repr());
+  int64_t at = first.tagIndex(axis);
+  int64_t total = 0;
+  for (const TaggedShape &s : in) {
+    if (s.tags() != first.tags())
+      return valueError("Concat inputs have different axes: " + first.repr() +
+                        " and " + s.repr());
+    for (int64_t i = 0; i < s.ndim(); ++i)
+      if (i != at && s[i] != first[i] && s[i] != None && first[i] != None)
+        return valueError("Concat inputs differ on axis '" +
+                          std::string(1, s.tags()[i]) + "': " + first.repr() +
+                          " and " + s.repr());
+    total = (total == None || s[at] == None) ? None : total + s[at];
+  }
+  return first.updateShapeAt(at, total);
+}
+
+Expected<TaggedShape> fragmentsToDenseShape(const TaggedShape &in) {
+  int64_t nFrag = static_cast<int64_t>(in.mfpOffsets().size());
+  int64_t st = product(in.strides());
+  int64_t b = in.hasTag('b') ? in['b'] : None;
+  if (b != nFrag || b != st)
+    return valueError("FragmentsToDense needs batch size == number of MFP "
+                      "fragments == product of strides, but " +
+                      in.repr() + " has " + std::to_string(nFrag) +
+                      " fragment(s) and strides " +
+                      formatList(in.strides()));
+  TaggedShape out = in.updateShape('b', 1);
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (size_t j = 0; j < axes.size(); ++j)
+    out = out.updateShapeAt(axes[j], in.strides()[j],
+                            TaggedShape::UpdateMode::Mult);
+  return out.withStrides(Sizes(axes.size(), 1))
+      .withMfpOffsets({Sizes(axes.size(), 0)});
+}
+
+int64_t perceptronInputs(const TaggedShape &in, bool flatten) {
+  return flatten ? in.stripbatchProd() : in['f'];
+}
+
+Expected<TaggedShape> perceptronOutputShape(const TaggedShape &in, int64_t n_f,
+                                            bool flatten) {
+  if (n_f < 1)
+    return valueError("Perceptron needs n_f >= 1, got " + std::to_string(n_f));
+  if (!flatten) {
+    if (!in.hasTag('f') || in['f'] == None)
+      return valueError("Perceptron needs a known 'f' axis (or flatten=true), "
+                        "got " + in.repr());
+    return in.updateShape('f', n_f);
+  }
+  int64_t b = in.hasTag('b') ? in['b'] : 1;
+  return TaggedShape::create({b, n_f}, "b,f");
+}
+
+Expected<Sizes> upconvFovFix(const Sizes &inSpatial, const Sizes &outSpatial,
+                             const Sizes &strides) {
+  Sizes diff(inSpatial.size());
+  for (size_t j = 0; j < inSpatial.size(); ++j) {
+    diff[j] = inSpatial[j] - (strides[j] * (outSpatial[j] - 1) + 1);
+    if (diff[j] % 2 != 0)
+      return valueError("FOV is not centered: input spatial shape " +
+                        formatList(inSpatial) + " vs. output extent " +
+                        formatList(outSpatial) + " at strides " +
+                        formatList(strides));
+  }
+  return diff;
+}
+
+bool cnnSizeValid(const std::vector<CnnLayer> &layers, int64_t axis,
+                  int64_t size) {
+  for (const CnnLayer &l : layers) {
+    int64_t f = l.filter.at(axis);
+    int64_t p = l.pool.empty() ? 1 : l.pool.at(axis);
+    int64_t out = size - f + 1;
+    if (out <= 0)
+      return false;
+    if (p > 1 && (l.mfp ? out % p != 1 : out % p != 0))
+      return false;
+    size = out / p;
+    if (size <= 0)
+      return false;
+  }
+  return true;
+}
+
+Expected<CnnCalculation> cnncalculator(const std::vector<CnnLayer> &layers,
+                                       const Sizes &desired) {
+  CnnCalculation calc;
+  const int64_t ndim = static_cast<int64_t>(desired.size());
+  for (int64_t a = 0; a < ndim; ++a) {
+    int64_t smallest = None, best = None;
+    for (int64_t s = 2; s < 5000; ++s) {
+      if (!cnnSizeValid(layers, a, s))
+        continue;
+      if (smallest == None)
+        smallest = s;
+      if (s <= desired[a])
+        best = s;
+    }
+    if (smallest == None)
+      return valueError("No valid patch size in 2..4999 on spatial axis " +
+                        std::to_string(a));
+    int64_t chosen = best == None ? smallest : best;
+    if (chosen != desired[a])
+      calc.notes.push_back("patch_size (" + std::to_string(desired[a]) +
+                           ") changed to (" + std::to_string(chosen) + ") (" +
+                           (best == None ? "size too small" : "size not possible") +
+                           ")");
+    calc.patch.push_back(chosen);
+  }
+  Sizes fov(ndim, 1), strides(ndim, 1);
+  for (const CnnLayer &l : layers) {
+    for (int64_t a = 0; a < ndim; ++a) {
+      int64_t p = l.pool.empty() ? 1 : l.pool[a];
+      fov[a] += (l.filter[a] + p - 2) * strides[a];
+      strides[a] *= p;
+    }
+    calc.fov.insert(calc.fov.begin(), fov);
+    calc.strides.insert(calc.strides.begin(), strides);
+  }
+  return calc;
+}
+
+} // namespace nm

@@ -1,0 +1,103 @@
+//===- Geometry.h - shape, fov and cost rules of the layers ----*- C++ -*-===//
+//
+// The geometry rules of ELEKTRONN2 (reference/elektronn2.md §1.4, §2.1) in one
+// place. The frontend calls them when a node is built; the nm dialect's
+// verifiers and shape inference call the same functions. Failures come back as
+// values (Expected) carrying ELEKTRONN2's messages.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_CORE_GEOMETRY_H
+#define NEUROMANCER_CORE_GEOMETRY_H
+
+#include "neuromancer/core/Error.h"
+#include "neuromancer/core/TaggedShape.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nm {
+
+enum class ConvMode { Valid, Same, Full };
+Expected<ConvMode> parseConvMode(std::string_view mode);
+std::string convModeName(ConvMode mode);
+
+/// A convolution layer as far as geometry is concerned. `filter` and `pool`
+/// have one entry per spatial axis of the input, in tensor order.
+struct ConvGeometry {
+  int64_t n_f = 0;
+  Sizes filter;
+  Sizes pool; // empty = all ones
+  ConvMode mode = ConvMode::Valid;
+  bool mfp = false;
+  bool invalidateFov = false;
+};
+
+/// Output shape of conv (+ max-pool or MFP). Needs an 'f' axis.
+Expected<TaggedShape> convOutputShape(const TaggedShape &in,
+                                      const ConvGeometry &conv);
+/// prod(w_sh) * prod(conv positions before pooling) * batch; 'same' is
+/// costed like 'full'.
+int64_t convCost(const TaggedShape &in, const ConvGeometry &conv);
+/// Weight shape [n_f, n_in, *filter].
+Sizes convWeightShape(const TaggedShape &in, const ConvGeometry &conv);
+
+/// Pool (stride defaults to pool): out = (n - p) // st + 1.
+Expected<TaggedShape> poolOutputShape(const TaggedShape &in, const Sizes &pool,
+                                      const Sizes &stride = {});
+
+/// Transposed conv with filter = stride = pool: out = n * p, fov unknown.
+Expected<TaggedShape> upconvOutputShape(const TaggedShape &in, int64_t n_f,
+                                        const Sizes &pool);
+int64_t upconvCost(const TaggedShape &in, int64_t n_f, const Sizes &pool);
+
+/// Crop / pad `amount[k]` on both sides of spatial axis k.
+Expected<TaggedShape> cropOutputShape(const TaggedShape &in,
+                                      const Sizes &crop);
+Expected<TaggedShape> padOutputShape(const TaggedShape &in, const Sizes &pad);
+
+/// Concatenation along `axis`: sizes add up, everything else from the first.
+Expected<TaggedShape> concatOutputShape(const std::vector<TaggedShape> &in,
+                                        char axis);
+
+/// Interleaving of MFP fragments into a dense map.
+Expected<TaggedShape> fragmentsToDenseShape(const TaggedShape &in);
+
+/// Dense layer over 'f' (or over everything but 'b' when flattening).
+Expected<TaggedShape> perceptronOutputShape(const TaggedShape &in, int64_t n_f,
+                                            bool flatten);
+/// Inputs per output feature: f, or stripbatch_prod when flattening.
+int64_t perceptronInputs(const TaggedShape &in, bool flatten);
+
+/// Designate-time fov fix for networks with UpConv (fov < 0): the fov becomes
+/// in_spatial - (strides * (out_spatial - 1) + 1), which must be even.
+Expected<Sizes> upconvFovFix(const Sizes &inSpatial, const Sizes &outSpatial,
+                             const Sizes &strides);
+
+/// Name of spatial axis `j` of `shape` ('z', 'x' or 'y').
+char spatialTag(const TaggedShape &shape, int64_t j);
+
+/// ELEKTRONN2's utils/cnncalculator for stacks of valid convs (per axis).
+struct CnnLayer {
+  Sizes filter;
+  Sizes pool;
+  bool mfp = false;
+};
+struct CnnCalculation {
+  Sizes patch;             // chosen input size per axis
+  std::vector<Sizes> fov;  // field of view after each layer, deepest first
+  std::vector<Sizes> strides; // strides after each layer, deepest first
+  std::vector<std::string> notes; // "patch_size (23) changed to (22) ..."
+};
+/// True when `size` flows through every layer on axis `axis`.
+bool cnnSizeValid(const std::vector<CnnLayer> &layers, int64_t axis,
+                  int64_t size);
+/// Largest valid size <= desired ("size not possible"), or the smallest
+/// valid one when desired is below it ("size too small"), searched in
+/// 2..4999. Fails when no size in that range is valid.
+Expected<CnnCalculation> cnncalculator(const std::vector<CnnLayer> &layers,
+                                       const Sizes &desiredPatch);
+
+} // namespace nm
+
+#endif // NEUROMANCER_CORE_GEOMETRY_H
