@@ -1,0 +1,158 @@
+//===- Model.h - models, the model manager, save and load -------*- C++ -*-===//
+#ifndef NEUROMANCER_FRONTEND_MODEL_H
+#define NEUROMANCER_FRONTEND_MODEL_H
+
+#include "neuromancer/frontend/Node.h"
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace nm {
+
+/// A node given by handle or by name (designate_nodes accepts both).
+struct NodeRef {
+  NodeRef(Node node) : node(std::move(node)) {}
+  NodeRef(const char *name) : name(name) {}
+  NodeRef(std::string name) : name(std::move(name)) {}
+  Node node;
+  std::string name;
+};
+
+/// Keyword arguments of Model::designate_nodes.
+struct DesignateOptions {
+  NodeRef input_node = "input";
+  std::optional<NodeRef> target_node;
+  std::optional<NodeRef> loss_node;
+  std::optional<NodeRef> prediction_node;
+  std::vector<NodeRef> prediction_ext;
+  std::optional<NodeRef> error_node;
+  std::vector<NodeRef> debug_outputs;
+};
+
+/// All parameter values of a model: node name -> (param name -> value).
+using ModelParamValues = OrderedDict<ParamValues>;
+
+class Model {
+public:
+  explicit Model(std::string name);
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+
+  const std::string &name() const { return name_; }
+  /// Node names in registration order.
+  std::vector<std::string> names() const;
+  std::vector<Node> nodes() const { return nodes_; }
+  std::size_t size() const { return nodes_.size(); }
+  bool contains(const std::string &name) const;
+  /// model["nll"]; KeyError naming the node and the known names.
+  Node operator[](const std::string &name) const;
+  Node operator[](const char *name) const { return (*this)[std::string(name)]; }
+  /// model[i] in registration order.
+  Node at(std::size_t index) const;
+  /// "['image', 'conv', ...]", ELEKTRONN2's repr(model).
+  std::string repr() const;
+
+  /// Tells the model which nodes play which role, then logs the prediction
+  /// properties and the totals (cost, trainable parameters, cost per pixel).
+  void designate_nodes(const DesignateOptions &options);
+  Node input_node() const { return input_node_; }
+  Node target_node() const { return target_node_; }
+  Node loss_node() const { return loss_node_; }
+  Node prediction_node() const { return prediction_node_; }
+  Node error_node() const { return error_node_; }
+  std::vector<Node> prediction_ext() const { return prediction_ext_; }
+  std::vector<Node> debug_outputs() const { return debug_outputs_; }
+  /// Prediction batch size (None if unknown) and number of spatial axes.
+  int64_t batch_size() const { return batch_size_; }
+  int64_t ndim() const { return ndim_; }
+  /// Cost of the loss's sub-graph (prediction's if there is no loss).
+  int64_t total_computational_cost() const;
+  int64_t total_params_count() const;
+
+  ModelParamValues get_param_values(bool skip_const = false) const;
+  /// KeyError for an unknown node name.
+  void set_param_values(const ModelParamValues &values,
+                        bool skip_const = false);
+
+  /// Writes graph description and parameters to one HDF5 file (atomically:
+  /// a temporary file renamed into place).
+  void save(const std::string &path) const;
+
+  // Used by the node builders.
+  void add(std::shared_ptr<NodeImpl> node);
+  std::set<std::string> takenNames() const;
+
+  /// The designation as given (names), for saving.
+  struct Designation {
+    std::string input_node, target_node, loss_node, prediction_node,
+        error_node;
+    std::vector<std::string> prediction_ext, debug_outputs;
+    bool designated = false;
+  };
+  const Designation &designation() const { return designation_; }
+
+private:
+  Node resolve(const NodeRef &ref, const char *role) const;
+
+  std::string name_;
+  std::vector<Node> nodes_;
+  Node input_node_, target_node_, loss_node_, prediction_node_, error_node_;
+  std::vector<Node> prediction_ext_, debug_outputs_;
+  int64_t batch_size_ = None;
+  int64_t ndim_ = 0;
+  Designation designation_;
+};
+
+/// ELEKTRONN2's model_manager: the models of this program and which one new
+/// nodes go to.
+class ModelManager {
+public:
+  /// The current model; with a name, that model (made current). The
+  /// "default" model is created on first use.
+  Model &getmodel(const std::string &name = "");
+  /// A new, empty, current model. ValueError if the name exists; an empty
+  /// name gets a unique one.
+  Model &newmodel(const std::string &name = "");
+  /// Swaps current and last.
+  void togglemodel();
+  std::vector<std::string> names() const;
+  Model &current();
+  /// Forgets a model (its nodes stay alive while handles to them exist).
+  void remove(const std::string &name);
+
+private:
+  std::vector<std::unique_ptr<Model>> models_;
+  Model *current_ = nullptr;
+  Model *last_ = nullptr;
+};
+
+extern ModelManager model_manager;
+
+/// Keyword arguments of modelload / rebuild_model.
+struct ModelLoadOptions {
+  /// Rebuild every Conv with mfp=true and insert FragmentsToDense before the
+  /// prediction node (dense prediction in one pass).
+  bool override_mfp_to_active = false;
+  /// Spatial input size to use instead of the saved one; rounded to a valid
+  /// size (with a log line per changed axis).
+  std::vector<int64_t> imposed_patch_size;
+  /// Batch size to use instead of the saved one (0 = keep).
+  int64_t imposed_batch_size = 0;
+  /// Name of the new model (empty = the saved name, made unique).
+  std::string name;
+};
+
+/// Loads a model saved with Model::save into a new current model.
+/// IOError naming the file for a missing, truncated or foreign file.
+Model &modelload(const std::string &path, const ModelLoadOptions &options = {});
+
+/// Rebuilds `model` with other batch size / patch size / MFP (the saved
+/// description with the options applied) as a new current model.
+Model &rebuild_model(const Model &model, const ModelLoadOptions &options = {});
+
+} // namespace nm
+
+#endif // NEUROMANCER_FRONTEND_MODEL_H

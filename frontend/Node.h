@@ -1,0 +1,87 @@
+//===- Node.h - handles to nodes of the model graph -------------*- C++ -*-===//
+//
+// A Node is a cheap, copyable handle to one node of a model graph (ELEKTRONN2's
+// `Node`). Nodes are created by the layer functions in Layers.h (nm::Conv,
+// nm::Softmax, ...) and registered in the current Model.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_FRONTEND_NODE_H
+#define NEUROMANCER_FRONTEND_NODE_H
+
+#include "neuromancer/core/DType.h"
+#include "neuromancer/core/OrderedDict.h"
+#include "neuromancer/core/TaggedShape.h"
+#include "neuromancer/runtime/Array.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nm {
+
+class NodeImpl;
+class Model;
+
+/// Parameter values of one node, by parameter name ("w", "b", "gamma", ...).
+using ParamValues = OrderedDict<Array>;
+
+class Node {
+public:
+  Node() = default;
+  explicit Node(std::shared_ptr<NodeImpl> impl) : impl_(std::move(impl)) {}
+
+  /// Unique name within its model ("conv", "conv1", ...).
+  const std::string &name() const;
+  /// ELEKTRONN2 class name: "Input", "Conv", "Softmax", "_Errors", ...
+  const std::string &cls() const;
+  /// Output shape with tags, fov, offsets, strides.
+  const TaggedShape &shape() const;
+  DType dtype() const;
+
+  /// Trainable parameter elements of this node / of its whole sub-graph.
+  int64_t param_count() const;
+  int64_t all_params_count() const;
+  /// Operations of this node / summed over the node and all its ancestors.
+  int64_t computational_cost() const;
+  int64_t all_computational_cost() const;
+
+  /// Direct inputs, in constructor order.
+  std::vector<Node> parents() const;
+  /// The node and all its ancestors, depth first, each once.
+  std::vector<Node> all_parents() const;
+  /// The source nodes (inputs) this node needs, in all_parents order: the
+  /// argument order of the compiled function.
+  std::vector<Node> input_nodes() const;
+  bool is_source() const;
+
+  /// ELEKTRONN2's repr: "<Conv-Node> 'conv' \n  #Params=3,488 ...".
+  std::string repr() const;
+
+  /// Copies of the parameter values (skip_const drops constants).
+  ParamValues get_param_values(bool skip_const = false) const;
+  /// Sets parameter values; KeyError for unknown names (BN's gamma/mean/std
+  /// are skipped with a message, as ELEKTRONN2 does), ValueError for a wrong
+  /// shape or a constant parameter (unless skip_const).
+  void set_param_values(const ParamValues &values, bool skip_const = false);
+
+  Model &model() const;
+  explicit operator bool() const { return impl_ != nullptr; }
+  bool operator==(const Node &other) const { return impl_ == other.impl_; }
+  bool operator!=(const Node &other) const { return impl_ != other.impl_; }
+
+  /// The graph record behind the handle (for the compiler).
+  NodeImpl &impl() const;
+  const std::shared_ptr<NodeImpl> &ptr() const { return impl_; }
+
+private:
+  std::shared_ptr<NodeImpl> impl_;
+};
+
+/// Seeds the generator behind parameter initialisation (glorot normal
+/// weights, uniform biases). The default seed is fixed, so a program that
+/// builds the same model twice gets the same parameters.
+void set_seed(uint64_t seed);
+
+} // namespace nm
+
+#endif // NEUROMANCER_FRONTEND_NODE_H

@@ -1,0 +1,84 @@
+//===- NodeImpl.h - the graph record behind a Node --------------*- C++ -*-===//
+//
+// Internal to neuromancer (frontend, compiler): what a node is, in a form that
+// can be saved, reloaded and lowered. `attrs` holds the constructor's keyword
+// arguments under ELEKTRONN2's names; rebuilding a node from (cls, parents,
+// attrs) is how loading works, so there is a single construction path.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_FRONTEND_NODEIMPL_H
+#define NEUROMANCER_FRONTEND_NODEIMPL_H
+
+#include "neuromancer/frontend/Node.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nm {
+
+struct Param {
+  Array value;
+  /// Counted in #Params and updated by optimisers.
+  bool trainable = true;
+  /// Cannot be set (ELEKTRONN2's ConstantParam).
+  bool constant = false;
+  /// Weight decay applies (w: yes, b: no).
+  bool apply_reg = false;
+};
+
+class NodeImpl {
+public:
+  std::string cls;
+  std::string name;
+  std::vector<std::shared_ptr<NodeImpl>> parents;
+  nlohmann::json attrs = nlohmann::json::object();
+
+  TaggedShape shape;
+  DType dtype = DType::Float32;
+  int64_t cost = 0;
+  OrderedDict<Param> params;
+  /// Class-specific tail of the repr ("\n  n_f=32, 3d conv, ...").
+  std::string reprTail;
+  bool printRepr = true;
+  bool isSource = false;
+  Model *model = nullptr;
+
+  const NodeImpl &parent(std::size_t i = 0) const { return *parents.at(i); }
+  /// attrs[key] or `fallback` when absent/null.
+  template <typename T> T attr(const char *key, T fallback) const {
+    auto it = attrs.find(key);
+    if (it == attrs.end() || it->is_null())
+      return fallback;
+    return it->get<T>();
+  }
+};
+
+/// Fills shape, dtype, cost, params and reprTail of a node whose cls, name,
+/// parents and attrs are set. Throws on bad input (nothing is registered).
+using NodeBuilder = std::function<void(NodeImpl &)>;
+
+/// Looks up the builder of an ELEKTRONN2 class name; KeyError if unknown.
+const NodeBuilder &nodeBuilder(const std::string &cls);
+std::vector<std::string> knownNodeClasses();
+
+/// The one way nodes come into being: picks a unique name in the current
+/// model, runs the class's builder, registers the node and logs its repr.
+/// `attrs` must contain "name" and may contain "print_repr".
+Node makeNode(const std::string &cls, std::vector<Node> parents,
+              nlohmann::json attrs);
+
+/// Overwrites a parameter with a user-given initial value (shape checked).
+void setInitialParam(NodeImpl &node, const std::string &param,
+                     const std::optional<Array> &value);
+
+// Parameter initialisation (reference §1.3), from the seeded generator.
+Array glorotNormal(const Sizes &shape, double fanSum);
+Array uniformArray(const Sizes &shape, double low, double high);
+
+} // namespace nm
+
+#endif // NEUROMANCER_FRONTEND_NODEIMPL_H
