@@ -74,6 +74,16 @@ int64_t perceptronInputs(const TaggedShape &in, bool flatten);
 Expected<Sizes> upconvFovFix(const Sizes &inSpatial, const Sizes &outSpatial,
                              const Sizes &strides);
 
+/// ELEKTRONN2's activation names: tanh, relu, prelu, elu, selu, abs,
+/// sig/logistic/sigmoid, soft+, lin/linear, concentration, radius and
+/// "maxout <r>" (r >= 2). Returns the maxout factor r, 1 for every other
+/// known activation, or a ValueError naming the permitted ones.
+Expected<int64_t> activationFactor(std::string_view activation);
+/// Output shape after the activation: maxout r divides the 'f' axis by r
+/// (ELEKTRONN2 does `n_f /= r`); everything else keeps the shape.
+Expected<TaggedShape> activationOutputShape(const TaggedShape &in,
+                                            std::string_view activation);
+
 /// Name of spatial axis `j` of `shape` ('z', 'x' or 'y').
 char spatialTag(const TaggedShape &shape, int64_t j);
 

@@ -9,7 +9,8 @@ def mlir_gentbl(name, td_file, outs, td_srcs = [], includes = []):
       name: name of the filegroup bundling all generated files.
       td_file: the main .td file.
       outs: dict {generated file: "-gen-... [flags]"}.
-      td_srcs: other .td files that td_file includes.
+      td_srcs: other .td files that td_file includes (td_file itself may
+        be listed too; it is skipped).
       includes: extra -I directories, relative to the workspace root.
     """
     inc = " ".join(["-I " + i for i in includes])
@@ -18,7 +19,8 @@ def mlir_gentbl(name, td_file, outs, td_srcs = [], includes = []):
         rule = name + "_" + out.replace("/", "_").replace(".", "_")
         native.genrule(
             name = rule,
-            srcs = [td_file] + td_srcs + ["@llvm22//:mlir_td_files"],
+            srcs = [td_file] + [t for t in td_srcs if t != td_file] +
+                   ["@llvm22//:mlir_td_files"],
             outs = [out],
             tools = [_TBLGEN],
             cmd = ("$(location %s) %s -I external/llvm22/include -I . -I $(GENDIR) %s " +

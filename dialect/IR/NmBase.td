@@ -1,0 +1,42 @@
+//===- NmBase.td - the nm dialect --------------------------*- tablegen -*-===//
+//
+// The nm dialect models ELEKTRONN2's node graph: one op per node kind,
+// operating on builtin ranked tensors whose encoding is a #nm.tagged
+// attribute (axis tags + fov/strides/mfp offsets). Parameters are function
+// arguments, never constants.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NM_BASE_TD
+#define NM_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def Nm_Dialect : Dialect {
+  let name = "nm";
+  let cppNamespace = "::nm::ir";
+  let summary = "ELEKTRONN2-style 3-D CNN layers on tagged tensors";
+  let description = [{
+    Every activation tensor carries a `#nm.tagged<...>` encoding: one tag per
+    axis (`r b s f z x y`), and for the spatial axes the field of view,
+    strides and MFP fragment offsets. The ops' result types are inferred by
+    the geometry rules of `neuromancer/core/Geometry.h`, so that an op whose
+    declared result type disagrees with those rules fails to verify.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let extraClassDeclaration = [{
+    void registerAttributes();
+  }];
+}
+
+/// A ranked tensor with a #nm.tagged encoding (an activation).
+def Nm_TaggedTensor : Type<
+    CPred<"::nm::ir::isTaggedTensor($_self)">,
+    "ranked tensor with #nm.tagged encoding", "::mlir::RankedTensorType">;
+
+/// A parameter (weights, biases, BN statistics): a statically shaped tensor.
+def Nm_Param : Type<
+    And<[HasStaticShapePred, CPred<"::llvm::isa<::mlir::RankedTensorType>($_self)">]>,
+    "statically shaped ranked tensor", "::mlir::RankedTensorType">;
+
+#endif // NM_BASE_TD

@@ -1,0 +1,326 @@
+//===- NmOps.td - nm operations ----------------------------*- tablegen -*-===//
+//
+// One op per ELEKTRONN2 node kind (reference/elektronn2.md §1.3). Sources
+// (Input, parameters) are function arguments. Result types are inferred by
+// core's geometry rules; the TaggedShapeInferenceInterface verifier checks
+// the declared result type against them before anything else.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NM_OPS_TD
+#define NM_OPS_TD
+
+include "dialect/IR/NmBase.td"
+include "dialect/IR/NmAttrs.td"
+include "dialect/IR/NmInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+/// Marks loss ops (the stats pass starts its totals at the loss).
+def Nm_LossTrait : NativeOpTrait<"IsLoss"> { let cppNamespace = "::nm::ir"; }
+
+/// A layer: pure, result type inferred by core's rules, with cost and
+/// gradient interfaces. `costMethods` lists the CostInterface methods the op
+/// overrides (default cost = parent size, no parameters).
+class Nm_Op<string mnemonic, list<Trait> traits = [],
+            list<string> costMethods = []>
+    : Op<Nm_Dialect, mnemonic,
+         [Pure, Nm_TaggedShapeInferenceInterface, InferTypeOpAdaptor,
+          DeclareOpInterfaceMethods<Nm_CostInterface, costMethods>,
+          Nm_GradientInterface] # traits> {
+  let results = (outs Nm_TaggedTensor:$output);
+  let extraClassDeclaration = [{
+    /// The result's TaggedShape by core's rules (or their failure message).
+    static ::nm::Expected<::nm::TaggedShape> inferTaggedShape(Adaptor adaptor);
+    /// Element type of the result.
+    static ::mlir::Type inferElementType(Adaptor adaptor);
+  }];
+}
+
+/// Activation names accepted by core::activationFactor.
+defvar kActivationDoc = [{
+  `activation`: tanh, relu, prelu, elu, selu, abs, sig/logistic/sigmoid,
+  soft+, lin/linear, concentration, radius, or "maxout <r>" (divides the
+  number of output features by r). `batch_normalisation`: "train",
+  "fadeout" or "predict"; then the `bn` operands are gamma, mean, std, each
+  of shape [n_f]. prelu takes a bias of shape [n_f, 2].
+}];
+
+//===----------------------------------------------------------------------===//
+// Layers with parameters
+//===----------------------------------------------------------------------===//
+
+def Nm_ConvOp : Nm_Op<"conv", [],
+    ["getComputationalCost", "getTrainableParams"]> {
+  let summary = "convolution + max-pool (or MFP), BN, activation, dropout";
+  let description = !strconcat([{
+    ELEKTRONN2's Conv. The weight has shape [n_f, n_in, *filter], so n_f and
+    the filter come from it. `pool` defaults to ones; `conv_mode` is valid,
+    same or full. `mfp` pools into fragments stacked on the batch axis.
+  }], kActivationDoc);
+  let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$w, Nm_Param:$b,
+                   Variadic<Nm_Param>:$bn,
+                   OptionalAttr<DenseI64ArrayAttr>:$pool,
+                   DefaultValuedStrAttr<StrAttr, "relu">:$activation,
+                   DefaultValuedStrAttr<StrAttr, "valid">:$conv_mode,
+                   UnitAttr:$mfp,
+                   OptionalAttr<StrAttr>:$batch_normalisation,
+                   DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
+                   UnitAttr:$invalidate_fov);
+  let assemblyFormat = [{
+    $input `,` $w `,` $b (`bn` `(` $bn^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Nm_UpConvOp : Nm_Op<"upconv", [],
+    ["getComputationalCost", "getTrainableParams"]> {
+  let summary = "transposed convolution with filter = stride = pool";
+  let description = !strconcat([{
+    ELEKTRONN2's UpConv. The weight has shape [n_f, n_in, *pool]; output
+    spatial sizes are multiplied by pool, the fov becomes unknown (-1) and
+    the strides are divided by pool.
+  }], kActivationDoc);
+  let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$w, Nm_Param:$b,
+                   Variadic<Nm_Param>:$bn,
+                   DefaultValuedStrAttr<StrAttr, "relu">:$activation,
+                   OptionalAttr<StrAttr>:$batch_normalisation,
+                   DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate);
+  let assemblyFormat = [{
+    $input `,` $w `,` $b (`bn` `(` $bn^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Nm_PerceptronOp : Nm_Op<"perceptron", [],
+    ["getComputationalCost", "getTrainableParams"]> {
+  let summary = "dense layer over 'f' (or over everything but 'b')";
+  let description = !strconcat([{
+    ELEKTRONN2's Perceptron (Dot). The weight has shape [n_in, n_f] with
+    n_in = f, or stripbatch_prod of the input when `flatten` is set (the
+    result is then tagged b,f).
+  }], kActivationDoc);
+  let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$w, Nm_Param:$b,
+                   Variadic<Nm_Param>:$bn,
+                   DefaultValuedStrAttr<StrAttr, "relu">:$activation,
+                   UnitAttr:$flatten,
+                   OptionalAttr<StrAttr>:$batch_normalisation,
+                   DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate);
+  let assemblyFormat = [{
+    $input `,` $w `,` $b (`bn` `(` $bn^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Geometry
+//===----------------------------------------------------------------------===//
+
+def Nm_PoolOp : Nm_Op<"pool"> {
+  let summary = "pooling with pool size and stride (default: pool)";
+  let description = [{
+    ELEKTRONN2's Pool: out = (n - p) // stride + 1; `mode` is max, average,
+    average_inc_pad, average_exc_pad or sum. Pooling by ones with stride
+    one folds to its input.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$pool,
+                   OptionalAttr<DenseI64ArrayAttr>:$stride,
+                   DefaultValuedStrAttr<StrAttr, "max">:$mode);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Nm_CropOp : Nm_Op<"crop", [], ["getComputationalCost"]> {
+  let summary = "crop `crop[k]` voxels from both sides of spatial axis k";
+  let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$crop);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Nm_PadOp : Nm_Op<"pad", [], ["getComputationalCost"]> {
+  let summary = "constant padding of `pad[k]` on both sides of spatial axis k";
+  let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$pad,
+                   DefaultValuedAttr<F64Attr, "0.0">:$value);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Nm_FragmentsToDenseOp : Nm_Op<"fragments_to_dense", [],
+    ["getComputationalCost"]> {
+  let summary = "interleave MFP fragments (batch axis) into a dense map";
+  let arguments = (ins Nm_TaggedTensor:$input);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_SliceOp : Nm_Op<"slice", [], ["getComputationalCost"]> {
+  let summary = "one piece of nm::split (ELEKTRONN2's FromTensor)";
+  let description = [{
+    Takes `size` entries from `start` along the axis tagged `axis`; with
+    `strip_singleton_dims` a piece of length 1 drops the axis.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input,
+                   DefaultValuedStrAttr<StrAttr, "f">:$axis,
+                   I64Attr:$start, I64Attr:$size,
+                   UnitAttr:$strip_singleton_dims);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_ReshapeOp : Op<Nm_Dialect, "reshape",
+    [Pure, Nm_TaggedShapeInferenceInterface,
+     DeclareOpInterfaceMethods<Nm_CostInterface, ["getComputationalCost"]>,
+     Nm_GradientInterface]> {
+  let summary = "reshape to a given tagged type (stripbatch_prod preserved)";
+  let description = [{
+    ELEKTRONN2's Reshape: the result type (shape, tags, geometry) is given;
+    the product of all non-batch sizes must be preserved.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input);
+  let results = (outs Nm_TaggedTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    static ::nm::Expected<::nm::TaggedShape> inferTaggedShape(Adaptor adaptor);
+    /// The declared result shape (reshape infers nothing).
+    ::nm::Expected<::nm::TaggedShape> inferOutputShape();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Merges and elementwise
+//===----------------------------------------------------------------------===//
+
+def Nm_ConcatOp : Nm_Op<"concat", [], ["getComputationalCost"]> {
+  let summary = "concatenation along a tagged axis (default 'f')";
+  let arguments = (ins Variadic<Nm_TaggedTensor>:$inputs,
+                   DefaultValuedStrAttr<StrAttr, "f">:$axis);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_AddOp : Nm_Op<"add", [], ["getComputationalCost"]> {
+  let summary = "elementwise sum of two equally shaped tensors (cost 0)";
+  let arguments = (ins Nm_TaggedTensor:$lhs, Nm_TaggedTensor:$rhs);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_MultOp : Nm_Op<"mult"> {
+  let summary = "elementwise product (ELEKTRONN2's MultMerge)";
+  let arguments = (ins Nm_TaggedTensor:$lhs, Nm_TaggedTensor:$rhs);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_ApplyOp : Nm_Op<"apply"> {
+  let summary = "a named elementwise function (ELEKTRONN2's ApplyFunc)";
+  let description = [{
+    `func` is an activation name (see nm.conv) or one of exp, log, sqrt,
+    square, neg.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input, StrAttr:$func);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_LRNOp : Nm_Op<"lrn"> {
+  let summary = "local response normalisation";
+  let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$filter_shape,
+                   DefaultValuedStrAttr<StrAttr, "spatial">:$mode,
+                   DefaultValuedAttr<F64Attr, "0.0001">:$alpha,
+                   DefaultValuedAttr<F64Attr, "1.0">:$k,
+                   DefaultValuedAttr<F64Attr, "0.75">:$beta);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Outputs, losses, evaluation
+//===----------------------------------------------------------------------===//
+
+def Nm_SoftmaxOp : Nm_Op<"softmax"> {
+  let summary = "softmax over 'f' in n_indep independent blocks";
+  let description = [{
+    The 'f' size must be a multiple of `n_indep`. As in ELEKTRONN2, an input
+    produced by a layer with an activation must use a linear one.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input,
+                   DefaultValuedAttr<I64Attr, "1">:$n_indep);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Nm_OneHotOp : Nm_Op<"onehot"> {
+  let summary = "one-hot encoding of integer labels (f32 result)";
+  let arguments = (ins Nm_TaggedTensor:$target, I64Attr:$n_class,
+                   DefaultValuedStrAttr<StrAttr, "f">:$axis);
+  let assemblyFormat = "$target attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_MultinoulliNLLOp : Nm_Op<"multinoulli_nll", [Nm_LossTrait]> {
+  let summary = "categorical negative log-likelihood of a softmax";
+  let description = [{
+    `pred` comes from nm.softmax (or a slice of one). A sparse target has
+    f = 1 and holds labels; a dense one has pred's shape. `class_weights`
+    has one entry per class. Result: pred's shape with f = 1.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$pred, Nm_TaggedTensor:$target,
+                   UnitAttr:$target_is_sparse,
+                   OptionalAttr<DenseF64ArrayAttr>:$class_weights);
+  let assemblyFormat = "$pred `,` $target attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Nm_BinaryNLLOp : Nm_Op<"binary_nll", [Nm_LossTrait]> {
+  let summary = "elementwise binary cross-entropy; result has pred's shape";
+  let arguments = (ins Nm_TaggedTensor:$pred, Nm_TaggedTensor:$target,
+                   UnitAttr:$subtract_label_entropy);
+  let assemblyFormat = "$pred `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_SquaredLossOp : Nm_Op<"squared_loss", [Nm_LossTrait]> {
+  let summary = "0.5 (t - p)^2, mean over f (f -> 1)";
+  let arguments = (ins Nm_TaggedTensor:$pred, Nm_TaggedTensor:$target,
+                   OptionalAttr<F64Attr>:$margin,
+                   OptionalAttr<F64Attr>:$scale_correction);
+  let assemblyFormat = "$pred `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_AbsLossOp : Nm_Op<"abs_loss", [Nm_LossTrait]> {
+  let summary = "|t - p|, mean over f (f -> 1)";
+  let arguments = (ins Nm_TaggedTensor:$pred, Nm_TaggedTensor:$target,
+                   OptionalAttr<F64Attr>:$margin,
+                   OptionalAttr<F64Attr>:$scale_correction);
+  let assemblyFormat = "$pred `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_GaussianNLLOp : Nm_Op<"gaussian_nll", [Nm_LossTrait]> {
+  let summary = "elementwise Gaussian NLL; result has mu's shape";
+  let arguments = (ins Nm_TaggedTensor:$mu, Nm_TaggedTensor:$sig,
+                   Nm_TaggedTensor:$target, UnitAttr:$sig_is_log);
+  let assemblyFormat = "$mu `,` $sig `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_EuclideanDistanceOp : Nm_Op<"euclidean_distance", [Nm_LossTrait]> {
+  let summary = "L2 norm over f (f -> 1)";
+  let arguments = (ins Nm_TaggedTensor:$pred, Nm_TaggedTensor:$target);
+  let assemblyFormat = "$pred `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_AggregateLossOp : Nm_Op<"aggregate_loss", [Nm_LossTrait],
+    ["getComputationalCost"]> {
+  let summary = "mean over components of mean(loss_k) * w_k; result [(1,f)]";
+  let arguments = (ins Variadic<Nm_TaggedTensor>:$losses,
+                   OptionalAttr<DenseF64ArrayAttr>:$mixing_weights);
+  let assemblyFormat = "$losses attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_ClassificationOp : Nm_Op<"classification"> {
+  let summary = "argmax per block of classes (i64 result, f -> n_indep)";
+  let arguments = (ins Nm_TaggedTensor:$pred,
+                   DefaultValuedAttr<I64Attr, "1">:$n_indep);
+  let assemblyFormat = "$pred attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_ErrorsOp : Nm_Op<"errors"> {
+  let summary = "fraction of wrong classifications; result [(1,f)]";
+  let description = [{
+    `cls` is an nm.classification result; `target` holds labels (f =
+    n_indep when `target_is_sparse`, else one-hot with cls's batch and
+    spatial sizes). Cost: the size of cls.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$cls, Nm_TaggedTensor:$target,
+                   UnitAttr:$target_is_sparse);
+  let assemblyFormat = "$cls `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+#endif // NM_OPS_TD

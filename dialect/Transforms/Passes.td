@@ -1,0 +1,36 @@
+//===- Passes.td - nm passes -------------------------------*- tablegen -*-===//
+#ifndef NM_TRANSFORMS_PASSES_TD
+#define NM_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def NmPrintStats : Pass<"nm-print-stats", "::mlir::ModuleOp"> {
+  let summary = "Print per-op parameters and cost, and the model totals";
+  let description = [{
+    For every func.func, prints one line per nm op (ELEKTRONN2's node repr:
+    `<Conv-Node> 'conv'` then `#Params=... Comp.Cost=..., Out:[...]`), then
+    the totals block of ELEKTRONN2's Model.designate_nodes:
+
+      Prediction properties:
+      [(10,b), (5,f), (8,z), (40,x), (40,y)]
+      fov=[9, 27, 27], offsets=[4, 13, 13], strides=[2 4 4], spatial shape=[8, 40, 40]
+      Total Computational Cost of Model: 442.5 Giga Ops
+      Total number of trainable parameters: 307,109.
+      Computational Cost per pixel: 34.6 Mega Ops
+
+    Which ops are counted: the *loss* is the loss op (nm.multinoulli_nll,
+    nm.aggregate_loss, ...) whose result feeds no other loss op (the last
+    such op when there are several). The totals are over the loss and all
+    nm ops it transitively depends on (ELEKTRONN2's all_parents), so ops
+    that only feed nm.errors/nm.classification are excluded. Without a loss
+    op, the totals are over the op producing the first returned value and
+    its ancestors. Parameters are the distinct trainable parameter values
+    (a shared weight counts once).
+
+    The *prediction* (whose spatial size divides the cost per pixel) is
+    reached from the loss by following operand 0 through loss ops; without
+    a loss it is the first returned value. Output goes to stdout.
+  }];
+}
+
+#endif // NM_TRANSFORMS_PASSES_TD
