@@ -12,8 +12,10 @@ std::string pretty_string_ops(double n) {
     double factor;
     const char *name;
   };
-  static const Unit units[] = {
-      {1e12, "Tera Ops"}, {1e9, "Giga Ops"}, {1e6, "Mega Ops"}, {1e3, "kilo Ops"}};
+  static const Unit units[] = {{1e12, "Tera Ops"},
+                               {1e9, "Giga Ops"},
+                               {1e6, "Mega Ops"},
+                               {1e3, "kilo Ops"}};
   const Unit *chosen = &units[3];
   for (const Unit &u : units) {
     if (n >= u.factor) {
@@ -88,12 +90,12 @@ std::string choose_name(const std::string &wanted,
   if (!taken.count(wanted))
     return wanted;
   size_t digitsAt = wanted.size();
-  while (digitsAt > 0 && std::isdigit(static_cast<unsigned char>(wanted[digitsAt - 1])))
+  while (digitsAt > 0 &&
+         std::isdigit(static_cast<unsigned char>(wanted[digitsAt - 1])))
     --digitsAt;
   std::string stem = wanted.substr(0, digitsAt);
-  long long number = digitsAt == wanted.size()
-                         ? 0
-                         : std::atoll(wanted.c_str() + digitsAt);
+  long long number =
+      digitsAt == wanted.size() ? 0 : std::atoll(wanted.c_str() + digitsAt);
   std::string candidate;
   do {
     ++number;

@@ -27,8 +27,8 @@ std::optional<Failure> checkSpatialList(const TaggedShape &in, const Sizes &v,
                       " spatial axes");
   for (int64_t x : v)
     if (x < minimum)
-      return valueError(what + " " + formatTuple(v) + " must have entries >= " +
-                        std::to_string(minimum));
+      return valueError(what + " " + formatTuple(v) +
+                        " must have entries >= " + std::to_string(minimum));
   return std::nullopt;
 }
 
@@ -142,12 +142,10 @@ Expected<TaggedShape> convOutputShape(const TaggedShape &in,
   if (conv.mfp) {
     int64_t b = in.hasTag('b') ? in['b'] : 1;
     if (b == None || b / nFragments != 1 || b % nFragments != 0)
-      return valueError("MFP needs the raw batch size to be 1, but the input " +
-                        in.repr() + " holds " +
-                        (b == None ? std::string("None")
-                                   : std::to_string(b)) +
-                        " examples in " + std::to_string(nFragments) +
-                        " fragment(s)");
+      return valueError(
+          "MFP needs the raw batch size to be 1, but the input " + in.repr() +
+          " holds " + (b == None ? std::string("None") : std::to_string(b)) +
+          " examples in " + std::to_string(nFragments) + " fragment(s)");
   }
 
   TaggedShape out = in.updateShape('f', conv.n_f);
@@ -158,7 +156,8 @@ Expected<TaggedShape> convOutputShape(const TaggedShape &in,
     const char tag = in.tags()[axes[j]];
     if (conv.mode == ConvMode::Same && f % 2 == 0)
       return valueError("conv_mode 'same' needs odd filter sizes, but spatial "
-                        "axis '" + std::string(1, tag) + "' has kernel size " +
+                        "axis '" +
+                        std::string(1, tag) + "' has kernel size " +
                         std::to_string(f));
     int64_t k = conv.mode == ConvMode::Valid  ? 1 - f
                 : conv.mode == ConvMode::Full ? f - 1
@@ -331,8 +330,8 @@ Expected<TaggedShape> concatOutputShape(const std::vector<TaggedShape> &in,
     return valueError("Concat needs at least one input");
   const TaggedShape &first = in.front();
   if (!first.hasTag(axis))
-    return valueError("Concat axis '" + std::string(1, axis) +
-                      "' is not in " + first.repr());
+    return valueError("Concat axis '" + std::string(1, axis) + "' is not in " +
+                      first.repr());
   int64_t at = first.tagIndex(axis);
   int64_t total = 0;
   for (const TaggedShape &s : in) {
@@ -357,8 +356,7 @@ Expected<TaggedShape> fragmentsToDenseShape(const TaggedShape &in) {
     return valueError("FragmentsToDense needs batch size == number of MFP "
                       "fragments == product of strides, but " +
                       in.repr() + " has " + std::to_string(nFrag) +
-                      " fragment(s) and strides " +
-                      formatList(in.strides()));
+                      " fragment(s) and strides " + formatList(in.strides()));
   TaggedShape out = in.updateShape('b', 1);
   const std::vector<int64_t> axes = in.spatialAxes();
   for (size_t j = 0; j < axes.size(); ++j)
@@ -379,7 +377,8 @@ Expected<TaggedShape> perceptronOutputShape(const TaggedShape &in, int64_t n_f,
   if (!flatten) {
     if (!in.hasTag('f') || in['f'] == None)
       return valueError("Perceptron needs a known 'f' axis (or flatten=true), "
-                        "got " + in.repr());
+                        "got " +
+                        in.repr());
     return in.updateShape('f', n_f);
   }
   int64_t b = in.hasTag('b') ? in['b'] : 1;
@@ -436,10 +435,10 @@ Expected<CnnCalculation> cnncalculator(const std::vector<CnnLayer> &layers,
                         std::to_string(a));
     int64_t chosen = best == None ? smallest : best;
     if (chosen != desired[a])
-      calc.notes.push_back("patch_size (" + std::to_string(desired[a]) +
-                           ") changed to (" + std::to_string(chosen) + ") (" +
-                           (best == None ? "size too small" : "size not possible") +
-                           ")");
+      calc.notes.push_back(
+          "patch_size (" + std::to_string(desired[a]) + ") changed to (" +
+          std::to_string(chosen) + ") (" +
+          (best == None ? "size too small" : "size not possible") + ")");
     calc.patch.push_back(chosen);
   }
   Sizes fov(ndim, 1), strides(ndim, 1);

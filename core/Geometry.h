@@ -52,8 +52,7 @@ Expected<TaggedShape> upconvOutputShape(const TaggedShape &in, int64_t n_f,
 int64_t upconvCost(const TaggedShape &in, int64_t n_f, const Sizes &pool);
 
 /// Crop / pad `amount[k]` on both sides of spatial axis k.
-Expected<TaggedShape> cropOutputShape(const TaggedShape &in,
-                                      const Sizes &crop);
+Expected<TaggedShape> cropOutputShape(const TaggedShape &in, const Sizes &crop);
 Expected<TaggedShape> padOutputShape(const TaggedShape &in, const Sizes &pad);
 
 /// Concatenation along `axis`: sizes add up, everything else from the first.
@@ -94,8 +93,8 @@ struct CnnLayer {
   bool mfp = false;
 };
 struct CnnCalculation {
-  Sizes patch;             // chosen input size per axis
-  std::vector<Sizes> fov;  // field of view after each layer, deepest first
+  Sizes patch;                // chosen input size per axis
+  std::vector<Sizes> fov;     // field of view after each layer, deepest first
   std::vector<Sizes> strides; // strides after each layer, deepest first
   std::vector<std::string> notes; // "patch_size (23) changed to (22) ..."
 };

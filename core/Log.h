@@ -13,7 +13,13 @@
 
 namespace nm {
 
-enum class LogLevel { Debug = 10, Info = 20, Warning = 30, Error = 40, Off = 100 };
+enum class LogLevel {
+  Debug = 10,
+  Info = 20,
+  Warning = 30,
+  Error = 40,
+  Off = 100
+};
 
 using LogSink = std::function<void(LogLevel, const std::string &)>;
 

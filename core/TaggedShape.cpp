@@ -21,7 +21,8 @@ Expected<std::string> parseTags(std::string_view tags) {
   bool commaSeparated = tags.find(',') != std::string_view::npos;
   std::string token;
   auto flush = [&]() -> std::optional<Failure> {
-    if (token.size() != 1 || kAllowedTags.find(token[0]) == std::string_view::npos)
+    if (token.size() != 1 ||
+        kAllowedTags.find(token[0]) == std::string_view::npos)
       return valueError("Unknown tag '" + token + "' in tags '" +
                         std::string(tags) +
                         "'; allowed tags are r, b, s, f, z, x, y");
@@ -62,9 +63,9 @@ Expected<TaggedShape> TaggedShape::create(Sizes shape, std::string_view tags,
   sh.shape_ = std::move(shape);
   if (sh.tags_.size() != sh.shape_.size())
     return valueError("Tags '" + std::string(tags) + "' name " +
-                      std::to_string(sh.tags_.size()) +
-                      " axes but the shape " + formatTuple(sh.shape_) +
-                      " has " + std::to_string(sh.shape_.size()));
+                      std::to_string(sh.tags_.size()) + " axes but the shape " +
+                      formatTuple(sh.shape_) + " has " +
+                      std::to_string(sh.shape_.size()));
   for (int64_t s : sh.shape_)
     if (s < 0 && s != None)
       return valueError("Negative size in shape " + formatTuple(sh.shape_));

@@ -102,6 +102,13 @@ public:
   /// spatial shape=[8, 40, 40]".
   std::string extRepr() const;
 
+  // ELEKTRONN2's spellings of the accessors users read most, so its
+  // documentation reads across (shape.ext_repr, shape.spatial_shape, ...).
+  std::string ext_repr() const { return extRepr(); }
+  Sizes spatial_shape() const { return spatialShape(); }
+  int64_t spatial_size() const { return spatialSize(); }
+  const MfpOffsets &mfp_offsets() const { return mfpOffsets(); }
+
   bool operator==(const TaggedShape &other) const;
   bool operator!=(const TaggedShape &other) const { return !(*this == other); }
 

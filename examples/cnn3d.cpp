@@ -34,12 +34,12 @@ int main(int argc, char **argv) {
         nm::Errors(class_probs, target, {.target_is_sparse = true});
 
     nm::Model &model = nm::model_manager.getmodel();
-    model.designate_nodes({.input_node = image,
-                           .target_node = target,
-                           .loss_node = scalar_loss,
-                           .prediction_node = class_probs,
-                           .prediction_ext = {scalar_loss, errors,
-                                              class_probs}});
+    model.designate_nodes(
+        {.input_node = image,
+         .target_node = target,
+         .loss_node = scalar_loss,
+         .prediction_node = class_probs,
+         .prediction_ext = {scalar_loss, errors, class_probs}});
 
     std::cout << "\n>>> model\n" << model.repr() << "\n";
     std::cout << ">>> conv2.shape.ext_repr\n"

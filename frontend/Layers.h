@@ -1,4 +1,5 @@
-//===- Layers.h - the node constructors (ELEKTRONN2's vocabulary) -*- C++ -*-===//
+//===- Layers.h - the node constructors (ELEKTRONN2's vocabulary) -*- C++
+//-*-===//
 //
 // One function per ELEKTRONN2 node class, with the same name and positional
 // arguments. Python keyword arguments become option structs used with C++20
@@ -131,7 +132,8 @@ struct PerceptronOptions {
 Node Perceptron(const Node &parent, int64_t n_f,
                 const PerceptronOptions &options = {});
 /// ELEKTRONN2's alias of Perceptron.
-Node Dot(const Node &parent, int64_t n_f, const PerceptronOptions &options = {});
+Node Dot(const Node &parent, int64_t n_f,
+         const PerceptronOptions &options = {});
 
 struct ConvOptions {
   /// "valid", "same" (odd kernels) or "full".
@@ -299,7 +301,8 @@ struct ClassificationOptions {
   bool print_repr = true;
 };
 /// argmax per block of a softmax (or > 0.5 of a sigmoid).
-Node Classification(const Node &pred, const ClassificationOptions &options = {});
+Node Classification(const Node &pred,
+                    const ClassificationOptions &options = {});
 
 struct ErrorsOptions {
   bool target_is_sparse = false;
@@ -372,7 +375,8 @@ struct AggregateLossOptions {
 /// mean_k(mean(loss_k) * w_k).
 Node AggregateLoss(const std::vector<Node> &parent_nodes,
                    const AggregateLossOptions &options = {});
-Node AggregateLoss(const Node &parent, const AggregateLossOptions &options = {});
+Node AggregateLoss(const Node &parent,
+                   const AggregateLossOptions &options = {});
 
 } // namespace nm
 

@@ -38,9 +38,11 @@ void buildSoftmax(NodeImpl &n) {
   if (parent.attrs.contains("activation_func")) {
     std::string act = parent.attr<std::string>("activation_func", "");
     if (act != "lin" && act != "linear")
-      throw ValueError("Softmax '" + n.name + "' needs a parent with "
-                       "activation_func='lin', but " + parent.cls + " '" +
-                       parent.name + "' has activation_func='" + act + "'");
+      throw ValueError("Softmax '" + n.name +
+                       "' needs a parent with "
+                       "activation_func='lin', but " +
+                       parent.cls + " '" + parent.name +
+                       "' has activation_func='" + act + "'");
   }
   const TaggedShape &in = parent.shape;
   if (!in.hasTag('f') || in['f'] == None)
@@ -49,16 +51,16 @@ void buildSoftmax(NodeImpl &n) {
   int64_t n_indep = n.attr<int64_t>("n_indep", 1);
   int64_t n_class = n.attr<int64_t>("n_class", 0);
   if (n_indep < 1 || in['f'] % n_indep != 0)
-    throw ValueError("Softmax '" + n.name + "': " + std::to_string(in['f']) +
-                     " features cannot form n_indep=" +
-                     std::to_string(n_indep) + " blocks");
+    throw ValueError(
+        "Softmax '" + n.name + "': " + std::to_string(in['f']) +
+        " features cannot form n_indep=" + std::to_string(n_indep) + " blocks");
   if (n_class == 0)
     n.attrs["n_class"] = in['f'] / n_indep;
   else if (n_class * n_indep != in['f'])
-    throw ValueError("Softmax '" + n.name + "': n_class=" +
-                     std::to_string(n_class) + " x n_indep=" +
-                     std::to_string(n_indep) + " != " +
-                     std::to_string(in['f']) + " features");
+    throw ValueError("Softmax '" + n.name +
+                     "': n_class=" + std::to_string(n_class) +
+                     " x n_indep=" + std::to_string(n_indep) +
+                     " != " + std::to_string(in['f']) + " features");
   n.shape = in;
   n.cost = parentSize(n);
 }
@@ -80,24 +82,27 @@ void buildMultinoulliNLL(NodeImpl &n) {
     throw ValueError(n.cls + " '" + n.name + "' needs pred and target");
   const NodeImpl &pred = n.parent(0);
   if (throughFromTensor(pred).cls != "Softmax")
-    throw ValueError(n.cls + " '" + n.name + "' needs a Softmax prediction "
-                     "(or a split of one), got " + pred.cls + " '" +
-                     pred.name + "'");
+    throw ValueError(n.cls + " '" + n.name +
+                     "' needs a Softmax prediction "
+                     "(or a split of one), got " +
+                     pred.cls + " '" + pred.name + "'");
   const TaggedShape &ps = pred.shape, &ts = n.parent(1).shape;
   checkTargetMatches(n, ps, ts);
   bool sparse = n.attr<bool>("target_is_sparse", false);
   if (sparse && ts.hasTag('f') && ts['f'] != 1)
-    throw ValueError(n.cls + " '" + n.name + "': a sparse target needs f=1, "
-                     "got " + ts.repr());
+    throw ValueError(n.cls + " '" + n.name +
+                     "': a sparse target needs f=1, "
+                     "got " +
+                     ts.repr());
   if (!sparse && ts['f'] != ps['f'] && ts['f'] != None && ps['f'] != None)
     throw ValueError(n.cls + " '" + n.name + "': a dense target needs f=" +
                      std::to_string(ps['f']) + ", got " + ts.repr() +
                      " (set target_is_sparse for class labels)");
   std::vector<double> cw = n.attr<std::vector<double>>("class_weights", {});
   if (!cw.empty() && static_cast<int64_t>(cw.size()) != ps['f'])
-    throw ValueError(n.cls + " '" + n.name + "': " +
-                     std::to_string(cw.size()) + " class_weights for " +
-                     std::to_string(ps['f']) + " classes");
+    throw ValueError(n.cls + " '" + n.name + "': " + std::to_string(cw.size()) +
+                     " class_weights for " + std::to_string(ps['f']) +
+                     " classes");
   n.shape = ps.updateShape('f', 1);
   n.cost = parentSize(n);
 }
@@ -140,8 +145,8 @@ NodeBuilder elementwiseLoss(std::size_t nParents, bool reduceF) {
                          " does not match " + first.repr());
       for (int64_t k = 0; k < first.ndim(); ++k)
         if (first[k] != None && other[k] != None && first[k] != other[k])
-          throw ValueError(n.cls + " '" + n.name + "': input " +
-                           other.repr() + " does not match " + first.repr());
+          throw ValueError(n.cls + " '" + n.name + "': input " + other.repr() +
+                           " does not match " + first.repr());
     }
     n.shape = reduceF && first.hasTag('f') ? first.updateShape('f', 1) : first;
     n.cost = parentSize(n);
@@ -155,8 +160,8 @@ void buildAggregateLoss(NodeImpl &n) {
   if (w.empty())
     w.assign(n.parents.size(), 1.0);
   if (w.size() != n.parents.size())
-    throw ValueError("AggregateLoss '" + n.name + "': " +
-                     std::to_string(w.size()) + " mixing_weights for " +
+    throw ValueError("AggregateLoss '" + n.name +
+                     "': " + std::to_string(w.size()) + " mixing_weights for " +
                      std::to_string(n.parents.size()) + " losses");
   Array weights({static_cast<int64_t>(w.size())});
   for (std::size_t i = 0; i < w.size(); ++i)
@@ -221,12 +226,11 @@ Node OneHot(const Node &target, int64_t n_class, const OneHotOptions &o) {
 Node MultinoulliNLL(const Node &pred, const Node &target,
                     const MultinoulliNLLOptions &o) {
   std::vector<Node> parents = {pred, target};
-  nlohmann::json a =
-      nllAttrs(o.name, o.print_repr, o.target_is_sparse, o.class_weights,
-               parents,
-               {{"example_weights", o.example_weights},
-                {"mask_class_labeled", o.mask_class_labeled},
-                {"mask_class_not_present", o.mask_class_not_present}});
+  nlohmann::json a = nllAttrs(
+      o.name, o.print_repr, o.target_is_sparse, o.class_weights, parents,
+      {{"example_weights", o.example_weights},
+       {"mask_class_labeled", o.mask_class_labeled},
+       {"mask_class_not_present", o.mask_class_not_present}});
   a["weakness"] = o.weakness;
   return makeNode("MultinoulliNLL", parents, a);
 }

@@ -52,8 +52,8 @@ std::string Model::repr() const { return formatStringList(names()); }
 
 void Model::add(std::shared_ptr<NodeImpl> node) {
   if (contains(node->name))
-    throw ValueError("Model '" + name_ + "' already has a node '" +
-                     node->name + "'");
+    throw ValueError("Model '" + name_ + "' already has a node '" + node->name +
+                     "'");
   node->model = this;
   nodes_.emplace_back(std::move(node));
 }
@@ -94,8 +94,8 @@ void applyUpConvFovFix(const Node &input, const Node &prediction,
   if (std::none_of(pred.fov().begin(), pred.fov().end(),
                    [](int64_t f) { return f < 0; }))
     return;
-  Sizes diff = upconvFovFix(input.shape().spatialShape(),
-                            pred.spatialShape(), pred.strides())
+  Sizes diff = upconvFovFix(input.shape().spatialShape(), pred.spatialShape(),
+                            pred.strides())
                    .take();
   prediction.impl().shape = pred.withFov(diff);
   if (target && target.shape().nSpatial() == pred.nSpatial())
@@ -166,8 +166,8 @@ ModelParamValues Model::get_param_values(bool skip_const) const {
 void Model::set_param_values(const ModelParamValues &values, bool skip_const) {
   for (const auto &[name, params] : values) {
     if (!contains(name))
-      throw KeyError("set_param_values: model '" + name_ +
-                     "' has no node '" + name + "'");
+      throw KeyError("set_param_values: model '" + name_ + "' has no node '" +
+                     name + "'");
     (*this)[name].set_param_values(params, skip_const);
   }
 }

@@ -87,8 +87,7 @@ public:
 
   /// The designation as given (names), for saving.
   struct Designation {
-    std::string input_node, target_node, loss_node, prediction_node,
-        error_node;
+    std::string input_node, target_node, loss_node, prediction_node, error_node;
     std::vector<std::string> prediction_ext, debug_outputs;
     bool designated = false;
   };

@@ -33,8 +33,9 @@ int64_t maxoutFactor(const std::string &activation) {
 void checkActivation(const std::string &cls, const std::string &name,
                      const std::string &activation) {
   static const std::set<std::string> known = {
-      "tanh", "relu", "prelu", "elu", "selu", "abs", "sig", "logistic",
-      "sigmoid", "soft+", "lin", "linear", "concentration", "radius"};
+      "tanh", "relu",   "prelu",         "elu",     "selu",
+      "abs",  "sig",    "logistic",      "sigmoid", "soft+",
+      "lin",  "linear", "concentration", "radius"};
   if (known.count(activation))
     return;
   if (activation.rfind("maxout", 0) == 0 && maxoutFactor(activation) >= 1)
@@ -55,13 +56,14 @@ const std::set<std::string> &batchNormModes() {
 void checkBatchNormAndDropout(const NodeImpl &n) {
   std::string bn = n.attr<std::string>("batch_normalisation", "");
   if (!batchNormModes().count(bn))
-    throw ValueError(n.cls + " '" + n.name + "': batch_normalisation must be "
-                     "'', 'train', 'fadeout' or 'predict', got '" + bn + "'");
+    throw ValueError(n.cls + " '" + n.name +
+                     "': batch_normalisation must be "
+                     "'', 'train', 'fadeout' or 'predict', got '" +
+                     bn + "'");
   double rate = n.attr<double>("dropout_rate", 0);
   if (rate < 0 || rate >= 1)
     throw ValueError(n.cls + " '" + n.name +
-                     "': dropout_rate must be in [0, 1), got " +
-                     formatG(rate));
+                     "': dropout_rate must be in [0, 1), got " + formatG(rate));
 }
 } // namespace
 
@@ -77,9 +79,9 @@ void addWeightLayerParams(NodeImpl &n, const WeightLayerSpec &spec) {
     }
     addParam(n, "b", b);
   } else if (act == "relu" || maxoutFactor(act) > 1) {
-    addParam(n, "b",
-             Array::full({spec.n_f},
-                         1.0 / static_cast<double>(spec.kernelVolume)));
+    addParam(
+        n, "b",
+        Array::full({spec.n_f}, 1.0 / static_cast<double>(spec.kernelVolume)));
   } else if (act == "sig" || act == "sigmoid" || act == "logistic") {
     addParam(n, "b", Array::full({spec.n_f}, 0.5));
   } else {
@@ -219,11 +221,11 @@ void buildUpConv(NodeImpl &n) {
   Sizes wShape = {n_f, nIn};
   wShape.insert(wShape.end(), pool.begin(), pool.end());
   const int64_t kernel = product(pool);
-  addWeightLayerParams(n, {.wShape = wShape,
-                           .glorotFanSum =
-                               static_cast<double>((nIn + n_f) * kernel),
-                           .kernelVolume = kernel,
-                           .n_f = n_f});
+  addWeightLayerParams(
+      n, {.wShape = wShape,
+          .glorotFanSum = static_cast<double>((nIn + n_f) * kernel),
+          .kernelVolume = kernel,
+          .n_f = n_f});
   if (n.attr<bool>("identity_init", true)) {
     // Approximates pixel repetition: w <- 0.1 w, w[i, i, ...] = 1, b <- 0.
     Array &w = n.params.at("w").value;
@@ -237,10 +239,10 @@ void buildUpConv(NodeImpl &n) {
     for (int64_t i = 0; i < b.size(); ++i)
       b.setFlat(i, 0.0);
   }
-  n.reprTail = "\n  n_f=" + std::to_string(n_f) + ", " +
-               std::to_string(pool.size()) + "d upconv, kernel=" +
-               formatTuple(pool) + ", pool=" + formatTuple(pool) + ", act='" +
-               act + "', " + batchNormReprPiece(n);
+  n.reprTail =
+      "\n  n_f=" + std::to_string(n_f) + ", " + std::to_string(pool.size()) +
+      "d upconv, kernel=" + formatTuple(pool) + ", pool=" + formatTuple(pool) +
+      ", act='" + act + "', " + batchNormReprPiece(n);
 }
 
 void buildPool(NodeImpl &n) {
@@ -285,8 +287,10 @@ void buildLRN(NodeImpl &n) {
   expectParents(n, 1);
   std::string mode = n.attr<std::string>("mode", "spatial");
   if (mode != "spatial" && mode != "channel")
-    throw ValueError("LRN '" + n.name + "': mode must be 'spatial' or "
-                     "'channel', got '" + mode + "'");
+    throw ValueError("LRN '" + n.name +
+                     "': mode must be 'spatial' or "
+                     "'channel', got '" +
+                     mode + "'");
   Sizes filter = sizesAttr(n, "filter_shape");
   for (int64_t f : filter)
     if (f < 1 || f % 2 == 0)
@@ -344,8 +348,8 @@ Node Conv(const Node &parent, int64_t n_f, const Sizes &filter_shape,
                                       o.batch_normalisation, o.dropout_rate);
   a["n_f"] = n_f;
   a["filter_shape"] = filter_shape;
-  a["pool_shape"] = pool_shape.empty() ? Sizes(filter_shape.size(), 1)
-                                       : pool_shape;
+  a["pool_shape"] =
+      pool_shape.empty() ? Sizes(filter_shape.size(), 1) : pool_shape;
   a["conv_mode"] = o.conv_mode;
   a["mfp"] = o.mfp;
   a["invalidate_fov"] = o.invalidate_fov;
@@ -408,8 +412,8 @@ Node AutoMerge(const Node &parent1, const Node &parent2,
   const Sizes &s1 = parent1.shape().strides(), &s2 = parent2.shape().strides();
   if (s1.size() != s2.size())
     throw ValueError("AutoMerge: inputs have different numbers of spatial "
-                     "axes: " + parent1.shape().repr() + " and " +
-                     parent2.shape().repr());
+                     "axes: " +
+                     parent1.shape().repr() + " and " + parent2.shape().repr());
   // lo = the coarser (larger strides) input, hi = the finer one.
   bool p2Finer = false;
   for (std::size_t j = 0; j < s1.size(); ++j)
@@ -437,8 +441,8 @@ Node AutoMerge(const Node &parent1, const Node &parent2,
     if (d % 2 != 0)
       throw ValueError("AutoMerge: spatial sizes " + formatList(hiSp) +
                        " and " + formatList(loSp) +
-                       " differ by an odd amount on axis " +
-                       std::to_string(j) + "; cannot crop centrally");
+                       " differ by an odd amount on axis " + std::to_string(j) +
+                       "; cannot crop centrally");
     if (d > 0) {
       cropHi[j] = d / 2;
       doCropHi = true;
@@ -452,8 +456,8 @@ Node AutoMerge(const Node &parent1, const Node &parent2,
   if (doCropLo)
     lo = Crop(lo, cropLo);
   if (o.merge_mode == "concat")
-    return Concat({lo, hi}, {.axis = "f", .name = o.name,
-                             .print_repr = o.print_repr});
+    return Concat({lo, hi},
+                  {.axis = "f", .name = o.name, .print_repr = o.print_repr});
   if (o.merge_mode == "add")
     return Add(lo, hi, {.name = o.name, .print_repr = o.print_repr});
   throw ValueError("AutoMerge: merge_mode must be 'concat' or 'add', got '" +

@@ -154,8 +154,8 @@ Node makeNode(const std::string &cls, std::vector<Node> parents,
   Model &model = model_manager.current();
   auto impl = std::make_shared<NodeImpl>();
   impl->cls = cls;
-  impl->name = choose_name(attrs.value("name", std::string("node")),
-                           model.takenNames());
+  impl->name =
+      choose_name(attrs.value("name", std::string("node")), model.takenNames());
   attrs["name"] = impl->name;
   impl->printRepr = attrs.value("print_repr", true);
   for (const Node &p : parents) {
@@ -181,9 +181,9 @@ void setInitialParam(NodeImpl &node, const std::string &param,
     throw ValueError("Node '" + node.name + "' has no parameter '" + param +
                      "' to initialise");
   if (value->shape() != it->second.value.shape())
-    throw ValueError("Initial value of '" + param + "' for node '" +
-                     node.name + "' has shape " + value->shapeString() +
-                     ", expected " + it->second.value.shapeString());
+    throw ValueError("Initial value of '" + param + "' for node '" + node.name +
+                     "' has shape " + value->shapeString() + ", expected " +
+                     it->second.value.shapeString());
   it->second.value = value->astype(it->second.value.dtype());
 }
 

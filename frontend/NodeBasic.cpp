@@ -88,9 +88,10 @@ void buildMultMerge(NodeImpl &n) {
 
 const std::set<std::string> &elementwiseFunctions() {
   static const std::set<std::string> f = {
-      "tanh", "relu", "elu", "selu", "abs", "sig", "logistic", "sigmoid",
-      "soft+", "softplus", "lin", "linear", "concentration", "radius",
-      "exp", "log", "sqrt", "square", "neg", "reciprocal", "sin", "cos"};
+      "tanh",          "relu",       "elu",   "selu",     "abs",  "sig",
+      "logistic",      "sigmoid",    "soft+", "softplus", "lin",  "linear",
+      "concentration", "radius",     "exp",   "log",      "sqrt", "square",
+      "neg",           "reciprocal", "sin",   "cos"};
   return f;
 }
 
@@ -158,10 +159,9 @@ void buildInitialStateLike(NodeImpl &n) {
 void buildReshape(NodeImpl &n) {
   expectParents(n, 1);
   const TaggedShape &in = n.parent().shape;
-  TaggedShape out = TaggedShape::create(sizesAttr(n, "shape"),
-                                        n.attr<std::string>("tags", ""),
-                                        sizesAttr(n, "strides"),
-                                        sizesAttr(n, "fov"))
+  TaggedShape out = TaggedShape::create(
+                        sizesAttr(n, "shape"), n.attr<std::string>("tags", ""),
+                        sizesAttr(n, "strides"), sizesAttr(n, "fov"))
                         .take();
   if (out.stripbatchProd() != in.stripbatchProd())
     throw ValueError("Reshape '" + n.name + "' from " + in.repr() + " to " +
@@ -189,8 +189,7 @@ void registerBasicNodes(BuilderTable &t) {
 // Public constructors
 //===----------------------------------------------------------------------===//
 
-Node Input(const Sizes &shape, const std::string &tags,
-           const InputOptions &o) {
+Node Input(const Sizes &shape, const std::string &tags, const InputOptions &o) {
   nlohmann::json a = baseAttrs(o.name, o.print_repr);
   a["shape"] = shape;
   a["tags"] = tags;
@@ -235,9 +234,9 @@ Node Add(const Node &n1, const Node &n2, const MergeOptions &o) {
 }
 
 Node MultMerge(const Node &n1, const Node &n2, const MergeOptions &o) {
-  return makeNode("MultMerge", {n1, n2},
-                  baseAttrs(o.name.empty() ? "multmerge" : o.name,
-                            o.print_repr));
+  return makeNode(
+      "MultMerge", {n1, n2},
+      baseAttrs(o.name.empty() ? "multmerge" : o.name, o.print_repr));
 }
 
 Node ApplyFunc(const Node &parent, const std::string &functor,

@@ -29,8 +29,8 @@ const BuilderTable &table() {
 const NodeBuilder &nodeBuilder(const std::string &cls) {
   auto it = table().find(cls);
   if (it == table().end())
-    throw KeyError("Unknown node class '" + cls + "'; known classes: " +
-                   formatStringList(knownNodeClasses()));
+    throw KeyError("Unknown node class '" + cls +
+                   "'; known classes: " + formatStringList(knownNodeClasses()));
   return it->second;
 }
 

@@ -64,9 +64,8 @@ SavedModel describe(const Model &model) {
              {"error_node", d.error_node},
              {"prediction_ext", d.prediction_ext},
              {"debug_outputs", d.debug_outputs}};
-  saved.graph = {{"model_name", model.name()},
-                 {"nodes", nodes},
-                 {"designation", desig}};
+  saved.graph = {
+      {"model_name", model.name()}, {"nodes", nodes}, {"designation", desig}};
   return saved;
 }
 
@@ -127,8 +126,7 @@ void applyLoadOptions(nlohmann::json &graph, const ModelLoadOptions &o) {
                                                  : o.imposed_patch_size;
     if (static_cast<int64_t>(desired.size()) != inShape.nSpatial())
       throw ValueError("imposed_patch_size " + formatList(desired) +
-                       " needs one size per spatial axis of " +
-                       inShape.repr());
+                       " needs one size per spatial axis of " + inShape.repr());
     std::vector<CnnLayer> layers;
     for (const nlohmann::json &n : nodes)
       if (n.at("cls") == "Conv") {
@@ -300,7 +298,7 @@ std::string escapeName(const std::string &name) {
 
 void writeStringAttr(hid_t loc, const char *name, const std::string &value) {
   H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, value.size() ? value.size() : 1);
+  H5Tset_size(type, value.size() + 1); // room for the terminator
   H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
   H5Id attr(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT),
             H5Aclose);
@@ -315,7 +313,7 @@ std::string readStringAttr(hid_t loc, const char *name) {
   H5Id type(H5Aget_type(attr), H5Tclose);
   if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0)
     return "";
-  std::string value(H5Tget_size(type), '\0');
+  std::string value(H5Tget_size(type) + 1, '\0');
   H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(memType, value.size());
   if (H5Aread(attr, memType, value.data()) < 0)
@@ -325,13 +323,13 @@ std::string readStringAttr(hid_t loc, const char *name) {
 
 void writeString(hid_t loc, const char *name, const std::string &value) {
   H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, value.size() ? value.size() : 1);
+  H5Tset_size(type, value.size() + 1); // room for the terminator
   H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id ds(H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT,
-                     H5P_DEFAULT),
-          H5Dclose);
-  if (!ds.ok() || H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           value.c_str()) < 0)
+  H5Id ds(
+      H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      H5Dclose);
+  if (!ds.ok() ||
+      H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.c_str()) < 0)
     throw IOError(std::string("cannot write dataset '") + name + "'");
 }
 
@@ -342,7 +340,7 @@ std::string readString(hid_t loc, const char *name, const std::string &file) {
   H5Id type(H5Dget_type(ds), H5Tclose);
   if (!ds.ok() || H5Tget_class(type) != H5T_STRING)
     throw IOError("'" + file + "': '/" + name + "' is not a string");
-  std::string value(H5Tget_size(type), '\0');
+  std::string value(H5Tget_size(type) + 1, '\0');
   H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(memType, value.size());
   if (H5Dread(ds, memType, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) < 0)
@@ -360,9 +358,8 @@ void writeArray(hid_t loc, const std::string &name, const Array &a) {
   H5Id ds(H5Dcreate2(loc, name.c_str(), h5Type(a.dtype()), space, H5P_DEFAULT,
                      H5P_DEFAULT, H5P_DEFAULT),
           H5Dclose);
-  if (!ds.ok() ||
-      H5Dwrite(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-               a.raw()) < 0)
+  if (!ds.ok() || H5Dwrite(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                           a.raw()) < 0)
     throw IOError("cannot write dataset '" + name + "'");
 }
 
@@ -377,8 +374,8 @@ Array readArray(hid_t loc, const std::string &name, const std::string &file) {
     H5Sget_simple_extent_dims(space, dims.data(), nullptr);
   H5Id type(H5Dget_type(ds), H5Tclose);
   Array a(Sizes(dims.begin(), dims.end()), dtypeOf(type));
-  if (H5Dread(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-              a.raw()) < 0)
+  if (H5Dread(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.raw()) <
+      0)
     throw IOError("'" + file + "': cannot read dataset '" + name +
                   "' (file truncated or corrupt?)");
   return a;
@@ -395,9 +392,9 @@ void writeHdf5(const std::string &path, const SavedModel &saved) {
         throw IOError("cannot create '" + tmp + "'");
       writeStringAttr(file, kFormatAttr, kFormat);
       writeString(file, "graph", saved.graph.dump(1));
-      H5Id params(H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT),
-                  H5Gclose);
+      H5Id params(
+          H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          H5Gclose);
       for (const auto &[node, values] : saved.params) {
         H5Id group(H5Gcreate2(params, escapeName(node).c_str(), H5P_DEFAULT,
                               H5P_DEFAULT, H5P_DEFAULT),
@@ -427,11 +424,11 @@ herr_t collectGroupName(hid_t, const char *name, const H5L_info_t *,
 
 std::vector<std::string> childNames(hid_t group) {
   std::vector<std::string> names;
-  H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, nullptr,
-              collectGroupName, &names);
+  H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, nullptr, collectGroupName,
+             &names);
   if (names.empty())
     H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collectGroupName,
-                &names);
+               &names);
   return names;
 }
 

@@ -1,6 +1,6 @@
 //===- GeometryTest.cpp - conv/pool/upconv/MFP rules, cnncalculator -------===//
-#include "neuromancer/core/Format.h"
 #include "neuromancer/core/Geometry.h"
+#include "neuromancer/core/Format.h"
 
 #include <gtest/gtest.h>
 
@@ -26,9 +26,9 @@ TEST(Geometry, SeedFirstConv) { // vector 1
 
 TEST(Geometry, ConvModes) { // vector 21
   TaggedShape in({1, 1, 10, 10}, "b,f,x,y");
-  for (auto [mode, size, cost] :
-       {std::tuple{ConvMode::Valid, 8, 2304}, std::tuple{ConvMode::Same, 10, 5184},
-        std::tuple{ConvMode::Full, 12, 5184}}) {
+  for (auto [mode, size, cost] : {std::tuple{ConvMode::Valid, 8, 2304},
+                                  std::tuple{ConvMode::Same, 10, 5184},
+                                  std::tuple{ConvMode::Full, 12, 5184}}) {
     ConvGeometry g = conv(4, {3, 3}, {}, mode);
     TaggedShape out = *convOutputShape(in, g);
     EXPECT_EQ(out.spatialShape(), (Sizes{size, size})) << convModeName(mode);
@@ -61,8 +61,8 @@ TEST(Geometry, PoolThatDoesNotDivide) {
 
 TEST(Geometry, MfpRuleAndMessage) {
   TaggedShape in({1, 3, 23, 183, 183}, "b,f,z,x,y");
-  auto r = convOutputShape(in, conv(32, {1, 6, 6}, {1, 2, 2},
-                                    ConvMode::Valid, true));
+  auto r = convOutputShape(
+      in, conv(32, {1, 6, 6}, {1, 2, 2}, ConvMode::Valid, true));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.message(), "Cannot pool spatial axis 'x' of length 183 by "
                          "factor 2 after convolving with kernel of size 6 "
@@ -77,8 +77,8 @@ TEST(Geometry, MfpRuleAndMessage) {
 
 TEST(Geometry, MfpNeedsBatchOne) {
   TaggedShape in({2, 3, 22, 182, 182}, "b,f,z,x,y");
-  auto r = convOutputShape(in, conv(32, {1, 6, 6}, {1, 2, 2},
-                                    ConvMode::Valid, true));
+  auto r = convOutputShape(
+      in, conv(32, {1, 6, 6}, {1, 2, 2}, ConvMode::Valid, true));
   ASSERT_FALSE(r);
   EXPECT_NE(r.message().find("MFP needs the raw batch size to be 1"),
             std::string::npos);
@@ -124,8 +124,8 @@ TEST(Geometry, CropPadConcat) {
   EXPECT_FALSE(cropOutputShape(in, {5, 0}));
   TaggedShape other({1, 3, 10, 12}, "b,f,x,y");
   EXPECT_EQ((*concatOutputShape({in, other}, 'f'))['f'], 5);
-  EXPECT_FALSE(concatOutputShape({in, TaggedShape({1, 3, 9, 12}, "b,f,x,y")},
-                                 'f'));
+  EXPECT_FALSE(
+      concatOutputShape({in, TaggedShape({1, 3, 9, 12}, "b,f,x,y")}, 'f'));
 }
 
 TEST(Geometry, Cnncalculator) { // vector 14
@@ -137,8 +137,8 @@ TEST(Geometry, Cnncalculator) { // vector 14
   EXPECT_EQ(c.patch, (Sizes{10, 210, 210}));
   EXPECT_EQ(c.fov, (std::vector<Sizes>{
                        {9, 23, 23}, {9, 23, 23}, {5, 15, 15}, {1, 7, 7}}));
-  EXPECT_EQ(c.strides, (std::vector<Sizes>{
-                           {4, 8, 8}, {4, 8, 8}, {2, 4, 4}, {1, 2, 2}}));
+  EXPECT_EQ(c.strides,
+            (std::vector<Sizes>{{4, 8, 8}, {4, 8, 8}, {2, 4, 4}, {1, 2, 2}}));
   EXPECT_EQ(c.notes.front(), "patch_size (8) changed to (10) (size too small)");
   EXPECT_EQ(c.notes.back(),
             "patch_size (211) changed to (210) (size not possible)");

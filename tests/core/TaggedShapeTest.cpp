@@ -1,6 +1,6 @@
 //===- TaggedShapeTest.cpp - TaggedShape and printed formats --------------===//
-#include "neuromancer/core/Format.h"
 #include "neuromancer/core/TaggedShape.h"
+#include "neuromancer/core/Format.h"
 
 #include <gtest/gtest.h>
 

@@ -13,8 +13,8 @@ TEST_F(ModelTest, MnistModel) { // vector 17
   Node d0 = Perceptron(c2, 200, {.flatten = true});
   Node d1 = Perceptron(d0, 10, {.activation_func = "lin"});
   Node probs = Softmax(d1);
-  Node target = Input_like(probs, {.override_f = 1, .name = "target",
-                                   .dtype = "int16"});
+  Node target =
+      Input_like(probs, {.override_f = 1, .name = "target", .dtype = "int16"});
   Node nll = MultinoulliNLL(probs, target, {.target_is_sparse = true});
   Node loss = AggregateLoss(nll, {.name = "loss"});
   model().designate_nodes({.input_node = inp,
@@ -37,8 +37,8 @@ TEST_F(ModelTest, MnistModel) { // vector 17
   EXPECT_EQ(probs.shape().fov(), Sizes{});
   // BN mean/std are not trainable and not counted.
   ParamValues p = c0.get_param_values();
-  EXPECT_EQ(p.keys(), (std::vector<std::string>{"w", "b", "gamma", "mean",
-                                                "std"}));
+  EXPECT_EQ(p.keys(),
+            (std::vector<std::string>{"w", "b", "gamma", "mean", "std"}));
 }
 
 TEST_F(ModelTest, PerceptronShapes) { // vector 24
@@ -162,7 +162,7 @@ TEST_F(ModelTest, PoolCropPadConcatAddSplit) {
 
 TEST_F(ModelTest, AutoMergeBuildsUpConvCropConcat) {
   Node inp = Input({1, 4, 20, 20}, "b,f,x,y");
-  Node fine = Conv(inp, 8, {3, 3});           // 18, stride 1
+  Node fine = Conv(inp, 8, {3, 3});            // 18, stride 1
   Node coarse = Conv(fine, 8, {3, 3}, {2, 2}); // 8, stride 2
   Node merged = AutoMerge(fine, coarse, {.upconv_n_f = 6});
   // UpConv(coarse) -> 16; fine 18 cropped by 1 each side; upconv first.
@@ -180,8 +180,8 @@ TEST_F(ModelTest, LossNodes) {
   EXPECT_EQ(BinaryNLL(pred, target).shape()['f'], 3);
   Node g = GaussianNLL(pred, pred, target);
   EXPECT_EQ(g.computational_cost(), 96);
-  Node agg = AggregateLoss({SquaredLoss(pred, target), g},
-                           {.mixing_weights = {2, 3}});
+  Node agg =
+      AggregateLoss({SquaredLoss(pred, target), g}, {.mixing_weights = {2, 3}});
   EXPECT_EQ(agg.computational_cost(), 32 + 96);
   EXPECT_EQ(agg.param_count(), 0) << "mixing weights are not trainable";
   EXPECT_THROW(AggregateLoss({g}, {.mixing_weights = {1, 2}}), ValueError);
@@ -223,9 +223,9 @@ TEST_F(ModelTest, BadInputGivesClearErrors) {
     EXPECT_STREQ(e.what(), "Cannot pool spatial axis 'x' of length 9 by "
                            "factor 2 after convolving with kernel of size 3.");
   }
-  EXPECT_THROW(Conv(Input({2, 1, 9, 9}, "b,f,x,y"), 3, {2, 2}, {2, 2},
-                    {.mfp = true}),
-               ValueError);
+  EXPECT_THROW(
+      Conv(Input({2, 1, 9, 9}, "b,f,x,y"), 3, {2, 2}, {2, 2}, {.mfp = true}),
+      ValueError);
   EXPECT_THROW(Conv(inp, 3, {3, 3, 3}), ValueError) << "filter rank";
   EXPECT_THROW(Conv(inp, 3, {3, 3}, {}, {.conv_mode = "half"}), ValueError);
   EXPECT_THROW(Conv(inp, 3, {3, 3}, {}, {.batch_normalisation = "on"}),

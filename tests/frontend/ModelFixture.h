@@ -46,12 +46,12 @@ struct SeedModel {
   nm::Node image, conv0, conv1, conv2, probs, target, nll, loss, errors;
   static SeedModel build(int64_t batch = 10) {
     SeedModel m;
-    m.image = nm::Input({batch, 3, 23, 183, 183}, "b,f,z,x,y",
-                        {.name = "image"});
+    m.image =
+        nm::Input({batch, 3, 23, 183, 183}, "b,f,z,x,y", {.name = "image"});
     m.conv0 = nm::Conv(m.image, 32, {1, 6, 6}, {1, 2, 2});
     m.conv1 = nm::Conv(m.conv0, 64, {4, 6, 6}, {2, 2, 2});
-    m.conv2 = nm::Conv(m.conv1, 5, {3, 3, 3}, {1, 1, 1},
-                       {.activation_func = "lin"});
+    m.conv2 =
+        nm::Conv(m.conv1, 5, {3, 3, 3}, {1, 1, 1}, {.activation_func = "lin"});
     m.probs = nm::Softmax(m.conv2);
     m.target = nm::Input_like(
         m.probs, {.override_f = 1, .name = "target", .dtype = "int16"});
@@ -70,8 +70,8 @@ struct SeedModel {
 
 /// examples/neuro3d.py (reference §2.5, with the repo's (2,1,1) pool).
 inline nm::Node buildNeuro3d(int64_t z = 23, int64_t xy = 185) {
-  nm::Node inp = nm::Input({nm::None, 1, z, xy, xy}, "b,f,z,x,y",
-                           {.name = "raw"});
+  nm::Node inp =
+      nm::Input({nm::None, 1, z, xy, xy}, "b,f,z,x,y", {.name = "raw"});
   nm::Node out = nm::Conv(inp, 20, {1, 6, 6}, {1, 2, 2});
   out = nm::Conv(out, 30, {1, 5, 5}, {1, 2, 2});
   out = nm::Conv(out, 40, {1, 5, 5});

@@ -43,7 +43,7 @@ TEST_F(ModelTest, SeedModelGraphInterface) { // vector 6
                             "'errors']");
   EXPECT_EQ(model()["nll"], m.nll);
   EXPECT_EQ(model().at(4), m.probs);
-  EXPECT_EQ(m.conv2.shape().extRepr(),
+  EXPECT_EQ(m.conv2.shape().ext_repr(),
             "[(10,b), (5,f), (8,z), (40,x), (40,y)]\nfov=[9, 27, 27], "
             "offsets=[4, 13, 13], strides=[2 4 4], spatial shape=[8, 40, 40]");
   std::vector<std::string> sources;
@@ -70,8 +70,8 @@ TEST_F(ModelTest, UnknownNodeNameIsAKeyError) {
 
 TEST_F(ModelTest, LoggerCanBeSilencedAndRedirected) {
   std::string seen;
-  LogSink previous = set_log_sink(
-      [&](LogLevel, const std::string &m) { seen += m + "\n"; });
+  LogSink previous =
+      set_log_sink([&](LogLevel, const std::string &m) { seen += m + "\n"; });
   set_log_level(LogLevel::Warning);
   Input({1, 1, 5}, "b,f,x", {.name = "quiet"});
   EXPECT_EQ(seen, "");

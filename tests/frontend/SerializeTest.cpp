@@ -43,11 +43,12 @@ TEST_F(ModelTest, SaveLoadRoundTrip) {
   EXPECT_EQ(loaded["target"].dtype(), DType::Int16);
   // Loading printed the same statistics again.
   std::string log = logText();
-  std::size_t first = log.find("Total number of trainable parameters: 307,109.");
+  std::size_t first =
+      log.find("Total number of trainable parameters: 307,109.");
   ASSERT_NE(first, std::string::npos);
-  EXPECT_NE(log.find("Total number of trainable parameters: 307,109.",
-                     first + 1),
-            std::string::npos);
+  EXPECT_NE(
+      log.find("Total number of trainable parameters: 307,109.", first + 1),
+      std::string::npos);
 }
 
 TEST_F(ModelTest, SaveIsAtomicAndOverwrites) {
@@ -67,9 +68,10 @@ TEST_F(ModelTest, SaveIsAtomicAndOverwrites) {
 
 TEST_F(ModelTest, SpecialNamesAndParamsSurvive) {
   Node inp = Input({1, 2, 8}, "b,f,x", {.name = "in/put"});
-  Node c = Conv(inp, 3, {3}, {}, {.name = "a/b%c", .w = Array::full({3, 2, 3}, 0.5)});
-  Node v = ValueNode({2}, "f", {.apply_train = true,
-                                .value = Array::full({2}, 3.0)});
+  Node c = Conv(inp, 3, {3}, {},
+                {.name = "a/b%c", .w = Array::full({3, 2, 3}, 0.5)});
+  Node v = ValueNode({2}, "f",
+                     {.apply_train = true, .value = Array::full({2}, 3.0)});
   std::string path = tempPath("names.h5");
   model().save(path);
   Model &loaded = modelload(path);
@@ -108,8 +110,7 @@ TEST_F(ModelTest, LoadForeignAndTruncatedFiles) {
   std::string truncated = tempPath("truncated.h5");
   std::filesystem::copy_file(good, truncated,
                              std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::resize_file(truncated,
-                               std::filesystem::file_size(good) / 2);
+  std::filesystem::resize_file(truncated, std::filesystem::file_size(good) / 2);
   std::size_t models = model_manager.names().size();
   try {
     modelload(truncated);
@@ -147,8 +148,8 @@ TEST_F(ModelTest, LoadHdf5WithoutModel) {
 
 TEST_F(ModelTest, RebuildWithMfp) { // vector 7
   SeedModel::build();
-  Model &mfp = rebuild_model(model(), {.override_mfp_to_active = true,
-                                       .imposed_batch_size = 1});
+  Model &mfp = rebuild_model(
+      model(), {.override_mfp_to_active = true, .imposed_batch_size = 1});
   std::string log = logText();
   EXPECT_NE(log.find("patch_size (23) changed to (22) (size not possible)\n"),
             std::string::npos);
@@ -166,9 +167,14 @@ TEST_F(ModelTest, RebuildWithMfp) { // vector 7
   EXPECT_EQ(mfp["softmax"].shape().shape(), (Sizes{1, 5, 14, 156, 156}));
   const MfpOffsets &off = mfp["conv2"].shape().mfpOffsets();
   ASSERT_EQ(off.size(), 32u);
-  EXPECT_EQ(MfpOffsets(off.begin(), off.begin() + 8),
-            (MfpOffsets{{0, 0, 0}, {0, 0, 1}, {0, 1, 0}, {0, 1, 1},
-                        {0, 0, 2}, {0, 0, 3}, {0, 1, 2}, {0, 1, 3}}));
+  EXPECT_EQ(MfpOffsets(off.begin(), off.begin() + 8), (MfpOffsets{{0, 0, 0},
+                                                                  {0, 0, 1},
+                                                                  {0, 1, 0},
+                                                                  {0, 1, 1},
+                                                                  {0, 0, 2},
+                                                                  {0, 0, 3},
+                                                                  {0, 1, 2},
+                                                                  {0, 1, 3}}));
   EXPECT_NE(mfp["conv"].repr().find("MFP active, "), std::string::npos);
   // The target follows the prediction (Input_like), unlike ELEKTRONN2.
   EXPECT_EQ(mfp["target"].shape().shape(), (Sizes{1, 1, 14, 156, 156}));
@@ -179,11 +185,11 @@ TEST_F(ModelTest, RebuildWithMfp) { // vector 7
 
 TEST_F(ModelTest, RebuildWithPatchSize) {
   buildNeuro3d();
-  Model &big = rebuild_model(model(), {.imposed_patch_size = {47, 281, 281},
-                                       .imposed_batch_size = 1});
+  Model &big = rebuild_model(
+      model(), {.imposed_patch_size = {47, 281, 281}, .imposed_batch_size = 1});
   EXPECT_EQ(big["raw"].shape().shape(), (Sizes{1, 1, 47, 281, 281}));
-  EXPECT_EQ(big.prediction_node().shape().spatialShape(),
-            (Sizes{17, 45, 45}));
-  Model &rounded = rebuild_model(model(), {.imposed_patch_size = {24, 186, 186}});
+  EXPECT_EQ(big.prediction_node().shape().spatialShape(), (Sizes{17, 45, 45}));
+  Model &rounded =
+      rebuild_model(model(), {.imposed_patch_size = {24, 186, 186}});
   EXPECT_EQ(rounded["raw"].shape().spatialShape(), (Sizes{23, 185, 185}));
 }
