@@ -19,6 +19,10 @@ def Nm_TaggedShapeInferenceInterface
       "::nm::Expected<::nm::TaggedShape>", "inferOutputShape", (ins), [{}],
       [{ return ConcreteOp::inferTaggedShape(
              typename ConcreteOp::Adaptor($_op)); }]>,
+    InterfaceMethod<"Element type of the result.",
+      "::mlir::Type", "inferResultElementType", (ins), [{}],
+      [{ return ConcreteOp::inferElementType(
+             typename ConcreteOp::Adaptor($_op)); }]>,
   ];
   // Runs before InferTypeOpInterface's check (trait order), so a rule
   // violation is reported once, with core's message.

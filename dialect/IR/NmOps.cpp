@@ -213,13 +213,15 @@ LogicalResult verifyTaggedShapeInference(Operation *op) {
   Expected<TaggedShape> inferred = iface.inferOutputShape();
   if (!inferred)
     return op->emitOpError() << inferred.message();
+  Type elementType = iface.inferResultElementType();
+  if (!elementType)
+    return op->emitOpError() << "cannot infer the result element type";
   Type declared = op->getResult(0).getType();
-  std::optional<TaggedShape> declaredShape = getTaggedShape(declared);
-  if (!declaredShape || *declaredShape != *inferred)
+  RankedTensorType expected = getTaggedTensorType(*inferred, elementType);
+  if (declared != expected)
     return op->emitOpError()
            << "result type " << declared
-           << " does not match the geometry rules, which give "
-           << getTaggedTensorType(*inferred, elementTypeOf(op->getResult(0)));
+           << " does not match the geometry rules, which give " << expected;
   return success();
 }
 
@@ -429,6 +431,7 @@ Expected<TaggedShape> ReshapeOp::inferOutputShape() {
                  " has ", out.stripbatchProd());
   return out;
 }
+Type ReshapeOp::inferResultElementType() { return elementTypeOf(getInput()); }
 int64_t ReshapeOp::getComputationalCost() { return 0; }
 
 //===----------------------------------------------------------------------===//

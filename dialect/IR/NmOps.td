@@ -177,6 +177,8 @@ def Nm_ReshapeOp : Op<Nm_Dialect, "reshape",
     static ::nm::Expected<::nm::TaggedShape> inferTaggedShape(Adaptor adaptor);
     /// The declared result shape (reshape infers nothing).
     ::nm::Expected<::nm::TaggedShape> inferOutputShape();
+    /// The input's element type.
+    ::mlir::Type inferResultElementType();
   }];
 }
 
