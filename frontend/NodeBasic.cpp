@@ -24,6 +24,9 @@ void expectParents(const NodeImpl &n, std::size_t count) {
 
 namespace {
 
+/// The TaggedShape described by attrs shape, tags, strides and fov.
+TaggedShape shapeFromAttrs(const NodeImpl &n) { return shapeFromAttrs(n); }
+
 //===----------------------------------------------------------------------===//
 // Builders (also used when loading a saved model)
 //===----------------------------------------------------------------------===//
@@ -43,10 +46,7 @@ void buildInput(NodeImpl &n) {
     n.attrs["shape"] = n.shape.shape();
     return;
   }
-  n.shape = TaggedShape::create(sizesAttr(n, "shape"),
-                                n.attr<std::string>("tags", ""),
-                                sizesAttr(n, "strides"), sizesAttr(n, "fov"))
-                .take();
+  n.shape = shapeFromAttrs(n);
 }
 
 void buildConcat(NodeImpl &n) {
@@ -132,10 +132,7 @@ void buildFromTensor(NodeImpl &n) {
 void buildValueNode(NodeImpl &n) {
   expectParents(n, 0);
   n.dtype = parseDType(n.attr<std::string>("dtype", "float32"));
-  n.shape = TaggedShape::create(sizesAttr(n, "shape"),
-                                n.attr<std::string>("tags", ""),
-                                sizesAttr(n, "strides"), sizesAttr(n, "fov"))
-                .take();
+  n.shape = shapeFromAttrs(n);
   for (int64_t s : n.shape.shape())
     if (s == None)
       throw ValueError("ValueNode '" + n.name +
@@ -189,12 +186,24 @@ void registerBasicNodes(BuilderTable &t) {
 // Public constructors
 //===----------------------------------------------------------------------===//
 
-Node Input(const Sizes &shape, const std::string &tags, const InputOptions &o) {
-  nlohmann::json a = baseAttrs(o.name, o.print_repr);
+namespace {
+/// The TaggedShape arguments of Input, ValueNode and Reshape.
+nlohmann::json shapeAttrs(const std::string &name, bool printRepr,
+                          const Sizes &shape, const std::string &tags,
+                          const Sizes &strides, const Sizes &fov) {
+  nlohmann::json a = baseAttrs(name, printRepr);
   a["shape"] = shape;
   a["tags"] = tags;
-  a["strides"] = o.strides;
-  a["fov"] = o.fov;
+  a["strides"] = strides;
+  a["fov"] = fov;
+  return a;
+}
+
+} // namespace
+
+Node Input(const Sizes &shape, const std::string &tags, const InputOptions &o) {
+  nlohmann::json a =
+      shapeAttrs(o.name, o.print_repr, shape, tags, o.strides, o.fov);
   a["dtype"] = o.dtype;
   a["hardcoded_shape"] = o.hardcoded_shape;
   return makeNode("Input", {}, a);
@@ -209,11 +218,8 @@ Node Input_like(const Node &ref, const InputLikeOptions &o) {
                        " has no 'f' axis");
     shape[sh.tagIndex('f')] = o.override_f;
   }
-  nlohmann::json a = baseAttrs(o.name, o.print_repr);
-  a["shape"] = shape;
-  a["tags"] = sh.tagString();
-  a["strides"] = sh.strides();
-  a["fov"] = sh.fov();
+  nlohmann::json a = shapeAttrs(o.name, o.print_repr, shape, sh.tagString(),
+                                sh.strides(), sh.fov());
   a["dtype"] = o.dtype.empty() ? dtypeName(ref.dtype()) : o.dtype;
   a["hardcoded_shape"] = o.hardcoded_shape;
   // Remembered so that rebuild_model can re-derive the shape from `ref`.
@@ -278,11 +284,8 @@ std::vector<Node> split(const Node &node, const SplitOptions &o) {
 
 Node ValueNode(const Sizes &shape, const std::string &tags,
                const ValueNodeOptions &o) {
-  nlohmann::json a = baseAttrs(o.name, o.print_repr);
-  a["shape"] = shape;
-  a["tags"] = tags;
-  a["strides"] = o.strides;
-  a["fov"] = o.fov;
+  nlohmann::json a =
+      shapeAttrs(o.name, o.print_repr, shape, tags, o.strides, o.fov);
   a["dtype"] = o.dtype;
   a["apply_train"] = o.apply_train;
   Node n = makeNode("ValueNode", {}, a);
@@ -307,11 +310,8 @@ Node InitialState_like(const Node &parent, int64_t override_f,
 
 Node Reshape(const Node &parent, const Sizes &shape, const std::string &tags,
              const ReshapeOptions &o) {
-  nlohmann::json a = baseAttrs(o.name, o.print_repr);
-  a["shape"] = shape;
-  a["tags"] = tags;
-  a["strides"] = o.strides;
-  a["fov"] = o.fov;
+  nlohmann::json a =
+      shapeAttrs(o.name, o.print_repr, shape, tags, o.strides, o.fov);
   return makeNode("Reshape", {parent}, a);
 }
 

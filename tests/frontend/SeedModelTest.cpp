@@ -4,26 +4,28 @@
 using namespace nm;
 
 TEST_F(ModelTest, SeedModelPrintsTheDocumentedText) { // vectors 1-5
-  SeedModel::build();
+  examples::cnn3d();
   EXPECT_EQ(logText(), readFile("tests/golden/cnn3d_construction.txt"));
 }
 
 TEST_F(ModelTest, SeedModelNumbers) { // vectors 1-5
-  SeedModel m = SeedModel::build();
-  EXPECT_EQ(m.conv0.shape().shape(), (Sizes{10, 32, 23, 89, 89}));
-  EXPECT_EQ(m.conv0.param_count(), 3488);
-  EXPECT_EQ(m.conv0.computational_cost(), 25184977920);
-  EXPECT_EQ(m.conv1.shape().shape(), (Sizes{10, 64, 10, 42, 42}));
-  EXPECT_EQ(m.conv1.param_count(), 294976);
-  EXPECT_EQ(m.conv1.computational_cost(), 416179814400);
-  EXPECT_EQ(m.conv2.shape().shape(), (Sizes{10, 5, 8, 40, 40}));
-  EXPECT_EQ(m.conv2.param_count(), 8645);
-  EXPECT_EQ(m.conv2.computational_cost(), 1105920000);
-  EXPECT_EQ(m.conv2.shape().fov(), (Sizes{9, 27, 27}));
-  EXPECT_EQ(m.conv2.shape().offsets(), (Sizes{4, 13, 13}));
-  EXPECT_EQ(m.conv2.shape().strides(), (Sizes{2, 4, 4}));
-  EXPECT_EQ(m.probs.computational_cost(), 640000);
-  EXPECT_EQ(m.nll.computational_cost(), 640000);
+  examples::Classifier m = examples::cnn3d();
+  Node conv0 = model()["conv"], conv1 = model()["conv1"],
+       conv2 = model()["conv2"], nll = model()["nll"];
+  EXPECT_EQ(conv0.shape().shape(), (Sizes{10, 32, 23, 89, 89}));
+  EXPECT_EQ(conv0.param_count(), 3488);
+  EXPECT_EQ(conv0.computational_cost(), 25184977920);
+  EXPECT_EQ(conv1.shape().shape(), (Sizes{10, 64, 10, 42, 42}));
+  EXPECT_EQ(conv1.param_count(), 294976);
+  EXPECT_EQ(conv1.computational_cost(), 416179814400);
+  EXPECT_EQ(conv2.shape().shape(), (Sizes{10, 5, 8, 40, 40}));
+  EXPECT_EQ(conv2.param_count(), 8645);
+  EXPECT_EQ(conv2.computational_cost(), 1105920000);
+  EXPECT_EQ(conv2.shape().fov(), (Sizes{9, 27, 27}));
+  EXPECT_EQ(conv2.shape().offsets(), (Sizes{4, 13, 13}));
+  EXPECT_EQ(conv2.shape().strides(), (Sizes{2, 4, 4}));
+  EXPECT_EQ(m.prediction.computational_cost(), 640000);
+  EXPECT_EQ(nll.computational_cost(), 640000);
   EXPECT_EQ(m.loss.computational_cost(), 128000);
   EXPECT_EQ(m.errors.computational_cost(), 128000);
   EXPECT_EQ(m.loss.shape().repr(), "[(1,f)]");
@@ -37,27 +39,29 @@ TEST_F(ModelTest, SeedModelNumbers) { // vectors 1-5
 }
 
 TEST_F(ModelTest, SeedModelGraphInterface) { // vector 6
-  SeedModel m = SeedModel::build();
+  examples::Classifier m = examples::cnn3d();
+  Node conv0 = model()["conv"], conv1 = model()["conv1"],
+       conv2 = model()["conv2"], nll = model()["nll"];
   EXPECT_EQ(model().repr(), "['image', 'conv', 'conv1', 'conv2', 'softmax', "
                             "'target', 'nll', 'loss', 'cls for errors', "
                             "'errors']");
-  EXPECT_EQ(model()["nll"], m.nll);
-  EXPECT_EQ(model().at(4), m.probs);
-  EXPECT_EQ(m.conv2.shape().ext_repr(),
+  EXPECT_EQ(model()["nll"], nll);
+  EXPECT_EQ(model().at(4), m.prediction);
+  EXPECT_EQ(conv2.shape().ext_repr(),
             "[(10,b), (5,f), (8,z), (40,x), (40,y)]\nfov=[9, 27, 27], "
             "offsets=[4, 13, 13], strides=[2 4 4], spatial shape=[8, 40, 40]");
   std::vector<std::string> sources;
   for (const Node &n : m.loss.input_nodes())
     sources.push_back(n.name());
   EXPECT_EQ(sources, (std::vector<std::string>{"image", "target"}));
-  ASSERT_EQ(m.probs.input_nodes().size(), 1u);
-  EXPECT_EQ(m.probs.input_nodes()[0], m.image);
+  ASSERT_EQ(m.prediction.input_nodes().size(), 1u);
+  EXPECT_EQ(m.prediction.input_nodes()[0], m.input);
   EXPECT_EQ(m.target.dtype(), DType::Int16);
   EXPECT_EQ(m.errors.parents()[0].name(), "cls for errors");
 }
 
 TEST_F(ModelTest, UnknownNodeNameIsAKeyError) {
-  SeedModel::build();
+  examples::cnn3d();
   try {
     model()["nlll"];
     FAIL() << "expected KeyError";
@@ -82,12 +86,12 @@ TEST_F(ModelTest, LoggerCanBeSilencedAndRedirected) {
 }
 
 TEST_F(ModelTest, ReprHiddenNodesLogAtDebugOnly) {
-  SeedModel::build();
+  examples::cnn3d();
   EXPECT_EQ(logText().find("cls for errors"), std::string::npos);
 }
 
 TEST_F(ModelTest, Neuro3d) { // vectors 10, 11
-  Node probs = buildNeuro3d();
+  Node probs = examples::neuro3d().prediction;
   EXPECT_EQ(probs.shape().fov(), (Sizes{15, 105, 105}));
   EXPECT_EQ(probs.shape().spatialShape(), (Sizes{5, 21, 21}));
   EXPECT_EQ(probs.shape().strides(), (Sizes{2, 4, 4}));

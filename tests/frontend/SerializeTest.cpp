@@ -17,7 +17,7 @@ std::vector<std::string> reprs(const Model &m) {
 } // namespace
 
 TEST_F(ModelTest, SaveLoadRoundTrip) {
-  SeedModel::build();
+  examples::cnn3d();
   Model &original = model();
   std::string path = tempPath("seed.h5");
   original.save(path);
@@ -52,7 +52,7 @@ TEST_F(ModelTest, SaveLoadRoundTrip) {
 }
 
 TEST_F(ModelTest, SaveIsAtomicAndOverwrites) {
-  SeedModel::build(1);
+  examples::cnn3d(1);
   std::string path = tempPath("atomic.h5");
   model().save(path);
   auto size1 = std::filesystem::file_size(path);
@@ -104,7 +104,7 @@ TEST_F(ModelTest, LoadForeignAndTruncatedFiles) {
         << e.what();
   }
 
-  SeedModel::build(1);
+  examples::cnn3d(1);
   std::string good = tempPath("good.h5");
   model().save(good);
   std::string truncated = tempPath("truncated.h5");
@@ -124,7 +124,7 @@ TEST_F(ModelTest, LoadForeignAndTruncatedFiles) {
 
 TEST_F(ModelTest, LoadHdf5WithoutModel) {
   // A valid HDF5 file whose format marker is not ours.
-  SeedModel::build(1);
+  examples::cnn3d(1);
   std::string path = tempPath("foreign.h5");
   model().save(path);
   // Flip one byte of the format marker inside the file.
@@ -147,7 +147,7 @@ TEST_F(ModelTest, LoadHdf5WithoutModel) {
 }
 
 TEST_F(ModelTest, RebuildWithMfp) { // vector 7
-  SeedModel::build();
+  examples::cnn3d();
   Model &mfp = rebuild_model(
       model(), {.override_mfp_to_active = true, .imposed_batch_size = 1});
   std::string log = logText();
@@ -184,7 +184,7 @@ TEST_F(ModelTest, RebuildWithMfp) { // vector 7
 }
 
 TEST_F(ModelTest, RebuildWithPatchSize) {
-  buildNeuro3d();
+  examples::neuro3d();
   Model &big = rebuild_model(
       model(), {.imposed_patch_size = {47, 281, 281}, .imposed_batch_size = 1});
   EXPECT_EQ(big["raw"].shape().shape(), (Sizes{1, 1, 47, 281, 281}));
