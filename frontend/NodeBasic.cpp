@@ -25,7 +25,12 @@ void expectParents(const NodeImpl &n, std::size_t count) {
 namespace {
 
 /// The TaggedShape described by attrs shape, tags, strides and fov.
-TaggedShape shapeFromAttrs(const NodeImpl &n) { return shapeFromAttrs(n); }
+TaggedShape shapeFromAttrs(const NodeImpl &n) {
+  return TaggedShape::create(sizesAttr(n, "shape"),
+                             n.attr<std::string>("tags", ""),
+                             sizesAttr(n, "strides"), sizesAttr(n, "fov"))
+      .take();
+}
 
 //===----------------------------------------------------------------------===//
 // Builders (also used when loading a saved model)
@@ -156,10 +161,7 @@ void buildInitialStateLike(NodeImpl &n) {
 void buildReshape(NodeImpl &n) {
   expectParents(n, 1);
   const TaggedShape &in = n.parent().shape;
-  TaggedShape out = TaggedShape::create(
-                        sizesAttr(n, "shape"), n.attr<std::string>("tags", ""),
-                        sizesAttr(n, "strides"), sizesAttr(n, "fov"))
-                        .take();
+  TaggedShape out = shapeFromAttrs(n);
   if (out.stripbatchProd() != in.stripbatchProd())
     throw ValueError("Reshape '" + n.name + "' from " + in.repr() + " to " +
                      out.repr() +
