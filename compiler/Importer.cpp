@@ -1,0 +1,344 @@
+//===- Importer.cpp - frontend graph -> nm dialect ------------------------===//
+#include "neuromancer/compiler/Importer.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+#include "neuromancer/dialect/IR/NmDialect.h"
+#include "neuromancer/dialect/IR/NmOps.h"
+#include "neuromancer/frontend/NodeImpl.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <set>
+
+namespace nm::compiler {
+namespace {
+using namespace mlir;
+
+Type elementType(MLIRContext *ctx, DType dtype) {
+  switch (dtype) {
+  case DType::Float32:
+    return Float32Type::get(ctx);
+  case DType::Float64:
+    return Float64Type::get(ctx);
+  case DType::Int8:
+  case DType::UInt8:
+    return IntegerType::get(ctx, 8);
+  case DType::Int16:
+  case DType::UInt16:
+    return IntegerType::get(ctx, 16);
+  case DType::Int32:
+  case DType::UInt32:
+    return IntegerType::get(ctx, 32);
+  default:
+    return IntegerType::get(ctx, 64);
+  }
+}
+
+/// Parameters that become operands: the weights, biases and batch-norm
+/// statistics of Conv, UpConv and Perceptron. Others are op attributes
+/// (dropout_rate, AggregateLoss's mixing_weights, class weights).
+bool isOperandParam(const NodeImpl &n, const std::string &name) {
+  if (n.cls != "Conv" && n.cls != "UpConv" && n.cls != "Perceptron")
+    return false;
+  return name == "w" || name == "b" || name == "gamma" || name == "mean" ||
+         name == "std";
+}
+
+class Importer {
+public:
+  Importer(ModuleOp module) : module_(module), b_(module.getContext()) {}
+
+  FailureOr<func::FuncOp> run(const std::vector<Node> &outputs,
+                              const std::string &name) {
+    MLIRContext *ctx = module_.getContext();
+    // Topological order (parents first) of everything the outputs need.
+    for (const Node &out : outputs)
+      visit(out.ptr().get());
+    // Arguments: sources in all_parents order of the outputs, then params.
+    std::vector<const NodeImpl *> sources;
+    std::set<const NodeImpl *> seen;
+    for (const Node &out : outputs)
+      for (const Node &src : out.input_nodes())
+        if (seen.insert(src.ptr().get()).second)
+          sources.push_back(src.ptr().get());
+    SmallVector<Type> argTypes;
+    SmallVector<Location> argLocs;
+    SmallVector<NamedAttribute> argAttrs;
+    std::vector<std::pair<const NodeImpl *, std::string>> params;
+    for (const NodeImpl *src : sources) {
+      argTypes.push_back(
+          ir::getTaggedTensorType(src->shape, elementType(ctx, src->dtype)));
+      argLocs.push_back(NameLoc::get(b_.getStringAttr(src->name)));
+    }
+    for (const NodeImpl *n : order_) {
+      if (n->isSource)
+        continue;
+      for (const auto &[pname, param] : n->params) {
+        if (!isOperandParam(*n, pname))
+          continue;
+        params.emplace_back(n, pname);
+        const Sizes &sh = param.value.shape();
+        argTypes.push_back(
+            RankedTensorType::get(SmallVector<int64_t>(sh.begin(), sh.end()),
+                                  elementType(ctx, param.value.dtype())));
+        argLocs.push_back(
+            NameLoc::get(b_.getStringAttr(n->name + "_" + pname)));
+      }
+    }
+    SmallVector<Type> resultTypes;
+    for (const Node &out : outputs)
+      resultTypes.push_back(
+          ir::getTaggedTensorType(out.shape(), elementType(ctx, out.dtype())));
+
+    b_.setInsertionPointToEnd(module_.getBody());
+    auto func =
+        b_.create<func::FuncOp>(NameLoc::get(b_.getStringAttr(name)), name,
+                                b_.getFunctionType(argTypes, resultTypes));
+    Block *entry = func.addEntryBlock();
+    for (size_t i = 0; i < sources.size(); ++i) {
+      entry->getArgument(i).setLoc(argLocs[i]);
+      func.setArgAttr(i, "nm.input", b_.getStringAttr(sources[i]->name));
+      values_[sources[i]] = entry->getArgument(i);
+    }
+    for (size_t k = 0; k < params.size(); ++k) {
+      unsigned i = sources.size() + k;
+      const auto &[n, pname] = params[k];
+      entry->getArgument(i).setLoc(argLocs[i]);
+      func.setArgAttr(i, "nm.param", b_.getStringAttr(n->name + "_" + pname));
+      if (n->params.at(pname).trainable)
+        func.setArgAttr(i, "nm.trainable", b_.getUnitAttr());
+      paramValues_[{n, pname}] = entry->getArgument(i);
+    }
+
+    b_.setInsertionPointToEnd(entry);
+    for (const NodeImpl *n : order_) {
+      if (n->isSource)
+        continue;
+      if (failed(emit(*n))) {
+        func.erase();
+        return failure();
+      }
+    }
+    SmallVector<Value> results;
+    for (const Node &out : outputs)
+      results.push_back(values_.lookup(out.ptr().get()));
+    b_.create<func::ReturnOp>(NameLoc::get(b_.getStringAttr(name)), results);
+    if (failed(verify(func))) {
+      func.erase();
+      return failure();
+    }
+    return func;
+  }
+
+private:
+  void visit(const NodeImpl *n) {
+    if (!visited_.insert(n).second)
+      return;
+    for (const auto &p : n->parents)
+      visit(p.get());
+    order_.push_back(n);
+  }
+
+  Value param(const NodeImpl &n, const std::string &name) {
+    auto it = paramValues_.find({&n, name});
+    return it == paramValues_.end() ? Value() : it->second;
+  }
+
+  DenseI64ArrayAttr sizes(const NodeImpl &n, const char *key) {
+    return b_.getDenseI64ArrayAttr(n.attr<std::vector<int64_t>>(key, {}));
+  }
+
+  LogicalResult emit(const NodeImpl &n) {
+    MLIRContext *ctx = b_.getContext();
+    Location loc = NameLoc::get(b_.getStringAttr(n.name));
+    OperationState state(loc, "nm." + opName(n.cls));
+    if (state.name.getStringRef() == "nm.")
+      return emitError(loc) << "the importer does not support node class '"
+                            << n.cls << "' yet";
+    for (const auto &p : n.parents) {
+      Value v = values_.lookup(p.get());
+      if (!v)
+        return emitError(loc) << "parent '" << p->name << "' has no value";
+      state.addOperands(v);
+    }
+    auto str = [&](const char *name, const std::string &value) {
+      state.addAttribute(name, b_.getStringAttr(value));
+    };
+    auto unit = [&](const char *name, const char *key) {
+      if (n.attr<bool>(key, false))
+        state.addAttribute(name, b_.getUnitAttr());
+    };
+    auto f64s = [&](const char *name, const char *key) {
+      std::vector<double> v = n.attr<std::vector<double>>(key, {});
+      if (!v.empty())
+        state.addAttribute(name, b_.getDenseF64ArrayAttr(v));
+    };
+    auto layer = [&]() -> LogicalResult {
+      for (const char *p : {"w", "b"}) {
+        Value v = param(n, p);
+        if (!v)
+          return emitError(loc) << "missing parameter '" << p << "'";
+        state.addOperands(v);
+      }
+      std::string bn = n.attr<std::string>("batch_normalisation", "");
+      if (!bn.empty()) {
+        for (const char *p : {"gamma", "mean", "std"})
+          state.addOperands(param(n, p));
+        str("batch_normalisation", bn);
+      }
+      str("activation", n.attr<std::string>("activation_func", "relu"));
+      double rate = n.attr<double>("dropout_rate", 0.0);
+      if (rate != 0.0)
+        state.addAttribute("dropout_rate", b_.getF64FloatAttr(rate));
+      return success();
+    };
+
+    const std::string &c = n.cls;
+    if (c == "Conv") {
+      if (failed(layer()))
+        return failure();
+      std::vector<int64_t> pool =
+          n.attr<std::vector<int64_t>>("pool_shape", {});
+      if (!pool.empty())
+        state.addAttribute("pool", b_.getDenseI64ArrayAttr(pool));
+      str("conv_mode", n.attr<std::string>("conv_mode", "valid"));
+      unit("mfp", "mfp");
+      unit("invalidate_fov", "invalidate_fov");
+    } else if (c == "UpConv") {
+      if (failed(layer()))
+        return failure();
+    } else if (c == "Perceptron") {
+      if (failed(layer()))
+        return failure();
+      unit("flatten", "flatten");
+    } else if (c == "Pool") {
+      state.addAttribute("pool", sizes(n, "pool_shape"));
+      std::vector<int64_t> stride = n.attr<std::vector<int64_t>>("stride", {});
+      if (!stride.empty())
+        state.addAttribute("stride", b_.getDenseI64ArrayAttr(stride));
+      str("mode", n.attr<std::string>("mode", "max"));
+    } else if (c == "Crop") {
+      state.addAttribute("crop", sizes(n, "crop"));
+    } else if (c == "Pad") {
+      state.addAttribute("pad", sizes(n, "pad"));
+      state.addAttribute("value",
+                         b_.getF64FloatAttr(n.attr<double>("value", 0.0)));
+    } else if (c == "Concat") {
+      str("axis", n.attr<std::string>("axis", "f"));
+    } else if (c == "ApplyFunc") {
+      str("func", n.attr<std::string>("functor", ""));
+    } else if (c == "FromTensor") {
+      int64_t begin = n.attr<int64_t>("begin", 0);
+      str("axis", n.attr<std::string>("axis", "f"));
+      state.addAttribute("start", b_.getI64IntegerAttr(begin));
+      state.addAttribute(
+          "size", b_.getI64IntegerAttr(n.attr<int64_t>("end", 0) - begin));
+      unit("strip_singleton_dims", "strip_singleton_dims");
+    } else if (c == "LRN") {
+      state.addAttribute("filter_shape", sizes(n, "filter_shape"));
+      str("mode", n.attr<std::string>("mode", "spatial"));
+      state.addAttribute("alpha",
+                         b_.getF64FloatAttr(n.attr<double>("alpha", 1e-4)));
+      state.addAttribute("k", b_.getF64FloatAttr(n.attr<double>("k", 1.0)));
+      state.addAttribute("beta",
+                         b_.getF64FloatAttr(n.attr<double>("beta", 0.75)));
+    } else if (c == "Softmax" || c == "Classification") {
+      state.addAttribute("n_indep",
+                         b_.getI64IntegerAttr(n.attr<int64_t>("n_indep", 1)));
+    } else if (c == "OneHot") {
+      state.addAttribute("n_class",
+                         b_.getI64IntegerAttr(n.attr<int64_t>("n_class", 0)));
+      str("axis", n.attr<std::string>("axis", "f"));
+    } else if (c == "MultinoulliNLL" || c == "BlockedMultinoulliNLL") {
+      if (n.parents.size() != 2)
+        return emitError(loc) << "MultinoulliNLL with node-valued class or "
+                                 "example weights is not supported yet";
+      unit("target_is_sparse", "target_is_sparse");
+      f64s("class_weights", "class_weights");
+    } else if (c == "_Errors") {
+      unit("target_is_sparse", "target_is_sparse");
+    } else if (c == "AggregateLoss") {
+      f64s("mixing_weights", "mixing_weights");
+    } else if (c == "GaussianNLL") {
+      unit("sig_is_log", "sig_is_log");
+    } else if (c == "BinaryNLL") {
+      unit("subtract_label_entropy", "subtract_label_entropy");
+    } else if (c == "SquaredLoss" || c == "AbsLoss") {
+      for (const char *k : {"margin", "scale_correction"}) {
+        auto it = n.attrs.find(k);
+        if (it != n.attrs.end() && it->is_number())
+          state.addAttribute(k, b_.getF64FloatAttr(it->get<double>()));
+      }
+    }
+    state.addTypes(ir::getTaggedTensorType(n.shape, elementType(ctx, n.dtype)));
+    Operation *op = b_.create(state);
+    values_[&n] = op->getResult(0);
+    return success();
+  }
+
+  static std::string opName(const std::string &cls) {
+    static const std::map<std::string, std::string> kOps = {
+        {"Conv", "conv"},
+        {"UpConv", "upconv"},
+        {"Perceptron", "perceptron"},
+        {"Pool", "pool"},
+        {"Crop", "crop"},
+        {"Pad", "pad"},
+        {"FragmentsToDense", "fragments_to_dense"},
+        {"FromTensor", "slice"},
+        {"Reshape", "reshape"},
+        {"Concat", "concat"},
+        {"Add", "add"},
+        {"MultMerge", "mult"},
+        {"ApplyFunc", "apply"},
+        {"LRN", "lrn"},
+        {"Softmax", "softmax"},
+        {"OneHot", "onehot"},
+        {"MultinoulliNLL", "multinoulli_nll"},
+        {"BlockedMultinoulliNLL", "multinoulli_nll"},
+        {"BinaryNLL", "binary_nll"},
+        {"SquaredLoss", "squared_loss"},
+        {"AbsLoss", "abs_loss"},
+        {"GaussianNLL", "gaussian_nll"},
+        {"EuclideanDistance", "euclidean_distance"},
+        {"AggregateLoss", "aggregate_loss"},
+        {"Classification", "classification"},
+        {"_Errors", "errors"},
+    };
+    auto it = kOps.find(cls);
+    return it == kOps.end() ? std::string() : it->second;
+  }
+
+  ModuleOp module_;
+  OpBuilder b_;
+  std::set<const NodeImpl *> visited_;
+  std::vector<const NodeImpl *> order_;
+  llvm::DenseMap<const NodeImpl *, Value> values_;
+  std::map<std::pair<const NodeImpl *, std::string>, Value> paramValues_;
+};
+} // namespace
+
+void loadImporterDialects(MLIRContext &context) {
+  context.loadDialect<ir::NmDialect, func::FuncDialect>();
+}
+
+FailureOr<func::FuncOp> importFunction(ModuleOp module,
+                                       const std::vector<Node> &outputs,
+                                       const std::string &name) {
+  loadImporterDialects(*module.getContext());
+  return Importer(module).run(outputs, name);
+}
+
+OwningOpRef<ModuleOp> importModel(MLIRContext &context,
+                                  const std::vector<Node> &outputs,
+                                  const std::string &name) {
+  loadImporterDialects(context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  if (failed(importFunction(*module, outputs, name)))
+    return nullptr;
+  return module;
+}
+
+} // namespace nm::compiler

@@ -1,0 +1,44 @@
+//===- Importer.h - frontend graph -> nm dialect ----------------*- C++ -*-===//
+//
+// Lowers a sub-graph of a frontend model to one func.func of nm ops:
+//   * arguments: the source nodes the outputs need (reference §4: source
+//     nodes in all_parents order), then every parameter of every layer in
+//     topological order (w, b, gamma, mean, std; dropout_rate is an op
+//     attribute). Arguments carry `nm.input = "<node>"` or
+//     `nm.param = "<node>_<param>"` (+ `nm.trainable`) and a NameLoc.
+//   * results: the requested nodes, in the order given.
+//   * every op: loc("<node name>"), result type = the frontend's TaggedShape,
+//     which the nm verifier re-derives with core's rules.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_COMPILER_IMPORTER_H
+#define NEUROMANCER_COMPILER_IMPORTER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "neuromancer/frontend/Node.h"
+
+#include <string>
+#include <vector>
+
+namespace nm::compiler {
+
+/// Loads the dialects the importer creates ops of (nm, func).
+void loadImporterDialects(mlir::MLIRContext &context);
+
+/// Adds `func.func @<name>` computing `outputs` to `module`. Fails (with a
+/// diagnostic at the node's location) on a node class the dialect does not
+/// cover, or when the result does not verify.
+mlir::FailureOr<mlir::func::FuncOp>
+importFunction(mlir::ModuleOp module, const std::vector<Node> &outputs,
+               const std::string &name);
+
+/// A new module holding one function (see importFunction); null on failure.
+mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
+                                              const std::vector<Node> &outputs,
+                                              const std::string &name);
+
+} // namespace nm::compiler
+
+#endif // NEUROMANCER_COMPILER_IMPORTER_H

@@ -1,0 +1,105 @@
+//===- CodeGen.h - linalg-on-tensors to a PIC object file -------*- C++ -*-===//
+//
+// The CPU back half of the compiler. Input: a module of `func.func`s on
+// ranked, statically shaped tensors in linalg/tensor/arith/math. Output: the
+// bytes of an ELF object for the host CPU (PIC, small code model) that
+// exports, per function `f`, the packed entry `_mlir_f` of
+// neuromancer/runtime/Executable.h, plus the FunctionSignature of each.
+//
+// Pipeline (see pipelineDescription() for the exact text):
+//   1. tensors: a transform-dialect schedule per structured op. Convs
+//      (conv_{1,2,3}d_n*c_*cf) and matmuls are tiled to register tiles with
+//      window dims 1, generalised, unit dims folded and vectorised into
+//      vector.contract; every other linalg op is tiled to 1-D rows and
+//      vectorised (mlir-notes §2).
+//   2. one-shot bufferization across function boundaries (identity layout),
+//      results to caller-allocated out-params, buffer deallocation.
+//   3. buffers: hoist the accumulators out of the window loops, lower
+//      contractions to outer-product FMAs, lower transfers/reductions.
+//   4. loops (fallback for anything not vectorised) and LLVM dialect with
+//      bare-pointer memrefs; LLVM IR; packed `_mlir_` wrappers; O3; object.
+//
+// Function signatures come from the func type. Optional argument/result
+// attributes: `nm.name = "image"` (ArgSpec name), `nm.dtype = "uint8"`
+// (dtype when the element type alone is ambiguous) and, on arguments,
+// `nm.parameter` (unit: a trainable parameter; parameters must follow the
+// inputs).
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_COMPILER_CODEGEN_CODEGEN_H
+#define NEUROMANCER_COMPILER_CODEGEN_CODEGEN_H
+
+#include "neuromancer/runtime/Executable.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ModuleOp;
+class DialectRegistry;
+} // namespace mlir
+
+namespace nm::codegen {
+
+/// The host as LLVM sees it; part of every cache key.
+struct TargetInfo {
+  std::string triple;
+  std::string cpu;
+  std::string features; // "+avx2,+fma,-avx512f,..." sorted
+};
+TargetInfo hostTarget();
+
+struct CompileOptions {
+  /// LLVM optimisation level of the final O-pipeline and codegen (0-3).
+  unsigned optLevel = 3;
+  /// Register tile of convs and matmuls: output-width (rows) x filters
+  /// (columns). The actual tile is the largest divisor of the dimension that
+  /// does not exceed these, so every tile is static.
+  int64_t tileRows = 8;
+  int64_t tileCols = 32;
+  /// Largest reduction (input-channel / K) chunk vectorised at once.
+  int64_t tileReduction = 64;
+  /// Largest innermost-dimension chunk of other linalg ops.
+  int64_t tileInner = 64;
+  /// Target; empty fields mean the host.
+  TargetInfo target;
+  /// Keep the intermediate IR in CompiledObject (tests, debugging).
+  bool keepIntermediates = false;
+};
+
+/// Text of the pipeline and options that fully determines code generation
+/// (cache key material).
+std::string pipelineDescription(const CompileOptions &options);
+
+struct CompiledObject {
+  std::vector<char> object; // ELF relocatable object
+  std::vector<FunctionSignature> functions;
+  TargetInfo target;
+  double seconds = 0; // wall time of the compilation
+  // With keepIntermediates only:
+  std::string vectorizedIR; // MLIR after stage 1 (tensors, vectorised)
+  std::string loweredIR;    // MLIR after stage 3 (buffers, vector lowered)
+  std::string llvmIR;       // optimised LLVM IR
+};
+
+/// Dialects, interfaces and translations the pipeline needs.
+void registerCodegenDialects(mlir::DialectRegistry &registry);
+
+/// Compiles every public func.func of `module`. The module is not modified:
+/// it is printed and compiled in a private context.
+llvm::Expected<CompiledObject> compileToObject(mlir::ModuleOp module,
+                                               const CompileOptions &options);
+/// Same, from MLIR text (generic or custom form).
+llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
+                                               const CompileOptions &options);
+
+/// The module in generic form with no locations: stable cache-key text.
+std::string printForKey(mlir::ModuleOp module);
+
+} // namespace nm::codegen
+
+#endif // NEUROMANCER_COMPILER_CODEGEN_CODEGEN_H

@@ -1,0 +1,167 @@
+//===- Emit.cpp - LLVM dialect to a PIC object for the host ---------------===//
+//
+// mlir-notes §4 pitfalls: a TargetMachine with the real host CPU and
+// features, PIC and the small code model, so the object loads into the JIT
+// and links into a PIE (AOT) without text relocations.
+//
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Operation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+namespace nm::codegen {
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+/// `void _mlir_<f>(void **args)`: loads each bare pointer from args[i] and
+/// calls f (the same packing as mlir::ExecutionEngine's).
+void addPackedWrapper(llvm::Function &func) {
+  llvm::Module &module = *func.getParent();
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::IRBuilder<> b(ctx);
+  auto *type = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
+  auto *wrapper =
+      llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                             "_mlir_" + func.getName(), module);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  llvm::Value *argList = wrapper->getArg(0);
+  llvm::SmallVector<llvm::Value *> args;
+  for (llvm::Argument &arg : func.args()) {
+    llvm::Value *slot =
+        b.CreateGEP(b.getPtrTy(), argList, b.getInt64(arg.getArgNo()));
+    llvm::Value *ptr = b.CreateLoad(b.getPtrTy(), slot);
+    args.push_back(b.CreateLoad(arg.getType(), ptr));
+  }
+  b.CreateCall(&func, args);
+  b.CreateRetVoid();
+}
+
+} // namespace
+
+TargetInfo hostTarget() {
+  static const TargetInfo host = [] {
+    TargetInfo t;
+    t.triple = llvm::sys::getProcessTriple();
+    t.cpu = llvm::sys::getHostCPUName().str();
+    std::vector<std::string> features;
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      features.push_back((f.second ? "+" : "-") + f.first().str());
+    std::sort(features.begin(), features.end());
+    for (const auto &f : features)
+      t.features += (t.features.empty() ? "" : ",") + f;
+    return t;
+  }();
+  return host;
+}
+
+TargetInfo detail::resolveTarget(const TargetInfo &target) {
+  TargetInfo host = hostTarget();
+  TargetInfo t = target;
+  if (t.triple.empty())
+    t.triple = host.triple;
+  if (t.cpu.empty()) {
+    t.cpu = host.cpu;
+    if (t.features.empty())
+      t.features = host.features;
+  }
+  return t;
+}
+
+llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
+                               const CompileOptions &options,
+                               CompiledObject &result) {
+  initializeNativeTarget();
+  const TargetInfo &target = result.target;
+  llvm::Triple triple(target.triple);
+  std::string error;
+  const llvm::Target *llvmTarget =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!llvmTarget)
+    return makeError("codegen: no LLVM target for " + target.triple + ": " +
+                     error);
+  llvm::CodeGenOptLevel level =
+      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                              : llvm::CodeGenOptLevel::None;
+  std::unique_ptr<llvm::TargetMachine> tm(llvmTarget->createTargetMachine(
+      triple, target.cpu, target.features, llvm::TargetOptions(),
+      llvm::Reloc::PIC_, llvm::CodeModel::Small, level));
+  if (!tm)
+    return makeError("codegen: cannot create a target machine for " +
+                     target.triple + " " + target.cpu);
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> module =
+      mlir::translateModuleToLLVMIR(llvmDialectModule, llvmContext);
+  if (!module)
+    return makeError("codegen: translation to LLVM IR failed");
+  module->setTargetTriple(triple);
+  module->setDataLayout(tm->createDataLayout());
+
+  for (const FunctionSignature &sig : result.functions) {
+    llvm::Function *func = module->getFunction(sig.entry);
+    if (!func)
+      return makeError("codegen: function '" + sig.entry +
+                       "' vanished during lowering");
+    size_t expected =
+        sig.inputs.size() + sig.parameters.size() + sig.outputs.size();
+    if (func->arg_size() != expected || !func->getReturnType()->isVoidTy())
+      return makeError("codegen: '" + sig.entry +
+                       "' does not have the bare-pointer out-param ABI");
+    addPackedWrapper(*func);
+  }
+
+  auto optimize = mlir::makeOptimizingTransformer(options.optLevel,
+                                                  /*sizeLevel=*/0, tm.get());
+  if (llvm::Error e = optimize(module.get()))
+    return e;
+  if (options.keepIntermediates) {
+    llvm::raw_string_ostream os(result.llvmIR);
+    module->print(os, nullptr);
+  }
+
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, os, nullptr,
+                              llvm::CodeGenFileType::ObjectFile))
+    return makeError("codegen: the target cannot emit object files");
+  pm.run(*module);
+  result.object.assign(buffer.begin(), buffer.end());
+  return llvm::Error::success();
+}
+
+} // namespace nm::codegen
