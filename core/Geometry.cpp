@@ -89,6 +89,22 @@ Expected<TaggedShape> activationOutputShape(const TaggedShape &in,
   return in.updateShape('f', in['f'] / *r);
 }
 
+std::optional<Failure> checkElementwiseFunction(std::string_view f) {
+  static constexpr std::string_view kMath[] = {"exp", "log", "sqrt", "square",
+                                               "neg"};
+  for (std::string_view name : kMath)
+    if (f == name)
+      return std::nullopt;
+  Expected<int64_t> r = activationFactor(f);
+  if (r && *r == 1 && f != "prelu")
+    return std::nullopt;
+  return valueError("Unknown elementwise function '" + std::string(f) +
+                    "' for ApplyFunc: expected an activation that keeps the "
+                    "shape (tanh, relu, elu, selu, abs, sig, logistic, "
+                    "sigmoid, soft+, lin, linear, concentration, radius) or "
+                    "exp, log, sqrt, square, neg");
+}
+
 char spatialTag(const TaggedShape &shape, int64_t j) {
   return shape.tags()[shape.spatialAxes().at(j)];
 }

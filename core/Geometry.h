@@ -12,6 +12,7 @@
 #include "neuromancer/core/Error.h"
 #include "neuromancer/core/TaggedShape.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,11 @@ Expected<int64_t> activationFactor(std::string_view activation);
 /// (ELEKTRONN2 does `n_f /= r`); everything else keeps the shape.
 Expected<TaggedShape> activationOutputShape(const TaggedShape &in,
                                             std::string_view activation);
+
+/// ApplyFunc's named elementwise functions: an activation that keeps the
+/// shape (not maxout, not prelu, which needs parameters) or exp, log, sqrt,
+/// square, neg. ValueError naming the permitted ones otherwise.
+std::optional<Failure> checkElementwiseFunction(std::string_view function);
 
 /// Name of spatial axis `j` of `shape` ('z', 'x' or 'y').
 char spatialTag(const TaggedShape &shape, int64_t j);

@@ -35,11 +35,10 @@ inline void addParam(NodeImpl &n, const std::string &name, Array value,
 /// Throws ValueError unless `n` has exactly `count` parents.
 void expectParents(const NodeImpl &n, std::size_t count);
 
-/// Validates an activation name ("relu", "lin", "maxout 2", ...).
-void checkActivation(const std::string &cls, const std::string &name,
-                     const std::string &activation);
-/// The r of "maxout r", else 1.
-int64_t maxoutFactor(const std::string &activation);
+/// Validates an activation name ("relu", "lin", "maxout 2", ...) with core's
+/// rule; returns the maxout factor (1 for the others).
+int64_t checkActivation(const std::string &cls, const std::string &name,
+                        const std::string &activation);
 
 /// Parameters w, b (+ gamma/mean/std, dropout_rate) of Conv, UpConv and
 /// Perceptron, initialised as ELEKTRONN2 does.

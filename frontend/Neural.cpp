@@ -19,32 +19,12 @@ namespace nm {
 // Shared pieces of weight layers
 //===----------------------------------------------------------------------===//
 
-int64_t maxoutFactor(const std::string &activation) {
-  if (activation.rfind("maxout", 0) != 0)
-    return 1;
-  std::string r = activation.substr(6);
-  try {
-    return std::stoll(r);
-  } catch (...) {
-    return 0;
-  }
-}
-
-void checkActivation(const std::string &cls, const std::string &name,
-                     const std::string &activation) {
-  static const std::set<std::string> known = {
-      "tanh", "relu",   "prelu",         "elu",     "selu",
-      "abs",  "sig",    "logistic",      "sigmoid", "soft+",
-      "lin",  "linear", "concentration", "radius"};
-  if (known.count(activation))
-    return;
-  if (activation.rfind("maxout", 0) == 0 && maxoutFactor(activation) >= 1)
-    return;
-  throw ValueError(cls + " '" + name + "': unknown activation_func '" +
-                   activation +
-                   "'; known: tanh, relu, prelu, elu, selu, abs, sig, "
-                   "logistic, sigmoid, soft+, lin, linear, concentration, "
-                   "radius, 'maxout <r>'");
+int64_t checkActivation(const std::string &cls, const std::string &name,
+                        const std::string &activation) {
+  Expected<int64_t> r = activationFactor(activation);
+  if (!r)
+    throw ValueError(cls + " '" + name + "': " + r.message());
+  return *r;
 }
 
 namespace {
@@ -78,7 +58,7 @@ void addWeightLayerParams(NodeImpl &n, const WeightLayerSpec &spec) {
       b.setFlat(2 * i + 1, 1.0);
     }
     addParam(n, "b", b);
-  } else if (act == "relu" || maxoutFactor(act) > 1) {
+  } else if (act == "relu" || act.rfind("maxout", 0) == 0) {
     addParam(
         n, "b",
         Array::full({spec.n_f}, 1.0 / static_cast<double>(spec.kernelVolume)));
@@ -127,14 +107,10 @@ void buildPerceptron(NodeImpl &n) {
   std::string act = n.attr<std::string>("activation_func", "relu");
   checkActivation(n.cls, n.name, act);
   checkBatchNormAndDropout(n);
-  n.shape = perceptronOutputShape(in, n_f, flatten).take();
+  n.shape =
+      activationOutputShape(perceptronOutputShape(in, n_f, flatten).take(), act)
+          .take();
   int64_t nIn = perceptronInputs(in, flatten);
-  if (int64_t r = maxoutFactor(act); r > 1) {
-    if (n_f % r)
-      throw ValueError("Perceptron '" + n.name + "': n_f=" +
-                       std::to_string(n_f) + " is not divisible by " + act);
-    n.shape = n.shape.updateShape('f', n_f / r);
-  }
   n.dtype = DType::Float32;
   n.cost = in.stripnoneProd() * n_f;
   addWeightLayerParams(n, {.wShape = {nIn, n_f},
@@ -181,13 +157,7 @@ void buildConv(NodeImpl &n) {
   checkActivation(n.cls, n.name, act);
   checkBatchNormAndDropout(n);
   ConvGeometry g = convGeometryOf(n);
-  n.shape = convOutputShape(in, g).take();
-  if (int64_t r = maxoutFactor(act); r > 1) {
-    if (g.n_f % r)
-      throw ValueError("Conv '" + n.name + "': n_f=" + std::to_string(g.n_f) +
-                       " is not divisible by " + act);
-    n.shape = n.shape.updateShape('f', g.n_f / r);
-  }
+  n.shape = activationOutputShape(convOutputShape(in, g).take(), act).take();
   n.dtype = DType::Float32;
   n.cost = convCost(in, g);
   const int64_t kernel = product(g.filter);

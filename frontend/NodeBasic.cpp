@@ -91,24 +91,11 @@ void buildMultMerge(NodeImpl &n) {
   n.cost = parentSize(n);
 }
 
-const std::set<std::string> &elementwiseFunctions() {
-  static const std::set<std::string> f = {
-      "tanh",          "relu",       "elu",   "selu",     "abs",  "sig",
-      "logistic",      "sigmoid",    "soft+", "softplus", "lin",  "linear",
-      "concentration", "radius",     "exp",   "log",      "sqrt", "square",
-      "neg",           "reciprocal", "sin",   "cos"};
-  return f;
-}
-
 void buildApplyFunc(NodeImpl &n) {
   expectParents(n, 1);
-  std::string functor = n.attr<std::string>("functor", "");
-  if (!elementwiseFunctions().count(functor)) {
-    std::vector<std::string> known(elementwiseFunctions().begin(),
-                                   elementwiseFunctions().end());
-    throw ValueError("ApplyFunc '" + n.name + "': unknown function '" +
-                     functor + "'; known: " + formatStringList(known));
-  }
+  if (std::optional<Failure> failure =
+          checkElementwiseFunction(n.attr<std::string>("functor", "")))
+    throw ValueError("ApplyFunc '" + n.name + "': " + failure->message);
   n.shape = n.parent().shape;
   n.dtype = n.parent().dtype;
   n.cost = parentSize(n);

@@ -479,16 +479,9 @@ NM_INFER(MultOp)
 
 Expected<TaggedShape> ApplyOp::inferTaggedShape(Adaptor a) {
   NM_TRY(in, shapeOf(a.getInput(), "input"));
-  StringRef f = a.getFunc();
-  if (llvm::is_contained({"exp", "log", "sqrt", "square", "neg"}, f))
-    return in;
-  Expected<int64_t> r = ::nm::activationFactor(f.str());
-  if (!r)
-    return error("Unknown elementwise function '", f.str(),
-                 "': expected an activation name (not maxout, which changes "
-                 "the shape) or exp, log, sqrt, square, neg");
-  if (*r != 1)
-    return error("ApplyFunc must preserve the shape; '", f.str(), "' does not");
+  if (std::optional<Failure> failure =
+          ::nm::checkElementwiseFunction(a.getFunc().str()))
+    return *failure;
   return in;
 }
 NM_INFER(ApplyOp)

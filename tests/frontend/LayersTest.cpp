@@ -212,7 +212,7 @@ TEST_F(ModelTest, BadInputGivesClearErrors) {
     Conv(inp, 3, {3, 3}, {}, {.activation_func = "swish"});
     FAIL();
   } catch (const ValueError &e) {
-    EXPECT_NE(std::string(e.what()).find("unknown activation_func 'swish'"),
+    EXPECT_NE(std::string(e.what()).find("Unknown activation_func 'swish'"),
               std::string::npos);
   }
   try {
