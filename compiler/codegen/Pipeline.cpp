@@ -235,9 +235,8 @@ std::string scheduleScript(ArrayRef<OpSchedule> ops) {
     os << "  %op" << i << " = transform.structured.match attributes{" << s.tag
        << "} in %root : (!transform.any_op) -> !transform.any_op\n";
     std::string handle = "%op" + std::to_string(i);
-    unsigned numLoops = llvm::count_if(s.tileSizes, [](int64_t t) {
-      return t != 0;
-    });
+    unsigned numLoops =
+        llvm::count_if(s.tileSizes, [](int64_t t) { return t != 0; });
     if (numLoops) {
       os << "  %t" << i;
       for (unsigned l = 0; l < numLoops; ++l)
@@ -305,8 +304,8 @@ LogicalResult runScript(ModuleOp payload, llvm::StringRef script) {
       transform::TransformDialect::kTransformEntryPointSymbolName);
   if (!entry)
     return failure();
-  return transform::applyTransformNamedSequence(
-      payload, entry, *lib, transform::TransformOptions());
+  return transform::applyTransformNamedSequence(payload, entry, *lib,
+                                                transform::TransformOptions());
 }
 
 LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
@@ -414,8 +413,8 @@ std::string pipelineDescription(const CompileOptions &o) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "schedule-v1 tile_rows=" << o.tileRows << " tile_cols=" << o.tileCols
-     << " tile_reduction=" << o.tileReduction
-     << " tile_inner=" << o.tileInner << "\n"
+     << " tile_reduction=" << o.tileReduction << " tile_inner=" << o.tileInner
+     << "\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
   return text;
@@ -460,8 +459,8 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
     return makeError("codegen: the module has no public function");
 
   auto fail = [&](const char *stage) {
-    return makeError(llvm::Twine("codegen: ") + stage + " failed:" +
-                     diags.text);
+    return makeError(llvm::Twine("codegen: ") + stage +
+                     " failed:" + diags.text);
   };
   if (failed(vectorizeOnTensors(*module, options)))
     return fail("tiling and vectorization");
@@ -484,9 +483,9 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
 
   if (llvm::Error e = detail::emitObject(*module, options, result))
     return std::move(e);
-  result.seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   return result;
 }
 

@@ -1,0 +1,49 @@
+//===- JitLoader.cpp - ORC LLJIT over relocatable objects -----------------===//
+#include "neuromancer/compiler/jit/JitLoader.h"
+
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <mutex>
+
+namespace nm::jit {
+
+llvm::Expected<std::vector<std::shared_ptr<const Executable>>>
+loadObject(llvm::ArrayRef<char> object,
+           const std::vector<FunctionSignature> &functions,
+           llvm::StringRef bufferName) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit)
+    return jit.takeError();
+  // Compiled code calls malloc/free/memcpy and libm from this process.
+  auto generator =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+          (*jit)->getDataLayout().getGlobalPrefix());
+  if (!generator)
+    return generator.takeError();
+  (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  if (llvm::Error e =
+          (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+              llvm::StringRef(object.data(), object.size()), bufferName)))
+    return std::move(e);
+
+  std::shared_ptr<llvm::orc::LLJIT> session(std::move(*jit));
+  std::vector<std::shared_ptr<const Executable>> result;
+  for (const FunctionSignature &sig : functions) {
+    auto address = session->lookup(sig.packedSymbol());
+    if (!address)
+      return address.takeError();
+    result.push_back(std::make_shared<const Executable>(
+        sig, address->toPtr<PackedFunction>(), session));
+  }
+  return result;
+}
+
+} // namespace nm::jit
