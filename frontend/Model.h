@@ -72,6 +72,11 @@ public:
   int64_t total_computational_cost() const;
   int64_t total_params_count() const;
 
+  /// The designated functions as one nm MLIR module: @prediction,
+  /// @prediction_ext and @loss, those that are designated. ValueError if
+  /// nothing is designated. Defined in compiler/ToMlir.cpp.
+  std::string to_mlir() const;
+
   ModelParamValues get_param_values(bool skip_const = false) const;
   /// KeyError for an unknown node name.
   void set_param_values(const ModelParamValues &values,

@@ -57,6 +57,12 @@ public:
   /// ELEKTRONN2's repr: "<Conv-Node> 'conv' \n  #Params=3,488 ...".
   std::string repr() const;
 
+  /// The sub-graph behind this node as nm MLIR: a module with one function
+  /// named after the node (sources, then parameters, as arguments).
+  /// ValueError with the compiler's diagnostics if it cannot be lowered.
+  /// Defined in compiler/ToMlir.cpp (it needs MLIR; link //:neuromancer).
+  std::string to_mlir() const;
+
   /// Copies of the parameter values (skip_const drops constants).
   ParamValues get_param_values(bool skip_const = false) const;
   /// Sets parameter values; KeyError for unknown names (BN's gamma/mean/std

@@ -1,9 +1,20 @@
 #!/bin/bash
-# Runs every lit test under tests/lit with the nm-opt built by Bazel.
-# Usage (from sh_test): run_lit.sh <path to nm-opt> <tests dir>
+# Runs every lit test under tests/lit with tools built by Bazel.
+# Usage (from sh_test): run_lit.sh <tests dir> <tool>...
+# Each tool's directory goes on the tests' PATH. When Bazel asks for a JUnit
+# file (XML_OUTPUT_FILE), lit writes one entry per test into it.
 set -euo pipefail
-nm_opt="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-exec /usr/lib/llvm-22/bin/lit -v \
-  --param nm_opt="$nm_opt" \
+tests="$1"
+shift
+dirs=""
+for tool in "$@"; do
+  dirs="${dirs:+$dirs:}$(cd "$(dirname "$tool")" && pwd)"
+done
+xml=()
+if [ -n "${XML_OUTPUT_FILE:-}" ]; then
+  xml=(--xunit-xml-output "$XML_OUTPUT_FILE")
+fi
+exec /usr/lib/llvm-22/bin/lit -v "${xml[@]}" \
+  --param tool_dirs="$dirs" \
   --param exec_root="${TEST_TMPDIR:-/tmp}/lit" \
-  "$2"
+  "$tests"
