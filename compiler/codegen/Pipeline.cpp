@@ -204,8 +204,14 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
   else if (isa<linalg::Conv3DNdhwcDhwcfOp>(op))
     spatial = 3;
   if (spatial) {
-    // Loops: n, o_1..o_S, f, k_1..k_S, c.
-    set(spatial, o.tileRows);
+    // Loops: n, o_1..o_S, f, k_1..k_S, c. A strided conv reads its rows
+    // with a stride the vectoriser cannot express as one contraction
+    // operand, so its tile is one row (still vectorised over f and c).
+    bool strided = false;
+    if (auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides"))
+      strided = llvm::any_of(strides.getValues<int64_t>(),
+                             [](int64_t v) { return v != 1; });
+    set(spatial, strided ? 1 : o.tileRows);
     set(spatial + 1, o.tileCols);
     set(2 * spatial + 2, o.tileReduction);
     s.generalize = true;
