@@ -217,21 +217,31 @@ CacheResult CompileCache::getOrCompile(mlir::ModuleOp module,
                                        const codegen::CompileOptions &options,
                                        llvm::StringRef entry) {
   std::string text = codegen::printForKey(module);
-  return lookup(text, options, entry);
+  return lookup(
+      text, [&] { return text; }, options, entry);
 }
 
 CacheResult CompileCache::getOrCompile(llvm::StringRef moduleText,
                                        const codegen::CompileOptions &options,
                                        llvm::StringRef entry) {
-  return lookup(moduleText, options, entry);
+  return lookup(
+      moduleText, [&] { return moduleText.str(); }, options, entry);
 }
 
-CacheResult CompileCache::lookup(llvm::StringRef moduleText,
+CacheResult CompileCache::getOrCompile(llvm::StringRef keyText,
+                                       llvm::function_ref<std::string()> lower,
+                                       const codegen::CompileOptions &options,
+                                       llvm::StringRef entry) {
+  return lookup(keyText, lower, options, entry);
+}
+
+CacheResult CompileCache::lookup(llvm::StringRef keyText,
+                                 llvm::function_ref<std::string()> lower,
                                  const codegen::CompileOptions &options,
                                  llvm::StringRef entry) {
   auto start = std::chrono::steady_clock::now();
   CacheResult result;
-  result.key = computeKey(moduleText, options);
+  result.key = computeKey(keyText, options);
 
   std::shared_future<LoadedPtr> future;
   std::promise<LoadedPtr> promise;
@@ -250,7 +260,7 @@ CacheResult CompileCache::lookup(llvm::StringRef moduleText,
   LoadedPtr loaded;
   if (owner) {
     try {
-      loaded = produce(result.key, moduleText, options, result.source);
+      loaded = produce(result.key, lower, options, result.source);
       promise.set_value(loaded);
     } catch (...) {
       promise.set_exception(std::current_exception());
@@ -275,10 +285,9 @@ CacheResult CompileCache::lookup(llvm::StringRef moduleText,
   return result;
 }
 
-CompileCache::LoadedPtr
-CompileCache::produce(const std::string &key, llvm::StringRef moduleText,
-                      const codegen::CompileOptions &options,
-                      CacheSource &source) {
+CompileCache::LoadedPtr CompileCache::produce(
+    const std::string &key, llvm::function_ref<std::string()> lower,
+    const codegen::CompileOptions &options, CacheSource &source) {
   auto start = std::chrono::steady_clock::now();
   if (LoadedPtr loaded = readFromDisk(key)) {
     source = CacheSource::Disk;
@@ -287,7 +296,9 @@ CompileCache::produce(const std::string &key, llvm::StringRef moduleText,
               directory_ + " in " + std::to_string(secondsSince(start)) + " s");
     return loaded;
   }
-  auto compiled = codegen::compileToObject(moduleText, options);
+  std::string moduleText = lower();
+  auto compiled =
+      codegen::compileToObject(llvm::StringRef(moduleText), options);
   if (!compiled)
     throw RuntimeError(llvm::toString(compiled.takeError()));
   ++compiles_;

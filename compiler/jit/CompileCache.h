@@ -31,6 +31,7 @@
 #include "neuromancer/compiler/codegen/CodeGen.h"
 #include "neuromancer/runtime/Executable.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <atomic>
@@ -96,6 +97,15 @@ public:
                            const codegen::CompileOptions &options = {},
                            llvm::StringRef entry = "");
 
+  /// The key material and the module to compile given separately: the key
+  /// hashes `keyText` (e.g. the nm IR of the function in generic form, as
+  /// DESIGN.md asks), and `lower` (returning the linalg module's text) runs
+  /// only when neither level has the entry.
+  CacheResult getOrCompile(llvm::StringRef keyText,
+                           llvm::function_ref<std::string()> lower,
+                           const codegen::CompileOptions &options = {},
+                           llvm::StringRef entry = "");
+
   Stats stats() const;
   /// Forgets the in-process level (the disk level stays).
   void clearMemory();
@@ -107,10 +117,12 @@ private:
   struct Loaded;
   using LoadedPtr = std::shared_ptr<const Loaded>;
 
-  CacheResult lookup(llvm::StringRef moduleText,
+  CacheResult lookup(llvm::StringRef keyText,
+                     llvm::function_ref<std::string()> lower,
                      const codegen::CompileOptions &options,
                      llvm::StringRef entry);
-  LoadedPtr produce(const std::string &key, llvm::StringRef moduleText,
+  LoadedPtr produce(const std::string &key,
+                    llvm::function_ref<std::string()> lower,
                     const codegen::CompileOptions &options,
                     CacheSource &source);
   LoadedPtr readFromDisk(const std::string &key);

@@ -316,3 +316,25 @@ TEST(CompileCache, CompileFailureIsAnErrorAndNotCached) {
   EXPECT_THROW(cache.getOrCompile(llvm::StringRef(bad)), RuntimeError);
   EXPECT_EQ(cache.stats().compiles, 0u);
 }
+
+TEST(CompileCache, SeparateKeyTextLowersOnlyOnMiss) {
+  fs::path dir = freshDir("keytext");
+  // Stands in for the nm IR of a function: hashed, never compiled.
+  const std::string nmIR = "\"nm.fake\"() : () -> ()";
+  int lowered = 0;
+  auto lower = [&] {
+    ++lowered;
+    return std::string(kConvBiasRelu);
+  };
+  jit::CompileCache first(dir.string());
+  auto a = first.getOrCompile(nmIR, lower);
+  EXPECT_EQ(a.key, jit::CompileCache::computeKey(nmIR, {}));
+  EXPECT_EQ(a.source, jit::CacheSource::Compiled);
+  EXPECT_EQ(lowered, 1);
+  EXPECT_TRUE(convIsCorrect(*a.executable));
+  jit::CompileCache second(dir.string());
+  auto b = second.getOrCompile(nmIR, lower);
+  EXPECT_EQ(b.source, jit::CacheSource::Disk);
+  EXPECT_EQ(lowered, 1);
+  EXPECT_TRUE(convIsCorrect(*b.executable, 3));
+}
