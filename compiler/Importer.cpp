@@ -37,9 +37,12 @@ Type elementType(MLIRContext *ctx, DType dtype) {
 }
 
 /// Parameters that become operands: the weights, biases and batch-norm
-/// statistics of Conv, UpConv and Perceptron. Others are op attributes
-/// (dropout_rate, AggregateLoss's mixing_weights, class weights).
+/// statistics of Conv, UpConv and Perceptron, and the value of ValueNode and
+/// InitialState_like. Others are op attributes (dropout_rate,
+/// AggregateLoss's mixing_weights, class weights).
 bool isOperandParam(const NodeImpl &n, const std::string &name) {
+  if (n.cls == "ValueNode" || n.cls == "InitialState_like")
+    return name == "value";
   if (n.cls != "Conv" && n.cls != "UpConv" && n.cls != "Perceptron")
     return false;
   return name == "w" || name == "b" || name == "gamma" || name == "mean" ||
@@ -94,8 +97,8 @@ public:
 
     b_.setInsertionPointToEnd(module_.getBody());
     auto func =
-        b_.create<func::FuncOp>(NameLoc::get(b_.getStringAttr(name)), name,
-                                b_.getFunctionType(argTypes, resultTypes));
+        func::FuncOp::create(b_, NameLoc::get(b_.getStringAttr(name)), name,
+                             b_.getFunctionType(argTypes, resultTypes));
     Block *entry = func.addEntryBlock();
     for (size_t i = 0; i < sources.size(); ++i) {
       entry->getArgument(i).setLoc(argLocs[i]);
@@ -124,7 +127,7 @@ public:
     SmallVector<Value> results;
     for (const Node &out : outputs)
       results.push_back(values_.lookup(out.ptr().get()));
-    b_.create<func::ReturnOp>(NameLoc::get(b_.getStringAttr(name)), results);
+    func::ReturnOp::create(b_, NameLoc::get(b_.getStringAttr(name)), results);
     if (failed(verify(func))) {
       func.erase();
       return failure();
@@ -213,6 +216,15 @@ private:
       if (failed(layer()))
         return failure();
       unit("flatten", "flatten");
+    } else if (c == "ValueNode" || c == "InitialState_like") {
+      // The value is a parameter (a function argument); ValueNode's op tags
+      // it with the node's geometry, InitialState_like broadcasts it.
+      Value v = param(n, "value");
+      if (!v)
+        return emitError(loc) << "missing parameter 'value'";
+      state.addOperands(v);
+      if (c == "ValueNode")
+        unit("apply_train", "apply_train");
     } else if (c == "Pool") {
       state.addAttribute("pool", sizes(n, "pool_shape"));
       std::vector<int64_t> stride = n.attr<std::vector<int64_t>>("stride", {});
@@ -257,6 +269,9 @@ private:
                                  "example weights is not supported yet";
       unit("target_is_sparse", "target_is_sparse");
       f64s("class_weights", "class_weights");
+      if (c == "BlockedMultinoulliNLL")
+        state.addAttribute("blocking_factor", b_.getF64FloatAttr(n.attr<double>(
+                                                  "blocking_factor", 0.5)));
     } else if (c == "_Errors") {
       unit("target_is_sparse", "target_is_sparse");
     } else if (c == "AggregateLoss") {
@@ -265,6 +280,10 @@ private:
       unit("sig_is_log", "sig_is_log");
     } else if (c == "BinaryNLL") {
       unit("subtract_label_entropy", "subtract_label_entropy");
+    } else if (c == "RampLoss") {
+      double margin = n.attr<double>("margin", 0.0);
+      if (margin != 0.0)
+        state.addAttribute("margin", b_.getF64FloatAttr(margin));
     } else if (c == "SquaredLoss" || c == "AbsLoss") {
       for (const char *k : {"margin", "scale_correction"}) {
         auto it = n.attrs.find(k);
@@ -302,6 +321,10 @@ private:
         {"SquaredLoss", "squared_loss"},
         {"AbsLoss", "abs_loss"},
         {"GaussianNLL", "gaussian_nll"},
+        {"BetaNLL", "beta_nll"},
+        {"RampLoss", "ramp_loss"},
+        {"ValueNode", "value"},
+        {"InitialState_like", "initial_state"},
         {"EuclideanDistance", "euclidean_distance"},
         {"AggregateLoss", "aggregate_loss"},
         {"Classification", "classification"},

@@ -3,9 +3,12 @@
 // Lowers a sub-graph of a frontend model to one func.func of nm ops:
 //   * arguments: the source nodes the outputs need (reference §4: source
 //     nodes in all_parents order), then every parameter of every layer in
-//     topological order (w, b, gamma, mean, std; dropout_rate is an op
-//     attribute). Arguments carry `nm.input = "<node>"` or
-//     `nm.param = "<node>_<param>"` (+ `nm.trainable`) and a NameLoc.
+//     topological order (w, b, gamma, mean, std of Conv, UpConv and
+//     Perceptron; `value` of ValueNode and InitialState_like; dropout_rate
+//     and loss weights are op attributes). Parameters are untagged static
+//     tensors: nm.value tags a ValueNode's value with the node's geometry.
+//     Arguments carry `nm.input = "<node>"` or `nm.param =
+//     "<node>_<param>"` (+ `nm.trainable`) and a NameLoc.
 //   * results: the requested nodes, in the order given.
 //   * every op: loc("<node name>"), result type = the frontend's TaggedShape,
 //     which the nm verifier re-derives with core's rules.

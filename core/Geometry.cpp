@@ -401,6 +401,18 @@ Expected<TaggedShape> perceptronOutputShape(const TaggedShape &in, int64_t n_f,
   return TaggedShape::create({b, n_f}, "b,f");
 }
 
+Expected<TaggedShape> initialStateShape(const TaggedShape &parent,
+                                        int64_t n_f) {
+  if (n_f < 1)
+    return valueError("InitialState_like needs override_f >= 1, got " +
+                      std::to_string(n_f));
+  if (!parent.hasTag('f'))
+    return valueError("InitialState_like needs a parent with an 'f' axis, "
+                      "got " +
+                      parent.repr());
+  return parent.updateShape('f', n_f);
+}
+
 Expected<Sizes> upconvFovFix(const Sizes &inSpatial, const Sizes &outSpatial,
                              const Sizes &strides) {
   Sizes diff(inSpatial.size());

@@ -69,6 +69,10 @@ Expected<TaggedShape> perceptronOutputShape(const TaggedShape &in, int64_t n_f,
 /// Inputs per output feature: f, or stripbatch_prod when flattening.
 int64_t perceptronInputs(const TaggedShape &in, bool flatten);
 
+/// InitialState_like: a learned vector of length n_f broadcast over the
+/// parent's shape with 'f' replaced by n_f (geometry kept).
+Expected<TaggedShape> initialStateShape(const TaggedShape &parent, int64_t n_f);
+
 /// Designate-time fov fix for networks with UpConv (fov < 0): the fov becomes
 /// in_spatial - (strides * (out_spatial - 1) + 1), which must be even.
 Expected<Sizes> upconvFovFix(const Sizes &inSpatial, const Sizes &outSpatial,

@@ -41,8 +41,10 @@ template <typename... Ts> Failure error(const Ts &...parts) {
   auto var = *var##OrErr;
 
 #define NM_CHECK(expr)                                                         \
-  if (std::optional<Failure> failure_ = (expr))                                \
-    return *failure_;
+  do {                                                                         \
+    if (std::optional<Failure> failure_ = (expr))                              \
+      return *failure_;                                                        \
+  } while (false)
 
 Expected<TaggedShape> shapeOf(Value v, StringRef what) {
   if (!v)
@@ -336,6 +338,46 @@ int64_t PerceptronOp::getComputationalCost() {
 SmallVector<Value> PerceptronOp::getTrainableParams() {
   return layerParams(getW(), getB(), getBn(), getBatchNormalisation());
 }
+
+//===----------------------------------------------------------------------===//
+// Values and learned states
+//===----------------------------------------------------------------------===//
+
+Expected<TaggedShape> ValueOp::inferTaggedShape(Adaptor) {
+  return error("nm.value takes its tags and geometry from the declared "
+               "result type");
+}
+
+Expected<TaggedShape> ValueOp::inferOutputShape() {
+  NM_TRY(value, paramShape(getValue(), "value"));
+  NM_TRY(out, shapeOf(getOutput(), "result"));
+  if (out.shape() != value)
+    return error("result ", out.repr(), " must have the shape of the value, ",
+                 str(value));
+  return out;
+}
+Type ValueOp::inferResultElementType() { return elementTypeOf(getValue()); }
+int64_t ValueOp::getComputationalCost() { return 0; }
+
+SmallVector<Value> ValueOp::getTrainableParams() {
+  if (getApplyTrain())
+    return {getValue()};
+  return {};
+}
+
+Expected<TaggedShape> InitialStateOp::inferTaggedShape(Adaptor a) {
+  NM_TRY(in, shapeOf(a.getInput(), "input"));
+  NM_TRY(value, paramShape(a.getValue(), "value"));
+  if (value.size() != 1)
+    return error("value must have shape [n_f], got ", str(value));
+  return ::nm::initialStateShape(in, value[0]);
+}
+NM_INFER_RETURN_TYPES(InitialStateOp)
+Type InitialStateOp::inferElementType(Adaptor a) {
+  return elementTypeOf(a.getValue());
+}
+int64_t InitialStateOp::getComputationalCost() { return 0; }
+SmallVector<Value> InitialStateOp::getTrainableParams() { return {getValue()}; }
 
 //===----------------------------------------------------------------------===//
 // Geometry
@@ -638,6 +680,24 @@ Expected<TaggedShape> GaussianNLLOp::inferTaggedShape(Adaptor a) {
 }
 NM_INFER(GaussianNLLOp)
 
+Expected<TaggedShape> BetaNLLOp::inferTaggedShape(Adaptor a) {
+  NM_TRY(mode, shapeOf(a.getMode(), "mode"));
+  NM_TRY(conc, shapeOf(a.getConcentration(), "concentration"));
+  NM_CHECK(checkSameShape(mode, conc, "concentration"));
+  return pairLoss(a.getMode(), a.getTarget(), /*keepF=*/true);
+}
+NM_INFER(BetaNLLOp)
+
+Expected<TaggedShape> RampLossOp::inferTaggedShape(Adaptor a) {
+  NM_TRY(low, shapeOf(a.getDLow(), "d_low"));
+  NM_TRY(big, shapeOf(a.getDBig(), "d_big"));
+  NM_CHECK(checkSameShape(low, big, "d_big"));
+  if (!low.hasTag('f'))
+    return error("RampLoss needs an 'f' axis, got ", low.repr());
+  return low.updateShape('f', 1);
+}
+NM_INFER(RampLossOp)
+
 Expected<TaggedShape> AggregateLossOp::inferTaggedShape(Adaptor a) {
   if (a.getLosses().empty())
     return error("AggregateLoss needs at least one loss");
@@ -680,9 +740,9 @@ Expected<TaggedShape> ErrorsOp::inferTaggedShape(Adaptor a) {
   NM_TRY(cls, shapeOf(a.getCls(), "cls"));
   NM_TRY(t, shapeOf(a.getTarget(), "target"));
   if (a.getTargetIsSparse())
-    NM_CHECK(checkSameShape(cls, t, "sparse target"))
+    NM_CHECK(checkSameShape(cls, t, "sparse target"));
   else
-    NM_CHECK(checkSameShape(cls, t, "dense target", 'f'))
+    NM_CHECK(checkSameShape(cls, t, "dense target", 'f'));
   return TaggedShape::create({1}, "f");
 }
 NM_INFER_RETURN_TYPES(ErrorsOp)

@@ -109,6 +109,55 @@ def Nm_PerceptronOp : Nm_Op<"perceptron", [],
 }
 
 //===----------------------------------------------------------------------===//
+// Values and learned states
+//===----------------------------------------------------------------------===//
+
+def Nm_ValueOp : Op<Nm_Dialect, "value",
+    [Pure, Nm_TaggedShapeInferenceInterface,
+     DeclareOpInterfaceMethods<Nm_CostInterface,
+                               ["getComputationalCost", "getTrainableParams"]>,
+     Nm_GradientInterface]> {
+  let summary = "a parameter viewed as a tagged tensor (ELEKTRONN2's ValueNode)";
+  let description = [{
+    ELEKTRONN2's ValueNode: its value is a parameter (a function argument),
+    which this op tags with the node's axes and geometry. The result type
+    is given (as for nm.reshape); its shape and element type must be the
+    parameter's. `apply_train` makes the value trainable, so that it counts
+    as prod(shape) parameters. Cost 0.
+
+    ```mlir
+    %v = nm.value %p {apply_train}
+        : (tensor<1x4xf32>) -> tensor<1x4xf32, #nm.tagged<b,f>>
+    ```
+  }];
+  let arguments = (ins Nm_Param:$value, UnitAttr:$apply_train);
+  let results = (outs Nm_TaggedTensor:$output);
+  let assemblyFormat = "$value attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    static ::nm::Expected<::nm::TaggedShape> inferTaggedShape(Adaptor adaptor);
+    /// The declared result shape, checked against the parameter's shape.
+    ::nm::Expected<::nm::TaggedShape> inferOutputShape();
+    /// The parameter's element type.
+    ::mlir::Type inferResultElementType();
+  }];
+}
+
+def Nm_InitialStateOp : Nm_Op<"initial_state", [],
+    ["getComputationalCost", "getTrainableParams"]> {
+  let summary = "a learned vector broadcast over the parent's shape";
+  let description = [{
+    ELEKTRONN2's InitialState_like: `value` (shape [n]) is broadcast over
+    the input's shape with f replaced by n; the geometry (fov, strides, MFP
+    offsets) is the input's. The element type is the value's. Cost 0; the
+    value is trainable.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$value);
+  let assemblyFormat = [{
+    $input `,` $value attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Geometry
 //===----------------------------------------------------------------------===//
 
@@ -254,10 +303,13 @@ def Nm_MultinoulliNLLOp : Nm_Op<"multinoulli_nll", [Nm_LossTrait]> {
     `pred` comes from nm.softmax (or a slice of one). A sparse target has
     f = 1 and holds labels; a dense one has pred's shape. `class_weights`
     has one entry per class. Result: pred's shape with f = 1.
+    `blocking_factor` marks ELEKTRONN2's BlockedMultinoulliNLL; as there,
+    it does not change the result (the blocking is a no-op).
   }];
   let arguments = (ins Nm_TaggedTensor:$pred, Nm_TaggedTensor:$target,
                    UnitAttr:$target_is_sparse,
-                   OptionalAttr<DenseF64ArrayAttr>:$class_weights);
+                   OptionalAttr<DenseF64ArrayAttr>:$class_weights,
+                   OptionalAttr<F64Attr>:$blocking_factor);
   let assemblyFormat = "$pred `,` $target attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -290,6 +342,31 @@ def Nm_GaussianNLLOp : Nm_Op<"gaussian_nll", [Nm_LossTrait]> {
   let arguments = (ins Nm_TaggedTensor:$mu, Nm_TaggedTensor:$sig,
                    Nm_TaggedTensor:$target, UnitAttr:$sig_is_log);
   let assemblyFormat = "$mu `,` $sig `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_BetaNLLOp : Nm_Op<"beta_nll", [Nm_LossTrait]> {
+  let summary = "elementwise Beta NLL; result has mode's shape";
+  let description = [{
+    ELEKTRONN2's BetaNLL: -log Beta(target; mode, concentration) +
+    softplus(-concentration), elementwise. `concentration` and `target`
+    have mode's shape. Cost: the size of mode.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$mode, Nm_TaggedTensor:$concentration,
+                   Nm_TaggedTensor:$target);
+  let assemblyFormat = [{
+    $mode `,` $concentration `,` $target attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Nm_RampLossOp : Nm_Op<"ramp_loss", [Nm_LossTrait]> {
+  let summary = "mean over f of max(0, d_low - d_big + margin) (f -> 1)";
+  let description = [{
+    ELEKTRONN2's RampLoss. `d_big` has d_low's shape. Cost: the size of
+    d_low.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$d_low, Nm_TaggedTensor:$d_big,
+                   DefaultValuedAttr<F64Attr, "0.0">:$margin);
+  let assemblyFormat = "$d_low `,` $d_big attr-dict `:` functional-type(operands, results)";
 }
 
 def Nm_EuclideanDistanceOp : Nm_Op<"euclidean_distance", [Nm_LossTrait]> {

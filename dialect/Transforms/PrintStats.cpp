@@ -53,6 +53,8 @@ std::string className(Operation *op) {
       {"mult", "MultMerge"},
       {"apply", "ApplyFunc"},
       {"lrn", "LRN"},
+      {"value", "ValueNode"},
+      {"initial_state", "InitialState_like"},
       {"softmax", "Softmax"},
       {"onehot", "OneHot"},
       {"multinoulli_nll", "MultinoulliNLL"},
@@ -60,12 +62,16 @@ std::string className(Operation *op) {
       {"squared_loss", "SquaredLoss"},
       {"abs_loss", "AbsLoss"},
       {"gaussian_nll", "GaussianNLL"},
+      {"beta_nll", "BetaNLL"},
+      {"ramp_loss", "RampLoss"},
       {"euclidean_distance", "EuclideanDistance"},
       {"aggregate_loss", "AggregateLoss"},
       {"classification", "Classification"},
       {"errors", "_Errors"},
   };
   StringRef name = op->getName().stripDialect();
+  if (name == "multinoulli_nll" && op->hasAttr("blocking_factor"))
+    return "BlockedMultinoulliNLL";
   auto it = kNames.find(name);
   return (it == kNames.end() ? name : it->second).str();
 }

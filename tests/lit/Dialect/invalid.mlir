@@ -311,6 +311,16 @@ func.func @errors_target(%c: !c, %t: !t) {
 
 // -----
 
+!c = tensor<1x1x5x10x10xi64, #nm.tagged<b,f,z,x,y>>
+!t = tensor<1x4x5x8x8xf32, #nm.tagged<b,f,z,x,y>>
+func.func @errors_dense_target(%c: !c, %t: !t) {
+  // expected-error @+1 {{dense target [(1,b), (4,f), (5,z), (8,x), (8,y)] does not match [(1,b), (1,f), (5,z), (10,x), (10,y)] (except on axis 'f')}}
+  %0 = nm.errors %c, %t : (!c, !t) -> tensor<1xf32, #nm.tagged<f>>
+  return
+}
+
+// -----
+
 !t = tensor<1x2x5x10x10xi16, #nm.tagged<b,f,z,x,y>>
 func.func @onehot_target(%t: !t) {
   // expected-error @+1 {{OneHot target must have size 1 on axis 'f'}}
@@ -369,5 +379,95 @@ func.func @perceptron_weight(%x: !a, %w: tensor<5x8xf32>, %b: tensor<8xf32>) {
 func.func @upconv_weight(%x: !a, %w: tensor<3x5x1x2x2xf32>, %b: tensor<3xf32>) {
   // expected-error @+1 {{weight [3, 5, 1, 2, 2] expects n_in = 5 input features}}
   %0 = nm.upconv %x, %w, %b : (!a, tensor<3x5x1x2x2xf32>, tensor<3xf32>) -> !a
+  return
+}
+
+// -----
+
+func.func @value_shape(%p: tensor<1x3xf32>) {
+  // expected-error @+1 {{result [(1,b), (4,f)] must have the shape of the value, [1, 3]}}
+  %0 = nm.value %p : (tensor<1x3xf32>) -> tensor<1x4xf32, #nm.tagged<b,f>>
+  return
+}
+
+// -----
+
+func.func @value_element_type(%p: tensor<1x3xf32>) {
+  // expected-error @+1 {{result type 'tensor<1x3xf64, #nm.tagged<b,f>>' does not match the geometry rules, which give 'tensor<1x3xf32, #nm.tagged<b,f>>'}}
+  %0 = nm.value %p : (tensor<1x3xf32>) -> tensor<1x3xf64, #nm.tagged<b,f>>
+  return
+}
+
+// -----
+
+func.func @value_dynamic(%p: tensor<?x3xf32>) {
+  // expected-error @+1 {{operand #0 must be statically shaped ranked tensor}}
+  %0 = nm.value %p : (tensor<?x3xf32>) -> tensor<1x3xf32, #nm.tagged<b,f>>
+  return
+}
+
+// -----
+
+!a = tensor<1x4x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+func.func @initial_state_rank(%x: !a, %v: tensor<2x3xf32>) {
+  // expected-error @+1 {{value must have shape [n_f], got [2, 3]}}
+  %0 = nm.initial_state %x, %v : (!a, tensor<2x3xf32>) -> tensor<1x6x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+  return
+}
+
+// -----
+
+!a = tensor<1x4x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+func.func @initial_state_f(%x: !a, %v: tensor<3xf32>) {
+  // expected-error @+1 {{does not match the geometry rules, which give 'tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>'}}
+  %0 = nm.initial_state %x, %v : (!a, tensor<3xf32>) -> !a
+  return
+}
+
+// -----
+
+!a = tensor<1x5x10x10xf32, #nm.tagged<b,z,x,y>>
+func.func @initial_state_no_f(%x: !a, %v: tensor<3xf32>) {
+  // expected-error @+1 {{InitialState_like needs a parent with an 'f' axis, got [(1,b), (5,z), (10,x), (10,y)]}}
+  %0 = nm.initial_state %x, %v : (!a, tensor<3xf32>) -> !a
+  return
+}
+
+// -----
+
+!a = tensor<1x4x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+!c = tensor<1x4x5x8x8xf32, #nm.tagged<b,f,z,x,y>>
+func.func @beta_nll_concentration(%x: !a, %c: !c) {
+  // expected-error @+1 {{concentration [(1,b), (4,f), (5,z), (8,x), (8,y)] does not match [(1,b), (4,f), (5,z), (10,x), (10,y)]}}
+  %0 = nm.beta_nll %x, %c, %x : (!a, !c, !a) -> !a
+  return
+}
+
+// -----
+
+!a = tensor<1x4x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+func.func @beta_nll_result(%x: !a) {
+  // expected-error @+1 {{does not match the geometry rules}}
+  %0 = nm.beta_nll %x, %x, %x : (!a, !a, !a) -> tensor<1x1x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+  return
+}
+
+// -----
+
+!a = tensor<1x4x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+!b = tensor<1x2x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+!l = tensor<1x1x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+func.func @ramp_loss_shapes(%x: !a, %y: !b) {
+  // expected-error @+1 {{d_big [(1,b), (2,f), (5,z), (10,x), (10,y)] does not match [(1,b), (4,f), (5,z), (10,x), (10,y)]}}
+  %0 = nm.ramp_loss %x, %y : (!a, !b) -> !l
+  return
+}
+
+// -----
+
+!a = tensor<1x5x10x10xf32, #nm.tagged<b,z,x,y>>
+func.func @ramp_loss_no_f(%x: !a) {
+  // expected-error @+1 {{RampLoss needs an 'f' axis}}
+  %0 = nm.ramp_loss %x, %x : (!a, !a) -> !a
   return
 }

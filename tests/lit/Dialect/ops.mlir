@@ -91,6 +91,20 @@ func.func @merges(%x: !x) {
   return
 }
 
+// ValueNode: a parameter tagged with the node's geometry; InitialState_like:
+// a learned vector broadcast over the parent's shape with f replaced.
+!xs2 = tensor<1x4x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [1, 5, 5], strides = [1, 2, 2]>>
+// CHECK-LABEL: func.func @values
+func.func @values(%x: !xs2, %p: tensor<1x3xf32>, %q: tensor<2x5xf64>, %v: tensor<7xf32>) {
+  // CHECK: nm.value %{{.*}} {apply_train} : (tensor<1x3xf32>) -> tensor<1x3xf32, #nm.tagged<b,f>>
+  %0 = nm.value %p {apply_train} : (tensor<1x3xf32>) -> tensor<1x3xf32, #nm.tagged<b,f>>
+  // CHECK: nm.value %{{.*}} : (tensor<2x5xf64>) -> tensor<2x5xf64, #nm.tagged<f,x, fov = [3], strides = [2]>>
+  %1 = nm.value %q : (tensor<2x5xf64>) -> tensor<2x5xf64, #nm.tagged<f,x, fov = [3], strides = [2]>>
+  // CHECK: nm.initial_state %{{.*}}, %{{.*}} : {{.*}} -> tensor<1x7x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [1, 5, 5], strides = [1, 2, 2]>>
+  %2 = nm.initial_state %x, %v : (!xs2, tensor<7xf32>) -> tensor<1x7x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [1, 5, 5], strides = [1, 2, 2]>>
+  return
+}
+
 // CHECK-LABEL: func.func @losses
 func.func @losses(%x: !x, %t: !lbl, %t2: tensor<1x2x6x10x10xi16, #nm.tagged<b,f,z,x,y>>,
                   %w: tensor<4x4x1x1x1xf32>, %b: tensor<4xf32>) -> (!scalar, !scalar) {
@@ -115,6 +129,14 @@ func.func @losses(%x: !x, %t: !lbl, %t2: tensor<1x2x6x10x10xi16, #nm.tagged<b,f,
   %6 = nm.gaussian_nll %x, %x, %x {sig_is_log} : (!x, !x, !x) -> !x
   // CHECK: nm.euclidean_distance
   %7 = nm.euclidean_distance %x, %x : (!x, !x) -> !f1
+  // CHECK: nm.beta_nll %{{.*}}, %{{.*}}, %{{.*}} : {{.*}} -> tensor<1x4x6x10x10xf32, #nm.tagged<b,f,z,x,y>>
+  %b0 = nm.beta_nll %x, %x, %x : (!x, !x, !x) -> !x
+  // CHECK: nm.ramp_loss %{{.*}}, %{{.*}} {margin = 5.000000e-01 : f64} {{.*}} -> tensor<1x1x6x10x10xf32, #nm.tagged<b,f,z,x,y>>
+  %r0 = nm.ramp_loss %x, %x {margin = 0.5} : (!x, !x) -> !f1
+  // CHECK: nm.ramp_loss %{{.*}}, %{{.*}} : (
+  %r1 = nm.ramp_loss %x, %x : (!x, !x) -> !f1
+  // CHECK: nm.multinoulli_nll {{.*}} {blocking_factor = 5.000000e-01 : f64, target_is_sparse}
+  %bl = nm.multinoulli_nll %sm, %t {target_is_sparse, blocking_factor = 0.5} : (!x, !lbl) -> !f1
   // CHECK: nm.aggregate_loss {{.*}} {mixing_weights = array<f64: 1.000000e+00, 5.000000e-01>} {{.*}} -> tensor<1xf32, #nm.tagged<f>>
   %8 = nm.aggregate_loss %0, %1 {mixing_weights = array<f64: 1.0, 0.5>} : (!f1, !f1) -> !scalar
   // CHECK: nm.onehot {{.*}} {n_class = 4 : i64} {{.*}} -> tensor<1x4x6x10x10xf32
