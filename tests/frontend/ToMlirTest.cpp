@@ -25,12 +25,17 @@ TEST_F(ModelTest, NodeToMlirIsItsSubGraph) {
 }
 
 TEST_F(ModelTest, ToMlirErrors) {
-  Node v = ValueNode({3}, "f");
+  // Node-valued example weights of MultinoulliNLL are not in the dialect.
+  Node x = Input({1, 2, 4, 4}, "b,f,x,y", {.name = "x"});
+  Node t = Input_like(x, {.override_f = 1, .name = "t", .dtype = "int16"});
+  Node w = Input_like(x, {.override_f = 1, .name = "w"});
+  Node nll = MultinoulliNLL(Softmax(x), t,
+                            {.target_is_sparse = true, .example_weights = w});
   try {
-    v.to_mlir();
-    FAIL() << "ValueNode is not in the dialect";
+    nll.to_mlir();
+    FAIL() << "example_weights are not in the dialect";
   } catch (const ValueError &e) {
-    EXPECT_NE(std::string(e.what()).find("Cannot lower node 'value_state'"),
+    EXPECT_NE(std::string(e.what()).find("Cannot lower node 'nll'"),
               std::string::npos)
         << e.what();
   }
