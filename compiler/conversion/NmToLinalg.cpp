@@ -1,0 +1,1576 @@
+//===- NmToLinalg.cpp - nm dialect -> linalg on static tensors ------------===//
+//
+// Whole-function rebuild: for every function that uses nm, a new entry block
+// with plain tensor arguments is built next to the old one; each op of the
+// old block is lowered in order, reading its tagged types (axis tags,
+// geometry) from the old IR and its operands from an IRMapping. Only when
+// every op lowered is the old block dropped, so a failure leaves the function
+// untouched. nm's tagged tensors carry everything the lowering needs in their
+// types, and each nm op becomes a small, different DAG of linalg/tensor ops,
+// so a one-pass rebuild is simpler than a TypeConverter + pattern set (there
+// are no partial-conversion states to legalise).
+//
+//===----------------------------------------------------------------------===//
+#include "neuromancer/compiler/conversion/NmToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "neuromancer/dialect/IR/NmAttrs.h"
+#include "neuromancer/dialect/IR/NmDialect.h"
+#include "neuromancer/dialect/IR/NmOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace nm::compiler {
+namespace {
+
+using IT = utils::IteratorType;
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+//===----------------------------------------------------------------------===//
+// Small builders
+//===----------------------------------------------------------------------===//
+
+RankedTensorType plainType(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  return RankedTensorType::get(t.getShape(), t.getElementType());
+}
+
+SmallVector<int64_t> shapeOf(Value v) {
+  return SmallVector<int64_t>(cast<RankedTensorType>(v.getType()).getShape());
+}
+
+Type eltOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType();
+}
+
+Value emptyT(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt) {
+  return tensor::EmptyOp::create(b, loc, shape, elt);
+}
+
+Value fcst(OpBuilder &b, Location loc, Type elt, double v) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, v));
+}
+
+Value icst(OpBuilder &b, Location loc, Type elt, int64_t v) {
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(elt, v));
+}
+
+Value filled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt,
+             Value v) {
+  return linalg::FillOp::create(b, loc, ValueRange{v},
+                                ValueRange{emptyT(b, loc, shape, elt)})
+      .getResult(0);
+}
+
+Value generic(OpBuilder &b, Location loc, ValueRange inputs,
+              ArrayRef<AffineMap> inMaps, Value init, AffineMap outMap,
+              ArrayRef<IT> iterators, BodyFn body) {
+  SmallVector<AffineMap> maps(inMaps.begin(), inMaps.end());
+  maps.push_back(outMap);
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value r = body(nb, nl, args);
+        linalg::YieldOp::create(nb, nl, r);
+      });
+  return op.getResult(0);
+}
+
+/// out = body(inputs...) elementwise; every input has the output's shape.
+Value elementwise(OpBuilder &b, Location loc, ValueRange inputs,
+                  ArrayRef<int64_t> shape, Type elt, BodyFn body) {
+  unsigned rank = shape.size();
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<AffineMap> maps(inputs.size(), id);
+  SmallVector<IT> its(rank, IT::parallel);
+  return generic(b, loc, inputs, maps, emptyT(b, loc, shape, elt), id, its,
+                 body);
+}
+
+/// out[perm-applied] : out dim i = in dim perm[i].
+Value transposeT(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> perm) {
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i)
+    identity &= perm[i] == static_cast<int64_t>(i);
+  if (identity)
+    return x;
+  SmallVector<int64_t> in = shapeOf(x), out;
+  for (int64_t p : perm)
+    out.push_back(in[p]);
+  return linalg::TransposeOp::create(b, loc, x, emptyT(b, loc, out, eltOf(x)),
+                                     perm)
+      ->getResult(0);
+}
+
+SmallVector<int64_t> inversePerm(ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inv[perm[i]] = i;
+  return inv;
+}
+
+/// Collapses a unit axis `axis` away (rank - 1).
+Value dropUnitAxis(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  int64_t rank = shapeOf(x).size();
+  if (rank == 1) {
+    // [1] -> rank 0.
+    return tensor::CollapseShapeOp::create(b, loc, x,
+                                           ArrayRef<ReassociationIndices>{});
+  }
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i == axis)
+      continue;
+    groups.push_back({i});
+  }
+  // Attach the unit axis to a neighbour.
+  if (axis == 0)
+    groups.front().insert(groups.front().begin(), 0);
+  else
+    groups[axis - 1].push_back(axis);
+  return tensor::CollapseShapeOp::create(b, loc, x, groups);
+}
+
+/// Inserts a unit axis at `axis` (rank + 1).
+Value insertUnitAxis(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  SmallVector<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  SmallVector<int64_t> out(shape);
+  out.insert(out.begin() + axis, 1);
+  auto type = RankedTensorType::get(out, eltOf(x));
+  if (rank == 0)
+    return tensor::ExpandShapeOp::create(b, loc, type, x,
+                                         ArrayRef<ReassociationIndices>{});
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t o = i < axis ? i : i + 1;
+    groups.push_back({o});
+  }
+  if (axis == 0)
+    groups.front().insert(groups.front().begin(), 0);
+  else
+    groups[axis - 1].push_back(axis);
+  return tensor::ExpandShapeOp::create(b, loc, type, x, groups);
+}
+
+/// Splits axis `axis` of size n*m into [n, m].
+Value splitAxis(OpBuilder &b, Location loc, Value x, int64_t axis, int64_t n,
+                int64_t m) {
+  SmallVector<int64_t> shape = shapeOf(x), out;
+  SmallVector<ReassociationIndices> groups;
+  int64_t o = 0;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    if (i == axis) {
+      out.push_back(n);
+      out.push_back(m);
+      groups.push_back({o, o + 1});
+      o += 2;
+    } else {
+      out.push_back(shape[i]);
+      groups.push_back({o++});
+    }
+  }
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(out, eltOf(x)), x, groups);
+}
+
+/// Merges axes `axis` and `axis + 1`.
+Value mergeAxes(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  int64_t rank = shapeOf(x).size();
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i == axis + 1)
+      continue;
+    if (i == axis)
+      groups.push_back({i, i + 1});
+    else
+      groups.push_back({i});
+  }
+  return tensor::CollapseShapeOp::create(b, loc, x, groups);
+}
+
+/// Reduces axis `axis` of x with `combine(elem, acc)` from `initValue`;
+/// the result has rank - 1 and element type `accElt`.
+Value reduceAxis(
+    OpBuilder &b, Location loc, Value x, int64_t axis, Type accElt,
+    Value initValue,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  SmallVector<int64_t> shape = shapeOf(x), out;
+  int64_t rank = shape.size();
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<IT> its;
+  for (int64_t i = 0; i < rank; ++i) {
+    its.push_back(i == axis ? IT::reduction : IT::parallel);
+    if (i != axis) {
+      out.push_back(shape[i]);
+      outExprs.push_back(b.getAffineDimExpr(i));
+    }
+  }
+  AffineMap outMap = AffineMap::get(rank, 0, outExprs, b.getContext());
+  Value init = filled(b, loc, out, accElt, initValue);
+  return generic(b, loc, {x}, {b.getMultiDimIdentityMap(rank)}, init, outMap,
+                 its, [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   return combine(nb, nl, a[0], a[1]);
+                 });
+}
+
+/// Map of a rank-(n-1) tensor that lacks dim `axis` of an n-dim space.
+AffineMap dropDimMap(OpBuilder &b, int64_t rank, int64_t axis) {
+  SmallVector<AffineExpr> e;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != axis)
+      e.push_back(b.getAffineDimExpr(i));
+  return AffineMap::get(rank, 0, e, b.getContext());
+}
+
+/// Reduces every element of x to a rank-0 tensor.
+Value reduceAll(
+    OpBuilder &b, Location loc, Value x, Type accElt, Value initValue,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  int64_t rank = shapeOf(x).size();
+  Value init = filled(b, loc, {}, accElt, initValue);
+  SmallVector<IT> its(rank, IT::reduction);
+  return generic(b, loc, {x}, {b.getMultiDimIdentityMap(rank)}, init,
+                 AffineMap::get(rank, 0, {}, b.getContext()), its,
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   return combine(nb, nl, a[0], a[1]);
+                 });
+}
+
+Value addF(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::AddFOp::create(b, l, x, y);
+}
+Value maxF(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::MaximumFOp::create(b, l, x, y);
+}
+
+DenseIntElementsAttr i64Vec(OpBuilder &b, ArrayRef<int64_t> v) {
+  return DenseIntElementsAttr::get(
+      RankedTensorType::get({static_cast<int64_t>(v.size())},
+                            b.getIntegerType(64)),
+      v);
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar functions
+//===----------------------------------------------------------------------===//
+
+Value softplus(OpBuilder &b, Location l, Value x) {
+  // max(x, 0) + log1p(exp(-|x|)): no overflow for large |x|.
+  Type t = x.getType();
+  Value zero = fcst(b, l, t, 0.0);
+  Value ax = math::AbsFOp::create(b, l, x);
+  Value nax = arith::NegFOp::create(b, l, ax);
+  Value e = math::ExpOp::create(b, l, nax);
+  Value lp = math::Log1pOp::create(b, l, e);
+  return arith::AddFOp::create(b, l, arith::MaximumFOp::create(b, l, x, zero),
+                               lp);
+}
+
+Value eluScalar(OpBuilder &b, Location l, Value x, double alpha) {
+  Type t = x.getType();
+  Value zero = fcst(b, l, t, 0.0);
+  Value one = fcst(b, l, t, 1.0);
+  Value em1 = arith::SubFOp::create(b, l, math::ExpOp::create(b, l, x), one);
+  Value neg = arith::MulFOp::create(b, l, fcst(b, l, t, alpha), em1);
+  Value pos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, zero);
+  return arith::SelectOp::create(b, l, pos, x, neg);
+}
+
+/// Applies a named activation (ELEKTRONN2's apply_activation) or an
+/// ApplyFunc function to a scalar; `slope` is prelu's per-feature slope.
+FailureOr<Value> scalarFunction(OpBuilder &b, Location l, StringRef name,
+                                Value x, Value slope = {}) {
+  Type t = x.getType();
+  if (name == "lin" || name == "linear")
+    return x;
+  if (name == "tanh")
+    return Value(math::TanhOp::create(b, l, x));
+  if (name == "relu")
+    return Value(arith::MaximumFOp::create(b, l, x, fcst(b, l, t, 0.0)));
+  if (name == "prelu") {
+    if (!slope)
+      return failure();
+    Value pos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x,
+                                      fcst(b, l, t, 0.0));
+    return Value(arith::SelectOp::create(
+        b, l, pos, x, arith::MulFOp::create(b, l, slope, x)));
+  }
+  if (name == "elu")
+    return eluScalar(b, l, x, 1.0);
+  if (name == "selu")
+    return Value(arith::MulFOp::create(b, l, fcst(b, l, t, 1.0507009873554805),
+                                       eluScalar(b, l, x, 1.6732632423543772)));
+  if (name == "abs")
+    return Value(math::AbsFOp::create(b, l, x));
+  if (name == "sig" || name == "logistic" || name == "sigmoid") {
+    Value one = fcst(b, l, t, 1.0);
+    Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+    return Value(
+        arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, e)));
+  }
+  if (name == "soft+" || name == "softplus")
+    return softplus(b, l, x);
+  if (name == "concentration")
+    return Value(arith::AddFOp::create(
+        b, l,
+        arith::MulFOp::create(b, l, fcst(b, l, t, 7.0), softplus(b, l, x)),
+        fcst(b, l, t, 2.0)));
+  if (name == "radius") {
+    Value e = math::ExpOp::create(
+        b, l, arith::MulFOp::create(b, l, fcst(b, l, t, 0.15), x));
+    return Value(arith::AddFOp::create(
+        b, l, fcst(b, l, t, 3.0),
+        arith::MulFOp::create(b, l, fcst(b, l, t, 15.0), e)));
+  }
+  if (name == "exp")
+    return Value(math::ExpOp::create(b, l, x));
+  if (name == "log")
+    return Value(math::LogOp::create(b, l, x));
+  if (name == "sqrt")
+    return Value(math::SqrtOp::create(b, l, x));
+  if (name == "square")
+    return Value(arith::MulFOp::create(b, l, x, x));
+  if (name == "neg")
+    return Value(arith::NegFOp::create(b, l, x));
+  return failure();
+}
+
+/// "maxout <r>" -> r, else 0.
+int64_t maxoutFactor(StringRef act) {
+  if (!act.starts_with("maxout"))
+    return 0;
+  int64_t r = 0;
+  if (act.drop_front(6).trim().getAsInteger(10, r) || r <= 0)
+    return -1;
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// The lowering
+//===----------------------------------------------------------------------===//
+
+class FunctionLowering {
+public:
+  FunctionLowering(func::FuncOp func) : func_(func), b_(func.getContext()) {}
+
+  LogicalResult run();
+
+private:
+  LogicalResult lowerOp(Operation *op);
+  Value get(Value v) { return map_.lookup(v); }
+  ::nm::TaggedShape tagged(Value v) { return *ir::getTaggedShape(v.getType()); }
+
+  LogicalResult notImplemented(Operation *op, StringRef what = "") {
+    auto d = op->emitError() << "lowering of '" << op->getName()
+                             << "' to linalg is not implemented yet";
+    if (!what.empty())
+      d << " (" << what << ")";
+    return failure();
+  }
+
+  /// Epilogue over a channels-last tensor y [..., F]: bias, BN (predict),
+  /// activation (maxout reduces F by r).
+  FailureOr<Value> epilogue(Operation *op, Location loc, Value y, Value bias,
+                            ValueRange bn, std::optional<StringRef> bnMode,
+                            StringRef act);
+  /// Pooling of a channels-last tensor [N, spatial..., F].
+  FailureOr<Value> pool(Operation *op, Location loc, Value x,
+                        ArrayRef<int64_t> window, ArrayRef<int64_t> stride,
+                        StringRef mode);
+  /// Permutation tag order -> [b, spatial..., f].
+  FailureOr<SmallVector<int64_t>> channelsLast(Operation *op,
+                                               const ::nm::TaggedShape &s);
+
+  LogicalResult lower(ir::ConvOp op);
+  LogicalResult lower(ir::PoolOp op);
+  LogicalResult lower(ir::PerceptronOp op);
+  LogicalResult lower(ir::SoftmaxOp op);
+  LogicalResult lower(ir::MultinoulliNLLOp op);
+  LogicalResult lower(ir::AggregateLossOp op);
+  LogicalResult lower(ir::ClassificationOp op);
+  LogicalResult lower(ir::ErrorsOp op);
+  LogicalResult lower(ir::CropOp op);
+  LogicalResult lower(ir::PadOp op);
+  LogicalResult lower(ir::ConcatOp op);
+  LogicalResult lower(ir::AddOp op);
+  LogicalResult lower(ir::MultOp op);
+  LogicalResult lower(ir::ApplyOp op);
+  LogicalResult lower(ir::SliceOp op);
+  LogicalResult lower(ir::ReshapeOp op);
+  LogicalResult lower(ir::FragmentsToDenseOp op);
+  LogicalResult lower(ir::ValueOp op);
+  LogicalResult lower(ir::InitialStateOp op);
+  LogicalResult lower(ir::OneHotOp op);
+
+  /// Records the lowered value of `op`'s result, checking its shape.
+  LogicalResult set(Operation *op, Value v) {
+    auto want = plainType(op->getResult(0).getType());
+    if (v.getType() != want)
+      return op->emitError()
+             << "internal error in the linalg lowering: " << v.getType()
+             << " instead of " << want;
+    map_.map(op->getResult(0), v);
+    return success();
+  }
+
+  /// A label element (any int or float type) compared with index `c`.
+  Value labelEq(OpBuilder &b, Location l, Value label, Value c) {
+    Type t = label.getType();
+    if (isa<FloatType>(t)) {
+      Value cf = arith::SIToFPOp::create(b, l, t, c);
+      return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, label, cf);
+    }
+    Value li = label;
+    if (t.getIntOrFloatBitWidth() < 64)
+      li = arith::ExtSIOp::create(b, l, b.getI64Type(), label);
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, li, c);
+  }
+  Value indexI64(OpBuilder &b, Location l, int64_t dim) {
+    Value i = linalg::IndexOp::create(b, l, dim);
+    return arith::IndexCastOp::create(b, l, b.getI64Type(), i);
+  }
+
+  func::FuncOp func_;
+  OpBuilder b_;
+  IRMapping map_;
+};
+
+FailureOr<SmallVector<int64_t>>
+FunctionLowering::channelsLast(Operation *op, const ::nm::TaggedShape &s) {
+  if (!s.hasTag('b') || !s.hasTag('f') || s.nSpatial() < 1 ||
+      s.nSpatial() > 3 || s.ndim() != s.nSpatial() + 2) {
+    op->emitError() << "lowering of '" << op->getName()
+                    << "' to linalg needs axes b, f and 1-3 spatial axes, "
+                       "got '"
+                    << s.tagString() << "'";
+    return failure();
+  }
+  SmallVector<int64_t> perm{s.tagIndex('b')};
+  for (int64_t a : s.spatialAxes())
+    perm.push_back(a);
+  perm.push_back(s.tagIndex('f'));
+  return perm;
+}
+
+FailureOr<Value> FunctionLowering::epilogue(Operation *op, Location loc,
+                                            Value y, Value bias, ValueRange bn,
+                                            std::optional<StringRef> bnMode,
+                                            StringRef act) {
+  OpBuilder &b = b_;
+  SmallVector<int64_t> shape = shapeOf(y);
+  int64_t rank = shape.size();
+  int64_t F = shape.back();
+  Type elt = eltOf(y);
+  int64_t r = maxoutFactor(act);
+  if (r < 0 || (r > 0 && F % r != 0)) {
+    op->emitError() << "invalid maxout activation '" << act << "' for " << F
+                    << " features";
+    return failure();
+  }
+  if (bnMode && *bnMode != "predict")
+    return FailureOr<Value>(
+        (notImplemented(op, ("batch_normalisation = '" + *bnMode + "'").str()),
+         failure()));
+  // prelu: b is [F, 2] = (bias, slope).
+  Value slope;
+  if (act == "prelu") {
+    auto bt = cast<RankedTensorType>(bias.getType());
+    if (bt.getRank() != 2 || bt.getDimSize(1) != 2) {
+      op->emitError() << "prelu needs a bias of shape [n_f, 2]";
+      return failure();
+    }
+    auto vecT = RankedTensorType::get({F}, elt);
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(F), b.getIndexAttr(1)};
+    SmallVector<OpFoldResult> strides{b.getIndexAttr(1), b.getIndexAttr(1)};
+    Value b0 = tensor::ExtractSliceOp::create(
+        b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(0)}, sizes,
+        strides);
+    slope = tensor::ExtractSliceOp::create(
+        b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(1)}, sizes,
+        strides);
+    bias = b0;
+  }
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap fmap =
+      AffineMap::get(rank, 0, {b.getAffineDimExpr(rank - 1)}, b.getContext());
+  SmallVector<Value> inputs{y, bias};
+  SmallVector<AffineMap> maps{id, fmap};
+  if (slope) {
+    inputs.push_back(slope);
+    maps.push_back(fmap);
+  }
+  bool useBn = bnMode.has_value();
+  if (useBn)
+    for (Value v : bn) {
+      inputs.push_back(v);
+      maps.push_back(fmap);
+    }
+  StringRef elemAct = r > 0 ? StringRef("lin") : act;
+  bool bad = false;
+  SmallVector<IT> its(rank, IT::parallel);
+  Value out =
+      generic(b, loc, inputs, maps, emptyT(b, loc, shape, elt), id, its,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value x = a[0], bb = a[1];
+                unsigned k = 2;
+                Value sl = slope ? a[k++] : Value();
+                Value v;
+                if (useBn) {
+                  // (gamma/std)·lin + b − gamma·mean/std
+                  Value gamma = a[k], mean = a[k + 1], sd = a[k + 2];
+                  Value g = arith::DivFOp::create(nb, l, gamma, sd);
+                  Value gm = arith::DivFOp::create(
+                      nb, l, arith::MulFOp::create(nb, l, gamma, mean), sd);
+                  v = arith::SubFOp::create(
+                      nb, l,
+                      arith::AddFOp::create(
+                          nb, l, arith::MulFOp::create(nb, l, g, x), bb),
+                      gm);
+                } else {
+                  v = arith::AddFOp::create(nb, l, x, bb);
+                }
+                FailureOr<Value> res = scalarFunction(nb, l, elemAct, v, sl);
+                if (failed(res)) {
+                  bad = true;
+                  return v;
+                }
+                return *res;
+              });
+  if (bad) {
+    op->emitError() << "unknown activation function '" << act << "'";
+    return failure();
+  }
+  if (r > 0) {
+    // out[j] = max_i x[i + r*j]: view F as [F/r, r], reduce the last axis.
+    Value split = splitAxis(b, loc, out, rank - 1, F / r, r);
+    out = reduceAxis(
+        b, loc, split, rank, elt,
+        fcst(b, loc, elt, -std::numeric_limits<double>::infinity()), maxF);
+  }
+  return out;
+}
+
+FailureOr<Value> FunctionLowering::pool(Operation *op, Location loc, Value x,
+                                        ArrayRef<int64_t> window,
+                                        ArrayRef<int64_t> stride,
+                                        StringRef mode) {
+  OpBuilder &b = b_;
+  SmallVector<int64_t> in = shapeOf(x);
+  int64_t nsp = window.size();
+  bool trivial = true;
+  for (int64_t i = 0; i < nsp; ++i)
+    trivial &= window[i] == 1 && stride[i] == 1;
+  if (trivial)
+    return x;
+  Type elt = eltOf(x);
+  SmallVector<int64_t> out{in[0]};
+  for (int64_t i = 0; i < nsp; ++i)
+    out.push_back((in[i + 1] - window[i]) / stride[i] + 1);
+  out.push_back(in.back());
+  bool isMax = mode == "max";
+  bool isAvg = mode == "average" || mode == "average_inc_pad" ||
+               mode == "average_exc_pad";
+  if (!isMax && !isAvg && mode != "sum") {
+    op->emitError() << "unknown pooling mode '" << mode << "'";
+    return failure();
+  }
+  Value init =
+      filled(b, loc, out, elt,
+             fcst(b, loc, elt,
+                  isMax ? -std::numeric_limits<double>::infinity() : 0.0));
+  Value win = emptyT(b, loc, window, elt);
+  SmallVector<int64_t> ones(nsp, 1);
+  SmallVector<NamedAttribute> attrs{
+      b.getNamedAttr("strides", i64Vec(b, stride)),
+      b.getNamedAttr("dilations", i64Vec(b, ones))};
+  TypeRange rt{init.getType()};
+  ValueRange ins{x, win};
+  Value res;
+#define NM_POOL(OP)                                                            \
+  OP::create(b, loc, rt, ins, ValueRange{init}, attrs)->getResult(0)
+  if (isMax)
+    res = nsp == 1   ? NM_POOL(linalg::PoolingNwcMaxOp)
+          : nsp == 2 ? NM_POOL(linalg::PoolingNhwcMaxOp)
+                     : NM_POOL(linalg::PoolingNdhwcMaxOp);
+  else
+    res = nsp == 1   ? NM_POOL(linalg::PoolingNwcSumOp)
+          : nsp == 2 ? NM_POOL(linalg::PoolingNhwcSumOp)
+                     : NM_POOL(linalg::PoolingNdhwcSumOp);
+#undef NM_POOL
+  if (isAvg) {
+    int64_t n = 1;
+    for (int64_t w : window)
+      n *= w;
+    Value scale = fcst(b, loc, elt, 1.0 / static_cast<double>(n));
+    res = elementwise(b, loc, {res}, out, elt,
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        return arith::MulFOp::create(nb, l, a[0], scale);
+                      });
+  }
+  return res;
+}
+
+LogicalResult FunctionLowering::lower(ir::ConvOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  auto permOr = channelsLast(op, s);
+  if (failed(permOr))
+    return failure();
+  SmallVector<int64_t> perm = *permOr;
+  int64_t nsp = s.nSpatial();
+  Value x = transposeT(b, loc, get(op.getInput()), perm);
+  Type elt = eltOf(x);
+  Value w = get(op.getW());
+  SmallVector<int64_t> wsh = shapeOf(w);
+  // [n_f, n_in, *filter] -> [*filter, n_in, n_f]
+  SmallVector<int64_t> wperm;
+  for (int64_t i = 0; i < nsp; ++i)
+    wperm.push_back(i + 2);
+  wperm.push_back(1);
+  wperm.push_back(0);
+  Value wt = transposeT(b, loc, w, wperm);
+  SmallVector<int64_t> k(wsh.begin() + 2, wsh.end());
+  StringRef mode = op.getConvMode();
+  SmallVector<int64_t> padAmt(nsp + 2, 0);
+  bool anyPad = false;
+  for (int64_t i = 0; i < nsp; ++i) {
+    int64_t p = mode == "same" ? (k[i] - 1) / 2 : mode == "full" ? k[i] - 1 : 0;
+    padAmt[i + 1] = p;
+    anyPad |= p != 0;
+  }
+  if (mode != "valid" && mode != "same" && mode != "full")
+    return op.emitError() << "unknown conv_mode '" << mode << "'";
+  if (anyPad) {
+    SmallVector<int64_t> psh = shapeOf(x);
+    SmallVector<OpFoldResult> lo, hi;
+    for (size_t i = 0; i < psh.size(); ++i) {
+      psh[i] += 2 * padAmt[i];
+      lo.push_back(b.getIndexAttr(padAmt[i]));
+      hi.push_back(b.getIndexAttr(padAmt[i]));
+    }
+    x = tensor::PadOp::create(b, loc, RankedTensorType::get(psh, elt), x, lo,
+                              hi, fcst(b, loc, elt, 0.0));
+  }
+  SmallVector<int64_t> xs = shapeOf(x);
+  SmallVector<int64_t> cs{xs[0]};
+  for (int64_t i = 0; i < nsp; ++i)
+    cs.push_back(xs[i + 1] - k[i] + 1);
+  int64_t nf = wsh[0];
+  cs.push_back(nf);
+  Value init = filled(b, loc, cs, elt, fcst(b, loc, elt, 0.0));
+  SmallVector<int64_t> ones(nsp, 1);
+  SmallVector<NamedAttribute> attrs{
+      b.getNamedAttr("strides", i64Vec(b, ones)),
+      b.getNamedAttr("dilations", i64Vec(b, ones))};
+  TypeRange rt{init.getType()};
+  Value conv;
+  if (nsp == 1)
+    conv = linalg::Conv1DNwcWcfOp::create(b, loc, rt, ValueRange{x, wt},
+                                          ValueRange{init}, attrs)
+               ->getResult(0);
+  else if (nsp == 2)
+    conv = linalg::Conv2DNhwcHwcfOp::create(b, loc, rt, ValueRange{x, wt},
+                                            ValueRange{init}, attrs)
+               ->getResult(0);
+  else
+    conv = linalg::Conv3DNdhwcDhwcfOp::create(b, loc, rt, ValueRange{x, wt},
+                                              ValueRange{init}, attrs)
+               ->getResult(0);
+
+  SmallVector<int64_t> p(nsp, 1);
+  if (auto pa = op.getPool())
+    p.assign(pa->begin(), pa->end());
+  bool anyPool = llvm::any_of(p, [](int64_t v) { return v > 1; });
+  Value pooled = conv;
+  if (anyPool && op.getMfp()) {
+    // Fragment ix (itertools.product order, last axis fastest) pools
+    // conv[ix : ix + L - p + 1] with stride p; fragments are stacked on the
+    // batch axis fragment-major.
+    int64_t n = cs[0];
+    int64_t nfrag = 1;
+    for (int64_t v : p)
+      nfrag *= v;
+    SmallVector<int64_t> outSh{n * nfrag};
+    for (int64_t i = 0; i < nsp; ++i)
+      outSh.push_back(cs[i + 1] / p[i]);
+    outSh.push_back(nf);
+    Value acc = emptyT(b, loc, outSh, elt);
+    SmallVector<int64_t> ix(nsp, 0);
+    for (int64_t f = 0; f < nfrag; ++f) {
+      int64_t rem = f;
+      for (int64_t i = nsp - 1; i >= 0; --i) {
+        ix[i] = rem % p[i];
+        rem /= p[i];
+      }
+      SmallVector<OpFoldResult> off{b.getIndexAttr(0)}, sz{b.getIndexAttr(n)},
+          st;
+      SmallVector<int64_t> sliceSh{n};
+      for (int64_t i = 0; i < nsp; ++i) {
+        int64_t len = cs[i + 1] - p[i] + 1;
+        off.push_back(b.getIndexAttr(ix[i]));
+        sz.push_back(b.getIndexAttr(len));
+        sliceSh.push_back(len);
+      }
+      off.push_back(b.getIndexAttr(0));
+      sz.push_back(b.getIndexAttr(nf));
+      sliceSh.push_back(nf);
+      for (size_t i = 0; i < off.size(); ++i)
+        st.push_back(b.getIndexAttr(1));
+      Value slice = tensor::ExtractSliceOp::create(
+          b, loc, RankedTensorType::get(sliceSh, elt), conv, off, sz, st);
+      auto pl = pool(op, loc, slice, p, p, "max");
+      if (failed(pl))
+        return failure();
+      SmallVector<OpFoldResult> ioff{b.getIndexAttr(f * n)}, isz;
+      for (int64_t v : shapeOf(*pl))
+        isz.push_back(b.getIndexAttr(v));
+      for (int64_t i = 0; i < nsp + 1; ++i)
+        ioff.push_back(b.getIndexAttr(0));
+      acc = tensor::InsertSliceOp::create(b, loc, *pl, acc, ioff, isz, st);
+    }
+    pooled = acc;
+  } else if (anyPool) {
+    auto pl = pool(op, loc, conv, p, p, "max");
+    if (failed(pl))
+      return failure();
+    pooled = *pl;
+  }
+  std::optional<StringRef> bnMode;
+  if (auto m = op.getBatchNormalisation())
+    bnMode = *m;
+  SmallVector<Value> bn;
+  for (Value v : op.getBn())
+    bn.push_back(get(v));
+  auto ep =
+      epilogue(op, loc, pooled, get(op.getB()), bn, bnMode, op.getActivation());
+  if (failed(ep))
+    return failure();
+  return set(op, transposeT(b, loc, *ep, inversePerm(perm)));
+}
+
+LogicalResult FunctionLowering::lower(ir::PoolOp op) {
+  Location loc = op.getLoc();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  auto permOr = channelsLast(op, s);
+  if (failed(permOr))
+    return failure();
+  SmallVector<int64_t> p(op.getPool());
+  SmallVector<int64_t> st = p;
+  if (auto sa = op.getStride())
+    st.assign(sa->begin(), sa->end());
+  Value x = transposeT(b_, loc, get(op.getInput()), *permOr);
+  auto pl = pool(op, loc, x, p, st, op.getMode());
+  if (failed(pl))
+    return failure();
+  return set(op, transposeT(b_, loc, *pl, inversePerm(*permOr)));
+}
+
+LogicalResult FunctionLowering::lower(ir::PerceptronOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  Value x = get(op.getInput());
+  Type elt = eltOf(x);
+  Value w = get(op.getW());
+  SmallVector<int64_t> wsh = shapeOf(w);
+  int64_t nin = wsh[0], nf = wsh[1];
+  SmallVector<int64_t> perm;
+  int64_t rank = s.ndim();
+  Value mat; // [M, n_in]
+  SmallVector<int64_t> lead;
+  if (op.getFlatten()) {
+    if (!s.hasTag('b') || s.tagIndex('b') != 0)
+      return op.emitError()
+             << "lowering of a flattening nm.perceptron needs 'b' first";
+    SmallVector<ReassociationIndices> g{{0}, {}};
+    for (int64_t i = 1; i < rank; ++i)
+      g[1].push_back(i);
+    mat = rank == 2 ? x : tensor::CollapseShapeOp::create(b, loc, x, g);
+    lead = {s.shape()[0]};
+  } else {
+    if (!s.hasTag('f'))
+      return op.emitError() << "nm.perceptron input has no 'f' axis";
+    int64_t fI = s.tagIndex('f');
+    for (int64_t i = 0; i < rank; ++i)
+      if (i != fI)
+        perm.push_back(i);
+    perm.push_back(fI);
+    Value xt = transposeT(b, loc, x, perm);
+    SmallVector<int64_t> xs = shapeOf(xt);
+    lead.assign(xs.begin(), xs.end() - 1);
+    if (rank == 2) {
+      mat = xt;
+    } else {
+      SmallVector<ReassociationIndices> g{{}, {rank - 1}};
+      for (int64_t i = 0; i < rank - 1; ++i)
+        g[0].push_back(i);
+      mat = tensor::CollapseShapeOp::create(b, loc, xt, g);
+    }
+  }
+  int64_t M = shapeOf(mat)[0];
+  if (shapeOf(mat)[1] != nin)
+    return op.emitError() << "perceptron weight has " << nin
+                          << " inputs, the input " << shapeOf(mat)[1];
+  Value init = filled(b, loc, {M, nf}, elt, fcst(b, loc, elt, 0.0));
+  Value mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                      ValueRange{mat, w}, ValueRange{init})
+                 ->getResult(0);
+  std::optional<StringRef> bnMode;
+  if (auto m = op.getBatchNormalisation())
+    bnMode = *m;
+  SmallVector<Value> bn;
+  for (Value v : op.getBn())
+    bn.push_back(get(v));
+  auto ep =
+      epilogue(op, loc, mm, get(op.getB()), bn, bnMode, op.getActivation());
+  if (failed(ep))
+    return failure();
+  Value y = *ep; // [M, n_out]
+  if (op.getFlatten() || rank == 2) {
+    if (!op.getFlatten())
+      y = transposeT(b, loc, y, inversePerm(perm));
+    return set(op, y);
+  }
+  int64_t nout = shapeOf(y)[1];
+  SmallVector<int64_t> ysh(lead);
+  ysh.push_back(nout);
+  SmallVector<ReassociationIndices> g{{}, {rank - 1}};
+  for (int64_t i = 0; i < rank - 1; ++i)
+    g[0].push_back(i);
+  y = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(ysh, elt), y,
+                                    g);
+  return set(op, transposeT(b, loc, y, inversePerm(perm)));
+}
+
+LogicalResult FunctionLowering::lower(ir::SoftmaxOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  Value x = get(op.getInput());
+  Type elt = eltOf(x);
+  int64_t fI = s.tagIndex('f');
+  int64_t F = s.shape()[fI], nIndep = op.getNIndep(), C = F / nIndep;
+  Value xs = splitAxis(b, loc, x, fI, nIndep, C);
+  int64_t cI = fI + 1;
+  SmallVector<int64_t> sh = shapeOf(xs);
+  int64_t rank = sh.size();
+  Value m = reduceAxis(
+      b, loc, xs, cI, elt,
+      fcst(b, loc, elt, -std::numeric_limits<double>::infinity()), maxF);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap red = dropDimMap(b, rank, cI);
+  SmallVector<IT> par(rank, IT::parallel);
+  Value e = generic(b, loc, {xs, m}, {id, red}, emptyT(b, loc, sh, elt), id,
+                    par, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      return math::ExpOp::create(
+                          nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                    });
+  Value sum = reduceAxis(b, loc, e, cI, elt, fcst(b, loc, elt, 0.0), addF);
+  Value y = generic(b, loc, {e, sum}, {id, red}, emptyT(b, loc, sh, elt), id,
+                    par, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      return arith::DivFOp::create(nb, l, a[0], a[1]);
+                    });
+  return set(op, mergeAxes(b, loc, y, fI));
+}
+
+/// Whether `v` is a softmax output (or a slice of one); its n_indep.
+static std::optional<int64_t> softmaxIndep(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (auto sl = dyn_cast_or_null<ir::SliceOp>(def))
+    def = sl.getInput().getDefiningOp();
+  if (auto sm = dyn_cast_or_null<ir::SoftmaxOp>(def))
+    return sm.getNIndep();
+  return std::nullopt;
+}
+
+LogicalResult FunctionLowering::lower(ir::MultinoulliNLLOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ps = tagged(op.getPred());
+  Value p = get(op.getPred()), t = get(op.getTarget());
+  Type elt = eltOf(p);
+  int64_t fI = ps.tagIndex('f');
+  int64_t C = ps.shape()[fI];
+  if (auto ni = softmaxIndep(op.getPred()); ni && *ni != 1)
+    return notImplemented(op, "softmax with n_indep > 1");
+  int64_t rank = ps.ndim();
+  int64_t size = 1;
+  for (int64_t d : ps.shape())
+    size *= d;
+  bool sparse = op.getTargetIsSparse();
+  if (sparse && tagged(op.getTarget()).shape()[fI] != 1)
+    return notImplemented(op, "sparse targets with more than one feature");
+  SmallVector<double> cw(C, 1.0);
+  bool weighted = false;
+  if (auto w = op.getClassWeights()) {
+    if (static_cast<int64_t>(w->size()) != C)
+      return op.emitError() << "class_weights needs " << C << " entries";
+    cw.assign(w->begin(), w->end());
+    weighted = true;
+  }
+  const double eps = 1e-5;
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap red = dropDimMap(b, rank, fI);
+  SmallVector<IT> its(rank, IT::parallel);
+  its[fI] = IT::reduction;
+  SmallVector<int64_t> outSh(ps.shape().begin(), ps.shape().end());
+  outSh.erase(outSh.begin() + fI);
+  Value lbl = sparse ? dropUnitAxis(b, loc, t, fI) : t;
+  Value cwT;
+  SmallVector<Value> ins{p, lbl};
+  SmallVector<AffineMap> maps{id, sparse ? red : id};
+  if (weighted) {
+    SmallVector<float> cwf(cw.begin(), cw.end());
+    cwT = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({C}, elt),
+                               ArrayRef<float>(cwf)));
+    ins.push_back(cwT);
+    maps.push_back(
+        AffineMap::get(rank, 0, {b.getAffineDimExpr(fI)}, b.getContext()));
+  }
+  // v = -sum_f T * cw * log(p + eps)
+  Value vInit = filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0));
+  Value v = generic(
+      b, loc, ins, maps, vInit, red, its,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value lp = math::LogOp::create(
+            nb, l, arith::AddFOp::create(nb, l, a[0], fcst(nb, l, elt, eps)));
+        Value term;
+        if (sparse) {
+          Value eq = labelEq(nb, l, a[1], indexI64(nb, l, fI));
+          term = arith::SelectOp::create(nb, l, eq, lp, fcst(nb, l, elt, 0.0));
+        } else {
+          Value tv = a[1];
+          if (tv.getType() != elt)
+            tv = isa<FloatType>(tv.getType())
+                     ? Value(arith::ExtFOp::create(nb, l, elt, tv))
+                     : Value(arith::SIToFPOp::create(nb, l, elt, tv));
+          term = arith::MulFOp::create(nb, l, tv, lp);
+        }
+        if (weighted)
+          term = arith::MulFOp::create(nb, l, term, a[2]);
+        return arith::SubFOp::create(nb, l, a.back(), term);
+      });
+  // n_up = sum T
+  Value nUp;
+  if (sparse) {
+    int64_t lrank = shapeOf(lbl).size();
+    Value init = filled(b, loc, {}, elt, fcst(b, loc, elt, 0.0));
+    SmallVector<IT> all(lrank, IT::reduction);
+    nUp = generic(
+        b, loc, {lbl}, {b.getMultiDimIdentityMap(lrank)}, init,
+        AffineMap::get(lrank, 0, {}, b.getContext()), all,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value lv = a[0];
+          Value inRange;
+          if (isa<FloatType>(lv.getType())) {
+            // eq(t, arange(C)) holds for integral t in [0, C).
+            Value fl = math::FloorOp::create(nb, l, lv);
+            Value integral =
+                arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, fl, lv);
+            Value ge = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
+                                             lv, fcst(nb, l, lv.getType(), 0));
+            Value lt = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT,
+                                             lv, fcst(nb, l, lv.getType(), C));
+            inRange = arith::AndIOp::create(
+                nb, l, integral, arith::AndIOp::create(nb, l, ge, lt));
+          } else {
+            Value li = lv;
+            if (lv.getType().getIntOrFloatBitWidth() < 64)
+              li = arith::ExtSIOp::create(nb, l, nb.getI64Type(), lv);
+            Value ge = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
+                                             li, icst(nb, l, li.getType(), 0));
+            Value lt = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
+                                             li, icst(nb, l, li.getType(), C));
+            inRange = arith::AndIOp::create(nb, l, ge, lt);
+          }
+          Value one = arith::SelectOp::create(
+              nb, l, inRange, fcst(nb, l, elt, 1.0), fcst(nb, l, elt, 0.0));
+          return arith::AddFOp::create(nb, l, a[1], one);
+        });
+  } else {
+    Value tf = t;
+    nUp =
+        reduceAll(b, loc, tf, elt, fcst(b, loc, elt, 0.0),
+                  [&](OpBuilder &nb, Location l, Value x, Value acc) {
+                    Value xv = x;
+                    if (xv.getType() != elt)
+                      xv = isa<FloatType>(xv.getType())
+                               ? Value(arith::ExtFOp::create(nb, l, elt, xv))
+                               : Value(arith::SIToFPOp::create(nb, l, elt, xv));
+                    return Value(arith::AddFOp::create(nb, l, acc, xv));
+                  });
+  }
+  // nll = v * size / (n_up + eps) / n_indep / C
+  int64_t orank = outSh.size();
+  AffineMap oid = b.getMultiDimIdentityMap(orank);
+  SmallVector<IT> opar(orank, IT::parallel);
+  double factor = static_cast<double>(size) / static_cast<double>(C);
+  Value res = generic(
+      b, loc, {v, nUp}, {oid, AffineMap::get(orank, 0, {}, b.getContext())},
+      emptyT(b, loc, outSh, elt), oid, opar,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value scaled =
+            arith::MulFOp::create(nb, l, a[0], fcst(nb, l, elt, factor));
+        Value den = arith::AddFOp::create(nb, l, a[1], fcst(nb, l, elt, eps));
+        return arith::DivFOp::create(nb, l, scaled, den);
+      });
+  return set(op, insertUnitAxis(b, loc, res, fI));
+}
+
+LogicalResult FunctionLowering::lower(ir::AggregateLossOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  auto rt = plainType(op.getType());
+  Type elt = rt.getElementType();
+  SmallVector<Value> sums;
+  SmallVector<double> scale;
+  size_t K = op.getLosses().size();
+  SmallVector<double> w(K, 1.0);
+  if (auto mw = op.getMixingWeights()) {
+    if (mw->size() != K)
+      return op.emitError() << "mixing_weights needs " << K << " entries";
+    w.assign(mw->begin(), mw->end());
+  }
+  for (size_t k = 0; k < K; ++k) {
+    Value l = get(op.getLosses()[k]);
+    if (eltOf(l) != elt)
+      return notImplemented(op, "losses of another element type");
+    int64_t n = 1;
+    for (int64_t d : shapeOf(l))
+      n *= d;
+    sums.push_back(reduceAll(b, loc, l, elt, fcst(b, loc, elt, 0.0), addF));
+    scale.push_back(w[k] / static_cast<double>(n));
+  }
+  int64_t rank = rt.getRank();
+  SmallVector<AffineMap> maps(K, AffineMap::get(rank, 0, {}, b.getContext()));
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<IT> par(rank, IT::parallel);
+  Value res =
+      generic(b, loc, sums, maps, emptyT(b, loc, rt.getShape(), elt), id, par,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value acc = fcst(nb, l, elt, 0.0);
+                for (size_t k = 0; k < K; ++k) {
+                  // mean(loss_k) * w_k = sum_k * (w_k / size_k)
+                  Value m = arith::MulFOp::create(nb, l, a[k],
+                                                  fcst(nb, l, elt, scale[k]));
+                  acc = arith::AddFOp::create(nb, l, acc, m);
+                }
+                return arith::DivFOp::create(
+                    nb, l, acc, fcst(nb, l, elt, static_cast<double>(K)));
+              });
+  return set(op, res);
+}
+
+LogicalResult FunctionLowering::lower(ir::ClassificationOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ps = tagged(op.getPred());
+  Value p = get(op.getPred());
+  Type elt = eltOf(p);
+  auto rt = plainType(op.getType());
+  Type ielt = rt.getElementType();
+  int64_t fI = ps.tagIndex('f');
+  int64_t F = ps.shape()[fI];
+  if (!softmaxIndep(op.getPred())) {
+    // pred > 0.5
+    if (rt.getShape() != ArrayRef<int64_t>(ps.shape()))
+      return notImplemented(op, "thresholding with a changed 'f' size");
+    return set(
+        op, elementwise(b, loc, {p}, rt.getShape(), ielt,
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          Value gt = arith::CmpFOp::create(
+                              nb, l, arith::CmpFPredicate::OGT, a[0],
+                              fcst(nb, l, elt, 0.5));
+                          return arith::ExtUIOp::create(nb, l, ielt, gt);
+                        }));
+  }
+  int64_t nIndep = op.getNIndep(), C = F / nIndep;
+  Value xs = splitAxis(b, loc, p, fI, nIndep, C);
+  int64_t cI = fI + 1;
+  int64_t rank = shapeOf(xs).size();
+  Value m = reduceAxis(
+      b, loc, xs, cI, elt,
+      fcst(b, loc, elt, -std::numeric_limits<double>::infinity()), maxF);
+  // First index attaining the maximum.
+  SmallVector<int64_t> outSh = shapeOf(m);
+  Value init = filled(b, loc, outSh, ielt, icst(b, loc, ielt, C));
+  SmallVector<IT> its(rank, IT::parallel);
+  its[cI] = IT::reduction;
+  AffineMap red = dropDimMap(b, rank, cI);
+  Value idx =
+      generic(b, loc, {xs, m}, {b.getMultiDimIdentityMap(rank), red}, init, red,
+              its, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value c = linalg::IndexOp::create(nb, l, cI);
+                Value ci = arith::IndexCastOp::create(nb, l, ielt, c);
+                Value eq = arith::CmpFOp::create(
+                    nb, l, arith::CmpFPredicate::OEQ, a[0], a[1]);
+                Value cand = arith::SelectOp::create(nb, l, eq, ci, a[2]);
+                return arith::MinSIOp::create(nb, l, cand, a[2]);
+              });
+  return set(op, idx);
+}
+
+LogicalResult FunctionLowering::lower(ir::ErrorsOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  Value cls = get(op.getCls()), t = get(op.getTarget());
+  if (!op.getTargetIsSparse())
+    return notImplemented(op, "dense (one-hot) targets");
+  if (shapeOf(cls) != shapeOf(t))
+    return op.emitError() << "errors: labels and classes differ in shape";
+  auto rt = plainType(op.getType());
+  Type elt = rt.getElementType();
+  int64_t rank = shapeOf(cls).size();
+  int64_t n = 1;
+  for (int64_t d : shapeOf(cls))
+    n *= d;
+  Type i64 = b.getI64Type();
+  Value init = filled(b, loc, {}, i64, icst(b, loc, i64, 0));
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<IT> all(rank, IT::reduction);
+  Value count = generic(
+      b, loc, {cls, t}, {id, id}, init,
+      AffineMap::get(rank, 0, {}, b.getContext()), all,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value c = a[0];
+        if (c.getType() != i64)
+          c = arith::ExtSIOp::create(nb, l, i64, c);
+        Value eq = labelEq(nb, l, a[1], c);
+        Value ne = arith::XOrIOp::create(
+            nb, l, eq, arith::ConstantOp::create(nb, l, nb.getBoolAttr(true)));
+        return arith::AddIOp::create(nb, l, a[2],
+                                     arith::ExtUIOp::create(nb, l, i64, ne));
+      });
+  int64_t orank = rt.getRank();
+  AffineMap oid = b.getMultiDimIdentityMap(orank);
+  SmallVector<IT> par(orank, IT::parallel);
+  Value res =
+      generic(b, loc, {count}, {AffineMap::get(orank, 0, {}, b.getContext())},
+              emptyT(b, loc, rt.getShape(), elt), oid, par,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value cf = arith::SIToFPOp::create(nb, l, elt, a[0]);
+                return arith::DivFOp::create(
+                    nb, l, cf, fcst(nb, l, elt, static_cast<double>(n)));
+              });
+  return set(op, res);
+}
+
+LogicalResult FunctionLowering::lower(ir::CropOp op) {
+  ::nm::TaggedShape s = tagged(op.getInput());
+  auto rt = plainType(op.getType());
+  SmallVector<OpFoldResult> off, sz, st;
+  for (int64_t i = 0; i < s.ndim(); ++i) {
+    off.push_back(b_.getIndexAttr(0));
+    sz.push_back(b_.getIndexAttr(rt.getDimSize(i)));
+    st.push_back(b_.getIndexAttr(1));
+  }
+  auto sp = s.spatialAxes();
+  ArrayRef<int64_t> crop = op.getCrop();
+  for (size_t k = 0; k < sp.size() && k < crop.size(); ++k)
+    off[sp[k]] = b_.getIndexAttr(crop[k]);
+  return set(op, tensor::ExtractSliceOp::create(
+                     b_, op.getLoc(), rt, get(op.getInput()), off, sz, st));
+}
+
+LogicalResult FunctionLowering::lower(ir::PadOp op) {
+  ::nm::TaggedShape s = tagged(op.getInput());
+  auto rt = plainType(op.getType());
+  SmallVector<OpFoldResult> lo(s.ndim(), b_.getIndexAttr(0));
+  auto sp = s.spatialAxes();
+  ArrayRef<int64_t> pad = op.getPad();
+  for (size_t k = 0; k < sp.size() && k < pad.size(); ++k)
+    lo[sp[k]] = b_.getIndexAttr(pad[k]);
+  Type elt = rt.getElementType();
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer tensors");
+  Value v = fcst(b_, op.getLoc(), elt, op.getValue().convertToDouble());
+  return set(op, tensor::PadOp::create(b_, op.getLoc(), rt, get(op.getInput()),
+                                       lo, lo, v));
+}
+
+LogicalResult FunctionLowering::lower(ir::ConcatOp op) {
+  auto rt = plainType(op.getType());
+  ::nm::TaggedShape s = tagged(op.getInputs()[0]);
+  if (op.getAxis().size() != 1 || !s.hasTag(op.getAxis()[0]))
+    return op.emitError() << "concat axis '" << op.getAxis() << "' not found";
+  int64_t axis = s.tagIndex(op.getAxis()[0]);
+  Value acc = emptyT(b_, op.getLoc(), rt.getShape(), rt.getElementType());
+  int64_t at = 0;
+  for (Value in : op.getInputs()) {
+    Value v = get(in);
+    SmallVector<int64_t> sh = shapeOf(v);
+    SmallVector<OpFoldResult> off, sz, st;
+    for (size_t i = 0; i < sh.size(); ++i) {
+      off.push_back(b_.getIndexAttr(static_cast<int64_t>(i) == axis ? at : 0));
+      sz.push_back(b_.getIndexAttr(sh[i]));
+      st.push_back(b_.getIndexAttr(1));
+    }
+    acc = tensor::InsertSliceOp::create(b_, op.getLoc(), v, acc, off, sz, st);
+    at += sh[axis];
+  }
+  return set(op, acc);
+}
+
+LogicalResult FunctionLowering::lower(ir::AddOp op) {
+  auto rt = plainType(op.getType());
+  Type elt = rt.getElementType();
+  return set(op,
+             elementwise(b_, op.getLoc(), {get(op.getLhs()), get(op.getRhs())},
+                         rt.getShape(), elt,
+                         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           if (isa<FloatType>(elt))
+                             return arith::AddFOp::create(nb, l, a[0], a[1]);
+                           return arith::AddIOp::create(nb, l, a[0], a[1]);
+                         }));
+}
+
+LogicalResult FunctionLowering::lower(ir::MultOp op) {
+  auto rt = plainType(op.getType());
+  Type elt = rt.getElementType();
+  return set(op,
+             elementwise(b_, op.getLoc(), {get(op.getLhs()), get(op.getRhs())},
+                         rt.getShape(), elt,
+                         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           if (isa<FloatType>(elt))
+                             return arith::MulFOp::create(nb, l, a[0], a[1]);
+                           return arith::MulIOp::create(nb, l, a[0], a[1]);
+                         }));
+}
+
+LogicalResult FunctionLowering::lower(ir::ApplyOp op) {
+  auto rt = plainType(op.getType());
+  Type elt = rt.getElementType();
+  StringRef fn = op.getFunc();
+  if (!isa<FloatType>(elt) || fn == "prelu" || fn.starts_with("maxout"))
+    return notImplemented(op, ("function '" + fn + "'").str());
+  bool bad = false;
+  Value r =
+      elementwise(b_, op.getLoc(), {get(op.getInput())}, rt.getShape(), elt,
+                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                    auto v = scalarFunction(nb, l, fn, a[0]);
+                    if (failed(v)) {
+                      bad = true;
+                      return a[0];
+                    }
+                    return *v;
+                  });
+  if (bad)
+    return op.emitError() << "unknown function '" << fn << "'";
+  return set(op, r);
+}
+
+LogicalResult FunctionLowering::lower(ir::SliceOp op) {
+  ::nm::TaggedShape s = tagged(op.getInput());
+  auto rt = plainType(op.getType());
+  if (op.getAxis().size() != 1 || !s.hasTag(op.getAxis()[0]))
+    return op.emitError() << "slice axis '" << op.getAxis() << "' not found";
+  int64_t axis = s.tagIndex(op.getAxis()[0]);
+  SmallVector<OpFoldResult> off, sz, st;
+  for (int64_t i = 0; i < s.ndim(); ++i) {
+    off.push_back(b_.getIndexAttr(i == axis ? op.getStart() : 0));
+    sz.push_back(b_.getIndexAttr(i == axis ? op.getSize() : s.shape()[i]));
+    st.push_back(b_.getIndexAttr(1));
+  }
+  return set(op, tensor::ExtractSliceOp::create(
+                     b_, op.getLoc(), rt, get(op.getInput()), off, sz, st));
+}
+
+LogicalResult FunctionLowering::lower(ir::ReshapeOp op) {
+  auto rt = plainType(op.getType());
+  Value x = get(op.getInput());
+  int64_t rank = shapeOf(x).size();
+  Location loc = op.getLoc();
+  if (rank > 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < rank; ++i)
+      all.push_back(i);
+    x = tensor::CollapseShapeOp::create(b_, loc, x,
+                                        ArrayRef<ReassociationIndices>{all});
+  }
+  if (rt.getRank() > 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < rt.getRank(); ++i)
+      all.push_back(i);
+    x = tensor::ExpandShapeOp::create(b_, loc, rt, x,
+                                      ArrayRef<ReassociationIndices>{all});
+  }
+  return set(op, x);
+}
+
+LogicalResult FunctionLowering::lower(ir::FragmentsToDenseOp op) {
+  Location loc = op.getLoc();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  auto rt = plainType(op.getType());
+  if (!s.hasTag('b'))
+    return op.emitError() << "fragments_to_dense needs a 'b' axis";
+  int64_t bI = s.tagIndex('b');
+  auto sp = s.spatialAxes();
+  const auto &offs = s.mfpOffsets();
+  Sizes st = s.strides();
+  int64_t nfrag = s.shape()[bI];
+  if (static_cast<int64_t>(offs.size()) != nfrag)
+    return op.emitError() << "fragments_to_dense: " << nfrag
+                          << " fragments but " << offs.size() << " MFP offsets";
+  Value x = get(op.getInput());
+  Value acc = emptyT(b_, loc, rt.getShape(), rt.getElementType());
+  SmallVector<int64_t> fragSh = shapeOf(x);
+  fragSh[bI] = 1;
+  for (int64_t i = 0; i < nfrag; ++i) {
+    SmallVector<OpFoldResult> off, sz, one, ioff, istr;
+    for (int64_t a = 0; a < s.ndim(); ++a) {
+      off.push_back(b_.getIndexAttr(a == bI ? i : 0));
+      sz.push_back(b_.getIndexAttr(fragSh[a]));
+      one.push_back(b_.getIndexAttr(1));
+      ioff.push_back(b_.getIndexAttr(0));
+      istr.push_back(b_.getIndexAttr(1));
+    }
+    for (size_t k = 0; k < sp.size(); ++k) {
+      ioff[sp[k]] = b_.getIndexAttr(offs[i][k]);
+      istr[sp[k]] = b_.getIndexAttr(st[k]);
+    }
+    Value frag = tensor::ExtractSliceOp::create(
+        b_, loc, RankedTensorType::get(fragSh, rt.getElementType()), x, off, sz,
+        one);
+    acc = tensor::InsertSliceOp::create(b_, loc, frag, acc, ioff, sz, istr);
+  }
+  return set(op, acc);
+}
+
+LogicalResult FunctionLowering::lower(ir::ValueOp op) {
+  return set(op, get(op.getValue()));
+}
+
+LogicalResult FunctionLowering::lower(ir::InitialStateOp op) {
+  auto rt = plainType(op.getType());
+  ::nm::TaggedShape s = tagged(op.getOutput());
+  int64_t fI = s.tagIndex('f');
+  int64_t rank = rt.getRank();
+  SmallVector<IT> par(rank, IT::parallel);
+  return set(
+      op, generic(b_, op.getLoc(), {get(op.getValue())},
+                  {AffineMap::get(rank, 0, {b_.getAffineDimExpr(fI)},
+                                  b_.getContext())},
+                  emptyT(b_, op.getLoc(), rt.getShape(), rt.getElementType()),
+                  b_.getMultiDimIdentityMap(rank), par,
+                  [&](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+}
+
+LogicalResult FunctionLowering::lower(ir::OneHotOp op) {
+  auto rt = plainType(op.getType());
+  ::nm::TaggedShape s = tagged(op.getTarget());
+  if (op.getAxis().size() != 1 || !s.hasTag(op.getAxis()[0]))
+    return op.emitError() << "onehot axis '" << op.getAxis() << "' not found";
+  int64_t axis = s.tagIndex(op.getAxis()[0]);
+  if (s.shape()[axis] != 1)
+    return notImplemented(op, "targets with more than one label per voxel");
+  Value t = dropUnitAxis(b_, op.getLoc(), get(op.getTarget()), axis);
+  int64_t rank = rt.getRank();
+  Type elt = rt.getElementType();
+  SmallVector<IT> par(rank, IT::parallel);
+  return set(op,
+             generic(b_, op.getLoc(), {t}, {dropDimMap(b_, rank, axis)},
+                     emptyT(b_, op.getLoc(), rt.getShape(), elt),
+                     b_.getMultiDimIdentityMap(rank), par,
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       Value eq = labelEq(nb, l, a[0], indexI64(nb, l, axis));
+                       return arith::SelectOp::create(nb, l, eq,
+                                                      fcst(nb, l, elt, 1.0),
+                                                      fcst(nb, l, elt, 0.0));
+                     }));
+}
+
+LogicalResult FunctionLowering::lowerOp(Operation *op) {
+  b_.setInsertionPointToEnd(b_.getInsertionBlock());
+  for (Type t : op->getResultTypes())
+    if (auto rt = dyn_cast<RankedTensorType>(t); rt && !rt.hasStaticShape())
+      return op->emitError()
+             << "dynamic sizes (None) must be fixed before compiling";
+  if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+    SmallVector<Value> vals;
+    for (Value v : ret.getOperands())
+      vals.push_back(get(v));
+    func::ReturnOp::create(b_, op->getLoc(), vals);
+    return success();
+  }
+  if (!isa<ir::NmDialect>(op->getDialect())) {
+    Operation *clone = b_.clone(*op, map_);
+    for (Value r : clone->getResults())
+      if (auto rt = dyn_cast<RankedTensorType>(r.getType());
+          rt && rt.getEncoding())
+        return op->emitError() << "cannot lower a non-nm op on tagged tensors";
+    return success();
+  }
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ir::ConvOp, ir::PoolOp, ir::PerceptronOp, ir::SoftmaxOp,
+            ir::MultinoulliNLLOp, ir::AggregateLossOp, ir::ClassificationOp,
+            ir::ErrorsOp, ir::CropOp, ir::PadOp, ir::ConcatOp, ir::AddOp,
+            ir::MultOp, ir::ApplyOp, ir::SliceOp, ir::ReshapeOp,
+            ir::FragmentsToDenseOp, ir::ValueOp, ir::InitialStateOp,
+            ir::OneHotOp>([&](auto o) { return lower(o); })
+      .Default([&](Operation *o) { return notImplemented(o); });
+}
+
+/// The node name a value carries (NameLoc of its op or argument).
+std::optional<std::string> nameOf(Value v) {
+  Location loc = v.getLoc();
+  if (auto nl = dyn_cast<NameLoc>(loc))
+    return nl.getName().str();
+  if (auto fl = dyn_cast<FusedLoc>(loc))
+    for (Location l : fl.getLocations())
+      if (auto nl = dyn_cast<NameLoc>(l))
+        return nl.getName().str();
+  return std::nullopt;
+}
+
+LogicalResult FunctionLowering::run() {
+  FunctionType ft = func_.getFunctionType();
+  Block &old = func_.getBody().front();
+  for (Type t : llvm::concat<const Type>(ft.getInputs(), ft.getResults()))
+    if (auto rt = dyn_cast<RankedTensorType>(t); rt && !rt.hasStaticShape())
+      return func_.emitError()
+             << "dynamic sizes (None) must be fixed before compiling (@"
+             << func_.getSymName() << " has " << t << ")";
+  SmallVector<Type> inTypes, outTypes;
+  for (Type t : ft.getInputs())
+    inTypes.push_back(isa<RankedTensorType>(t) ? plainType(t) : t);
+  for (Type t : ft.getResults())
+    outTypes.push_back(isa<RankedTensorType>(t) ? plainType(t) : t);
+
+  auto *block = new Block();
+  for (BlockArgument a : old.getArguments())
+    map_.map(a, block->addArgument(inTypes[a.getArgNumber()], a.getLoc()));
+  b_.setInsertionPointToEnd(block);
+  for (Operation &op : old) {
+    if (failed(lowerOp(&op))) {
+      block->dropAllDefinedValueUses();
+      block->dropAllReferences();
+      delete block;
+      return failure();
+    }
+  }
+  // Result names: the node that produced each result.
+  SmallVector<std::string> resultNames;
+  if (auto ret = dyn_cast<func::ReturnOp>(old.getTerminator()))
+    for (Value v : ret.getOperands()) {
+      std::string n;
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        if (auto s = func_.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                        "nm.input"))
+          n = s.str();
+      } else if (auto nm = nameOf(v)) {
+        n = *nm;
+      }
+      resultNames.push_back(n);
+    }
+
+  old.dropAllDefinedValueUses();
+  old.dropAllReferences();
+  old.erase();
+  func_.getBody().push_back(block);
+  func_.setFunctionType(
+      FunctionType::get(func_.getContext(), inTypes, outTypes));
+  MLIRContext *ctx = func_.getContext();
+  for (unsigned i = 0; i < inTypes.size(); ++i) {
+    if (auto s = func_.getArgAttrOfType<StringAttr>(i, "nm.input")) {
+      func_.removeArgAttr(i, StringAttr::get(ctx, "nm.input"));
+      func_.setArgAttr(i, "nm.name", s);
+    } else if (auto p = func_.getArgAttrOfType<StringAttr>(i, "nm.param")) {
+      func_.removeArgAttr(i, StringAttr::get(ctx, "nm.param"));
+      func_.removeArgAttr(i, StringAttr::get(ctx, "nm.trainable"));
+      func_.setArgAttr(i, "nm.name", p);
+      func_.setArgAttr(i, "nm.parameter", UnitAttr::get(ctx));
+    }
+  }
+  for (unsigned i = 0; i < resultNames.size(); ++i)
+    if (!resultNames[i].empty() && !func_.getResultAttr(i, "nm.name"))
+      func_.setResultAttr(i, "nm.name", StringAttr::get(ctx, resultNames[i]));
+  return success();
+}
+
+bool usesNm(func::FuncOp f) {
+  auto tagged = [](Type t) { return ir::isTaggedTensor(t); };
+  if (llvm::any_of(f.getFunctionType().getInputs(), tagged) ||
+      llvm::any_of(f.getFunctionType().getResults(), tagged))
+    return true;
+  bool found = false;
+  f.walk([&](Operation *op) {
+    if (isa<ir::NmDialect>(op->getDialect()))
+      found = true;
+  });
+  return found;
+}
+
+class NmToLinalgPass
+    : public PassWrapper<NmToLinalgPass, OperationPass<ModuleOp>> {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(NmToLinalgPass)
+  StringRef getArgument() const override { return "nm-to-linalg"; }
+  StringRef getDescription() const override {
+    return "Lower the nm dialect to linalg/tensor/arith/math on static "
+           "tensors (the input of the CPU code generator)";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registerNmToLinalgDialects(registry);
+  }
+  void runOnOperation() override {
+    if (failed(lowerNmToLinalg(getOperation())))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+LogicalResult lowerNmToLinalg(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  ctx->getOrLoadDialect<linalg::LinalgDialect>();
+  ctx->getOrLoadDialect<tensor::TensorDialect>();
+  ctx->getOrLoadDialect<arith::ArithDialect>();
+  ctx->getOrLoadDialect<math::MathDialect>();
+  ctx->getOrLoadDialect<func::FuncDialect>();
+  bool ok = true;
+  SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+  for (func::FuncOp f : funcs) {
+    if (f.isExternal() || !usesNm(f))
+      continue;
+    if (!llvm::hasSingleElement(f.getBody())) {
+      f.emitError() << "nm-to-linalg expects single-block functions";
+      ok = false;
+      continue;
+    }
+    FunctionLowering fl(f);
+    if (failed(fl.run()))
+      ok = false;
+  }
+  return success(ok);
+}
+
+std::unique_ptr<Pass> createNmToLinalgPass() {
+  return std::make_unique<NmToLinalgPass>();
+}
+
+void registerNmToLinalgPass() { PassRegistration<NmToLinalgPass>(); }
+
+void registerNmToLinalgDialects(DialectRegistry &registry) {
+  registry.insert<linalg::LinalgDialect, tensor::TensorDialect,
+                  arith::ArithDialect, math::MathDialect, func::FuncDialect>();
+}
+
+} // namespace nm::compiler
