@@ -132,6 +132,10 @@ void Model::designate_nodes(const DesignateOptions &o) {
   }
   d.designated = true;
   designation_ = d;
+  {
+    std::lock_guard<std::mutex> lock(compileMutex_);
+    compiled_.clear(); // the designated functions changed
+  }
 
   if (!prediction_node_)
     return;

@@ -4,13 +4,17 @@
 
 #include "neuromancer/frontend/Node.h"
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace nm {
+
+class Executable;
 
 /// A node given by handle or by name (designate_nodes accepts both).
 struct NodeRef {
@@ -77,6 +81,13 @@ public:
   /// nothing is designated. Defined in compiler/ToMlir.cpp.
   std::string to_mlir() const;
 
+  /// The designated functions, called like nodes (compiled on first use):
+  /// predict = prediction node, predict_ext = prediction_ext nodes,
+  /// loss = loss node. Defined in compiler/Callable.cpp.
+  Array predict(const std::vector<Array> &inputs);
+  std::vector<Array> predict_ext(const std::vector<Array> &inputs);
+  Array loss(const std::vector<Array> &inputs);
+
   ModelParamValues get_param_values(bool skip_const = false) const;
   /// KeyError for an unknown node name.
   void set_param_values(const ModelParamValues &values,
@@ -108,6 +119,10 @@ private:
   int64_t batch_size_ = None;
   int64_t ndim_ = 0;
   Designation designation_;
+  // Compiled designated functions ("prediction", "prediction_ext", "loss").
+  std::mutex compileMutex_;
+  std::map<std::string, std::shared_ptr<const Executable>> compiled_;
+  friend struct ModelFunctions;
 };
 
 /// ELEKTRONN2's model_manager: the models of this program and which one new

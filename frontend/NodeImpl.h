@@ -15,10 +15,13 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace nm {
+
+class Executable;
 
 struct Param {
   Array value;
@@ -46,6 +49,13 @@ public:
   bool printRepr = true;
   bool isSource = false;
   Model *model = nullptr;
+
+  // Set by the first call (compiler/Callable.cpp): the compiled function of
+  // this node, guarded so two threads compile once.
+  std::mutex compileMutex;
+  std::shared_ptr<const Executable> executable;
+  double lastExecTime = 0;
+  double totalExecTime = -1; // ms, from measure_exectime
 
   const NodeImpl &parent(std::size_t i = 0) const { return *parents.at(i); }
   /// attrs[key] or `fallback` when absent/null.

@@ -1,0 +1,283 @@
+//===- Callable.cpp - calling nodes and models like functions -------------===//
+//
+// ELEKTRONN2's `node(*arrays)`, `model.predict(...)` & co.: the first call
+// imports the sub-graph as nm IR, lowers it to linalg, compiles it through
+// the compile cache (in-process map, then disk) and keeps the Executable;
+// later calls only run it. Parameters are bound from the nodes' current
+// values at every call, so training updates are seen.
+//
+//===----------------------------------------------------------------------===//
+#include "neuromancer/compiler/Importer.h"
+#include "neuromancer/compiler/codegen/CodeGen.h"
+#include "neuromancer/compiler/conversion/NmToLinalg.h"
+#include "neuromancer/compiler/jit/CompileCache.h"
+#include "neuromancer/core/Format.h"
+#include "neuromancer/core/Log.h"
+#include "neuromancer/frontend/Model.h"
+#include "neuromancer/frontend/NodeImpl.h"
+#include "neuromancer/runtime/Executable.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace nm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string sourceList(const std::vector<Node> &outputs) {
+  std::vector<Node> sources;
+  for (const Node &out : outputs)
+    for (const Node &src : out.input_nodes())
+      if (std::find(sources.begin(), sources.end(), src) == sources.end())
+        sources.push_back(src);
+  std::string names = "[";
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    names += (i ? ", " : "") + sources[i].name();
+  return names + "]";
+}
+
+/// Imports `outputs` as function `name`, lowers it and compiles it through
+/// the process-wide compile cache. Logs ELEKTRONN2's compile lines.
+std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
+                                          const std::string &name,
+                                          const std::string &what) {
+  log_info("Compiling " + what + ", inputs=" + sourceList(outputs));
+  Clock::time_point start = Clock::now();
+  mlir::DialectRegistry registry;
+  codegen::registerCodegenDialects(registry);
+  mlir::MLIRContext context(registry);
+  compiler::loadImporterDialects(context);
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      compiler::importModel(context, outputs, name);
+  if (!module)
+    throw ValueError("Cannot compile " + what + ":\n" + diagnostics);
+  // The key is the function's nm IR (generic form, no locations); the
+  // lowering to linalg runs only when neither cache level has it.
+  jit::CacheResult result = jit::CompileCache::global().getOrCompile(
+      codegen::printForKey(*module),
+      [&]() -> std::string {
+        if (mlir::failed(compiler::lowerNmToLinalg(*module)))
+          throw ValueError("Cannot compile " + what + ":\n" + diagnostics);
+        return codegen::printForKey(*module);
+      },
+      {}, name);
+  char line[96];
+  std::snprintf(line, sizeof(line), " Compiling done  - in %.2f s%s",
+                secondsSince(start),
+                result.source == jit::CacheSource::Disk
+                    ? " (loaded from the compile cache)"
+                    : "");
+  log_info(line);
+  return result.executable;
+}
+
+/// Parameter values by the names the importer gives the arguments
+/// ("<node>_<param>").
+std::vector<const Array *> bindParameters(const Executable &exe,
+                                          const std::vector<Node> &outputs) {
+  std::vector<const Array *> values;
+  for (const ArgSpec &spec : exe.signature().parameters) {
+    const Array *found = nullptr;
+    for (const Node &out : outputs)
+      for (const Node &n : out.all_parents())
+        for (const auto &[key, param] : n.impl().params)
+          if (!found && n.name() + "_" + key == spec.name)
+            found = &param.value;
+    if (!found)
+      throw RuntimeError("compiled function needs parameter '" + spec.name +
+                         "', which no node provides");
+    values.push_back(found);
+  }
+  return values;
+}
+
+/// Runs `exe` on `inputs`, returns the outputs, records the wall time.
+std::vector<Array> run(const Executable &exe, const std::vector<Node> &outputs,
+                       const std::vector<Array> &inputs, double &seconds) {
+  std::vector<const Array *> in;
+  for (const Array &a : inputs)
+    in.push_back(&a);
+  std::vector<Array> out;
+  for (const ArgSpec &spec : exe.signature().outputs)
+    out.emplace_back(spec.shape, spec.dtype);
+  std::vector<Array *> outPtrs;
+  for (Array &a : out)
+    outPtrs.push_back(&a);
+  std::vector<const Array *> params = bindParameters(exe, outputs);
+  Clock::time_point start = Clock::now();
+  exe.call(in, params, outPtrs);
+  seconds = secondsSince(start);
+  return out;
+}
+
+std::shared_ptr<const Executable> nodeExecutable(const Node &node) {
+  NodeImpl &impl = node.impl();
+  std::lock_guard<std::mutex> lock(impl.compileMutex);
+  if (!impl.executable)
+    impl.executable = compile({node}, node.name(), node.name());
+  return impl.executable;
+}
+
+/// Random inputs of the node's source shapes (None -> 1): uniform [0, 1)
+/// for floats, 0/1 for integer sources (labels).
+std::vector<Array> randomInputs(const Node &node) {
+  std::mt19937 gen(1234);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  std::vector<Array> inputs;
+  for (const Node &src : node.input_nodes()) {
+    Sizes shape = src.shape().shape();
+    for (int64_t &s : shape)
+      if (s == None)
+        s = 1;
+    Array a(shape, src.dtype());
+    for (int64_t i = 0; i < a.size(); ++i)
+      a.setFlat(i, isFloat(a.dtype()) ? uniform(gen) : (gen() % 2));
+    inputs.push_back(std::move(a));
+  }
+  return inputs;
+}
+
+} // namespace
+
+void Node::operator()() const { nodeExecutable(*this); }
+
+Array Node::operator()(const std::vector<Array> &inputs) const {
+  std::shared_ptr<const Executable> exe = nodeExecutable(*this);
+  double seconds = 0;
+  std::vector<Array> out = run(*exe, {*this}, inputs, seconds);
+  impl().lastExecTime = seconds;
+  return std::move(out.front());
+}
+
+double Node::last_exec_time() const { return impl().lastExecTime; }
+
+double Node::measure_exectime(int n_samples, int n_warmup, bool print_info,
+                              bool local, bool nonegative) const {
+  if (input_nodes().empty() || is_source())
+    return 0.0;
+  std::vector<Array> inputs = randomInputs(*this);
+  for (int i = 0; i < n_warmup; ++i)
+    (*this)(inputs);
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(n_samples, 1); ++i) {
+    (*this)(inputs);
+    ms.push_back(last_exec_time() * 1000.0);
+  }
+  // ELEKTRONN2 reports the mean of the 3 largest samples as the "median".
+  std::vector<double> sorted = ms;
+  std::sort(sorted.rbegin(), sorted.rend());
+  std::size_t k = std::min<std::size_t>(3, sorted.size());
+  double total = 0;
+  for (std::size_t i = 0; i < k; ++i)
+    total += sorted[i];
+  total /= static_cast<double>(k);
+  impl().totalExecTime = total;
+  double result = total;
+  if (local)
+    for (const Node &p : parents())
+      if (!p.is_source())
+        result -= p.impl().totalExecTime >= 0
+                      ? p.impl().totalExecTime
+                      : p.measure_exectime(n_samples, n_warmup, false, false);
+  if (nonegative && result < 0) {
+    log_warning("measure_exectime: the local time of '" + name() +
+                "' came out negative; reporting 0");
+    result = 0;
+  }
+  if (print_info) {
+    std::string samples = "[";
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%s%.3f", i ? " " : " ", ms[i]);
+      samples += buf;
+    }
+    char line[128];
+    std::snprintf(line, sizeof(line), "%s: median execution time: %.5g ms\n",
+                  name().c_str(), result);
+    log_info(name() + " samples in ms:\n" + samples + "]\n" + line);
+  }
+  return result;
+}
+
+Array Node::test_run() const {
+  std::vector<Array> inputs = randomInputs(*this);
+  Array out = (*this)(inputs);
+  double seconds = last_exec_time();
+  double mpix = 0;
+  for (const Array &in : inputs)
+    mpix += static_cast<double>(in.size());
+  mpix /= 1e6;
+  const TaggedShape &expected = shape();
+  bool agree =
+      out.shape() == expected.shape() || out.size() == expected.stripnoneProd();
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "Node '%s' compiled and computation tested\nOutshape: %s\n"
+                "Runtime: %g s\nSpeed: %.3f MB or MPix /s\n%s",
+                name().c_str(), out.shapeString().c_str(), seconds,
+                seconds > 0 ? mpix / seconds : 0.0,
+                agree ? "Shapes agree"
+                      : ("Shapes do not agree (Outshape should be " +
+                         formatTuple(expected.shape()) + ")")
+                            .c_str());
+  log_info(buf);
+  return out;
+}
+
+/// The designated functions of a model, compiled once per designation.
+struct ModelFunctions {
+  static std::vector<Array> call(Model &model, const std::string &name,
+                                 const std::vector<Node> &outputs,
+                                 const std::vector<Array> &inputs) {
+    if (outputs.empty() || !outputs.front())
+      throw ValueError("Model '" + model.name() + "' has no designated " +
+                       name + " node(s); call designate_nodes first");
+    std::shared_ptr<const Executable> exe;
+    {
+      std::lock_guard<std::mutex> lock(model.compileMutex_);
+      auto it = model.compiled_.find(name);
+      if (it == model.compiled_.end())
+        it = model.compiled_
+                 .emplace(name, compile(outputs, name, "'" + name + "'"))
+                 .first;
+      exe = it->second;
+    }
+    double seconds = 0;
+    return run(*exe, outputs, inputs, seconds);
+  }
+};
+
+Array Model::predict(const std::vector<Array> &inputs) {
+  return std::move(
+      ModelFunctions::call(*this, "prediction", {prediction_node_}, inputs)
+          .front());
+}
+
+std::vector<Array> Model::predict_ext(const std::vector<Array> &inputs) {
+  return ModelFunctions::call(*this, "prediction_ext", prediction_ext_, inputs);
+}
+
+Array Model::loss(const std::vector<Array> &inputs) {
+  return std::move(
+      ModelFunctions::call(*this, "loss", {loss_node_}, inputs).front());
+}
+
+} // namespace nm
