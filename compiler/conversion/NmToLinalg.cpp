@@ -111,9 +111,18 @@ Value transposeT(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> perm) {
   SmallVector<int64_t> in = shapeOf(x), out;
   for (int64_t p : perm)
     out.push_back(in[p]);
-  return linalg::TransposeOp::create(b, loc, x, emptyT(b, loc, out, eltOf(x)),
-                                     perm)
-      ->getResult(0);
+  // A copy with a permuted input map (linalg.transpose semantics). The CPU
+  // pipeline of compiler/codegen currently blows up on linalg.transpose, so
+  // it is spelled as the equivalent linalg.generic.
+  int64_t rank = perm.size();
+  SmallVector<AffineExpr> inExprs(rank);
+  for (int64_t i = 0; i < rank; ++i)
+    inExprs[perm[i]] = b.getAffineDimExpr(i);
+  SmallVector<IT> its(rank, IT::parallel);
+  return generic(b, loc, {x},
+                 {AffineMap::get(rank, 0, inExprs, b.getContext())},
+                 emptyT(b, loc, out, eltOf(x)), b.getMultiDimIdentityMap(rank),
+                 its, [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
 SmallVector<int64_t> inversePerm(ArrayRef<int64_t> perm) {
@@ -598,8 +607,8 @@ FailureOr<Value> FunctionLowering::pool(Operation *op, Location loc, Value x,
   SmallVector<NamedAttribute> attrs{
       b.getNamedAttr("strides", i64Vec(b, stride)),
       b.getNamedAttr("dilations", i64Vec(b, ones))};
-  TypeRange rt{init.getType()};
-  ValueRange ins{x, win};
+  SmallVector<Type> rt{init.getType()};
+  SmallVector<Value> ins{x, win};
   Value res;
 #define NM_POOL(OP)                                                            \
   OP::create(b, loc, rt, ins, ValueRange{init}, attrs)->getResult(0)
@@ -678,7 +687,7 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
   SmallVector<NamedAttribute> attrs{
       b.getNamedAttr("strides", i64Vec(b, ones)),
       b.getNamedAttr("dilations", i64Vec(b, ones))};
-  TypeRange rt{init.getType()};
+  SmallVector<Type> rt{init.getType()};
   Value conv;
   if (nsp == 1)
     conv = linalg::Conv1DNwcWcfOp::create(b, loc, rt, ValueRange{x, wt},
