@@ -274,6 +274,67 @@ DenseIntElementsAttr i64Vec(OpBuilder &b, ArrayRef<int64_t> v) {
       v);
 }
 
+Value idxC(OpBuilder &b, Location l, int64_t v) {
+  return arith::ConstantIndexOp::create(b, l, v);
+}
+
+/// Clamps index `j` to [0, n-1] and tells whether it was inside.
+std::pair<Value, Value> clampIndex(OpBuilder &b, Location l, Value j,
+                                   int64_t n) {
+  Value ge =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, j, idxC(b, l, 0));
+  Value lt =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, j, idxC(b, l, n));
+  Value jc = arith::MinSIOp::create(
+      b, l, arith::MaxSIOp::create(b, l, j, idxC(b, l, 0)), idxC(b, l, n - 1));
+  return {jc, arith::AndIOp::create(b, l, ge, lt)};
+}
+
+/// A gather: out[i] = body(indices) over `shape` (no inputs). The CPU
+/// pipeline currently cannot run the copies that tensor.pad and strided or
+/// offset tensor.insert_slice bufferize to (memref.copy -> memrefCopy is not
+/// linked into JIT objects), so padding, concatenation and the MFP
+/// interleave are written as index arithmetic + clamped tensor.extract.
+Value gather(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt,
+             function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> fn) {
+  int64_t rank = shape.size();
+  SmallVector<IT> its(rank, IT::parallel);
+  return generic(b, loc, {}, {}, emptyT(b, loc, shape, elt),
+                 b.getMultiDimIdentityMap(rank), its,
+                 [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+                   SmallVector<Value> idx;
+                   for (int64_t d = 0; d < rank; ++d)
+                     idx.push_back(linalg::IndexOp::create(nb, l, d));
+                   return fn(nb, l, idx);
+                 });
+}
+
+/// x padded by `lo` in front (and up to `shape` behind) with `value`.
+Value padded(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> lo,
+             ArrayRef<int64_t> shape, Value value) {
+  SmallVector<int64_t> in = shapeOf(x);
+  return gather(
+      b, loc, shape, eltOf(x),
+      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
+        SmallVector<Value> src;
+        Value inside;
+        for (size_t d = 0; d < idx.size(); ++d) {
+          if (lo[d] == 0 && in[d] == shape[d]) {
+            src.push_back(idx[d]);
+            continue;
+          }
+          Value j = arith::SubIOp::create(nb, l, idx[d], idxC(nb, l, lo[d]));
+          auto [jc, ok] = clampIndex(nb, l, j, in[d]);
+          src.push_back(jc);
+          inside = inside ? arith::AndIOp::create(nb, l, inside, ok) : ok;
+        }
+        Value v = tensor::ExtractOp::create(nb, l, x, src);
+        if (!inside)
+          return v;
+        return arith::SelectOp::create(nb, l, inside, v, value);
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // Scalar functions
 //===----------------------------------------------------------------------===//
@@ -673,8 +734,9 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
       lo.push_back(b.getIndexAttr(padAmt[i]));
       hi.push_back(b.getIndexAttr(padAmt[i]));
     }
-    x = tensor::PadOp::create(b, loc, RankedTensorType::get(psh, elt), x, lo,
-                              hi, fcst(b, loc, elt, 0.0));
+    (void)lo;
+    (void)hi;
+    x = padded(b, loc, x, padAmt, psh, fcst(b, loc, elt, 0.0));
   }
   SmallVector<int64_t> xs = shapeOf(x);
   SmallVector<int64_t> cs{xs[0]};
@@ -1211,8 +1273,11 @@ LogicalResult FunctionLowering::lower(ir::PadOp op) {
   if (!isa<FloatType>(elt))
     return notImplemented(op, "integer tensors");
   Value v = fcst(b_, op.getLoc(), elt, op.getValue().convertToDouble());
-  return set(op, tensor::PadOp::create(b_, op.getLoc(), rt, get(op.getInput()),
-                                       lo, lo, v));
+  SmallVector<int64_t> loI(s.ndim(), 0);
+  for (size_t k = 0; k < sp.size() && k < pad.size(); ++k)
+    loI[sp[k]] = pad[k];
+  return set(
+      op, padded(b_, op.getLoc(), get(op.getInput()), loI, rt.getShape(), v));
 }
 
 LogicalResult FunctionLowering::lower(ir::ConcatOp op) {
@@ -1221,21 +1286,36 @@ LogicalResult FunctionLowering::lower(ir::ConcatOp op) {
   if (op.getAxis().size() != 1 || !s.hasTag(op.getAxis()[0]))
     return op.emitError() << "concat axis '" << op.getAxis() << "' not found";
   int64_t axis = s.tagIndex(op.getAxis()[0]);
-  Value acc = emptyT(b_, op.getLoc(), rt.getShape(), rt.getElementType());
+  SmallVector<Value> ins;
+  SmallVector<int64_t> starts;
   int64_t at = 0;
   for (Value in : op.getInputs()) {
-    Value v = get(in);
-    SmallVector<int64_t> sh = shapeOf(v);
-    SmallVector<OpFoldResult> off, sz, st;
-    for (size_t i = 0; i < sh.size(); ++i) {
-      off.push_back(b_.getIndexAttr(static_cast<int64_t>(i) == axis ? at : 0));
-      sz.push_back(b_.getIndexAttr(sh[i]));
-      st.push_back(b_.getIndexAttr(1));
-    }
-    acc = tensor::InsertSliceOp::create(b_, op.getLoc(), v, acc, off, sz, st);
-    at += sh[axis];
+    ins.push_back(get(in));
+    starts.push_back(at);
+    at += shapeOf(ins.back())[axis];
   }
-  return set(op, acc);
+  Value r = gather(
+      b_, op.getLoc(), rt.getShape(), rt.getElementType(),
+      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
+        Value result;
+        for (size_t t = 0; t < ins.size(); ++t) {
+          int64_t n = shapeOf(ins[t])[axis];
+          SmallVector<Value> src(idx.begin(), idx.end());
+          Value j =
+              arith::SubIOp::create(nb, l, idx[axis], idxC(nb, l, starts[t]));
+          src[axis] = clampIndex(nb, l, j, n).first;
+          Value v = tensor::ExtractOp::create(nb, l, ins[t], src);
+          if (!result) {
+            result = v;
+            continue;
+          }
+          Value here = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
+                                             idx[axis], idxC(nb, l, starts[t]));
+          result = arith::SelectOp::create(nb, l, here, v, result);
+        }
+        return result;
+      });
+  return set(op, r);
 }
 
 LogicalResult FunctionLowering::lower(ir::AddOp op) {
@@ -1339,28 +1419,48 @@ LogicalResult FunctionLowering::lower(ir::FragmentsToDenseOp op) {
     return op.emitError() << "fragments_to_dense: " << nfrag
                           << " fragments but " << offs.size() << " MFP offsets";
   Value x = get(op.getInput());
-  Value acc = emptyT(b_, loc, rt.getShape(), rt.getElementType());
-  SmallVector<int64_t> fragSh = shapeOf(x);
-  fragSh[bI] = 1;
+  if (rt.getDimSize(bI) != 1)
+    return op.emitError() << "fragments_to_dense: dense batch must be 1";
+  // Fragment id of each phase (r_0, ..., r_{n-1}), r_k = index % stride_k.
+  int64_t nsp = sp.size();
+  SmallVector<int64_t> tableShape(st.begin(), st.end());
+  int64_t tableSize = 1;
+  for (int64_t v : tableShape)
+    tableSize *= v;
+  if (tableSize != nfrag)
+    return op.emitError() << "fragments_to_dense: prod(strides) != fragments";
+  SmallVector<int64_t> table(tableSize, -1);
   for (int64_t i = 0; i < nfrag; ++i) {
-    SmallVector<OpFoldResult> off, sz, one, ioff, istr;
-    for (int64_t a = 0; a < s.ndim(); ++a) {
-      off.push_back(b_.getIndexAttr(a == bI ? i : 0));
-      sz.push_back(b_.getIndexAttr(fragSh[a]));
-      one.push_back(b_.getIndexAttr(1));
-      ioff.push_back(b_.getIndexAttr(0));
-      istr.push_back(b_.getIndexAttr(1));
+    int64_t flat = 0;
+    for (int64_t k = 0; k < nsp; ++k) {
+      int64_t o = offs[i][k];
+      if (o < 0 || o >= st[k])
+        return op.emitError() << "fragments_to_dense: MFP offset out of range";
+      flat = flat * st[k] + o;
     }
-    for (size_t k = 0; k < sp.size(); ++k) {
-      ioff[sp[k]] = b_.getIndexAttr(offs[i][k]);
-      istr[sp[k]] = b_.getIndexAttr(st[k]);
-    }
-    Value frag = tensor::ExtractSliceOp::create(
-        b_, loc, RankedTensorType::get(fragSh, rt.getElementType()), x, off, sz,
-        one);
-    acc = tensor::InsertSliceOp::create(b_, loc, frag, acc, ioff, sz, istr);
+    table[flat] = i;
   }
-  return set(op, acc);
+  if (llvm::is_contained(table, -1))
+    return op.emitError() << "fragments_to_dense: MFP offsets do not cover "
+                             "every phase";
+  Value tableT = arith::ConstantOp::create(
+      b_, loc,
+      DenseElementsAttr::get(
+          RankedTensorType::get(tableShape, b_.getIndexType()),
+          ArrayRef<int64_t>(table)));
+  Value r =
+      gather(b_, loc, rt.getShape(), rt.getElementType(),
+             [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
+               SmallVector<Value> src(idx.begin(), idx.end()), phase;
+               for (int64_t k = 0; k < nsp; ++k) {
+                 Value s = idxC(nb, l, st[k]);
+                 src[sp[k]] = arith::DivUIOp::create(nb, l, idx[sp[k]], s);
+                 phase.push_back(arith::RemUIOp::create(nb, l, idx[sp[k]], s));
+               }
+               src[bI] = tensor::ExtractOp::create(nb, l, tableT, phase);
+               return tensor::ExtractOp::create(nb, l, x, src);
+             });
+  return set(op, r);
 }
 
 LogicalResult FunctionLowering::lower(ir::ValueOp op) {
