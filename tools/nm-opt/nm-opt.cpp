@@ -11,6 +11,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "neuromancer/compiler/conversion/NmToLinalg.h"
 #include "neuromancer/dialect/IR/NmDialect.h"
 #include "neuromancer/dialect/Transforms/Passes.h"
 
@@ -21,6 +22,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
   nm::ir::registerNmPasses();
+  nm::compiler::registerNmToLinalgPass();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "neuromancer nm dialect optimizer\n", registry));
 }

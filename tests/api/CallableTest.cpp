@@ -1,0 +1,159 @@
+//===- CallableTest.cpp - calling nodes and models like functions ---------===//
+#include "tests/frontend/ModelFixture.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace nm;
+
+namespace {
+std::string readText(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// A small model with the seed's structure: Conv+pool, Conv, lin Conv,
+/// Softmax, sparse NLL, AggregateLoss, Errors.
+examples::Classifier smallSeed() {
+  Node image = Input({1, 3, 5, 13, 13}, "b,f,z,x,y", {.name = "image"});
+  Node c = Conv(image, 4, {1, 2, 2}, {1, 2, 2});
+  c = Conv(c, 6, {2, 2, 2});
+  c = Conv(c, 3, {1, 2, 2}, {}, {.activation_func = "lin"});
+  examples::Classifier m;
+  m.input = image;
+  m.prediction = Softmax(c);
+  m.target = Input_like(m.prediction,
+                        {.override_f = 1, .name = "target", .dtype = "int16"});
+  m.loss = AggregateLoss(
+      MultinoulliNLL(m.prediction, m.target, {.target_is_sparse = true}),
+      {.name = "loss"});
+  m.errors = Errors(m.prediction, m.target, {.target_is_sparse = true});
+  model_manager.getmodel().designate_nodes(
+      {.input_node = image,
+       .target_node = m.target,
+       .loss_node = m.loss,
+       .prediction_node = m.prediction,
+       .prediction_ext = {m.loss, m.errors, m.prediction}});
+  return m;
+}
+} // namespace
+
+TEST_F(ModelTest, CallingANodeCompilesOnceAndGivesProbabilities) {
+  examples::Classifier m = smallSeed();
+  Array ones = Array::full(m.input.shape().shape(), 1.0);
+  Array probs = m.prediction(ones);
+  EXPECT_EQ(probs.shape(), m.prediction.shape().shape());
+  std::string log = logText();
+  EXPECT_NE(log.find("Compiling softmax, inputs=[image]\n Compiling done  - "
+                     "in "),
+            std::string::npos)
+      << log;
+  // All-ones input: a valid probability map, summing to 1 over f.
+  const Sizes &s = probs.shape(); // b, f, z, x, y
+  int64_t voxels = s[2] * s[3] * s[4];
+  for (int64_t v = 0; v < voxels; ++v) {
+    double sum = 0;
+    for (int64_t f = 0; f < s[1]; ++f) {
+      double p = probs.getFlat(f * voxels + v);
+      ASSERT_GT(p, 0.0);
+      ASSERT_LT(p, 1.0);
+      sum += p;
+    }
+    ASSERT_NEAR(sum, 1.0, 1e-5);
+  }
+  m.prediction(ones);
+  EXPECT_EQ(logText(), log) << "the second call must not compile or log";
+  EXPECT_GT(m.prediction.last_exec_time(), 0.0);
+}
+
+TEST_F(ModelTest, WrongInputsGiveElektronn2Messages) {
+  examples::Classifier m = smallSeed();
+  Array ones = Array::full(m.input.shape().shape(), 1.0);
+  try {
+    m.loss({ones});
+    FAIL() << "loss needs image and target";
+  } catch (const TypeError &e) {
+    EXPECT_NE(std::string(e.what()).find("2 inputs required, 1 were given."),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    m.prediction(Array({1, 3, 5, 13, 12}));
+    FAIL() << "wrong shape";
+  } catch (const TypeError &e) {
+    EXPECT_NE(std::string(e.what()).find("Shapes (required - given):"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(ModelTest, ModelFunctions) {
+  examples::Classifier m = smallSeed();
+  Array image = Array::full(m.input.shape().shape(), 0.5);
+  Array target(m.target.shape().shape(), DType::Int16); // all class 0
+  Array probs = model().predict({image});
+  std::vector<Array> ext = model().predict_ext({image, target});
+  ASSERT_EQ(ext.size(), 3u);
+  EXPECT_EQ(ext[2], probs);
+  // Loss = mean over voxels of -log(p_0 + 1e-5) (all labelled).
+  double expected = 0;
+  const Sizes &s = probs.shape();
+  int64_t voxels = s[2] * s[3] * s[4];
+  for (int64_t v = 0; v < voxels; ++v)
+    expected += -std::log(probs.getFlat(v) + 1e-5);
+  expected /= voxels + 1e-5;
+  Array loss = model().loss({image, target});
+  EXPECT_NEAR(loss.getFlat(0), expected, 1e-5 * std::abs(expected));
+  EXPECT_NEAR(ext[0].getFlat(0), expected, 1e-5 * std::abs(expected));
+  // Errors: fraction of voxels whose argmax is not class 0.
+  int64_t wrong = 0;
+  for (int64_t v = 0; v < voxels; ++v) {
+    int64_t best = 0;
+    for (int64_t f = 1; f < s[1]; ++f)
+      if (probs.getFlat(f * voxels + v) > probs.getFlat(best * voxels + v))
+        best = f;
+    wrong += best != 0;
+  }
+  EXPECT_NEAR(ext[1].getFlat(0), static_cast<double>(wrong) / voxels, 1e-6);
+}
+
+TEST_F(ModelTest, MeasureExectimeAndTestRunPrintTheirReports) {
+  examples::Classifier m = smallSeed();
+  double ms = m.prediction.measure_exectime(5, 2);
+  EXPECT_GE(ms, 0.0);
+  std::string log = logText();
+  EXPECT_NE(log.find("softmax samples in ms:\n["), std::string::npos) << log;
+  EXPECT_NE(log.find("softmax: median execution time: "), std::string::npos);
+  Array out = m.prediction.test_run();
+  EXPECT_EQ(out.shape(), m.prediction.shape().shape());
+  EXPECT_NE(logText().find("Node 'softmax' compiled and computation tested\n"
+                           "Outshape: (1, 3, 4, 4, 4)\nRuntime: "),
+            std::string::npos)
+      << logText();
+  EXPECT_NE(logText().find("Shapes agree"), std::string::npos);
+  EXPECT_EQ(m.input.measure_exectime(), 0.0) << "sources take no time";
+}
+
+TEST(CompileCacheAcrossProcesses, SecondProcessCompilesNothing) {
+  std::string dir = ::testing::TempDir() + "/node_cache";
+  std::filesystem::remove_all(dir);
+  std::string cmd = "NEUROMANCER_CACHE_DIR=" + dir +
+                    " tests/api/call_softmax > " + dir + ".log%d 2>&1";
+  char first[512], second[512];
+  std::snprintf(first, sizeof(first), cmd.c_str(), 1);
+  std::snprintf(second, sizeof(second), cmd.c_str(), 2);
+  ASSERT_EQ(std::system(first), 0);
+  ASSERT_EQ(std::system(second), 0);
+  std::string log1 = readText(dir + ".log1");
+  std::string log2 = readText(dir + ".log2");
+  EXPECT_EQ(log1.find("loaded from the compile cache"), std::string::npos)
+      << log1;
+  EXPECT_NE(log2.find("loaded from the compile cache"), std::string::npos)
+      << log2;
+  EXPECT_NE(log2.find("compiles=0"), std::string::npos) << log2;
+}
