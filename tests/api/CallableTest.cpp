@@ -157,3 +157,20 @@ TEST(CompileCacheAcrossProcesses, SecondProcessCompilesNothing) {
       << log2;
   EXPECT_NE(log2.find("compiles=0"), std::string::npos) << log2;
 }
+
+TEST_F(ModelTest, CallingAnUnloweredOpNamesIt) {
+  Node x = Input({1, 2, 3, 6, 6}, "b,f,z,x,y");
+  Node lrn = LRN(x, {1, 3, 3});
+  try {
+    lrn(Array(x.shape().shape()));
+    FAIL() << "LRN has no lowering yet";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "lowering of 'nm.lrn' to linalg is not implemented yet"),
+              std::string::npos)
+        << e.what();
+  }
+  Node unknownBatch = Input({None, 2, 4}, "b,f,x", {.name = "nobatch"});
+  Node act = ApplyFunc(unknownBatch, "tanh");
+  EXPECT_THROW(act(Array({1, 2, 4})), Error) << "None sizes must be fixed";
+}
