@@ -1,6 +1,9 @@
 //===- Models.cpp ---------------------------------------------------------===//
 #include "Models.h"
 
+#include <cstring>
+#include <iostream>
+
 namespace nm::examples {
 namespace {
 /// Softmax head with sparse labels, as both documented models use it.
@@ -53,6 +56,15 @@ Classifier neuro3d(int64_t z, int64_t xy) {
   out = Conv(out, 200, {1, 1, 1});
   out = Conv(out, 2, {1, 1, 1}, {}, {.activation_func = "lin"});
   return classifierHead(inp, out, "float32");
+}
+
+int saveIfAsked(int argc, char **argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (!std::strcmp(argv[i], "--save")) {
+      model_manager.getmodel().save(argv[i + 1]);
+      std::cout << "saved to " << argv[i + 1] << "\n";
+    }
+  return 0;
 }
 
 } // namespace nm::examples

@@ -26,6 +26,10 @@ Classifier cnn3d(int64_t batch = 10);
 /// FOV [15,105,105], strides [2,4,4]; designated.
 Classifier neuro3d(int64_t z = 23, int64_t xy = 185);
 
+/// The examples' command line: `--save FILE` saves the current model there.
+/// Returns 0, or 1 after printing the error.
+int saveIfAsked(int argc, char **argv);
+
 } // namespace nm::examples
 
 #endif // NEUROMANCER_EXAMPLES_MODELS_H

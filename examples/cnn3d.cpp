@@ -10,7 +10,6 @@
 //===----------------------------------------------------------------------===//
 #include "Models.h"
 
-#include <cstring>
 #include <iostream>
 
 int main(int argc, char **argv) {
@@ -20,14 +19,9 @@ int main(int argc, char **argv) {
     std::cout << "\n>>> model\n" << model.repr() << "\n";
     std::cout << ">>> conv2.shape.ext_repr\n"
               << model["conv2"].shape().ext_repr() << "\n";
-    for (int i = 1; i + 1 < argc; ++i)
-      if (!std::strcmp(argv[i], "--save")) {
-        model.save(argv[i + 1]);
-        std::cout << "saved to " << argv[i + 1] << "\n";
-      }
+    return nm::examples::saveIfAsked(argc, argv);
   } catch (const nm::Error &e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
-  return 0;
 }

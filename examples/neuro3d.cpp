@@ -8,21 +8,14 @@
 //===----------------------------------------------------------------------===//
 #include "Models.h"
 
-#include <cstring>
 #include <iostream>
 
 int main(int argc, char **argv) {
   try {
     nm::examples::neuro3d();
-    nm::Model &model = nm::model_manager.getmodel();
-    for (int i = 1; i + 1 < argc; ++i)
-      if (!std::strcmp(argv[i], "--save")) {
-        model.save(argv[i + 1]);
-        std::cout << "saved to " << argv[i + 1] << "\n";
-      }
+    return nm::examples::saveIfAsked(argc, argv);
   } catch (const nm::Error &e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
-  return 0;
 }

@@ -478,6 +478,8 @@ private:
   LogicalResult lower(ir::PadOp op);
   LogicalResult lower(ir::ConcatOp op);
   LogicalResult lower(ir::AddOp op);
+  template <typename FloatOp, typename IntOp, typename NmOp>
+  LogicalResult lowerBinary(NmOp op);
   LogicalResult lower(ir::MultOp op);
   LogicalResult lower(ir::ApplyOp op);
   LogicalResult lower(ir::SliceOp op);
@@ -1318,7 +1320,9 @@ LogicalResult FunctionLowering::lower(ir::ConcatOp op) {
   return set(op, r);
 }
 
-LogicalResult FunctionLowering::lower(ir::AddOp op) {
+/// Elementwise binary nm op -> one linalg.generic with FloatOp or IntOp.
+template <typename FloatOp, typename IntOp, typename NmOp>
+LogicalResult FunctionLowering::lowerBinary(NmOp op) {
   auto rt = plainType(op.getType());
   Type elt = rt.getElementType();
   return set(op,
@@ -1326,22 +1330,17 @@ LogicalResult FunctionLowering::lower(ir::AddOp op) {
                          rt.getShape(), elt,
                          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                            if (isa<FloatType>(elt))
-                             return arith::AddFOp::create(nb, l, a[0], a[1]);
-                           return arith::AddIOp::create(nb, l, a[0], a[1]);
+                             return FloatOp::create(nb, l, a[0], a[1]);
+                           return IntOp::create(nb, l, a[0], a[1]);
                          }));
 }
 
+LogicalResult FunctionLowering::lower(ir::AddOp op) {
+  return lowerBinary<arith::AddFOp, arith::AddIOp>(op);
+}
+
 LogicalResult FunctionLowering::lower(ir::MultOp op) {
-  auto rt = plainType(op.getType());
-  Type elt = rt.getElementType();
-  return set(op,
-             elementwise(b_, op.getLoc(), {get(op.getLhs()), get(op.getRhs())},
-                         rt.getShape(), elt,
-                         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                           if (isa<FloatType>(elt))
-                             return arith::MulFOp::create(nb, l, a[0], a[1]);
-                           return arith::MulIOp::create(nb, l, a[0], a[1]);
-                         }));
+  return lowerBinary<arith::MulFOp, arith::MulIOp>(op);
 }
 
 LogicalResult FunctionLowering::lower(ir::ApplyOp op) {
