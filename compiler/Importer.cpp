@@ -1,6 +1,8 @@
 //===- Importer.cpp - frontend graph -> nm dialect ------------------------===//
 #include "neuromancer/compiler/Importer.h"
 
+#include "llvm/Support/raw_ostream.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
@@ -13,6 +15,13 @@
 #include <set>
 
 namespace nm::compiler {
+
+DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context)
+    : handler_(&context, [this](mlir::Diagnostic &d) {
+        llvm::raw_string_ostream os(text_);
+        os << d.getLocation() << ": " << d << "\n";
+        return mlir::success();
+      }) {}
 namespace {
 using namespace mlir;
 

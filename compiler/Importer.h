@@ -19,6 +19,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "neuromancer/frontend/Node.h"
 
@@ -26,6 +27,19 @@
 #include <vector>
 
 namespace nm::compiler {
+
+/// Collects every diagnostic of `context` as "loc: message" lines while
+/// alive, so callers can turn a failed import or lowering into an
+/// exception that names the node.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(mlir::MLIRContext &context);
+  const std::string &text() const { return text_; }
+
+private:
+  std::string text_;
+  mlir::ScopedDiagnosticHandler handler_;
+};
 
 /// Loads the dialects the importer creates ops of (nm, func).
 void loadImporterDialects(mlir::MLIRContext &context);

@@ -21,6 +21,28 @@
 namespace {
 using namespace mlir;
 
+/// Cost and #params summed over the aggregate loss and its ancestors.
+std::pair<int64_t, int64_t> lossTotals(mlir::func::FuncOp func) {
+  mlir::Operation *loss = nullptr;
+  func.walk([&](nm::ir::AggregateLossOp op) { loss = op; });
+  EXPECT_TRUE(loss);
+  llvm::SetVector<mlir::Operation *> ancestors;
+  llvm::SmallVector<mlir::Operation *> work = {loss};
+  while (!work.empty()) {
+    mlir::Operation *op = work.pop_back_val();
+    if (!op || !ancestors.insert(op))
+      continue;
+    for (mlir::Value v : op->getOperands())
+      work.push_back(v.getDefiningOp());
+  }
+  int64_t cost = 0, params = 0;
+  for (mlir::Operation *op : ancestors) {
+    cost += llvm::cast<nm::ir::CostInterface>(op).getComputationalCost();
+    params += llvm::cast<nm::ir::CostInterface>(op).getParamCount();
+  }
+  return {cost, params};
+}
+
 class ImporterTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -75,23 +97,7 @@ protected:
     EXPECT_EQ(nOps, static_cast<int>(model().size()) - 2);
 
     // Totals over the loss's ancestors equal the frontend's.
-    Operation *loss = nullptr;
-    func.walk([&](nm::ir::AggregateLossOp op) { loss = op; });
-    ASSERT_TRUE(loss);
-    llvm::SetVector<Operation *> ancestors;
-    SmallVector<Operation *> work = {loss};
-    while (!work.empty()) {
-      Operation *op = work.pop_back_val();
-      if (!op || !ancestors.insert(op))
-        continue;
-      for (Value v : op->getOperands())
-        work.push_back(v.getDefiningOp());
-    }
-    int64_t cost = 0, params = 0;
-    for (Operation *op : ancestors) {
-      cost += cast<nm::ir::CostInterface>(op).getComputationalCost();
-      params += cast<nm::ir::CostInterface>(op).getParamCount();
-    }
+    auto [cost, params] = lossTotals(func);
     EXPECT_EQ(cost, model().total_computational_cost());
     EXPECT_EQ(params, model().total_params_count());
 
@@ -271,23 +277,7 @@ TEST_F(ImporterTest, ValuesStatesAndOtherLosses) {
   });
 
   // Totals over the loss's ancestors equal the frontend's all_* counts.
-  Operation *root = nullptr;
-  func.walk([&](nm::ir::AggregateLossOp op) { root = op; });
-  ASSERT_TRUE(root);
-  llvm::SetVector<Operation *> ancestors;
-  SmallVector<Operation *> work = {root};
-  while (!work.empty()) {
-    Operation *op = work.pop_back_val();
-    if (!op || !ancestors.insert(op))
-      continue;
-    for (Value v : op->getOperands())
-      work.push_back(v.getDefiningOp());
-  }
-  int64_t cost = 0, count = 0;
-  for (Operation *op : ancestors) {
-    cost += cast<nm::ir::CostInterface>(op).getComputationalCost();
-    count += cast<nm::ir::CostInterface>(op).getParamCount();
-  }
+  auto [cost, count] = lossTotals(func);
   EXPECT_EQ(cost, loss.all_computational_cost());
   EXPECT_EQ(count, loss.all_params_count());
 }

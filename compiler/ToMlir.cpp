@@ -28,17 +28,13 @@ std::string printFunctions(const FunctionList &functions,
                            const std::string &what) {
   mlir::MLIRContext context;
   compiler::loadImporterDialects(context);
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << d.getLocation() << ": " << d << "\n";
-    return mlir::success();
-  });
+  compiler::DiagnosticCollector diagnostics(context);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::ModuleOp::create(mlir::UnknownLoc::get(&context));
   for (const auto &[name, outputs] : functions)
     if (mlir::failed(compiler::importFunction(*module, outputs, name)))
-      throw ValueError("Cannot lower " + what + " to nm IR:\n" + diagnostics);
+      throw ValueError("Cannot lower " + what + " to nm IR:\n" +
+                       diagnostics.text());
   std::string text;
   llvm::raw_string_ostream os(text);
   module->print(os, mlir::OpPrintingFlags().enableDebugInfo(

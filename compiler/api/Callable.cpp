@@ -59,23 +59,19 @@ std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
   codegen::registerCodegenDialects(registry);
   mlir::MLIRContext context(registry);
   compiler::loadImporterDialects(context);
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << d.getLocation() << ": " << d << "\n";
-    return mlir::success();
-  });
+  compiler::DiagnosticCollector diagnostics(context);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       compiler::importModel(context, outputs, name);
   if (!module)
-    throw ValueError("Cannot compile " + what + ":\n" + diagnostics);
+    throw ValueError("Cannot compile " + what + ":\n" + diagnostics.text());
   // The key is the function's nm IR (generic form, no locations); the
   // lowering to linalg runs only when neither cache level has it.
   jit::CacheResult result = jit::CompileCache::global().getOrCompile(
       codegen::printForKey(*module),
       [&]() -> std::string {
         if (mlir::failed(compiler::lowerNmToLinalg(*module)))
-          throw ValueError("Cannot compile " + what + ":\n" + diagnostics);
+          throw ValueError("Cannot compile " + what + ":\n" +
+                           diagnostics.text());
         return codegen::printForKey(*module);
       },
       {}, name);

@@ -458,6 +458,18 @@ private:
   FailureOr<Value> epilogue(Operation *op, Location loc, Value y, Value bias,
                             ValueRange bn, std::optional<StringRef> bnMode,
                             StringRef act);
+  /// epilogue() with the bias, BN operands/mode and activation of a weight
+  /// layer (conv, perceptron).
+  template <typename LayerOp>
+  FailureOr<Value> layerEpilogue(LayerOp op, Location loc, Value y) {
+    std::optional<StringRef> bnMode;
+    if (auto m = op.getBatchNormalisation())
+      bnMode = *m;
+    SmallVector<Value> bn;
+    for (Value v : op.getBn())
+      bn.push_back(get(v));
+    return epilogue(op, loc, y, get(op.getB()), bn, bnMode, op.getActivation());
+  }
   /// Pooling of a channels-last tensor [N, spatial..., F].
   FailureOr<Value> pool(Operation *op, Location loc, Value x,
                         ArrayRef<int64_t> window, ArrayRef<int64_t> stride,
@@ -824,14 +836,7 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
       return failure();
     pooled = *pl;
   }
-  std::optional<StringRef> bnMode;
-  if (auto m = op.getBatchNormalisation())
-    bnMode = *m;
-  SmallVector<Value> bn;
-  for (Value v : op.getBn())
-    bn.push_back(get(v));
-  auto ep =
-      epilogue(op, loc, pooled, get(op.getB()), bn, bnMode, op.getActivation());
+  auto ep = layerEpilogue(op, loc, pooled);
   if (failed(ep))
     return failure();
   return set(op, transposeT(b, loc, *ep, inversePerm(perm)));
@@ -904,14 +909,7 @@ LogicalResult FunctionLowering::lower(ir::PerceptronOp op) {
   Value mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
                                       ValueRange{mat, w}, ValueRange{init})
                  ->getResult(0);
-  std::optional<StringRef> bnMode;
-  if (auto m = op.getBatchNormalisation())
-    bnMode = *m;
-  SmallVector<Value> bn;
-  for (Value v : op.getBn())
-    bn.push_back(get(v));
-  auto ep =
-      epilogue(op, loc, mm, get(op.getB()), bn, bnMode, op.getActivation());
+  auto ep = layerEpilogue(op, loc, mm);
   if (failed(ep))
     return failure();
   Value y = *ep; // [M, n_out]
