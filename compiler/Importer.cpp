@@ -276,6 +276,9 @@ private:
       if (n.parents.size() != 2)
         return emitError(loc) << "MultinoulliNLL with node-valued class or "
                                  "example weights is not supported yet";
+      if (n.attr<double>("weakness", 0.0) != 0.0)
+        return emitError(loc) << "MultinoulliNLL with weakness != 0 is not "
+                                 "supported yet";
       unit("target_is_sparse", "target_is_sparse");
       f64s("class_weights", "class_weights");
       if (c == "BlockedMultinoulliNLL")

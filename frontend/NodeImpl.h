@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,9 +52,11 @@ public:
   Model *model = nullptr;
 
   // Set by the first call (compiler/Callable.cpp): the compiled function of
-  // this node, guarded so two threads compile once.
+  // this node, guarded so two threads compile once. A node whose sources
+  // have None sizes is compiled once per set of call shapes.
   std::mutex compileMutex;
   std::shared_ptr<const Executable> executable;
+  std::map<std::vector<Sizes>, std::shared_ptr<const Executable>> specialised;
   double lastExecTime = 0;
   double totalExecTime = -1; // ms, from measure_exectime
 

@@ -13,6 +13,7 @@
 #include "neuromancer/compiler/jit/CompileCache.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Log.h"
+#include "neuromancer/dialect/Transforms/Passes.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/runtime/Executable.h"
@@ -36,24 +37,66 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+std::vector<Node> sourcesOf(const std::vector<Node> &outputs);
+
 std::string sourceList(const std::vector<Node> &outputs) {
-  std::vector<Node> sources;
-  for (const Node &out : outputs)
-    for (const Node &src : out.input_nodes())
-      if (std::find(sources.begin(), sources.end(), src) == sources.end())
-        sources.push_back(src);
+  std::vector<Node> sources = sourcesOf(outputs);
   std::string names = "[";
   for (std::size_t i = 0; i < sources.size(); ++i)
     names += (i ? ", " : "") + sources[i].name();
   return names + "]";
 }
 
-/// Imports `outputs` as function `name`, lowers it and compiles it through
-/// the process-wide compile cache. Logs ELEKTRONN2's compile lines.
-std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
-                                          const std::string &name,
-                                          const std::string &what) {
-  log_info("Compiling " + what + ", inputs=" + sourceList(outputs));
+/// The shapes of the sources of `outputs`, in argument order.
+std::vector<Node> sourcesOf(const std::vector<Node> &outputs) {
+  std::vector<Node> sources;
+  for (const Node &out : outputs)
+    for (const Node &src : out.input_nodes())
+      if (std::find(sources.begin(), sources.end(), src) == sources.end())
+        sources.push_back(src);
+  return sources;
+}
+
+/// True when some source of `outputs` has a None size: compiled code is
+/// then specialised on the shapes of each call (ELEKTRONN2's functions
+/// accept any size there).
+bool needsSpecialisation(const std::vector<Node> &outputs) {
+  for (const Node &src : sourcesOf(outputs))
+    for (int64_t s : src.shape().shape())
+      if (s == None)
+        return true;
+  return false;
+}
+
+/// The specialisation key of a call: its input shapes. Fails with
+/// ELEKTRONN2's count message when the number of inputs is wrong.
+std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
+                              const std::vector<Array> &inputs) {
+  size_t required = sourcesOf(outputs).size();
+  if (inputs.size() != required)
+    throw TypeError("\n " + std::to_string(required) + " inputs required, " +
+                    std::to_string(inputs.size()) + " were given.");
+  std::vector<Sizes> shapes;
+  for (const Array &a : inputs)
+    shapes.push_back(a.shape());
+  return shapes;
+}
+
+std::string shapesText(const std::vector<Sizes> &shapes) {
+  std::string text;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    text += (i ? ", " : "") + formatTuple(shapes[i]);
+  return text;
+}
+
+/// Imports `outputs` as function `name`, specialises it on `shapes` when
+/// given (None sizes), lowers it and compiles it through the process-wide
+/// compile cache. Logs ELEKTRONN2's compile lines.
+std::shared_ptr<const Executable>
+compile(const std::vector<Node> &outputs, const std::string &name,
+        const std::string &what, const std::vector<Sizes> &shapes = {}) {
+  log_info("Compiling " + what + ", inputs=" + sourceList(outputs) +
+           (shapes.empty() ? "" : ", shapes=[" + shapesText(shapes) + "]"));
   Clock::time_point start = Clock::now();
   mlir::DialectRegistry registry;
   codegen::registerCodegenDialects(registry);
@@ -64,6 +107,12 @@ std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
       compiler::importModel(context, outputs, name);
   if (!module)
     throw ValueError("Cannot compile " + what + ":\n" + diagnostics.text());
+  if (!shapes.empty()) {
+    auto func = module->lookupSymbol<mlir::func::FuncOp>(name);
+    if (!func || mlir::failed(ir::specializeShapes(func, shapes)))
+      throw ValueError("Cannot compile " + what + " for input shapes " +
+                       shapesText(shapes) + ":\n" + diagnostics.text());
+  }
   // The key is the function's nm IR (generic form, no locations); the
   // lowering to linalg runs only when neither cache level has it.
   jit::CacheResult result = jit::CompileCache::global().getOrCompile(
@@ -132,6 +181,21 @@ std::shared_ptr<const Executable> nodeExecutable(const Node &node) {
   return impl.executable;
 }
 
+/// The executable for a call on `inputs`: the node's one function, or the
+/// one specialised on the inputs' shapes when a source has None sizes.
+std::shared_ptr<const Executable>
+nodeExecutable(const Node &node, const std::vector<Array> &inputs) {
+  if (!needsSpecialisation({node}))
+    return nodeExecutable(node);
+  std::vector<Sizes> shapes = callShapes({node}, inputs);
+  NodeImpl &impl = node.impl();
+  std::lock_guard<std::mutex> lock(impl.compileMutex);
+  std::shared_ptr<const Executable> &exe = impl.specialised[shapes];
+  if (!exe)
+    exe = compile({node}, node.name(), node.name(), shapes);
+  return exe;
+}
+
 /// Random inputs of the node's source shapes (None -> 1): uniform [0, 1)
 /// for floats, 0/1 for integer sources (labels).
 std::vector<Array> randomInputs(const Node &node) {
@@ -153,10 +217,17 @@ std::vector<Array> randomInputs(const Node &node) {
 
 } // namespace
 
-void Node::operator()() const { nodeExecutable(*this); }
+void Node::operator()() const {
+  if (needsSpecialisation({*this})) {
+    log_info("'" + name() + "' has None sizes: it compiles at its first " +
+             "call, for the shapes of that call");
+    return;
+  }
+  nodeExecutable(*this);
+}
 
 Array Node::operator()(const std::vector<Array> &inputs) const {
-  std::shared_ptr<const Executable> exe = nodeExecutable(*this);
+  std::shared_ptr<const Executable> exe = nodeExecutable(*this, inputs);
   double seconds = 0;
   std::vector<Array> out = run(*exe, {*this}, inputs, seconds);
   impl().lastExecTime = seconds;
@@ -246,15 +317,19 @@ struct ModelFunctions {
     if (outputs.empty() || !outputs.front())
       throw ValueError("Model '" + model.name() + "' has no designated " +
                        name + " node(s); call designate_nodes first");
+    std::vector<Sizes> shapes;
+    std::string key = name;
+    if (needsSpecialisation(outputs)) {
+      shapes = callShapes(outputs, inputs);
+      key += " " + shapesText(shapes);
+    }
     std::shared_ptr<const Executable> exe;
     {
       std::lock_guard<std::mutex> lock(model.compileMutex_);
-      auto it = model.compiled_.find(name);
-      if (it == model.compiled_.end())
-        it = model.compiled_
-                 .emplace(name, compile(outputs, name, "'" + name + "'"))
-                 .first;
-      exe = it->second;
+      std::shared_ptr<const Executable> &slot = model.compiled_[key];
+      if (!slot)
+        slot = compile(outputs, name, "'" + name + "'", shapes);
+      exe = slot;
     }
     double seconds = 0;
     return run(*exe, outputs, inputs, seconds);

@@ -33,4 +33,26 @@ def NmPrintStats : Pass<"nm-print-stats", "::mlir::ModuleOp"> {
   }];
 }
 
+def NmSpecializeShapes : Pass<"nm-specialize-shapes", "::mlir::func::FuncOp"> {
+  let summary = "Give None-sized (`?`) input axes concrete sizes and "
+                "re-infer every result type";
+  let description = [{
+    ELEKTRONN2 functions accept any size on a None axis (usually the batch);
+    compiled code is specialised on the sizes of the call. This pass sets the
+    types of the function's `nm.input` arguments to the given shapes (one per
+    input, in argument order; a static size must match) and re-derives every
+    nm op's result type through TaggedShapeInferenceInterface, i.e. with the
+    same core/Geometry rules the frontend uses, then updates the function
+    type. A shape that the rules reject (a spatial size a conv or pool cannot
+    take) fails with core's message at the op.
+
+      nm-opt --nm-specialize-shapes="shapes=1x1x23x185x185"
+  }];
+  let options = [
+    ListOption<"shapes", "shapes", "std::string",
+               "One shape per nm.input argument, sizes joined by 'x'">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // NM_TRANSFORMS_PASSES_TD

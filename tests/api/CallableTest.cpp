@@ -158,19 +158,98 @@ TEST(CompileCacheAcrossProcesses, SecondProcessCompilesNothing) {
   EXPECT_NE(log2.find("compiles=0"), std::string::npos) << log2;
 }
 
-TEST_F(ModelTest, CallingAnUnloweredOpNamesIt) {
-  Node x = Input({1, 2, 3, 6, 6}, "b,f,z,x,y");
-  Node lrn = LRN(x, {1, 3, 3});
+TEST_F(ModelTest, ANodeThatCannotBeImportedIsNamed) {
+  Node x = Input({1, 3, 2, 5, 5}, "b,f,z,x,y", {.name = "image"});
+  Node pred = Softmax(Conv(x, 2, {1, 2, 2}, {}, {.activation_func = "lin"}));
+  Node target = Input_like(pred, {.override_f = 1, .name = "target"});
+  Node nll =
+      MultinoulliNLL(pred, target, {.target_is_sparse = true, .weakness = 0.5});
   try {
-    lrn(Array(x.shape().shape()));
-    FAIL() << "LRN has no lowering yet";
+    nll({Array(x.shape().shape()), Array(target.shape().shape())});
+    FAIL() << "weakness has no lowering";
   } catch (const ValueError &e) {
-    EXPECT_NE(std::string(e.what()).find(
-                  "lowering of 'nm.lrn' to linalg is not implemented yet"),
-              std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("nll"), std::string::npos) << e.what();
   }
-  Node unknownBatch = Input({None, 2, 4}, "b,f,x", {.name = "nobatch"});
-  Node act = ApplyFunc(unknownBatch, "tanh");
-  EXPECT_THROW(act(Array({1, 2, 4})), Error) << "None sizes must be fixed";
+}
+
+// ELEKTRONN2's functions take any size on a None axis; compiled code is
+// specialised per call shape.
+TEST_F(ModelTest, NoneBatchIsSpecialisedPerCallShape) {
+  Node x = Input({None, 2, 4}, "b,f,x", {.name = "nobatch"});
+  Node act = ApplyFunc(x, "tanh");
+  for (int64_t batch : {1, 3, 3}) {
+    Array in({batch, 2, 4});
+    for (int64_t i = 0; i < in.size(); ++i)
+      in.setFlat(i, 0.1 * static_cast<double>(i) - 1.0);
+    Array out = act(in);
+    ASSERT_EQ(out.shape(), (Sizes{batch, 2, 4}));
+    for (int64_t i = 0; i < in.size(); ++i)
+      ASSERT_NEAR(out.getFlat(i), std::tanh(in.getFlat(i)), 1e-6);
+  }
+  std::string log = logText();
+  EXPECT_NE(log.find("shapes=[(1, 2, 4)]"), std::string::npos) << log;
+  EXPECT_NE(log.find("shapes=[(3, 2, 4)]"), std::string::npos) << log;
+  size_t compiles = 0;
+  for (size_t at = log.find("Compiling done"); at != std::string::npos;
+       at = log.find("Compiling done", at + 1))
+    ++compiles;
+  EXPECT_EQ(compiles, 2u) << "batch 3 twice must compile once\n" << log;
+}
+
+TEST_F(ModelTest, NoneBatchModelPredictEqualsPerExampleCalls) {
+  Node image = Input({None, 2, 3, 9, 9}, "b,f,z,x,y", {.name = "image"});
+  Node c = Conv(image, 3, {1, 2, 2}, {1, 2, 2});
+  Node pred = Softmax(Conv(c, 2, {2, 2, 2}, {}, {.activation_func = "lin"}));
+  model_manager.getmodel().designate_nodes(
+      {.input_node = image, .prediction_node = pred});
+  Model &model = model_manager.getmodel();
+  Array batch({2, 2, 3, 9, 9});
+  for (int64_t i = 0; i < batch.size(); ++i)
+    batch.setFlat(i, std::sin(0.37 * static_cast<double>(i)));
+  Array both = model.predict({batch});
+  ASSERT_EQ(both.shape(), (Sizes{2, 2, 2, 3, 3}));
+  int64_t per = batch.size() / 2, outPer = both.size() / 2;
+  for (int64_t e = 0; e < 2; ++e) {
+    Array one({1, 2, 3, 9, 9});
+    for (int64_t i = 0; i < per; ++i)
+      one.setFlat(i, batch.getFlat(e * per + i));
+    Array single = model.predict({one});
+    for (int64_t i = 0; i < outPer; ++i)
+      ASSERT_NEAR(single.getFlat(i), both.getFlat(e * outPer + i), 1e-6);
+  }
+}
+
+TEST_F(ModelTest, ImpossibleCallShapesNameTheAxisOrRule) {
+  Node x = Input({None, 2, None}, "b,f,x", {.name = "free"});
+  Node conv = Conv(x, 3, {4}, {2});
+  auto message = [&](const Array &in) {
+    try {
+      conv(in);
+    } catch (const Error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // Rank: names the input and its axes.
+  std::string rank = message(Array({1, 2}));
+  EXPECT_NE(rank.find("input 'free' has 3 axes (b,f,x)"), std::string::npos)
+      << rank;
+  // A static axis that differs: names the axis and both sizes.
+  std::string fixed = message(Array({1, 5, 9}));
+  EXPECT_NE(fixed.find("axis 'f' has size 2"), std::string::npos) << fixed;
+  // x = 8: conv (4) gives 5, which pool 2 cannot take.
+  std::string rule = message(Array({1, 2, 8}));
+  EXPECT_NE(rule.find("Cannot compile conv for input shapes (1, 2, 8)"),
+            std::string::npos)
+      << rule;
+  // The count message of ELEKTRONN2.
+  try {
+    conv(std::vector<Array>{});
+    FAIL();
+  } catch (const TypeError &e) {
+    EXPECT_NE(std::string(e.what()).find("1 inputs required, 0 were given"),
+              std::string::npos);
+  }
+  // A valid size still works after the failures.
+  EXPECT_EQ(conv(Array({2, 2, 9})).shape(), (Sizes{2, 3, 3}));
 }
