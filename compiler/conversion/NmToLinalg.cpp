@@ -31,6 +31,8 @@
 
 #include <cmath>
 #include <limits>
+#include <numbers>
+#include <type_traits>
 
 using namespace mlir;
 
@@ -431,6 +433,146 @@ int64_t maxoutFactor(StringRef act) {
 }
 
 //===----------------------------------------------------------------------===//
+// Helpers of the loss, LRN and batch-statistics lowerings
+//===----------------------------------------------------------------------===//
+
+int64_t numElements(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+/// A scalar of any int or float type as the float type `elt`.
+Value toFloat(OpBuilder &b, Location l, Value v, Type elt) {
+  Type t = v.getType();
+  if (t == elt)
+    return v;
+  if (auto ft = dyn_cast<FloatType>(t))
+    return ft.getWidth() < cast<FloatType>(elt).getWidth()
+               ? Value(arith::ExtFOp::create(b, l, elt, v))
+               : Value(arith::TruncFOp::create(b, l, elt, v));
+  if (t.isInteger(1))
+    return arith::UIToFPOp::create(b, l, elt, v);
+  return arith::SIToFPOp::create(b, l, elt, v);
+}
+
+/// The map of a rank-0 operand in a rank-`rank` iteration space.
+AffineMap scalarMap(OpBuilder &b, int64_t rank) {
+  return AffineMap::get(rank, 0, {}, b.getContext());
+}
+
+/// theano's xlogy0(x, y): 0 where x == 0, else x * log(y).
+Value xlogy0(OpBuilder &b, Location l, Value x, Value y) {
+  Value zero = fcst(b, l, x.getType(), 0.0);
+  Value isZero =
+      arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, zero);
+  Value v = arith::MulFOp::create(b, l, x, math::LogOp::create(b, l, y));
+  return arith::SelectOp::create(b, l, isZero, zero, v);
+}
+
+/// ELEKTRONN2's "unlabelled" marker of the regression losses:
+/// theano's isclose(t, -666) = |t + 666| <= 1e-8 + 1e-5 * 666.
+Value isUnlabelled(OpBuilder &b, Location l, Value t) {
+  Type ty = t.getType();
+  Value d = math::AbsFOp::create(
+      b, l, arith::AddFOp::create(b, l, t, fcst(b, l, ty, 666.0)));
+  return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLE, d,
+                               fcst(b, l, ty, 1e-8 + 1e-5 * 666.0));
+}
+
+/// log|Gamma(x)| (theano's gammaln) for x > -8, x not a non-positive
+/// integer: Stirling's series at x + 8 (error < 1e-11) minus
+/// log|x (x+1) ... (x+7)|. `x` is f64.
+Value lgammaF64(OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  auto c = [&](double v) { return fcst(b, l, t, v); };
+  auto add = [&](Value p, Value q) -> Value {
+    return arith::AddFOp::create(b, l, p, q);
+  };
+  auto sub = [&](Value p, Value q) -> Value {
+    return arith::SubFOp::create(b, l, p, q);
+  };
+  auto mul = [&](Value p, Value q) -> Value {
+    return arith::MulFOp::create(b, l, p, q);
+  };
+  Value prod = x;
+  for (int i = 1; i < 8; ++i)
+    prod = mul(prod, add(x, c(i)));
+  Value z = add(x, c(8.0));
+  Value iz = arith::DivFOp::create(b, l, c(1.0), z);
+  Value iz2 = mul(iz, iz);
+  Value s = c(1.0 / 1680.0);
+  s = sub(c(1.0 / 1260.0), mul(iz2, s));
+  s = sub(c(1.0 / 360.0), mul(iz2, s));
+  s = sub(c(1.0 / 12.0), mul(iz2, s));
+  s = mul(iz, s);
+  Value lz = math::LogOp::create(b, l, z);
+  Value st = add(sub(mul(sub(z, c(0.5)), lz), z),
+                 add(c(0.5 * std::log(2.0 * std::numbers::pi)), s));
+  Value lp = math::LogOp::create(b, l, math::AbsFOp::create(b, l, prod));
+  return sub(st, lp);
+}
+
+/// The nm.softmax that produced `v` (through nm.slice ops), if any.
+ir::SoftmaxOp softmaxOf(Value v) {
+  Operation *def = v.getDefiningOp();
+  while (auto sl = dyn_cast_or_null<ir::SliceOp>(def))
+    def = sl.getInput().getDefiningOp();
+  return dyn_cast_or_null<ir::SoftmaxOp>(def);
+}
+
+/// Sums term(inputs) over axis `fI` of the iteration space `shape` (the
+/// inputs read through `maps`), applies `post` to each sum and returns the
+/// result with a unit axis at `fI`.
+Value sumOverAxisKeep(OpBuilder &b, Location loc, ValueRange ins,
+                      ArrayRef<AffineMap> maps, ArrayRef<int64_t> shape,
+                      int64_t fI, Type elt, BodyFn term,
+                      function_ref<Value(OpBuilder &, Location, Value)> post) {
+  int64_t rank = shape.size();
+  SmallVector<int64_t> outSh(shape.begin(), shape.end());
+  outSh.erase(outSh.begin() + fI);
+  SmallVector<IT> its(rank, IT::parallel);
+  its[fI] = IT::reduction;
+  Value init = filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0));
+  Value sum = generic(b, loc, ins, maps, init, dropDimMap(b, rank, fI), its,
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        Value v = term(nb, l, a.drop_back());
+                        return arith::AddFOp::create(nb, l, a.back(), v);
+                      });
+  Value res = elementwise(b, loc, {sum}, outSh, elt,
+                          [&](OpBuilder &nb, Location l, ValueRange a) {
+                            return post(nb, l, a[0]);
+                          });
+  return insertUnitAxis(b, loc, res, fI);
+}
+
+/// Rank-0 i64 tensor: the number of elements of t that are not the
+/// unlabelled marker -666.
+Value labelledCount(OpBuilder &b, Location loc, Value t, Type elt) {
+  Type i64 = b.getI64Type();
+  return reduceAll(
+      b, loc, t, i64, icst(b, loc, i64, 0),
+      [&](OpBuilder &nb, Location l, Value x, Value acc) {
+        Value un = isUnlabelled(nb, l, toFloat(nb, l, x, elt));
+        Value lab = arith::XOrIOp::create(
+            nb, l, un, arith::ConstantOp::create(nb, l, nb.getBoolAttr(true)));
+        return Value(arith::AddIOp::create(
+            nb, l, acc, arith::ExtUIOp::create(nb, l, i64, lab)));
+      });
+}
+
+/// size / (count + 1) as an `elt` scalar (count: i64).
+Value labelledScale(OpBuilder &b, Location l, Value count, int64_t size,
+                    Type elt) {
+  Value n = arith::SIToFPOp::create(
+      b, l, elt,
+      arith::AddIOp::create(b, l, count, icst(b, l, count.getType(), 1)));
+  return arith::DivFOp::create(b, l, fcst(b, l, elt, static_cast<double>(size)),
+                               n);
+}
+
+//===----------------------------------------------------------------------===//
 // The lowering
 //===----------------------------------------------------------------------===//
 
@@ -500,6 +642,25 @@ private:
   LogicalResult lower(ir::ValueOp op);
   LogicalResult lower(ir::InitialStateOp op);
   LogicalResult lower(ir::OneHotOp op);
+  LogicalResult lower(ir::UpConvOp op);
+  LogicalResult lower(ir::LRNOp op);
+  LogicalResult lower(ir::BinaryNLLOp op);
+  LogicalResult lower(ir::SquaredLossOp op);
+  LogicalResult lower(ir::AbsLossOp op);
+  LogicalResult lower(ir::GaussianNLLOp op);
+  LogicalResult lower(ir::BetaNLLOp op);
+  LogicalResult lower(ir::RampLossOp op);
+  LogicalResult lower(ir::EuclideanDistanceOp op);
+  template <typename LossOp>
+  LogicalResult lowerRegression(LossOp op, bool squared);
+  /// Conv or Perceptron with batch_normalisation = 'train'.
+  template <typename LayerOp> LogicalResult lowerTrainBN(LayerOp op);
+  /// epilogue() of a channels-last pre-BN tensor y [..., F] with the batch
+  /// mean and std (over every axis but F) in place of the stored ones.
+  FailureOr<Value> trainEpilogue(Operation *op, Location loc, Value y,
+                                 Value bias, Value gamma, StringRef act);
+  /// The labels (first argmax per block) of a dense Errors target.
+  FailureOr<Value> denseErrorLabels(ir::ErrorsOp op);
 
   /// Records the lowered value of `op`'s result, checking its shape.
   LogicalResult set(Operation *op, Value v) {
@@ -962,10 +1123,7 @@ LogicalResult FunctionLowering::lower(ir::SoftmaxOp op) {
 
 /// Whether `v` is a softmax output (or a slice of one); its n_indep.
 static std::optional<int64_t> softmaxIndep(Value v) {
-  Operation *def = v.getDefiningOp();
-  if (auto sl = dyn_cast_or_null<ir::SliceOp>(def))
-    def = sl.getInput().getDefiningOp();
-  if (auto sm = dyn_cast_or_null<ir::SoftmaxOp>(def))
+  if (ir::SoftmaxOp sm = softmaxOf(v))
     return sm.getNIndep();
   return std::nullopt;
 }
@@ -973,81 +1131,88 @@ static std::optional<int64_t> softmaxIndep(Value v) {
 LogicalResult FunctionLowering::lower(ir::MultinoulliNLLOp op) {
   OpBuilder &b = b_;
   Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
   ::nm::TaggedShape ps = tagged(op.getPred());
   Value p = get(op.getPred()), t = get(op.getTarget());
   Type elt = eltOf(p);
   int64_t fI = ps.tagIndex('f');
-  int64_t C = ps.shape()[fI];
-  if (auto ni = softmaxIndep(op.getPred()); ni && *ni != 1)
-    return notImplemented(op, "softmax with n_indep > 1");
+  int64_t F = ps.shape()[fI];
+  // n_indep and n_class of the softmax (pred may be a slice of it).
+  int64_t nIndep = 1, C = F;
+  if (ir::SoftmaxOp sm = softmaxOf(op.getPred())) {
+    nIndep = sm.getNIndep();
+    ::nm::TaggedShape ss = tagged(sm.getInput());
+    C = ss.shape()[ss.tagIndex('f')] / nIndep;
+  }
+  if (C < 1 || F % C != 0)
+    return op.emitError() << "multinoulli_nll: " << F
+                          << " features are not whole blocks of " << C
+                          << " classes";
+  int64_t nBlocks = F / C;
   int64_t rank = ps.ndim();
-  int64_t size = 1;
-  for (int64_t d : ps.shape())
-    size *= d;
+  int64_t size = numElements(ps.shape());
   bool sparse = op.getTargetIsSparse();
-  if (sparse && tagged(op.getTarget()).shape()[fI] != 1)
-    return notImplemented(op, "sparse targets with more than one feature");
-  SmallVector<double> cw(C, 1.0);
-  bool weighted = false;
+  if (sparse && tagged(op.getTarget()).shape()[fI] != nBlocks)
+    return op.emitError() << "multinoulli_nll: a sparse target needs f = "
+                          << nBlocks << " (one label per softmax block)";
+  SmallVector<double> cw;
   if (auto w = op.getClassWeights()) {
     if (static_cast<int64_t>(w->size()) != C)
       return op.emitError() << "class_weights needs " << C << " entries";
     cw.assign(w->begin(), w->end());
-    weighted = true;
   }
   const double eps = 1e-5;
-  AffineMap id = b.getMultiDimIdentityMap(rank);
-  AffineMap red = dropDimMap(b, rank, fI);
-  SmallVector<IT> its(rank, IT::parallel);
-  its[fI] = IT::reduction;
-  SmallVector<int64_t> outSh(ps.shape().begin(), ps.shape().end());
-  outSh.erase(outSh.begin() + fI);
-  Value lbl = sparse ? dropUnitAxis(b, loc, t, fI) : t;
-  Value cwT;
-  SmallVector<Value> ins{p, lbl};
-  SmallVector<AffineMap> maps{id, sparse ? red : id};
-  if (weighted) {
+  // f split into [block, class]: dims fI and cI of a rank + 1 space.
+  int64_t R = rank + 1, cI = fI + 1;
+  Value p2 = splitAxis(b, loc, p, fI, nBlocks, C);
+  AffineMap id = b.getMultiDimIdentityMap(R);
+  SmallVector<Value> ins{p2, sparse ? t : splitAxis(b, loc, t, fI, nBlocks, C)};
+  SmallVector<AffineMap> maps{id, sparse ? dropDimMap(b, R, cI) : id};
+  if (!cw.empty()) {
     SmallVector<float> cwf(cw.begin(), cw.end());
-    cwT = arith::ConstantOp::create(
+    ins.push_back(arith::ConstantOp::create(
         b, loc,
         DenseElementsAttr::get(RankedTensorType::get({C}, elt),
-                               ArrayRef<float>(cwf)));
-    ins.push_back(cwT);
-    maps.push_back(
-        AffineMap::get(rank, 0, {b.getAffineDimExpr(fI)}, b.getContext()));
+                               ArrayRef<float>(cwf))));
+    maps.push_back(AffineMap::get(R, 0, {b.getAffineDimExpr(cI)}, ctx));
   }
-  // v = -sum_f T * cw * log(p + eps)
-  Value vInit = filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0));
+  SmallVector<AffineExpr> oe;
+  SmallVector<IT> its(R, IT::parallel);
+  for (int64_t i = 0; i < R; ++i) {
+    if (i == fI || i == cI)
+      its[i] = IT::reduction;
+    else
+      oe.push_back(b.getAffineDimExpr(i));
+  }
+  SmallVector<int64_t> outSh(ps.shape().begin(), ps.shape().end());
+  outSh.erase(outSh.begin() + fI);
+  // v = sum_f -xlogy0(T * cw, p + eps); T = eq(label, class) when sparse.
   Value v = generic(
-      b, loc, ins, maps, vInit, red, its,
+      b, loc, ins, maps, filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0)),
+      AffineMap::get(R, 0, oe, ctx), its,
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value lp = math::LogOp::create(
-            nb, l, arith::AddFOp::create(nb, l, a[0], fcst(nb, l, elt, eps)));
-        Value term;
+        Value tv;
         if (sparse) {
-          Value eq = labelEq(nb, l, a[1], indexI64(nb, l, fI));
-          term = arith::SelectOp::create(nb, l, eq, lp, fcst(nb, l, elt, 0.0));
+          Value eq = labelEq(nb, l, a[1], indexI64(nb, l, cI));
+          tv = arith::SelectOp::create(nb, l, eq, fcst(nb, l, elt, 1.0),
+                                       fcst(nb, l, elt, 0.0));
         } else {
-          Value tv = a[1];
-          if (tv.getType() != elt)
-            tv = isa<FloatType>(tv.getType())
-                     ? Value(arith::ExtFOp::create(nb, l, elt, tv))
-                     : Value(arith::SIToFPOp::create(nb, l, elt, tv));
-          term = arith::MulFOp::create(nb, l, tv, lp);
+          tv = toFloat(nb, l, a[1], elt);
         }
-        if (weighted)
-          term = arith::MulFOp::create(nb, l, term, a[2]);
-        return arith::SubFOp::create(nb, l, a.back(), term);
+        if (!cw.empty())
+          tv = arith::MulFOp::create(nb, l, tv, a[2]);
+        Value pe = arith::AddFOp::create(nb, l, a[0], fcst(nb, l, elt, eps));
+        return arith::SubFOp::create(nb, l, a.back(), xlogy0(nb, l, tv, pe));
       });
   // n_up = sum T
   Value nUp;
   if (sparse) {
-    int64_t lrank = shapeOf(lbl).size();
+    int64_t lrank = shapeOf(t).size();
     Value init = filled(b, loc, {}, elt, fcst(b, loc, elt, 0.0));
     SmallVector<IT> all(lrank, IT::reduction);
     nUp = generic(
-        b, loc, {lbl}, {b.getMultiDimIdentityMap(lrank)}, init,
-        AffineMap::get(lrank, 0, {}, b.getContext()), all,
+        b, loc, {t}, {b.getMultiDimIdentityMap(lrank)}, init,
+        scalarMap(b, lrank), all,
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
           Value lv = a[0];
           Value inRange;
@@ -1077,27 +1242,20 @@ LogicalResult FunctionLowering::lower(ir::MultinoulliNLLOp op) {
           return arith::AddFOp::create(nb, l, a[1], one);
         });
   } else {
-    Value tf = t;
-    nUp =
-        reduceAll(b, loc, tf, elt, fcst(b, loc, elt, 0.0),
-                  [&](OpBuilder &nb, Location l, Value x, Value acc) {
-                    Value xv = x;
-                    if (xv.getType() != elt)
-                      xv = isa<FloatType>(xv.getType())
-                               ? Value(arith::ExtFOp::create(nb, l, elt, xv))
-                               : Value(arith::SIToFPOp::create(nb, l, elt, xv));
-                    return Value(arith::AddFOp::create(nb, l, acc, xv));
-                  });
+    nUp = reduceAll(b, loc, t, elt, fcst(b, loc, elt, 0.0),
+                    [&](OpBuilder &nb, Location l, Value x, Value acc) {
+                      return Value(arith::AddFOp::create(
+                          nb, l, acc, toFloat(nb, l, x, elt)));
+                    });
   }
-  // nll = v * size / (n_up + eps) / n_indep / C
+  // nll = v * size / (n_up + eps) / n_indep / n_class
   int64_t orank = outSh.size();
   AffineMap oid = b.getMultiDimIdentityMap(orank);
   SmallVector<IT> opar(orank, IT::parallel);
-  double factor = static_cast<double>(size) / static_cast<double>(C);
+  double factor = static_cast<double>(size) / static_cast<double>(nIndep * C);
   Value res = generic(
-      b, loc, {v, nUp}, {oid, AffineMap::get(orank, 0, {}, b.getContext())},
-      emptyT(b, loc, outSh, elt), oid, opar,
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      b, loc, {v, nUp}, {oid, scalarMap(b, orank)}, emptyT(b, loc, outSh, elt),
+      oid, opar, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value scaled =
             arith::MulFOp::create(nb, l, a[0], fcst(nb, l, elt, factor));
         Value den = arith::AddFOp::create(nb, l, a[1], fcst(nb, l, elt, eps));
@@ -1203,8 +1361,12 @@ LogicalResult FunctionLowering::lower(ir::ErrorsOp op) {
   OpBuilder &b = b_;
   Location loc = op.getLoc();
   Value cls = get(op.getCls()), t = get(op.getTarget());
-  if (!op.getTargetIsSparse())
-    return notImplemented(op, "dense (one-hot) targets");
+  if (!op.getTargetIsSparse()) {
+    FailureOr<Value> gt = denseErrorLabels(op);
+    if (failed(gt))
+      return failure();
+    t = *gt;
+  }
   if (shapeOf(cls) != shapeOf(t))
     return op.emitError() << "errors: labels and classes differ in shape";
   auto rt = plainType(op.getType());
@@ -1503,6 +1665,578 @@ LogicalResult FunctionLowering::lower(ir::OneHotOp op) {
                      }));
 }
 
+FailureOr<Value> FunctionLowering::trainEpilogue(Operation *op, Location loc,
+                                                 Value y, Value bias,
+                                                 Value gamma, StringRef act) {
+  OpBuilder &b = b_;
+  SmallVector<int64_t> shape = shapeOf(y);
+  int64_t rank = shape.size();
+  int64_t F = shape.back();
+  Type elt = eltOf(y);
+  double m = static_cast<double>(numElements(shape) / F);
+  SmallVector<IT> its(rank, IT::reduction);
+  its.back() = IT::parallel;
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap fmap =
+      AffineMap::get(rank, 0, {b.getAffineDimExpr(rank - 1)}, b.getContext());
+  Value sum = generic(
+      b, loc, {y}, {id}, filled(b, loc, {F}, elt, fcst(b, loc, elt, 0.0)), fmap,
+      its, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::AddFOp::create(nb, l, a[1], a[0]);
+      });
+  Value mean = elementwise(
+      b, loc, {sum}, {F}, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
+        return Value(arith::DivFOp::create(nb, l, a[0], fcst(nb, l, elt, m)));
+      });
+  Value sq =
+      generic(b, loc, {y, mean}, {id, fmap},
+              filled(b, loc, {F}, elt, fcst(b, loc, elt, 0.0)), fmap, its,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
+                return arith::AddFOp::create(
+                    nb, l, a[2], arith::MulFOp::create(nb, l, d, d));
+              });
+  // std over every axis but f (population), + 1e-6.
+  Value sd = elementwise(
+      b, loc, {sq}, {F}, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value var = arith::DivFOp::create(nb, l, a[0], fcst(nb, l, elt, m));
+        return Value(arith::AddFOp::create(
+            nb, l, math::SqrtOp::create(nb, l, var), fcst(nb, l, elt, 1e-6)));
+      });
+  SmallVector<Value> bn{gamma, mean, sd};
+  return epilogue(op, loc, y, bias, bn, std::optional<StringRef>("predict"),
+                  act);
+}
+
+template <typename LayerOp>
+LogicalResult FunctionLowering::lowerTrainBN(LayerOp op) {
+  Location loc = op.getLoc();
+  ::nm::TaggedShape out = tagged(op.getOutput());
+  Type elt = cast<RankedTensorType>(op.getType()).getElementType();
+  SmallVector<int64_t> wsh(
+      cast<RankedTensorType>(op.getW().getType()).getShape());
+  int64_t nf = std::is_same_v<LayerOp, ir::PerceptronOp> ? wsh[1] : wsh[0];
+  if (op.getBn().size() != 3)
+    return op.emitError() << "batch normalisation needs gamma, mean and std";
+  // The layer without BN, bias and activation (lin), lowered as usual, gives
+  // the pre-BN output; a temporary op in the old IR.
+  OpBuilder ob(op.getOperation());
+  auto zt = RankedTensorType::get({nf}, elt);
+  auto zero = arith::ConstantOp::create(
+      ob, loc,
+      DenseElementsAttr::get(zt,
+                             ArrayRef<Attribute>{ob.getFloatAttr(elt, 0.0)}));
+  auto tmp = cast<LayerOp>(ob.clone(*op.getOperation()));
+  tmp.getBMutable().assign(zero.getResult());
+  tmp.getBnMutable().clear();
+  tmp.removeBatchNormalisationAttr();
+  tmp.setActivation("lin");
+  tmp.getOutput().setType(
+      ir::getTaggedTensorType(out.updateShape('f', nf), elt));
+  LogicalResult r = lowerOp(zero);
+  if (succeeded(r))
+    r = lowerOp(tmp);
+  Value lin = succeeded(r) ? get(tmp.getOutput()) : Value();
+  map_.erase(tmp.getOutput());
+  map_.erase(zero.getResult());
+  tmp->erase();
+  zero->erase();
+  if (failed(r))
+    return failure();
+  // f last, batch statistics, the predict-mode epilogue with them.
+  ::nm::TaggedShape ls = out.updateShape('f', nf);
+  int64_t fI = ls.tagIndex('f');
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < ls.ndim(); ++i)
+    if (i != fI)
+      perm.push_back(i);
+  perm.push_back(fI);
+  Value ycl = transposeT(b_, loc, lin, perm);
+  auto ep = trainEpilogue(op, loc, ycl, get(op.getB()), get(op.getBn()[0]),
+                          op.getActivation());
+  if (failed(ep))
+    return failure();
+  return set(op, transposeT(b_, loc, *ep, inversePerm(perm)));
+}
+
+LogicalResult FunctionLowering::lower(ir::UpConvOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  auto permOr = channelsLast(op, s);
+  if (failed(permOr))
+    return failure();
+  SmallVector<int64_t> perm = *permOr;
+  int64_t k = s.nSpatial();
+  Value x = transposeT(b, loc, get(op.getInput()), perm); // [N, S..., C]
+  Type elt = eltOf(x);
+  Value w = get(op.getW()); // [F, C, p...]
+  SmallVector<int64_t> xs = shapeOf(x), wsh = shapeOf(w);
+  int64_t nf = wsh[0];
+  // out[n, s_1, t_1, ..., s_k, t_k, f] = sum_c x[n, s..., c] w[f, c, t...]:
+  // filter = stride, so each output voxel gets exactly one input voxel
+  // (cuDNN GradI, conv_mode 'cross'); (s_i, t_i) then merge to s_i*p_i + t_i.
+  int64_t R = 2 * k + 3, cD = R - 2, fD = R - 1;
+  auto d = [&](int64_t i) { return b.getAffineDimExpr(i); };
+  SmallVector<AffineExpr> xe{d(0)}, we{d(fD), d(cD)}, oe;
+  SmallVector<int64_t> outSh{xs[0]};
+  for (int64_t i = 0; i < k; ++i) {
+    xe.push_back(d(1 + 2 * i));
+    we.push_back(d(2 + 2 * i));
+    outSh.push_back(xs[1 + i]);
+    outSh.push_back(wsh[2 + i]);
+  }
+  xe.push_back(d(cD));
+  outSh.push_back(nf);
+  for (int64_t i = 0; i < R; ++i)
+    if (i != cD)
+      oe.push_back(d(i));
+  SmallVector<IT> its(R, IT::parallel);
+  its[cD] = IT::reduction;
+  Value init = filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0));
+  Value y =
+      generic(b, loc, {x, w},
+              {AffineMap::get(R, 0, xe, ctx), AffineMap::get(R, 0, we, ctx)},
+              init, AffineMap::get(R, 0, oe, ctx), its,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                return arith::AddFOp::create(
+                    nb, l, a[2], arith::MulFOp::create(nb, l, a[0], a[1]));
+              });
+  SmallVector<ReassociationIndices> groups{{0}};
+  for (int64_t i = 0; i < k; ++i)
+    groups.push_back({1 + 2 * i, 2 + 2 * i});
+  groups.push_back({2 * k + 1});
+  y = tensor::CollapseShapeOp::create(b, loc, y, groups);
+  FailureOr<Value> ep = failure();
+  std::optional<StringRef> bn = op.getBatchNormalisation();
+  if (bn && *bn == "train") {
+    if (op.getBn().size() != 3)
+      return op.emitError() << "batch normalisation needs gamma, mean and std";
+    ep = trainEpilogue(op, loc, y, get(op.getB()), get(op.getBn()[0]),
+                       op.getActivation());
+  } else {
+    ep = layerEpilogue(op, loc, y);
+  }
+  if (failed(ep))
+    return failure();
+  return set(op, transposeT(b, loc, *ep, inversePerm(perm)));
+}
+
+LogicalResult FunctionLowering::lower(ir::LRNOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  Value x = get(op.getInput());
+  Type elt = eltOf(x);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer tensors");
+  SmallVector<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  ArrayRef<int64_t> filter = op.getFilterShape();
+  double alpha = op.getAlpha().convertToDouble();
+  double kk = op.getK().convertToDouble();
+  double beta = op.getBeta().convertToDouble();
+  Value sumSq;
+  int64_t n = 1;
+  if (op.getMode() == "spatial") {
+    // mean_sq = 'same' conv of x^2 with a constant averaging kernel per
+    // feature (zero padding); ELEKTRONN2 needs odd kernels for 'same'.
+    std::vector<int64_t> sp = s.spatialAxes();
+    if (filter.size() != sp.size())
+      return op.emitError() << "LRN filter_shape needs one entry per spatial "
+                               "axis";
+    if (llvm::any_of(filter, [](int64_t f) { return f % 2 == 0; }))
+      return op.emitError() << "For \"same\"-mode convolution, filter shapes "
+                               "must be odd in all dimensions.";
+    int64_t nsp = sp.size();
+    Value sq = elementwise(
+        b, loc, {x}, shape, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
+          return Value(arith::MulFOp::create(nb, l, a[0], a[0]));
+        });
+    SmallVector<int64_t> lo(rank, 0), psh(shape);
+    bool anyPad = false;
+    for (int64_t j = 0; j < nsp; ++j) {
+      lo[sp[j]] = (filter[j] - 1) / 2;
+      psh[sp[j]] += filter[j] - 1;
+      anyPad |= filter[j] > 1;
+      n *= filter[j];
+    }
+    if (anyPad)
+      sq = padded(b, loc, sq, lo, psh, fcst(b, loc, elt, 0.0));
+    int64_t R = rank + nsp;
+    SmallVector<AffineExpr> in;
+    for (int64_t i = 0; i < rank; ++i)
+      in.push_back(b.getAffineDimExpr(i));
+    SmallVector<AffineExpr> win;
+    for (int64_t j = 0; j < nsp; ++j) {
+      in[sp[j]] = in[sp[j]] + b.getAffineDimExpr(rank + j);
+      win.push_back(b.getAffineDimExpr(rank + j));
+    }
+    SmallVector<AffineExpr> oe;
+    for (int64_t i = 0; i < rank; ++i)
+      oe.push_back(b.getAffineDimExpr(i));
+    SmallVector<IT> its(R, IT::parallel);
+    for (int64_t j = 0; j < nsp; ++j)
+      its[rank + j] = IT::reduction;
+    MLIRContext *ctx = b.getContext();
+    sumSq =
+        generic(b, loc, {sq, emptyT(b, loc, filter, elt)},
+                {AffineMap::get(R, 0, in, ctx), AffineMap::get(R, 0, win, ctx)},
+                filled(b, loc, shape, elt, fcst(b, loc, elt, 0.0)),
+                AffineMap::get(R, 0, oe, ctx), its,
+                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                  return arith::AddFOp::create(nb, l, a[2], a[0]);
+                });
+  } else if (op.getMode() == "channel") {
+    // Window of odd size over f, the edges replicated.
+    if (!s.hasTag('f'))
+      return op.emitError() << "LRN in 'channel' mode needs an 'f' axis";
+    int64_t fI = s.tagIndex('f'), F = shape[fI];
+    int64_t win = filter[0], half = win / 2;
+    n = win;
+    sumSq = gather(
+        b, loc, shape, elt,
+        [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
+          SmallVector<Value> src(idx.begin(), idx.end());
+          Value acc;
+          for (int64_t i = 0; i < win; ++i) {
+            Value j =
+                arith::AddIOp::create(nb, l, idx[fI], idxC(nb, l, i - half));
+            src[fI] = clampIndex(nb, l, j, F).first;
+            Value v = tensor::ExtractOp::create(nb, l, x, src);
+            Value v2 = arith::MulFOp::create(nb, l, v, v);
+            acc = acc ? Value(arith::AddFOp::create(nb, l, acc, v2)) : v2;
+          }
+          return acc;
+        });
+  } else {
+    return op.emitError() << "unknown LRN mode '" << op.getMode() << "'";
+  }
+  // x / (k + alpha * mean_sq)^beta
+  return set(
+      op, elementwise(
+              b, loc, {x, sumSq}, shape, elt,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value ms = arith::DivFOp::create(
+                    nb, l, a[1], fcst(nb, l, elt, static_cast<double>(n)));
+                Value base = arith::AddFOp::create(
+                    nb, l, fcst(nb, l, elt, kk),
+                    arith::MulFOp::create(nb, l, fcst(nb, l, elt, alpha), ms));
+                Value div =
+                    math::PowFOp::create(nb, l, base, fcst(nb, l, elt, beta));
+                return arith::DivFOp::create(nb, l, a[0], div);
+              }));
+}
+
+FailureOr<Value> FunctionLowering::denseErrorLabels(ir::ErrorsOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape cs = tagged(op.getCls()), ts = tagged(op.getTarget());
+  if (!cs.hasTag('f') || !ts.hasTag('f')) {
+    op.emitError() << "errors needs an 'f' axis";
+    return failure();
+  }
+  int64_t fI = cs.tagIndex('f');
+  int64_t nIndep = cs.shape()[fI], Ft = ts.shape()[ts.tagIndex('f')];
+  if (ts.tagIndex('f') != fI || nIndep < 1 || Ft % nIndep != 0) {
+    op.emitError() << "errors: a dense target of " << Ft
+                   << " features does not fit " << nIndep
+                   << " independent classifications";
+    return failure();
+  }
+  int64_t C = Ft / nIndep;
+  // gt = argmax (first maximum) over each block of C target features.
+  Value t = splitAxis(b, loc, get(op.getTarget()), fI, nIndep, C);
+  Type tf = isa<FloatType>(eltOf(t)) ? eltOf(t) : Type(b.getF64Type());
+  int64_t cI = fI + 1;
+  int64_t rank = shapeOf(t).size();
+  Value m =
+      reduceAxis(b, loc, t, cI, tf,
+                 fcst(b, loc, tf, -std::numeric_limits<double>::infinity()),
+                 [&](OpBuilder &nb, Location l, Value x, Value acc) {
+                   return Value(arith::MaximumFOp::create(
+                       nb, l, toFloat(nb, l, x, tf), acc));
+                 });
+  Type i64 = b.getI64Type();
+  SmallVector<int64_t> outSh = shapeOf(m);
+  SmallVector<IT> its(rank, IT::parallel);
+  its[cI] = IT::reduction;
+  AffineMap red = dropDimMap(b, rank, cI);
+  return generic(b, loc, {t, m}, {b.getMultiDimIdentityMap(rank), red},
+                 filled(b, loc, outSh, i64, icst(b, loc, i64, C)), red, its,
+                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                   Value c = arith::IndexCastOp::create(
+                       nb, l, i64, linalg::IndexOp::create(nb, l, cI));
+                   Value eq =
+                       arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                             toFloat(nb, l, a[0], tf), a[1]);
+                   Value cand = arith::SelectOp::create(nb, l, eq, c, a[2]);
+                   return arith::MinSIOp::create(nb, l, cand, a[2]);
+                 });
+}
+
+template <typename LossOp>
+LogicalResult FunctionLowering::lowerRegression(LossOp op, bool squared) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ps = tagged(op.getPred());
+  Value p = get(op.getPred()), t = get(op.getTarget());
+  Type elt = eltOf(p);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  SmallVector<int64_t> shape = shapeOf(p);
+  int64_t rank = shape.size(), fI = ps.tagIndex('f');
+  int64_t size = numElements(shape), F = shape[fI];
+  // ELEKTRONN2 tests `if margin:` / `if scale_correction:`, so 0 is off.
+  std::optional<double> margin, sc;
+  if (auto m = op.getMargin(); m && !m->isZero())
+    margin = m->convertToDouble();
+  if (auto c = op.getScaleCorrection(); c && !c->isZero())
+    sc = c->convertToDouble();
+  Value count = labelledCount(b, loc, t, elt);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  return set(
+      op,
+      sumOverAxisKeep(
+          b, loc, {p, t, count}, {id, id, scalarMap(b, rank)}, shape, fI, elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value tv = toFloat(nb, l, a[1], elt);
+            Value scale = labelledScale(nb, l, a[2], size, elt);
+            Value diff = arith::SubFOp::create(nb, l, tv, a[0]);
+            Value ad = math::AbsFOp::create(nb, l, diff);
+            Value out = squared ? arith::MulFOp::create(
+                                      nb, l,
+                                      arith::MulFOp::create(
+                                          nb, l, scale, fcst(nb, l, elt, 0.5)),
+                                      arith::MulFOp::create(nb, l, diff, diff))
+                                : arith::MulFOp::create(nb, l, scale, ad);
+            if (margin) {
+              // scale * loss * ge(|diff|, margin) - margin
+              Value mg = fcst(nb, l, elt, *margin);
+              Value ge = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
+                                               ad, mg);
+              out = arith::SubFOp::create(
+                  nb, l,
+                  arith::SelectOp::create(nb, l, ge, out,
+                                          fcst(nb, l, elt, 0.0)),
+                  mg);
+            }
+            if (sc) {
+              Value scv = fcst(nb, l, elt, *sc);
+              Value at = math::AbsFOp::create(nb, l, tv);
+              Value corr =
+                  squared
+                      ? Value(arith::DivFOp::create(
+                            nb, l, scv, arith::AddFOp::create(nb, l, at, scv)))
+                      : Value(arith::AddFOp::create(
+                            nb, l, arith::MulFOp::create(nb, l, scv, at),
+                            fcst(nb, l, elt, 1.0)));
+              out = arith::MulFOp::create(nb, l, out, corr);
+            }
+            return arith::SelectOp::create(nb, l, isUnlabelled(nb, l, tv),
+                                           fcst(nb, l, elt, 0.0), out);
+          },
+          [&](OpBuilder &nb, Location l, Value sum) -> Value {
+            return arith::DivFOp::create(
+                nb, l, sum, fcst(nb, l, elt, static_cast<double>(F)));
+          }));
+}
+
+LogicalResult FunctionLowering::lower(ir::SquaredLossOp op) {
+  return lowerRegression(op, /*squared=*/true);
+}
+
+LogicalResult FunctionLowering::lower(ir::AbsLossOp op) {
+  return lowerRegression(op, /*squared=*/false);
+}
+
+LogicalResult FunctionLowering::lower(ir::EuclideanDistanceOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ps = tagged(op.getPred());
+  Value p = get(op.getPred()), t = get(op.getTarget());
+  Type elt = eltOf(p);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  SmallVector<int64_t> shape = shapeOf(p);
+  AffineMap id = b.getMultiDimIdentityMap(shape.size());
+  // ||t - p||_2 over f; NaN -> 0.
+  return set(op, sumOverAxisKeep(
+                     b, loc, {p, t}, {id, id}, shape, ps.tagIndex('f'), elt,
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       Value d = arith::SubFOp::create(
+                           nb, l, toFloat(nb, l, a[1], elt), a[0]);
+                       return arith::MulFOp::create(nb, l, d, d);
+                     },
+                     [&](OpBuilder &nb, Location l, Value sum) -> Value {
+                       Value r = math::SqrtOp::create(nb, l, sum);
+                       Value nan = arith::CmpFOp::create(
+                           nb, l, arith::CmpFPredicate::UNO, r, r);
+                       return arith::SelectOp::create(nb, l, nan,
+                                                      fcst(nb, l, elt, 0.0), r);
+                     }));
+}
+
+LogicalResult FunctionLowering::lower(ir::RampLossOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ls = tagged(op.getDLow());
+  Value lo = get(op.getDLow()), hi = get(op.getDBig());
+  Type elt = eltOf(lo);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer distances");
+  SmallVector<int64_t> shape = shapeOf(lo);
+  int64_t fI = ls.tagIndex('f'), F = shape[fI];
+  double margin = op.getMargin().convertToDouble();
+  AffineMap id = b.getMultiDimIdentityMap(shape.size());
+  // mean_f(max(0, d_low - d_big + margin)), NaN -> 0.
+  return set(
+      op,
+      sumOverAxisKeep(
+          b, loc, {lo, hi}, {id, id}, shape, fI, elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value d = arith::AddFOp::create(
+                nb, l,
+                arith::SubFOp::create(nb, l, a[0], toFloat(nb, l, a[1], elt)),
+                fcst(nb, l, elt, margin));
+            Value pos = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
+                                              d, fcst(nb, l, elt, 0.0));
+            return arith::SelectOp::create(nb, l, pos, d,
+                                           fcst(nb, l, elt, 0.0));
+          },
+          [&](OpBuilder &nb, Location l, Value sum) -> Value {
+            return arith::DivFOp::create(
+                nb, l, sum, fcst(nb, l, elt, static_cast<double>(F)));
+          }));
+}
+
+LogicalResult FunctionLowering::lower(ir::BinaryNLLOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  Value p = get(op.getPred()), t = get(op.getTarget());
+  Type elt = eltOf(p);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  SmallVector<int64_t> shape = shapeOf(p);
+  int64_t rank = shape.size(), size = numElements(shape);
+  bool entropy = op.getSubtractLabelEntropy();
+  const double eps = 1e-5;
+  Value count = labelledCount(b, loc, t, elt);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<IT> par(rank, IT::parallel);
+  // -xlogy0(t, p + eps) - xlogy0(1 - t, 1 - p + eps) [- the label's own
+  // entropy], 0 where t is the -666 marker, times size / (n_labelled + 1).
+  Value r = generic(
+      b, loc, {p, t, count}, {id, id, scalarMap(b, rank)},
+      emptyT(b, loc, shape, elt), id, par,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value pv = a[0], tv = toFloat(nb, l, a[1], elt);
+        Value one = fcst(nb, l, elt, 1.0), e = fcst(nb, l, elt, eps);
+        auto add = [&](Value x, Value y) -> Value {
+          return arith::AddFOp::create(nb, l, x, y);
+        };
+        auto sub = [&](Value x, Value y) -> Value {
+          return arith::SubFOp::create(nb, l, x, y);
+        };
+        Value nt = sub(one, tv);
+        Value v =
+            sub(arith::NegFOp::create(nb, l, xlogy0(nb, l, tv, add(pv, e))),
+                xlogy0(nb, l, nt, add(sub(one, pv), e)));
+        if (entropy)
+          v = add(v, sub(arith::NegFOp::create(nb, l,
+                                               xlogy0(nb, l, tv, add(tv, e))),
+                         xlogy0(nb, l, nt, add(nt, e))));
+        v = arith::SelectOp::create(nb, l, isUnlabelled(nb, l, tv),
+                                    fcst(nb, l, elt, 0.0), v);
+        return arith::MulFOp::create(nb, l, v,
+                                     labelledScale(nb, l, a[2], size, elt));
+      });
+  return set(op, r);
+}
+
+LogicalResult FunctionLowering::lower(ir::GaussianNLLOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  Value mu = get(op.getMu()), sig = get(op.getSig()), t = get(op.getTarget());
+  Type elt = eltOf(mu);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  bool isLog = op.getSigIsLog();
+  // 0.5 ln(2 pi) + ln(sig) + 0.5 ((t - mu) / sig)^2
+  return set(
+      op,
+      elementwise(
+          b, loc, {mu, sig, t}, shapeOf(mu), elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value s = toFloat(nb, l, a[1], elt), logSig = s;
+            if (isLog)
+              s = math::ExpOp::create(nb, l, s);
+            else
+              logSig = math::LogOp::create(nb, l, s);
+            Value z = arith::DivFOp::create(
+                nb, l,
+                arith::SubFOp::create(nb, l, toFloat(nb, l, a[2], elt), a[0]),
+                s);
+            Value g = arith::MulFOp::create(nb, l, fcst(nb, l, elt, 0.5),
+                                            arith::MulFOp::create(nb, l, z, z));
+            Value norm = arith::AddFOp::create(
+                nb, l, fcst(nb, l, elt, 0.5 * std::log(2 * std::numbers::pi)),
+                logSig);
+            return arith::AddFOp::create(nb, l, norm, g);
+          }));
+}
+
+LogicalResult FunctionLowering::lower(ir::BetaNLLOp op) {
+  OpBuilder &b = b_;
+  Location loc = op.getLoc();
+  Value mode = get(op.getMode()), conc = get(op.getConcentration()),
+        t = get(op.getTarget());
+  Type elt = eltOf(mode);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  const double eps = 1e-5;
+  // -log Beta(t; a, b) + softplus(-c) with a = mode (c - 2) + 1,
+  // b = (1 - mode)(c - 2) + 1; the log-gamma terms in f64.
+  return set(
+      op,
+      elementwise(
+          b, loc, {mode, conc, t}, shapeOf(mode), elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            auto c = [&](double v) { return fcst(nb, l, elt, v); };
+            auto add = [&](Value x, Value y) -> Value {
+              return arith::AddFOp::create(nb, l, x, y);
+            };
+            auto sub = [&](Value x, Value y) -> Value {
+              return arith::SubFOp::create(nb, l, x, y);
+            };
+            auto mul = [&](Value x, Value y) -> Value {
+              return arith::MulFOp::create(nb, l, x, y);
+            };
+            Value md = a[0], cc = toFloat(nb, l, a[1], elt),
+                  x = toFloat(nb, l, a[2], elt);
+            Value cm2 = sub(cc, c(2.0));
+            Value av = add(mul(md, cm2), c(1.0));
+            Value bv = add(mul(sub(c(1.0), md), cm2), c(1.0));
+            Type f64 = nb.getF64Type();
+            auto lg = [&](Value v) {
+              return lgammaF64(nb, l, toFloat(nb, l, v, f64));
+            };
+            Value lib = arith::SubFOp::create(
+                nb, l, arith::SubFOp::create(nb, l, lg(add(av, bv)), lg(av)),
+                lg(bv));
+            Value logp =
+                add(toFloat(nb, l, lib, elt),
+                    add(mul(sub(av, c(1.0)),
+                            math::LogOp::create(nb, l, add(x, c(eps)))),
+                        mul(sub(bv, c(1.0)),
+                            math::LogOp::create(nb, l,
+                                                add(sub(c(1.0), x), c(eps))))));
+            return add(arith::NegFOp::create(nb, l, logp),
+                       softplus(nb, l, arith::NegFOp::create(nb, l, cc)));
+          }));
+}
+
 LogicalResult FunctionLowering::lowerOp(Operation *op) {
   b_.setInsertionPointToEnd(b_.getInsertionBlock());
   for (Type t : op->getResultTypes())
@@ -1524,13 +2258,23 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return op->emitError() << "cannot lower a non-nm op on tagged tensors";
     return success();
   }
+  // Batch statistics: the layer is lowered without BN, then normalised.
+  if (auto conv = dyn_cast<ir::ConvOp>(op);
+      conv && conv.getBatchNormalisation() == StringRef("train"))
+    return lowerTrainBN(conv);
+  if (auto dot = dyn_cast<ir::PerceptronOp>(op);
+      dot && dot.getBatchNormalisation() == StringRef("train"))
+    return lowerTrainBN(dot);
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<ir::ConvOp, ir::PoolOp, ir::PerceptronOp, ir::SoftmaxOp,
             ir::MultinoulliNLLOp, ir::AggregateLossOp, ir::ClassificationOp,
             ir::ErrorsOp, ir::CropOp, ir::PadOp, ir::ConcatOp, ir::AddOp,
             ir::MultOp, ir::ApplyOp, ir::SliceOp, ir::ReshapeOp,
             ir::FragmentsToDenseOp, ir::ValueOp, ir::InitialStateOp,
-            ir::OneHotOp>([&](auto o) { return lower(o); })
+            ir::OneHotOp, ir::UpConvOp, ir::LRNOp, ir::BinaryNLLOp,
+            ir::SquaredLossOp, ir::AbsLossOp, ir::GaussianNLLOp, ir::BetaNLLOp,
+            ir::RampLossOp, ir::EuclideanDistanceOp>(
+          [&](auto o) { return lower(o); })
       .Default([&](Operation *o) { return notImplemented(o); });
 }
 

@@ -24,9 +24,27 @@ func.func @conv(%x: !x {nm.input = "image"},
 
 // -----
 
+// LRN: the squares summed over the window, x / (k + alpha * mean)^beta.
 !x = tensor<1x2x3x6x6xf32, #nm.tagged<b,f,z,x,y>>
+// CHECK-LABEL: func.func @lrn
+// CHECK-NOT: nm.lrn
+// CHECK: linalg.generic
+// CHECK: math.powf
 func.func @lrn(%x: !x) -> !x {
-  // expected-error @+1 {{lowering of 'nm.lrn' to linalg is not implemented yet}}
   %0 = nm.lrn %x {filter_shape = array<i64: 1, 3, 3>} : (!x) -> !x
   return %0 : !x
+}
+
+// -----
+
+// 'fadeout' needs the gradnet rate, a training schedule outside the graph.
+!x = tensor<1x2x3x6x6xf32, #nm.tagged<b,f,z,x,y>>
+!y = tensor<1x2x3x5x5xf32, #nm.tagged<b,f,z,x,y, fov = [1, 2, 2]>>
+!v = tensor<2xf32>
+func.func @bn_fadeout(%x: !x, %w: tensor<2x2x1x2x2xf32>, %b: !v, %g: !v,
+                      %m: !v, %s: !v) -> !y {
+  // expected-error @+1 {{lowering of 'nm.conv' to linalg is not implemented yet (batch_normalisation = 'fadeout')}}
+  %0 = nm.conv %x, %w, %b bn(%g, %m, %s) {batch_normalisation = "fadeout"}
+      : (!x, tensor<2x2x1x2x2xf32>, !v, !v, !v, !v) -> !y
+  return %0 : !y
 }
