@@ -89,19 +89,26 @@ void buildMultinoulliNLL(NodeImpl &n) {
   const TaggedShape &ps = pred.shape, &ts = n.parent(1).shape;
   checkTargetMatches(n, ps, ts);
   bool sparse = n.attr<bool>("target_is_sparse", false);
-  if (sparse && ts.hasTag('f') && ts['f'] != 1)
+  // n_indep softmaxes over blocks of n_class features: a sparse target
+  // holds one label per block, class weights one weight per class.
+  const NodeImpl &softmax = throughFromTensor(pred);
+  int64_t nIndep =
+      softmax.cls == "Softmax" ? softmax.attr<int64_t>("n_indep", 1) : 1;
+  if (sparse && ts.hasTag('f') && ts['f'] != nIndep)
     throw ValueError(n.cls + " '" + n.name +
-                     "': a sparse target needs f=1, "
-                     "got " +
+                     "': a sparse target needs f=" + std::to_string(nIndep) +
+                     " (one label per independent "
+                     "softmax), got " +
                      ts.repr());
   if (!sparse && ts['f'] != ps['f'] && ts['f'] != None && ps['f'] != None)
     throw ValueError(n.cls + " '" + n.name + "': a dense target needs f=" +
                      std::to_string(ps['f']) + ", got " + ts.repr() +
                      " (set target_is_sparse for class labels)");
   std::vector<double> cw = n.attr<std::vector<double>>("class_weights", {});
-  if (!cw.empty() && static_cast<int64_t>(cw.size()) != ps['f'])
+  int64_t nClass = ps['f'] == None ? None : ps['f'] / nIndep;
+  if (!cw.empty() && static_cast<int64_t>(cw.size()) != nClass)
     throw ValueError(n.cls + " '" + n.name + "': " + std::to_string(cw.size()) +
-                     " class_weights for " + std::to_string(ps['f']) +
+                     " class_weights for " + std::to_string(nClass) +
                      " classes");
   n.shape = ps.updateShape('f', 1);
   n.cost = parentSize(n);

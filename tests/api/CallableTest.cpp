@@ -253,3 +253,36 @@ TEST_F(ModelTest, ImpossibleCallShapesNameTheAxisOrRule) {
   // A valid size still works after the failures.
   EXPECT_EQ(conv(Array({2, 2, 9})).shape(), (Sizes{2, 3, 3}));
 }
+
+// Frontend -> importer -> lowering for n_indep softmax blocks with sparse
+// labels: per voxel, -log p(label) summed over the blocks, scaled by
+// size(p) / (n_labelled + 1e-5) / n_indep / n_class (reference §6.9).
+TEST_F(ModelTest, NllOfIndependentBlocksFromTheFrontend) {
+  Node x = Input({1, 4, 3}, "b,f,x", {.name = "x"});
+  Node pred = Softmax(x, {.n_indep = 2});
+  Node labels = Input({1, 2, 3}, "b,f,x", {.name = "labels", .dtype = "int16"});
+  Node nll = MultinoulliNLL(pred, labels, {.target_is_sparse = true});
+  Array xs({1, 4, 3}), ls({1, 2, 3}, DType::Int16);
+  for (int64_t i = 0; i < xs.size(); ++i)
+    xs.setFlat(i, std::cos(1.3 * static_cast<double>(i)));
+  const int lab[2][3] = {{0, 1, -1}, {1, 1, 0}}; // -1: unlabelled
+  for (int k = 0; k < 2; ++k)
+    for (int v = 0; v < 3; ++v)
+      ls.setFlat(k * 3 + v, lab[k][v]);
+  Array got = nll({xs, ls});
+  ASSERT_EQ(got.shape(), (Sizes{1, 1, 3}));
+  double labelled = 5, scale = 12.0 / (labelled + 1e-5) / 2 / 2;
+  for (int v = 0; v < 3; ++v) {
+    double want = 0;
+    for (int k = 0; k < 2; ++k) {
+      double a = xs.getFlat((2 * k) * 3 + v),
+             b = xs.getFlat((2 * k + 1) * 3 + v);
+      double m = std::max(a, b), z = std::exp(a - m) + std::exp(b - m);
+      double p = std::exp((lab[k][v] == 0 ? a : b) - m) / z;
+      if (lab[k][v] >= 0)
+        want += -std::log(p + 1e-5);
+    }
+    EXPECT_NEAR(got.getFlat(v), want * scale, 1e-5 * std::abs(want * scale))
+        << "voxel " << v;
+  }
+}

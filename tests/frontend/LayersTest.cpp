@@ -285,3 +285,29 @@ TEST_F(ModelTest, ModelManager) {
   EXPECT_EQ(&model_manager.getmodel("other"), &other);
   EXPECT_THROW(model_manager.getmodel("missing"), KeyError);
 }
+
+// n_indep softmaxes: a sparse target holds one label per block and class
+// weights count the classes of one block (as the nm dialect and ELEKTRONN2).
+TEST_F(ModelTest, NllWithIndependentSoftmaxBlocks) {
+  Node x = Input({2, 6, 3, 4}, "b,f,x,y", {.name = "x"});
+  Node pred = Softmax(x, {.n_indep = 2});
+  Node labels = Input({2, 2, 3, 4}, "b,f,x,y", {.name = "labels"});
+  Node nll = MultinoulliNLL(
+      pred, labels,
+      {.target_is_sparse = true, .class_weights = {1.0, 2.0, 0.5}});
+  EXPECT_EQ(nll.shape().shape(), (Sizes{2, 1, 3, 4}));
+  Node one = Input({2, 1, 3, 4}, "b,f,x,y", {.name = "one"});
+  try {
+    MultinoulliNLL(pred, one, {.target_is_sparse = true, .name = "bad"});
+    FAIL() << "f=1 cannot label 2 independent blocks";
+  } catch (const ValueError &e) {
+    EXPECT_NE(std::string(e.what()).find("a sparse target needs f=2"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(MultinoulliNLL(pred, labels,
+                              {.target_is_sparse = true,
+                               .class_weights = {1, 1, 1, 1, 1, 1},
+                               .name = "bad2"}),
+               ValueError);
+}
