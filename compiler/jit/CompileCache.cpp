@@ -324,28 +324,47 @@ CompileCache::LoadedPtr CompileCache::produce(
 }
 
 CompileCache::LoadedPtr CompileCache::readFromDisk(const std::string &key) {
+  std::vector<char> object;
+  std::vector<FunctionSignature> signatures;
+  std::string objectPath;
+  if (!readEntry(key, object, signatures, objectPath))
+    return nullptr;
+  auto executables = loadObject(object, signatures, objectPath);
+  if (!executables) {
+    warnCorrupt(key, "object does not load (" +
+                         llvm::toString(executables.takeError()) + ")");
+    return nullptr;
+  }
+  auto loaded = std::make_shared<Loaded>();
+  loaded->executables = std::move(*executables);
+  return loaded;
+}
+
+bool CompileCache::readEntry(const std::string &key, std::vector<char> &object,
+                             std::vector<FunctionSignature> &signatures,
+                             std::string &objectPathOut) {
   fs::path dir(directory_);
   fs::path metaPath = dir / (key + ".json");
   std::error_code ec;
   if (!fs::exists(metaPath, ec))
-    return nullptr; // a plain miss (or an entry whose metadata is not yet in)
+    return false; // a plain miss (or an entry whose metadata is not yet in)
 
   std::vector<char> metaBytes;
   if (!readFile(metaPath, metaBytes)) {
     warnCorrupt(key, "cannot read " + metaPath.string());
-    return nullptr;
+    return false;
   }
   auto json =
       llvm::json::parse(llvm::StringRef(metaBytes.data(), metaBytes.size()));
   if (!json) {
     warnCorrupt(key, "metadata is not JSON (" +
                          llvm::toString(json.takeError()) + ")");
-    return nullptr;
+    return false;
   }
   const llvm::json::Object *meta = json->getAsObject();
-  auto fail = [&](const std::string &why) -> LoadedPtr {
+  auto fail = [&](const std::string &why) {
     warnCorrupt(key, why);
-    return nullptr;
+    return false;
   };
   if (!meta)
     return fail("metadata is not a JSON object");
@@ -362,7 +381,7 @@ CompileCache::LoadedPtr CompileCache::readFromDisk(const std::string &key) {
   if (objectName->contains('/'))
     return fail("metadata names an object outside the cache");
 
-  std::vector<FunctionSignature> signatures;
+  signatures.clear();
   for (const llvm::json::Value &v : *functions) {
     const llvm::json::Object *f = v.getAsObject();
     FunctionSignature sig;
@@ -377,7 +396,6 @@ CompileCache::LoadedPtr CompileCache::readFromDisk(const std::string &key) {
   if (signatures.empty())
     return fail("metadata lists no function");
 
-  std::vector<char> object;
   fs::path objectPath = dir / objectName->str();
   if (!readFile(objectPath, object))
     return fail("object " + objectPath.string() + " is missing");
@@ -387,14 +405,35 @@ CompileCache::LoadedPtr CompileCache::readFromDisk(const std::string &key) {
                 std::to_string(*objectSize) + ")");
   if (sha256Hex(object) != *objectSha)
     return fail("object checksum mismatch");
+  objectPathOut = objectPath.string();
+  return true;
+}
 
-  auto executables = loadObject(object, signatures, objectPath.string());
-  if (!executables)
-    return fail("object does not load (" +
-                llvm::toString(executables.takeError()) + ")");
-  auto loaded = std::make_shared<Loaded>();
-  loaded->executables = std::move(*executables);
-  return loaded;
+ObjectResult
+CompileCache::getOrCompileObject(llvm::StringRef keyText,
+                                 llvm::function_ref<std::string()> lower,
+                                 const codegen::CompileOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  ObjectResult result;
+  result.key = computeKey(keyText, options);
+  std::string objectPath;
+  if (readEntry(result.key, result.object, result.functions, objectPath)) {
+    result.source = CacheSource::Disk;
+    ++diskHits_;
+  } else {
+    std::string moduleText = lower();
+    auto compiled =
+        codegen::compileToObject(llvm::StringRef(moduleText), options);
+    if (!compiled)
+      throw RuntimeError(llvm::toString(compiled.takeError()));
+    ++compiles_;
+    writeToDisk(result.key, *compiled);
+    result.source = CacheSource::Compiled;
+    result.object = std::move(compiled->object);
+    result.functions = std::move(compiled->functions);
+  }
+  result.seconds = secondsSince(start);
+  return result;
 }
 
 void CompileCache::writeToDisk(const std::string &key,

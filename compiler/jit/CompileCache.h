@@ -56,6 +56,16 @@ struct CacheResult {
   std::string key;
 };
 
+/// A cache entry as bytes: what `neuromancer compile` writes (see
+/// CompileCache::getOrCompileObject).
+struct ObjectResult {
+  std::vector<char> object; // the ELF object, exactly as the cache holds it
+  std::vector<FunctionSignature> functions;
+  CacheSource source = CacheSource::Compiled; // Disk or Compiled
+  double seconds = 0;
+  std::string key;
+};
+
 class CompileCache {
 public:
   struct Stats {
@@ -106,6 +116,16 @@ public:
                            const codegen::CompileOptions &options = {},
                            llvm::StringRef entry = "");
 
+  /// The object bytes and signatures of the entry for `keyText` (same key
+  /// as getOrCompile with the same arguments): read from the disk level, or
+  /// compiled through the same code generator and stored there, never
+  /// loaded into this process. Ahead-of-time compilation goes through here,
+  /// so an AOT object is the very object a JIT call of the same function
+  /// runs. Throws nm::RuntimeError if compilation fails.
+  ObjectResult getOrCompileObject(llvm::StringRef keyText,
+                                  llvm::function_ref<std::string()> lower,
+                                  const codegen::CompileOptions &options = {});
+
   Stats stats() const;
   /// Forgets the in-process level (the disk level stays).
   void clearMemory();
@@ -126,6 +146,11 @@ private:
                     const codegen::CompileOptions &options,
                     CacheSource &source);
   LoadedPtr readFromDisk(const std::string &key);
+  /// Reads and validates the entry `key`; false (after warnCorrupt for a
+  /// corrupt one) when it is absent or invalid.
+  bool readEntry(const std::string &key, std::vector<char> &object,
+                 std::vector<FunctionSignature> &signatures,
+                 std::string &objectPath);
   void writeToDisk(const std::string &key,
                    const codegen::CompiledObject &compiled);
   void warnCorrupt(const std::string &key, const std::string &reason);

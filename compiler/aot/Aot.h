@@ -1,0 +1,69 @@
+//===- Aot.h - ahead-of-time compilation of a saved model -------*- C++ -*-===//
+//
+// `neuromancer compile MODEL.h5 --function prediction --input-shape
+// 1,1,23,185,185 -o build/neuro3d` is compileModel(): it writes
+// build/neuro3d/neuro3d.o and build/neuro3d/neuro3d.h (see Header.h) and
+// takes the JIT's road to the object:
+//
+//   modelload -> (rebuild_model for another patch size) -> importModel
+//   -> specializeShapes (None sizes) -> [freeze the parameters]
+//   -> CompileCache::getOrCompileObject(nm IR, nm-to-linalg, codegen)
+//
+// so the object's code is the compile cache's entry for that function:
+// with --params-as-args it is the very entry `model.predict(x)` compiles
+// for an input of that shape; frozen, the parameters are arith.constants
+// of the nm function before the lowering. The object is then written with
+// its symbols renamed into the model's namespace (`<prefix>_<f>_kernel`,
+// so objects of several models link together) and its libm references
+// pointed at libneuromancer_runtime (nm_runtime_libm_*), so a program
+// links the object with that library alone. Section contents are the
+// cache entry's, byte for byte.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_COMPILER_AOT_AOT_H
+#define NEUROMANCER_COMPILER_AOT_AOT_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nm::aot {
+
+struct CompileRequest {
+  std::string modelPath;
+  /// "prediction", "prediction_ext", "loss" or node names; empty:
+  /// {"prediction"}. Several functions go into one object.
+  std::vector<std::string> functions;
+  /// Shape of the designated input (b,f,spatial... in the input's axis
+  /// order); empty: the model's own, which must then be fully known.
+  std::vector<int64_t> inputShape;
+  bool paramsAsArgs = false;
+  /// Output directory (created); files are <dir>/<name>.o and .h.
+  std::string outputDir;
+  /// C prefix and file stem; empty: the directory's last component.
+  std::string name;
+  /// Target CPU (LLVM name, e.g. "x86-64-v3"); empty: this machine's.
+  std::string cpu;
+};
+
+struct CompileReport {
+  std::string objectPath, headerPath;
+  std::vector<std::string> entries; // C entry points
+  std::string key;                  // compile cache key
+  bool fromCache = false;           // the cache had the object
+  double seconds = 0;               // wall time of the object step
+  std::size_t objectBytes = 0;
+  std::vector<std::string> notes; // human-readable remarks
+};
+
+/// Throws nm::Error (ValueError, KeyError, IOError, RuntimeError) with a
+/// message for the user: a missing model file, an unknown function, a
+/// wrong input shape (naming the axis and the valid sizes), ...
+CompileReport compileModel(const CompileRequest &request);
+
+/// "1,1,23,185,185" -> {1, 1, 23, 185, 185}; ValueError otherwise.
+std::vector<int64_t> parseShape(const std::string &text);
+
+} // namespace nm::aot
+
+#endif // NEUROMANCER_COMPILER_AOT_AOT_H
