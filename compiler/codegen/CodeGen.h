@@ -65,6 +65,12 @@ struct CompileOptions {
   int64_t tileReduction = 64;
   /// Largest innermost-dimension chunk of other linalg ops.
   int64_t tileInner = 64;
+  /// false: no tiling/vectorisation schedule; every structured op becomes
+  /// scalar loops (a slow reference for differential tests).
+  bool vectorize = true;
+  /// Run the outermost parallel tile loop of each big op on the runtime's
+  /// thread pool (nm_runtime_parallel_for, runtime/ThreadPool.h).
+  bool parallel = true;
   /// Target; empty fields mean the host.
   TargetInfo target;
   /// Keep the intermediate IR in CompiledObject (tests, debugging).

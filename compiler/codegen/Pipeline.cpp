@@ -28,10 +28,17 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -39,6 +46,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/Support/SourceMgr.h"
@@ -175,6 +184,30 @@ int64_t divisorAtMost(int64_t n, int64_t cap) {
   return 1;
 }
 
+/// Tile of each of the two inner dims of a transpose.
+constexpr int64_t kTransposeTile = 16;
+
+/// For an all-parallel op that writes its outputs in loop order and reads
+/// an input whose innermost dim is indexed by a loop other than the
+/// innermost one: that loop.
+std::optional<unsigned> transposedInputDim(linalg::LinalgOp op) {
+  unsigned n = op.getNumLoops();
+  if (n < 2 || op.getNumReductionLoops() != 0)
+    return std::nullopt;
+  for (OpOperand &out : op.getDpsInitsMutable())
+    if (!op.getMatchingIndexingMap(&out).isIdentity())
+      return std::nullopt;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(in);
+    if (map.getNumResults() < 2)
+      continue;
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (last && last.getPosition() != n - 1)
+      return last.getPosition();
+  }
+  return std::nullopt;
+}
+
 struct OpSchedule {
   std::string tag;
   SmallVector<int64_t> tileSizes; // 0 = not tiled
@@ -221,6 +254,12 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     set(m + 1, o.tileCols);
     set(m + 2, o.tileReduction);
     s.generalize = true;
+  } else if (std::optional<unsigned> across = transposedInputDim(op)) {
+    // A transpose (or an op reading an input transposed): 2-D tiles of the
+    // two inner dims, read and written contiguously, transposed in
+    // registers. A 1-D row would read its input with a stride.
+    set(ranges.size() - 1, kTransposeTile);
+    set(*across, kTransposeTile);
   } else {
     set(ranges.size() - 1, o.tileInner);
   }
@@ -265,13 +304,6 @@ std::string scheduleScript(ArrayRef<OpSchedule> ops) {
     transform.apply_patterns.linalg.fold_unit_extent_dims_via_slices
     transform.apply_patterns.canonicalization
   } : !transform.any_op
-  %v = transform.structured.vectorize_children_and_apply_patterns %funcs : (!transform.any_op) -> !transform.any_op
-  transform.apply_patterns to %v {
-    transform.apply_patterns.canonicalization
-    transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
-    transform.apply_patterns.vector.cast_away_vector_leading_one_dim
-  } : !transform.any_op
-  transform.apply_cse to %v : !transform.any_op
   transform.yield
 }
 }
@@ -279,8 +311,83 @@ std::string scheduleScript(ArrayRef<OpSchedule> ops) {
   return text;
 }
 
+/// The vectorisation of transform.structured.vectorize_children_and_apply_
+/// patterns, minus one upstream bug: tensor.insert_slice is vectorised as
+/// "read the whole source, write it minor-identity at the offsets", which
+/// ignores non-unit strides and misplaces a rank-reducing insert whose
+/// dropped dims are not the leading ones (the source lands in the wrong
+/// place, silently). Such inserts are left to bufferization (in place, or
+/// a copy into a strided subview).
+bool safeToVectorize(tensor::InsertSliceOp op) {
+  if (!op.hasUnitStride())
+    return false;
+  llvm::SmallBitVector dropped = op.getDroppedDims();
+  int64_t rankDiff = op.getDestType().getRank() - op.getSourceType().getRank();
+  return dropped.find_last() < rankDiff; // -1 when nothing is dropped
+}
+
+struct VectorizeStructuredOps : public RewritePattern {
+  explicit VectorizeStructuredOps(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+      if (!safeToVectorize(insert))
+        return failure();
+    } else if (!isa<linalg::LinalgOp>(op) ||
+               isa<linalg::ConvolutionOpInterface>(op)) {
+      return failure();
+    }
+    FailureOr<linalg::VectorizationResult> result =
+        linalg::vectorize(rewriter, op);
+    if (failed(result))
+      return failure();
+    rewriter.replaceOp(op, result->replacements);
+    return success();
+  }
+};
+
+void addCanonicalizationPatterns(RewritePatternSet &patterns) {
+  MLIRContext *ctx = patterns.getContext();
+  for (Dialect *dialect : ctx->getLoadedDialects())
+    dialect->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+}
+
+LogicalResult vectorizeAndCleanUp(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  {
+    RewritePatternSet patterns(ctx);
+    patterns.add<VectorizeStructuredOps>(ctx);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::populateSinkVectorOpsPatterns(patterns);
+    tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    addCanonicalizationPatterns(patterns);
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return failure();
+  }
+  {
+    RewritePatternSet patterns(ctx);
+    tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
+    addCanonicalizationPatterns(patterns);
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return failure();
+  }
+  IRRewriter rewriter(ctx);
+  DominanceInfo dominance;
+  for (auto func : module.getOps<func::FuncOp>())
+    eliminateCommonSubExpressions(rewriter, dominance, func);
+  return success();
+}
+
 /// Stage 3 (buffers): keep accumulators in registers across the window
 /// loops, contractions to outer-product FMAs, everything to 1-D vectors.
+/// Transposes and shape casts are lowered in pattern sets of their own: in
+/// one set with canonicalization, a transpose that only moves unit dims
+/// (canonicalised to a shape_cast, lowered, re-folded) never converges.
 constexpr llvm::StringLiteral kBufferScript = R"(
 module attributes {transform.with_named_sequence} {
 transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
@@ -292,8 +399,15 @@ transform.named_sequence @__transform_main(%root: !transform.any_op {transform.r
     transform.apply_patterns.vector.lower_multi_reduction lowering_strategy = "innerreduction"
     transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1
     transform.apply_patterns.vector.lower_outerproduct
-    transform.apply_patterns.vector.lower_transpose lowering_strategy = "eltwise"
+    transform.apply_patterns.canonicalization
+  } : !transform.any_op
+  transform.apply_patterns to %h {
+    transform.apply_patterns.vector.lower_transpose lowering_strategy = "shuffle_1d"
+  } : !transform.any_op
+  transform.apply_patterns to %h {
     transform.apply_patterns.vector.lower_shape_cast
+  } : !transform.any_op
+  transform.apply_patterns to %h {
     transform.apply_patterns.canonicalization
   } : !transform.any_op
   transform.yield
@@ -325,6 +439,8 @@ LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
     ops.push_back(std::move(*s));
   });
   LogicalResult result = runScript(module, scheduleScript(ops));
+  if (succeeded(result))
+    result = vectorizeAndCleanUp(module);
   module.walk([&](Operation *op) {
     SmallVector<StringAttr> tags;
     for (NamedAttribute a : op->getDiscardableAttrs())
@@ -354,6 +470,28 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
+}
+
+/// A memref.copy between buffers that are not both contiguous (tensor.pad,
+/// strided or offset insert_slice) lowers to a call of `memrefCopy` from
+/// MLIR's c_runner_utils, which neither JIT nor AOT objects link. Such
+/// copies become linalg.copy, i.e. loops that LLVM vectorises.
+void lowerNonContiguousCopies(ModuleOp module) {
+  auto contiguous = [](Value v) {
+    auto type = cast<MemRefType>(v.getType());
+    return type.getLayout().isIdentity() ||
+           memref::isStaticShapeAndContiguousRowMajor(type);
+  };
+  SmallVector<memref::CopyOp> copies;
+  module.walk([&](memref::CopyOp op) {
+    if (!contiguous(op.getSource()) || !contiguous(op.getTarget()))
+      copies.push_back(op);
+  });
+  for (memref::CopyOp op : copies) {
+    OpBuilder b(op);
+    linalg::CopyOp::create(b, op.getLoc(), op.getSource(), op.getTarget());
+    op.erase();
+  }
 }
 
 void buildLLVMPipeline(OpPassManager &pm) {
@@ -420,7 +558,7 @@ std::string pipelineDescription(const CompileOptions &o) {
   llvm::raw_string_ostream os(text);
   os << "schedule-v1 tile_rows=" << o.tileRows << " tile_cols=" << o.tileCols
      << " tile_reduction=" << o.tileReduction << " tile_inner=" << o.tileInner
-     << "\n"
+     << " vectorize=" << o.vectorize << "\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
   return text;
@@ -460,6 +598,12 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
     if (!sig)
       return sig.takeError();
     result.functions.push_back(std::move(*sig));
+    // Inputs and parameters belong to the caller: bufferization copies
+    // instead of writing into them.
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (isa<TensorType>(func.getArgument(i).getType()))
+        func.setArgAttr(i, "bufferization.writable",
+                        BoolAttr::get(&ctx, false));
   }
   if (result.functions.empty())
     return makeError("codegen: the module has no public function");
@@ -468,7 +612,7 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
     return makeError(llvm::Twine("codegen: ") + stage +
                      " failed:" + diags.text);
   };
-  if (failed(vectorizeOnTensors(*module, options)))
+  if (options.vectorize && failed(vectorizeOnTensors(*module, options)))
     return fail("tiling and vectorization");
   if (options.keepIntermediates)
     result.vectorizedIR = printModule(*module);
@@ -477,7 +621,8 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   buildBufferizationPipeline(bufferizePM);
   if (failed(bufferizePM.run(*module)))
     return fail("bufferization");
-  if (failed(runScript(*module, kBufferScript)))
+  lowerNonContiguousCopies(*module);
+  if (options.vectorize && failed(runScript(*module, kBufferScript)))
     return fail("vector lowering");
   if (options.keepIntermediates)
     result.loweredIR = printModule(*module);

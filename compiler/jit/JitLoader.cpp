@@ -1,8 +1,11 @@
 //===- JitLoader.cpp - ORC LLJIT over relocatable objects -----------------===//
 #include "neuromancer/compiler/jit/JitLoader.h"
 
+#include "neuromancer/runtime/ThreadPool.h"
+
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -29,6 +32,19 @@ loadObject(llvm::ArrayRef<char> object,
   if (!generator)
     return generator.takeError();
   (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  // The runtime entry points compiled code calls, from this binary (they
+  // need not be in the dynamic symbol table of a static executable).
+  llvm::orc::MangleAndInterner mangle((*jit)->getExecutionSession(),
+                                      (*jit)->getDataLayout());
+  llvm::orc::SymbolMap runtime;
+  auto define = [&](const char *name, auto *fn) {
+    runtime[mangle(name)] = llvm::orc::ExecutorSymbolDef(
+        llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported);
+  };
+  define("nm_runtime_parallel_for", &nm_runtime_parallel_for);
+  if (llvm::Error e = (*jit)->getMainJITDylib().define(
+          llvm::orc::absoluteSymbols(std::move(runtime))))
+    return std::move(e);
   if (llvm::Error e =
           (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
               llvm::StringRef(object.data(), object.size()), bufferName)))

@@ -1,0 +1,207 @@
+//===- ThreadPool.cpp - nm_runtime_parallel_for
+//----------------------------===//
+//
+// One process-wide pool of T - 1 workers. A parallel_for publishes a job
+// (body, ctx, n, chunk size, an atomic cursor), bumps a generation counter
+// and wakes the workers; everyone, the caller included, takes chunks from
+// the cursor until the range is exhausted (dynamic scheduling: a core
+// slowed by another process takes fewer chunks). Workers spin briefly
+// before sleeping, because a forward pass issues one parallel_for per big
+// op in quick succession.
+//
+//===----------------------------------------------------------------------===//
+#include "neuromancer/runtime/ThreadPool.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace nm {
+
+int default_num_threads() {
+  if (const char *env = std::getenv("NEUROMANCER_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0)
+      return n;
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0)
+      return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+thread_local bool tInsideBody = false;
+
+class Pool {
+public:
+  static Pool &get() {
+    static Pool *pool = new Pool(); // never destroyed: workers may outlive
+                                    // static destruction order
+    return *pool;
+  }
+
+  int threads() const { return threads_.load(std::memory_order_relaxed); }
+
+  void resize(int n) {
+    if (n <= 0)
+      n = default_num_threads();
+    std::lock_guard<std::mutex> use(useMutex_);
+    if (n == threads())
+      return;
+    stopWorkers();
+    startWorkers(n);
+  }
+
+  void run(nm_parallel_body body, void *ctx, int64_t n) {
+    if (n <= 0)
+      return;
+    int t = threads();
+    if (n == 1 || t <= 1 || tInsideBody) {
+      runSerial(body, ctx, n);
+      return;
+    }
+    std::unique_lock<std::mutex> use(useMutex_, std::try_to_lock);
+    if (!use.owns_lock() || workers_.empty()) {
+      runSerial(body, ctx, n); // another thread uses the pool
+      return;
+    }
+    job_.body = body;
+    job_.ctx = ctx;
+    job_.n = n;
+    job_.chunk = std::max<int64_t>(1, n / (int64_t(workers_.size() + 1) * 4));
+    job_.next.store(0, std::memory_order_relaxed);
+    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work();
+    // Wait for every worker to leave the job (they may still be running a
+    // chunk); spin first, then yield.
+    for (int spins = 0; busy_.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins < 4096)
+        cpuRelax();
+      else
+        std::this_thread::yield();
+    }
+  }
+
+private:
+  struct Job {
+    nm_parallel_body body = nullptr;
+    void *ctx = nullptr;
+    int64_t n = 0;
+    int64_t chunk = 1;
+    std::atomic<int64_t> next{0};
+  };
+
+  Pool() { startWorkers(default_num_threads()); }
+
+  static void runSerial(nm_parallel_body body, void *ctx, int64_t n) {
+    bool outer = tInsideBody;
+    tInsideBody = true;
+    body(ctx, 0, n);
+    tInsideBody = outer;
+  }
+
+  void work() {
+    bool outer = tInsideBody;
+    tInsideBody = true;
+    for (;;) {
+      int64_t begin =
+          job_.next.fetch_add(job_.chunk, std::memory_order_relaxed);
+      if (begin >= job_.n)
+        break;
+      job_.body(job_.ctx, begin, std::min(job_.n, begin + job_.chunk));
+    }
+    tInsideBody = outer;
+  }
+
+  void workerLoop() {
+    uint64_t seen = generation_.load(std::memory_order_acquire);
+    for (;;) {
+      // Spin a little (about 50-100 us), then sleep until the next job.
+      uint64_t g = seen;
+      for (int spins = 0; spins < 20000; ++spins) {
+        g = generation_.load(std::memory_order_acquire);
+        if (g != seen)
+          break;
+        cpuRelax();
+      }
+      if (g == seen) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [&] {
+          return generation_.load(std::memory_order_acquire) != seen;
+        });
+        g = generation_.load(std::memory_order_acquire);
+      }
+      seen = g;
+      if (stop_.load(std::memory_order_acquire))
+        return;
+      work();
+      busy_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  void startWorkers(int n) {
+    stop_.store(false, std::memory_order_relaxed);
+    for (int i = 1; i < n; ++i)
+      workers_.emplace_back([this] { workerLoop(); });
+    threads_.store(n, std::memory_order_relaxed);
+  }
+
+  void stopWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_.store(true, std::memory_order_release);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    for (std::thread &w : workers_)
+      w.join();
+    workers_.clear();
+  }
+
+  std::mutex useMutex_; // one parallel_for (or resize) at a time
+  std::mutex mutex_;    // guards sleeping on cv_
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+  std::atomic<int> threads_{1};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> busy_{0};
+  std::atomic<bool> stop_{false};
+  Job job_;
+};
+
+} // namespace
+} // namespace nm
+
+extern "C" {
+
+void nm_runtime_parallel_for(nm_parallel_body body, void *ctx, int64_t n) {
+  nm::Pool::get().run(body, ctx, n);
+}
+
+void nm_runtime_set_num_threads(int n) { nm::Pool::get().resize(n); }
+
+int nm_runtime_get_num_threads(void) { return nm::Pool::get().threads(); }
+
+} // extern "C"
