@@ -481,37 +481,45 @@ Value isUnlabelled(OpBuilder &b, Location l, Value t) {
                                fcst(b, l, ty, 1e-8 + 1e-5 * 666.0));
 }
 
+/// Scalar float arithmetic in one element type, for the loss formulas.
+struct ScalarMath {
+  OpBuilder &b;
+  Location l;
+  Type t;
+  Value c(double v) const { return fcst(b, l, t, v); }
+  Value add(Value x, Value y) const {
+    return arith::AddFOp::create(b, l, x, y);
+  }
+  Value sub(Value x, Value y) const {
+    return arith::SubFOp::create(b, l, x, y);
+  }
+  Value mul(Value x, Value y) const {
+    return arith::MulFOp::create(b, l, x, y);
+  }
+};
+
 /// log|Gamma(x)| (theano's gammaln) for x > -8, x not a non-positive
 /// integer: Stirling's series at x + 8 (error < 1e-11) minus
 /// log|x (x+1) ... (x+7)|. `x` is f64.
 Value lgammaF64(OpBuilder &b, Location l, Value x) {
   Type t = x.getType();
-  auto c = [&](double v) { return fcst(b, l, t, v); };
-  auto add = [&](Value p, Value q) -> Value {
-    return arith::AddFOp::create(b, l, p, q);
-  };
-  auto sub = [&](Value p, Value q) -> Value {
-    return arith::SubFOp::create(b, l, p, q);
-  };
-  auto mul = [&](Value p, Value q) -> Value {
-    return arith::MulFOp::create(b, l, p, q);
-  };
+  ScalarMath m{b, l, t};
   Value prod = x;
   for (int i = 1; i < 8; ++i)
-    prod = mul(prod, add(x, c(i)));
-  Value z = add(x, c(8.0));
-  Value iz = arith::DivFOp::create(b, l, c(1.0), z);
-  Value iz2 = mul(iz, iz);
-  Value s = c(1.0 / 1680.0);
-  s = sub(c(1.0 / 1260.0), mul(iz2, s));
-  s = sub(c(1.0 / 360.0), mul(iz2, s));
-  s = sub(c(1.0 / 12.0), mul(iz2, s));
-  s = mul(iz, s);
+    prod = m.mul(prod, m.add(x, m.c(i)));
+  Value z = m.add(x, m.c(8.0));
+  Value iz = arith::DivFOp::create(b, l, m.c(1.0), z);
+  Value iz2 = m.mul(iz, iz);
+  Value s = m.c(1.0 / 1680.0);
+  s = m.sub(m.c(1.0 / 1260.0), m.mul(iz2, s));
+  s = m.sub(m.c(1.0 / 360.0), m.mul(iz2, s));
+  s = m.sub(m.c(1.0 / 12.0), m.mul(iz2, s));
+  s = m.mul(iz, s);
   Value lz = math::LogOp::create(b, l, z);
-  Value st = add(sub(mul(sub(z, c(0.5)), lz), z),
-                 add(c(0.5 * std::log(2.0 * std::numbers::pi)), s));
+  Value st = m.add(m.sub(m.mul(m.sub(z, m.c(0.5)), lz), z),
+                   m.add(m.c(0.5 * std::log(2.0 * std::numbers::pi)), s));
   Value lp = math::LogOp::create(b, l, math::AbsFOp::create(b, l, prod));
-  return sub(st, lp);
+  return m.sub(st, lp);
 }
 
 /// The nm.softmax that produced `v` (through nm.slice ops), if any.
@@ -2132,21 +2140,16 @@ LogicalResult FunctionLowering::lower(ir::BinaryNLLOp op) {
       emptyT(b, loc, shape, elt), id, par,
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value pv = a[0], tv = toFloat(nb, l, a[1], elt);
-        Value one = fcst(nb, l, elt, 1.0), e = fcst(nb, l, elt, eps);
-        auto add = [&](Value x, Value y) -> Value {
-          return arith::AddFOp::create(nb, l, x, y);
-        };
-        auto sub = [&](Value x, Value y) -> Value {
-          return arith::SubFOp::create(nb, l, x, y);
-        };
-        Value nt = sub(one, tv);
+        ScalarMath m{nb, l, elt};
+        Value one = m.c(1.0), e = m.c(eps);
+        Value nt = m.sub(one, tv);
         Value v =
-            sub(arith::NegFOp::create(nb, l, xlogy0(nb, l, tv, add(pv, e))),
-                xlogy0(nb, l, nt, add(sub(one, pv), e)));
+            m.sub(arith::NegFOp::create(nb, l, xlogy0(nb, l, tv, m.add(pv, e))),
+                  xlogy0(nb, l, nt, m.add(m.sub(one, pv), e)));
         if (entropy)
-          v = add(v, sub(arith::NegFOp::create(nb, l,
-                                               xlogy0(nb, l, tv, add(tv, e))),
-                         xlogy0(nb, l, nt, add(nt, e))));
+          v = m.add(v, m.sub(arith::NegFOp::create(
+                                 nb, l, xlogy0(nb, l, tv, m.add(tv, e))),
+                             xlogy0(nb, l, nt, m.add(nt, e))));
         v = arith::SelectOp::create(nb, l, isUnlabelled(nb, l, tv),
                                     fcst(nb, l, elt, 0.0), v);
         return arith::MulFOp::create(nb, l, v,
@@ -2203,37 +2206,28 @@ LogicalResult FunctionLowering::lower(ir::BetaNLLOp op) {
       elementwise(
           b, loc, {mode, conc, t}, shapeOf(mode), elt,
           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            auto c = [&](double v) { return fcst(nb, l, elt, v); };
-            auto add = [&](Value x, Value y) -> Value {
-              return arith::AddFOp::create(nb, l, x, y);
-            };
-            auto sub = [&](Value x, Value y) -> Value {
-              return arith::SubFOp::create(nb, l, x, y);
-            };
-            auto mul = [&](Value x, Value y) -> Value {
-              return arith::MulFOp::create(nb, l, x, y);
-            };
+            ScalarMath m{nb, l, elt};
             Value md = a[0], cc = toFloat(nb, l, a[1], elt),
                   x = toFloat(nb, l, a[2], elt);
-            Value cm2 = sub(cc, c(2.0));
-            Value av = add(mul(md, cm2), c(1.0));
-            Value bv = add(mul(sub(c(1.0), md), cm2), c(1.0));
+            Value cm2 = m.sub(cc, m.c(2.0));
+            Value av = m.add(m.mul(md, cm2), m.c(1.0));
+            Value bv = m.add(m.mul(m.sub(m.c(1.0), md), cm2), m.c(1.0));
             Type f64 = nb.getF64Type();
             auto lg = [&](Value v) {
               return lgammaF64(nb, l, toFloat(nb, l, v, f64));
             };
             Value lib = arith::SubFOp::create(
-                nb, l, arith::SubFOp::create(nb, l, lg(add(av, bv)), lg(av)),
+                nb, l, arith::SubFOp::create(nb, l, lg(m.add(av, bv)), lg(av)),
                 lg(bv));
-            Value logp =
-                add(toFloat(nb, l, lib, elt),
-                    add(mul(sub(av, c(1.0)),
-                            math::LogOp::create(nb, l, add(x, c(eps)))),
-                        mul(sub(bv, c(1.0)),
-                            math::LogOp::create(nb, l,
-                                                add(sub(c(1.0), x), c(eps))))));
-            return add(arith::NegFOp::create(nb, l, logp),
-                       softplus(nb, l, arith::NegFOp::create(nb, l, cc)));
+            Value logp = m.add(
+                toFloat(nb, l, lib, elt),
+                m.add(m.mul(m.sub(av, m.c(1.0)),
+                            math::LogOp::create(nb, l, m.add(x, m.c(eps)))),
+                      m.mul(m.sub(bv, m.c(1.0)),
+                            math::LogOp::create(
+                                nb, l, m.add(m.sub(m.c(1.0), x), m.c(eps))))));
+            return m.add(arith::NegFOp::create(nb, l, logp),
+                         softplus(nb, l, arith::NegFOp::create(nb, l, cc)));
           }));
 }
 
