@@ -286,3 +286,38 @@ TEST_F(ModelTest, NllOfIndependentBlocksFromTheFrontend) {
         << "voxel " << v;
   }
 }
+
+/// Every voxel of a b,f,z,x,y probability map is in (0, 1) and sums to 1
+/// over f.
+void expectProbabilityMap(const Array &probs) {
+  const Sizes &s = probs.shape();
+  int64_t voxels = s[2] * s[3] * s[4];
+  for (int64_t b = 0; b < s[0]; ++b)
+    for (int64_t v = 0; v < voxels; ++v) {
+      double sum = 0;
+      for (int64_t f = 0; f < s[1]; ++f) {
+        double p = probs.getFlat((b * s[1] + f) * voxels + v);
+        ASSERT_GT(p, 0.0);
+        ASSERT_LT(p, 1.0);
+        sum += p;
+      }
+      ASSERT_NEAR(sum, 1.0, 1e-5);
+    }
+}
+
+// Issue 4's acceptance check on the docs' seed model itself (batch 1 to keep
+// the test short: 88 GFLOP) and on neuro3d, whose batch is None.
+TEST_F(ModelTest, ExampleModelsGiveProbabilityMapsForAllOnes) {
+  examples::Classifier seed = examples::cnn3d(1);
+  Array probs = model_manager.getmodel().predict(
+      {Array::full(seed.input.shape().shape(), 1.0)});
+  ASSERT_EQ(probs.shape(), (Sizes{1, 5, 8, 40, 40}));
+  expectProbabilityMap(probs);
+
+  model_manager.newmodel("neuro3d");
+  examples::Classifier n3 = examples::neuro3d(23, 185);
+  Array p3 = model_manager.getmodel().predict(
+      {Array::full({1, 1, 23, 185, 185}, 1.0)});
+  ASSERT_EQ(p3.shape(), (Sizes{1, 2, 5, 21, 21}));
+  expectProbabilityMap(p3);
+}
