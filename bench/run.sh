@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The CPU benchmark of issue 6 in one command: builds //bench:cnn_bench and
+# runs, in one process, neuromancer side by side with oneDNN (and PyTorch where
+# Debian's python3-torch is installed) on the seed 3-D CNN, neuro3d and
+# neuro3d at prediction size, at 1 and 2 threads. Ends with one line per
+# workload and thread count:
+#   RATIO <workload> threads=<n> neuromancer/onednn=<time ratio>
+#
+#   bash bench/run.sh            # everything (about 10-20 minutes)
+#   bash bench/run.sh --quick    # smoke run: neuro3d only, 3 reps
+#   bash bench/run.sh --workloads seed --threads 2 --reps 7 --no-torch ...
+#
+# Installs what is missing (scripts/setup.sh, libdnnl-dev) as root. The full
+# output is also written to $NM_BENCH_LOG (default /tmp/neuromancer-bench.txt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if ! dpkg-query -W -f='${Status}' libdnnl-dev 2>/dev/null | grep -q "install ok installed"; then
+  echo "bench: installing libdnnl-dev (oneDNN)"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends libdnnl-dev ||
+    { $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends libdnnl-dev; }
+fi
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  echo "bench: python3-torch is not installed; PyTorch is skipped (apt-get install python3-torch to include it)"
+fi
+bazel build //bench:cnn_bench
+log="${NM_BENCH_LOG:-/tmp/neuromancer-bench.txt}"
+./bazel-bin/bench/cnn_bench --torch-script bench/torch_bench.py "$@" 2>&1 | tee "$log"
+exit "${PIPESTATUS[0]}"
