@@ -61,8 +61,16 @@ std::string shapeText(const std::vector<int64_t> &shape) {
   return join(parts, ",");
 }
 
+/// "(None, 1, 23, 185, 185)": a shape as ELEKTRONN2 prints it.
+std::string tupleText(const std::vector<int64_t> &shape) {
+  std::vector<std::string> parts;
+  for (int64_t s : shape)
+    parts.push_back(s == None ? "None" : std::to_string(s));
+  return "(" + join(parts) + (shape.size() == 1 ? ",)" : ")");
+}
+
 //===--- functions
-//---------------------------------------------------------===//
+//----------------------------------------------------------===//
 
 struct Selected {
   std::string function; // as asked
@@ -132,7 +140,7 @@ std::vector<Node> sourcesOf(const std::vector<Node> &outputs) {
 }
 
 //===--- the input shape
-//---------------------------------------------------===//
+//----------------------------------------------------===//
 
 std::vector<CnnLayer> convLayers(const Model &model) {
   std::vector<CnnLayer> layers;
@@ -208,7 +216,7 @@ Model &imposeInputShape(Model &model, const Node &input,
     throw ValueError(
         "--input-shape " + given + " has " + std::to_string(shape.size()) +
         " sizes; input '" + input.name() + "' has " + std::to_string(s.ndim()) +
-        " axes (" + s.tagString() + "), shape " + formatTuple(s.shape()));
+        " axes (" + s.tagString() + "), shape " + tupleText(s.shape()));
   std::vector<int64_t> spatial = s.spatialAxes();
   std::vector<CnnLayer> layers = convLayers(model);
   bool patchChanges = false, batchChanges = false;
@@ -232,7 +240,7 @@ Model &imposeInputShape(Model &model, const Node &input,
         throw ValueError("--input-shape " + given + ": axis '" +
                          std::string(1, tag) + "' of input '" + input.name() +
                          "' has size " + std::to_string(have) +
-                         " in the model (" + formatTuple(s.shape()) + ", " +
+                         " in the model (" + tupleText(s.shape()) + ", " +
                          s.tagString() + "), not " + std::to_string(want));
     }
   }
@@ -253,7 +261,7 @@ Model &imposeInputShape(Model &model, const Node &input,
 }
 
 //===--- nm IR
-//-------------------------------------------------------------===//
+//--------------------------------------------------------------===//
 
 /// Sizes for specializeShapes: the designated input gets `inputShape`,
 /// other sources their own with None on 'b' replaced by the batch size.
@@ -283,7 +291,7 @@ sourceShapes(mlir::func::FuncOp func, const Model &model, const Node &input,
       throw ValueError("function '" + sel.function + "': input '" + src.name() +
                        "' has an unknown (None) size on axis '" +
                        std::string(1, s.tags()[axis]) + "' (" +
-                       formatTuple(s.shape()) + ", " + s.tagString() + ")" +
+                       tupleText(s.shape()) + ", " + s.tagString() + ")" +
                        (src == input
                             ? "; give its shape with --input-shape"
                             : "; rebuild the model with that size fixed"));
@@ -388,7 +396,7 @@ void freezeParameters(mlir::func::FuncOp func, const Selected &sel) {
 }
 
 //===--- files
-//-------------------------------------------------------------===//
+//--------------------------------------------------------------===//
 
 void writeFile(const fs::path &path, llvm::ArrayRef<char> data) {
   fs::path tmp = path;
@@ -600,11 +608,9 @@ CompileReport compileModel(const CompileRequest &request) {
       f.inputs.push_back({"", a, axesOf(n), geometryOf(n), ""});
     }
     for (const ArgSpec &a : sig->parameters) {
-      std::string origin;
-      findParam(s.outputs, a.name, origin);
-      f.parameters.push_back(
-          {"", a, "", "",
-           origin.empty() ? "" : "dataset " + origin + " of the model file"});
+      std::string dataset;
+      findParam(s.outputs, a.name, dataset);
+      f.parameters.push_back({"", a, "", "", dataset});
     }
     for (size_t i = 0; i < sig->outputs.size(); ++i) {
       Node n = i < s.outputs.size() ? s.outputs[i] : Node();

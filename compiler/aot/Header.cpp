@@ -81,8 +81,8 @@ void emitArgument(std::ostream &os, const std::string &macroBase,
     what += ", axes " + a.axes;
   if (!a.geometry.empty())
     what += ", " + a.geometry;
-  if (!a.origin.empty())
-    what += "; " + a.origin;
+  if (!a.dataset.empty())
+    what += "; in the model file as dataset " + a.dataset;
   os << "/*\n" << commentLines(what, " * ") << " */\n";
   std::string m = macroBase + "_" + upper(a.cName);
   os << "#define " << m << "_NDIM " << a.spec.shape.size() << "\n";
@@ -90,6 +90,8 @@ void emitArgument(std::ostream &os, const std::string &macroBase,
   os << "#define " << m << "_SIZE " << a.spec.size() << " /* elements */\n";
   os << "#define " << m << "_DTYPE \"" << dtypeName(a.spec.dtype) << "\"\n";
   os << "#define " << m << "_AXES \"" << a.axes << "\"\n";
+  if (!a.dataset.empty())
+    os << "#define " << m << "_DATASET \"" << a.dataset << "\"\n";
 }
 
 std::string parameterList(const FunctionDoc &f) {

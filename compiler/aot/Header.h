@@ -34,7 +34,8 @@ struct ArgumentDoc {
   ArgSpec spec;         // node (or "<node>_<param>") name, shape, dtype
   std::string axes;     // "b,f,z,x,y"; empty when unknown
   std::string geometry; // "fov=[...], offsets=[...], strides=[...]" or empty
-  std::string origin;   // where the values come from, e.g. "/params/conv/w"
+  std::string dataset;  // parameters: HDF5 dataset in the model file,
+                        // e.g. "/params/conv/w"
 };
 
 /// One compiled function.
