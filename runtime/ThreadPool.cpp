@@ -135,8 +135,9 @@ private:
     tInsideBody = outer;
   }
 
-  void workerLoop() {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  /// `seen`: the generation when the worker was created (a job published
+  /// before the thread first runs must not be skipped).
+  void workerLoop(uint64_t seen) {
     for (;;) {
       // Spin a little (about 50-100 us), then sleep until the next job.
       uint64_t g = seen;
@@ -163,8 +164,9 @@ private:
 
   void startWorkers(int n) {
     stop_.store(false, std::memory_order_relaxed);
+    uint64_t now = generation_.load(std::memory_order_acquire);
     for (int i = 1; i < n; ++i)
-      workers_.emplace_back([this] { workerLoop(); });
+      workers_.emplace_back([this, now] { workerLoop(now); });
     threads_.store(n, std::memory_order_relaxed);
   }
 

@@ -88,6 +88,7 @@ struct CompiledObject {
   double seconds = 0; // wall time of the compilation
   // With keepIntermediates only:
   std::string vectorizedIR; // MLIR after stage 1 (tensors, vectorised)
+  std::string bufferizedIR; // MLIR after stage 2 (buffers)
   std::string loweredIR;    // MLIR after stage 3 (buffers, vector lowered)
   std::string llvmIR;       // optimised LLVM IR
 };

@@ -3,7 +3,7 @@
 // A developer tool (not installed, tagged manual):
 //
 //   nm-codegen FILE.mlir [--dump=vec|lowered|llvm] [--check] [--time=N]
-//              [--threads=T] [--no-vectorize]
+//              [--threads=T] [--no-vectorize] [--no-parallel] [--obj=FILE]
 //
 // compiles every public function of FILE (linalg on static tensors) with
 // compiler/codegen, optionally prints an intermediate stage, runs each
@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
                  "[--check] [--time=N] [--threads=T] [--no-vectorize]\n");
     return 2;
   }
-  std::string dump;
+  std::string dump, objPath;
   bool check = false;
   int times = 0;
   codegen::CompileOptions options;
@@ -98,6 +98,14 @@ int main(int argc, char **argv) {
       nm_runtime_set_num_threads(std::stoi(a.substr(10)));
     else if (a == "--no-vectorize")
       options.vectorize = false;
+    else if (a.rfind("--rows=", 0) == 0)
+      options.tileRows = std::stoi(a.substr(7));
+    else if (a.rfind("--cols=", 0) == 0)
+      options.tileCols = std::stoi(a.substr(7));
+    else if (a.rfind("--red=", 0) == 0)
+      options.tileReduction = std::stoi(a.substr(6));
+    else if (a.rfind("--obj=", 0) == 0)
+      objPath = a.substr(6);
     else if (a == "--no-parallel")
       options.parallel = false;
     else {
@@ -117,8 +125,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::fprintf(stderr, "compiled in %.3f s\n", compiled->seconds);
+  if (!objPath.empty()) {
+    FILE *f = std::fopen(objPath.c_str(), "wb");
+    if (f) {
+      std::fwrite(compiled->object.data(), 1, compiled->object.size(), f);
+      std::fclose(f);
+    }
+  }
   if (dump == "vec")
     std::printf("%s\n", compiled->vectorizedIR.c_str());
+  else if (dump == "buf")
+    std::printf("%s\n", compiled->bufferizedIR.c_str());
   else if (dump == "lowered")
     std::printf("%s\n", compiled->loweredIR.c_str());
   else if (dump == "llvm")

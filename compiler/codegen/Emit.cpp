@@ -70,6 +70,67 @@ void addPackedWrapper(llvm::Function &func) {
 
 } // namespace
 
+void detail::lowerParallelDispatch(llvm::Module &module) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::IRBuilder<> b(ctx);
+  llvm::Type *i64 = b.getInt64Ty();
+  llvm::Type *ptr = b.getPtrTy();
+  llvm::StringRef prefix(kDispatchPrefix);
+  llvm::SmallVector<llvm::Function *> dispatches;
+  for (llvm::Function &f : module)
+    if (f.isDeclaration() && f.getName().starts_with(prefix))
+      dispatches.push_back(&f);
+  if (dispatches.empty())
+    return;
+  llvm::FunctionCallee runtime = module.getOrInsertFunction(
+      "nm_runtime_parallel_for",
+      llvm::FunctionType::get(b.getVoidTy(), {ptr, ptr, i64}, false));
+  for (llvm::Function *dispatch : dispatches) {
+    llvm::Function *body =
+        module.getFunction(dispatch->getName().drop_front(prefix.size()));
+    if (!body)
+      continue; // the verifier below reports the dangling call
+    body->setLinkage(llvm::GlobalValue::InternalLinkage);
+    // The context: one field per captured value (all but the count).
+    llvm::SmallVector<llvm::Type *> fields;
+    for (llvm::Argument &a : dispatch->args())
+      fields.push_back(a.getType());
+    fields.pop_back();
+    auto *context = llvm::StructType::get(ctx, fields);
+
+    // void trampoline(ptr ctx, i64 begin, i64 end)
+    auto *trampoline = llvm::Function::Create(
+        llvm::FunctionType::get(b.getVoidTy(), {ptr, i64, i64}, false),
+        llvm::GlobalValue::InternalLinkage, body->getName() + ".trampoline",
+        module);
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", trampoline));
+    llvm::SmallVector<llvm::Value *> args;
+    for (auto [i, type] : llvm::enumerate(fields))
+      args.push_back(b.CreateLoad(
+          type, b.CreateStructGEP(context, trampoline->getArg(0), i)));
+    args.push_back(trampoline->getArg(1));
+    args.push_back(trampoline->getArg(2));
+    b.CreateCall(body, args);
+    b.CreateRetVoid();
+
+    for (llvm::User *user : llvm::make_early_inc_range(dispatch->users())) {
+      auto *call = llvm::cast<llvm::CallInst>(user);
+      llvm::Function *caller = call->getFunction();
+      llvm::IRBuilder<> entry(&caller->getEntryBlock(),
+                              caller->getEntryBlock().begin());
+      llvm::AllocaInst *slot = entry.CreateAlloca(context);
+      b.SetInsertPoint(call);
+      for (unsigned i = 0; i < fields.size(); ++i)
+        b.CreateStore(call->getArgOperand(i),
+                      b.CreateStructGEP(context, slot, i));
+      b.CreateCall(runtime,
+                   {trampoline, slot, call->getArgOperand(fields.size())});
+      call->eraseFromParent();
+    }
+    dispatch->eraseFromParent();
+  }
+}
+
 TargetInfo hostTarget() {
   static const TargetInfo host = [] {
     TargetInfo t;
@@ -130,6 +191,7 @@ llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
     return makeError("codegen: translation to LLVM IR failed");
   module->setTargetTriple(triple);
   module->setDataLayout(tm->createDataLayout());
+  lowerParallelDispatch(*module);
 
   for (const FunctionSignature &sig : result.functions) {
     llvm::Function *func = module->getFunction(sig.entry);

@@ -7,6 +7,11 @@
 
 namespace mlir {
 class Operation;
+class ModuleOp;
+} // namespace mlir
+
+namespace llvm {
+class Module;
 }
 
 namespace nm::codegen::detail {
@@ -15,6 +20,18 @@ namespace nm::codegen::detail {
 /// wrappers for `functions`, optimises and emits an object into `result`.
 llvm::Error emitObject(mlir::Operation *llvmDialectModule,
                        const CompileOptions &options, CompiledObject &result);
+
+/// Prefix of the declarations that mark a parallel loop's dispatch (see
+/// Parallel.cpp): `nm_dispatch.<body>(captures..., n)`.
+inline constexpr const char *kDispatchPrefix = "nm_dispatch.";
+
+/// Outlines every outermost scf.forall (on buffers) into a body function
+/// over a range of its iterations, called through a dispatch declaration.
+void outlineParallelLoops(mlir::ModuleOp module);
+
+/// Replaces each call of a dispatch declaration by a context struct and a
+/// call of nm_runtime_parallel_for with a trampoline into the body.
+void lowerParallelDispatch(llvm::Module &module);
 
 /// `options.target` with empty fields filled from the host.
 TargetInfo resolveTarget(const TargetInfo &target);

@@ -32,6 +32,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
@@ -210,9 +211,42 @@ std::optional<unsigned> transposedInputDim(linalg::LinalgOp op) {
 
 struct OpSchedule {
   std::string tag;
+  /// Thread-level tiles (scf.forall, run on the thread pool); empty: the
+  /// op runs on the calling thread.
+  SmallVector<int64_t> threadTiles;
   SmallVector<int64_t> tileSizes; // 0 = not tiled
-  bool generalize = false;        // contraction-like: becomes one contract
+  /// Per loop: the tile does not divide it; the tile loop is peeled into a
+  /// main loop of full tiles and a remainder, both static.
+  SmallVector<bool> peel;
+  bool generalize = false; // contraction-like: becomes one contract
 };
+
+/// Ops with fewer loop iterations stay on the calling thread: a dispatch
+/// costs a few microseconds.
+constexpr int64_t kMinParallelWork = int64_t(1) << 16;
+
+/// The parallel loops that the register schedule leaves at tile 1 (batch,
+/// outer spatial dims), except the innermost loop, become thread-level
+/// tiles of one iteration each.
+void distribute(linalg::LinalgOp op, ArrayRef<int64_t> ranges, OpSchedule &s) {
+  int64_t work = 1, outer = 1;
+  for (int64_t r : ranges)
+    work *= r;
+  if (work < kMinParallelWork)
+    return;
+  SmallVector<utils::IteratorType> its = op.getIteratorTypesArray();
+  SmallVector<int64_t> threads(ranges.size(), 0);
+  for (size_t i = 0; i + 1 < ranges.size(); ++i) {
+    if (its[i] != utils::IteratorType::parallel || s.tileSizes[i] != 1 ||
+        ranges[i] < 2)
+      continue;
+    threads[i] = 1;
+    s.tileSizes[i] = 0;
+    outer *= ranges[i];
+  }
+  if (outer >= 2)
+    s.threadTiles = std::move(threads);
+}
 
 /// Per-op tile sizes: window dims and leading output dims 1, a register tile
 /// of (rows x cols) outputs and a reduction chunk for convs and matmuls; 1-D
@@ -226,8 +260,15 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     return std::nullopt;
   OpSchedule s;
   s.tileSizes.assign(ranges.size(), 1);
+  s.peel.assign(ranges.size(), false);
+  // A tile that divides the loop.
   auto set = [&](unsigned loop, int64_t cap) {
     s.tileSizes[loop] = divisorAtMost(ranges[loop], cap);
+  };
+  // A register tile: full tiles plus one peeled remainder.
+  auto setPeeled = [&](unsigned loop, int64_t cap) {
+    s.tileSizes[loop] = std::min(ranges[loop], std::max<int64_t>(cap, 1));
+    s.peel[loop] = ranges[loop] % s.tileSizes[loop] != 0;
   };
   int spatial = 0;
   if (isa<linalg::Conv1DNwcWcfOp>(op))
@@ -244,15 +285,15 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     if (auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides"))
       strided = llvm::any_of(strides.getValues<int64_t>(),
                              [](int64_t v) { return v != 1; });
-    set(spatial, strided ? 1 : o.tileRows);
-    set(spatial + 1, o.tileCols);
-    set(2 * spatial + 2, o.tileReduction);
+    setPeeled(spatial, strided ? 1 : o.tileRows);
+    setPeeled(spatial + 1, o.tileCols);
+    setPeeled(2 * spatial + 2, o.tileReduction);
     s.generalize = true;
   } else if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op)) {
     unsigned m = ranges.size() - 3;
-    set(m, o.tileRows);
-    set(m + 1, o.tileCols);
-    set(m + 2, o.tileReduction);
+    setPeeled(m, o.tileRows);
+    setPeeled(m + 1, o.tileCols);
+    setPeeled(m + 2, o.tileReduction);
     s.generalize = true;
   } else if (std::optional<unsigned> across = transposedInputDim(op)) {
     // A transpose (or an op reading an input transposed): 2-D tiles of the
@@ -263,10 +304,14 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
   } else {
     set(ranges.size() - 1, o.tileInner);
   }
+  if (o.parallel)
+    distribute(op, ranges, s);
   // A tile as large as its loop (or a loop of 1) needs no tiling.
   for (size_t i = 0; i < ranges.size(); ++i)
-    if (s.tileSizes[i] >= ranges[i])
+    if (s.tileSizes[i] >= ranges[i]) {
       s.tileSizes[i] = 0;
+      s.peel[i] = false;
+    }
   return s;
 }
 
@@ -280,17 +325,28 @@ std::string scheduleScript(ArrayRef<OpSchedule> ops) {
     os << "  %op" << i << " = transform.structured.match attributes{" << s.tag
        << "} in %root : (!transform.any_op) -> !transform.any_op\n";
     std::string handle = "%op" + std::to_string(i);
-    unsigned numLoops =
-        llvm::count_if(s.tileSizes, [](int64_t t) { return t != 0; });
-    if (numLoops) {
+    if (llvm::any_of(s.threadTiles, [](int64_t t) { return t != 0; })) {
+      os << "  %d" << i << ", %forall" << i
+         << " = transform.structured.tile_using_forall " << handle
+         << " tile_sizes [";
+      llvm::interleaveComma(s.threadTiles, os);
+      os << "] : (!transform.any_op) -> (!transform.any_op, "
+            "!transform.any_op)\n";
+      handle = "%d" + std::to_string(i);
+    }
+    SmallVector<unsigned> tiledDims;
+    for (auto [d, t] : llvm::enumerate(s.tileSizes))
+      if (t != 0)
+        tiledDims.push_back(d);
+    if (!tiledDims.empty()) {
       os << "  %t" << i;
-      for (unsigned l = 0; l < numLoops; ++l)
+      for (unsigned l = 0; l < tiledDims.size(); ++l)
         os << ", %l" << i << "_" << l;
       os << " = transform.structured.tile_using_for " << handle
          << " tile_sizes [";
       llvm::interleaveComma(s.tileSizes, os);
       os << "] : (!transform.any_op) -> (!transform.any_op";
-      for (unsigned l = 0; l < numLoops; ++l)
+      for (unsigned l = 0; l < tiledDims.size(); ++l)
         os << ", !transform.any_op";
       os << ")\n";
       handle = "%t" + std::to_string(i);
@@ -298,6 +354,19 @@ std::string scheduleScript(ArrayRef<OpSchedule> ops) {
     if (s.generalize)
       os << "  %g" << i << " = transform.structured.generalize " << handle
          << " : (!transform.any_op) -> !transform.any_op\n";
+    // Innermost first, so that peeling an outer loop clones inner loops
+    // that are already peeled.
+    for (int l = tiledDims.size() - 1; l >= 0; --l) {
+      if (!s.peel[tiledDims[l]])
+        continue;
+      std::string loop = "%l" + std::to_string(i) + "_" + std::to_string(l);
+      os << "  %c" << loop.substr(1) << " = transform.cast " << loop
+         << " : !transform.any_op to !transform.op<\"scf.for\">\n";
+      os << "  %m" << loop.substr(1) << ", %r" << loop.substr(1)
+         << " = transform.loop.peel %c" << loop.substr(1)
+         << " : (!transform.op<\"scf.for\">) -> (!transform.any_op, "
+            "!transform.any_op)\n";
+    }
   }
   os << R"(  %funcs = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
   transform.apply_patterns to %funcs {
@@ -470,6 +539,10 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
+  // Subviews folded into the transfers' indices: the accumulator of a tile
+  // inside an scf.forall is then read and written at loop-invariant indices
+  // of the base buffer, which hoisting needs.
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
 }
 
 /// A memref.copy between buffers that are not both contiguous (tensor.pad,
@@ -496,6 +569,7 @@ void lowerNonContiguousCopies(ModuleOp module) {
 
 void buildLLVMPipeline(OpPassManager &pm) {
   OpPassManager &fpm = pm.nest<func::FuncOp>();
+  fpm.addPass(createForallToForLoopPass()); // loops not outlined
   fpm.addPass(createConvertLinalgToLoopsPass());
   fpm.addPass(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll(true)));
@@ -558,7 +632,8 @@ std::string pipelineDescription(const CompileOptions &o) {
   llvm::raw_string_ostream os(text);
   os << "schedule-v1 tile_rows=" << o.tileRows << " tile_cols=" << o.tileCols
      << " tile_reduction=" << o.tileReduction << " tile_inner=" << o.tileInner
-     << " vectorize=" << o.vectorize << "\n"
+     << " vectorize=" << o.vectorize << " parallel=" << o.parallel
+     << " min_parallel_work=" << kMinParallelWork << "\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
   return text;
@@ -622,8 +697,12 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   if (failed(bufferizePM.run(*module)))
     return fail("bufferization");
   lowerNonContiguousCopies(*module);
+  if (options.keepIntermediates)
+    result.bufferizedIR = printModule(*module);
   if (options.vectorize && failed(runScript(*module, kBufferScript)))
     return fail("vector lowering");
+  if (options.parallel)
+    detail::outlineParallelLoops(*module);
   if (options.keepIntermediates)
     result.loweredIR = printModule(*module);
 
