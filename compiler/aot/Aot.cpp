@@ -598,8 +598,9 @@ CompileReport compileModel(const CompileRequest &request) {
     f.description = s.description;
     f.entry = prefix + "_" + s.cName;
     f.kernel = f.entry + "_kernel";
+    f.packed = f.entry + "_packed";
     renames[s.function] = f.kernel;
-    renames["_mlir_" + s.function] = "_mlir_" + f.kernel;
+    renames["_mlir_" + s.function] = f.packed;
     auto nodeNamed = [&](const std::string &name) {
       return model->contains(name) ? (*model)[name] : Node();
     };

@@ -13,11 +13,11 @@
 // with --params-as-args it is the very entry `model.predict(x)` compiles
 // for an input of that shape; frozen, the parameters are arith.constants
 // of the nm function before the lowering. The object is then written with
-// its symbols renamed into the model's namespace (`<prefix>_<f>_kernel`,
-// so objects of several models link together) and its libm references
-// pointed at libneuromancer_runtime (nm_runtime_libm_*), so a program
-// links the object with that library alone. Section contents are the
-// cache entry's, byte for byte.
+// its symbols renamed into the model's namespace (`<prefix>_<f>_kernel`
+// and the packed `<prefix>_<f>_packed`, so objects of several models link
+// together) and its libm references pointed at libneuromancer_runtime
+// (nm_runtime_libm_*), so a program links the object with that library alone.
+// Section contents are the cache entry's, byte for byte.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NEUROMANCER_COMPILER_AOT_AOT_H

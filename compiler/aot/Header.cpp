@@ -229,12 +229,32 @@ std::string emitHeader(const HeaderDoc &doc) {
     aliases(f.outputs, "OUTPUT");
     os << "#define " << F << "_NUM_INPUTS " << f.inputs.size() << "\n"
        << "#define " << F << "_NUM_PARAMETERS " << f.parameters.size() << "\n"
-       << "#define " << F << "_NUM_OUTPUTS " << f.outputs.size() << "\n\n";
+       << "#define " << F << "_NUM_OUTPUTS " << f.outputs.size() << "\n";
+
+    if (!f.parameters.empty()) {
+      os << "/* The parameters in argument order, for loading them in a "
+            "loop. */\n";
+      std::string datasets, sizes;
+      for (const ArgumentDoc &a : f.parameters) {
+        datasets +=
+            std::string(datasets.empty() ? "" : ", ") + "\"" + a.dataset + "\"";
+        sizes += (sizes.empty() ? "" : ", ") + std::to_string(a.spec.size());
+      }
+      os << "#define " << F << "_PARAMETER_DATASETS {" << datasets << "}\n"
+         << "#define " << F << "_PARAMETER_SIZES {" << sizes << "}\n";
+    }
+    os << "\n";
 
     std::string params = parameterList(f);
     os << "/* The compiled function in " << doc.objectFile
        << " (no checks; call " << f.entry << " instead). */\n"
-       << "void " << f.kernel << "(" << params << ");\n\n";
+       << "void " << f.kernel << "(" << params << ");\n";
+    if (!f.packed.empty())
+      os << "/* The same, packed: args[i] points to a variable holding the "
+            "i-th pointer\n * above (inputs, parameters, outputs), for "
+            "generic callers. */\n"
+         << "void " << f.packed << "(void **args);\n";
+    os << "\n";
     os << "/*\n"
        << commentLines(
               "Runs " + f.function + ": reads the " +

@@ -11,8 +11,11 @@
 //   * per argument: shape, dtype and axis tags (and fov/offsets/strides
 //     where the node has them) as macros and comments;
 //   * the object symbol each entry point calls (`<prefix>_<function>_kernel`,
-//     the compiled function with its JIT ABI) and the CPU features the
-//     object needs, checked at every call.
+//     the compiled function with its JIT ABI), its packed form
+//     (`<prefix>_<function>_packed(void **args)`, for generic callers) and
+//     the CPU features the object needs, checked at every call;
+//   * the parameters' datasets in the model file and sizes as initialiser
+//     lists, for loading them in a loop (--params-as-args).
 //
 // No MLIR or LLVM here, so the emitter is tested on its own.
 //
@@ -44,6 +47,7 @@ struct FunctionDoc {
   std::string description; // e.g. "the designated prediction node 'softmax'"
   std::string entry;       // C entry point, "<prefix>_<function>"
   std::string kernel;      // object symbol the entry point calls
+  std::string packed;      // the packed symbol (void **args), "" if none
   std::vector<ArgumentDoc> inputs, parameters, outputs;
 };
 

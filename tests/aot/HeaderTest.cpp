@@ -40,6 +40,7 @@ HeaderDoc sample() {
   f.description = "the designated loss node 'loss'";
   f.entry = "cnn_loss";
   f.kernel = "cnn_loss_kernel";
+  f.packed = "cnn_loss_packed";
   f.inputs.push_back({"image",
                       {"image", {2, 3, 4, 5, 6}, DType::Float32},
                       "b,f,z,x,y",
@@ -90,6 +91,10 @@ TEST(AotHeader, EntryPointAndConstants) {
             std::string::npos);
   EXPECT_NE(h.find("#define CNN_LOSS_CONV_W_DATASET \"/params/conv/w\""),
             std::string::npos);
+  EXPECT_NE(h.find("#define CNN_LOSS_PARAMETER_DATASETS {\"/params/conv/w\"}"),
+            std::string::npos);
+  EXPECT_NE(h.find("#define CNN_LOSS_PARAMETER_SIZES {60}"), std::string::npos);
+  EXPECT_NE(h.find("void cnn_loss_packed(void **args);"), std::string::npos);
   // A scalar output: rank 0, one element.
   EXPECT_NE(h.find("#define CNN_LOSS_LOSS_NDIM 0"), std::string::npos);
   EXPECT_NE(h.find("#define CNN_LOSS_LOSS_SIZE 1 "), std::string::npos);

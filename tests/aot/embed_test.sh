@@ -8,7 +8,9 @@
 #      JIT's (model.predict) for the same model and input: max abs diff
 #      <= 1e-6. Shared and static runtime.
 #   2. --params-as-args gives the JIT's own cache entry: loaded from the
-#      compile cache with the JIT's key, sections byte-identical.
+#      compile cache with the JIT's key, sections byte-identical; a C
+#      program loads the weights by the header's dataset names, calls the
+#      packed entry point and matches the JIT too.
 #   3. Headers compile with -std=c99 -Wall -Wextra -Werror -pedantic and as
 #      C++; two objects of one model link into one program.
 #   4. Errors: wrong --input-shape (axis and valid sizes), missing model
@@ -93,6 +95,11 @@ for s in .text .rodata; do
   cmp "$T/cache$s.bin" "$T/aot$s.bin" || fail "section $s differs from the cache's"
 done
 echo "sections .text and .rodata identical to cache entry ${jit_key:0:16}"
+$CC -std=c99 -Wall -Wextra -Werror -pedantic -I"$T/args/neuro3d" $HDF5_CFLAGS \
+  "$HERE/params_as_args.c" "$T/args/neuro3d/neuro3d.o" -L"$D" \
+  -lneuromancer_runtime $HDF5_LIBS -Wl,-rpath,"$D" -o "$T/params_as_args"
+"$T/params_as_args" "$T/neuro3d.h5" "$T/in.h5" "$T/args.h5"
+$HELPER compare "$T/jit.h5" "$T/args.h5" 1e-6
 
 step "headers in C99 and C++"
 for h in "$D/neuro3d.h" "$T/args/neuro3d/neuro3d.h"; do
