@@ -32,6 +32,24 @@ int main(void) {
     fprintf(stderr, "unexpected sizes\n");
     return 1;
   }
+  /* The runtime's C API. */
+  if (nm_runtime_check_cpu(NEURO3D_CPU_FEATURES) != NM_OK ||
+      nm_runtime_check_cpu("") != NM_OK ||
+      nm_runtime_check_cpu("no-such-feature,avx") != NM_OK ||
+      nm_runtime_api_version() != NM_RUNTIME_API_VERSION ||
+      nm_runtime_get_num_threads() < 1 ||
+      nm_status_string(NM_ERROR_UNSUPPORTED_CPU)[0] == 0) {
+    fprintf(stderr, "runtime C API: unexpected answers\n");
+    ++failures;
+  }
+  nm_runtime_set_num_threads(1);
+  if (nm_runtime_get_num_threads() != 1) {
+    fprintf(stderr, "nm_runtime_set_num_threads(1) did not take\n");
+    ++failures;
+  }
+  nm_runtime_set_num_threads(0);
+  printf("%s, %d thread(s)\n", nm_runtime_version(),
+         nm_runtime_get_num_threads());
   if (neuro3d_prediction(raw, NULL) != NM_ERROR_NULL_POINTER) {
     fprintf(stderr, "a NULL output was not reported\n");
     ++failures;
