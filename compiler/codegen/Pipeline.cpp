@@ -248,6 +248,20 @@ void distribute(linalg::LinalgOp op, ArrayRef<int64_t> ranges, OpSchedule &s) {
     s.threadTiles = std::move(threads);
 }
 
+/// Number of spatial dims of a pooling op (0: not a pooling op).
+int poolingSpatialDims(linalg::LinalgOp op) {
+  if (isa<linalg::PoolingNwcMaxOp, linalg::PoolingNwcSumOp,
+          linalg::PoolingNwcMinOp>(op))
+    return 1;
+  if (isa<linalg::PoolingNhwcMaxOp, linalg::PoolingNhwcSumOp,
+          linalg::PoolingNhwcMinOp>(op))
+    return 2;
+  if (isa<linalg::PoolingNdhwcMaxOp, linalg::PoolingNdhwcSumOp,
+          linalg::PoolingNdhwcMinOp>(op))
+    return 3;
+  return 0;
+}
+
 /// Per-op tile sizes: window dims and leading output dims 1, a register tile
 /// of (rows x cols) outputs and a reduction chunk for convs and matmuls; 1-D
 /// rows of at most tileInner elements for everything else.
@@ -288,6 +302,11 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     setPeeled(spatial, strided ? 1 : o.tileRows);
     setPeeled(spatial + 1, o.tileCols);
     setPeeled(2 * spatial + 2, o.tileReduction);
+    s.generalize = true;
+  } else if (int pooled = poolingSpatialDims(op)) {
+    // Loops: n, o_1..o_S, c, k_1..k_S. One output pixel at a time, a vector
+    // of channels, the window loops outside (the accumulator is hoisted).
+    setPeeled(pooled + 1, o.tileInner);
     s.generalize = true;
   } else if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op)) {
     unsigned m = ranges.size() - 3;
@@ -395,16 +414,31 @@ bool safeToVectorize(tensor::InsertSliceOp op) {
   return dropped.find_last() < rankDiff; // -1 when nothing is dropped
 }
 
+/// The largest iteration space (or insert_slice source) vectorised as one
+/// piece; register tiles are far below.
+constexpr int64_t kMaxVectorElements = 1 << 16;
+
 struct VectorizeStructuredOps : public RewritePattern {
   explicit VectorizeStructuredOps(MLIRContext *ctx)
       : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
   LogicalResult matchAndRewrite(Operation *op,
                                 PatternRewriter &rewriter) const override {
     if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
-      if (!safeToVectorize(insert))
+      if (!safeToVectorize(insert) ||
+          !insert.getSourceType().hasStaticShape() ||
+          insert.getSourceType().getNumElements() > kMaxVectorElements)
         return failure();
-    } else if (!isa<linalg::LinalgOp>(op) ||
-               isa<linalg::ConvolutionOpInterface>(op)) {
+    } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+      if (isa<linalg::ConvolutionOpInterface>(op))
+        return failure();
+      // An op the schedule did not tile would become one huge vector
+      // (minutes of compile time, gigabytes of memory): leave it to loops.
+      int64_t size = 1;
+      for (int64_t r : linalgOp.getStaticLoopRanges())
+        size = ShapedType::isDynamic(r) ? kMaxVectorElements + 1 : size * r;
+      if (size > kMaxVectorElements)
+        return failure();
+    } else {
       return failure();
     }
     FailureOr<linalg::VectorizationResult> result =
@@ -687,6 +721,13 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
     return makeError(llvm::Twine("codegen: ") + stage +
                      " failed:" + diags.text);
   };
+  // Dead values of the lowering (e.g. tag-order copies of channels-last
+  // values that no one reads) are dropped before they are scheduled.
+  PassManager cleanupPM(&ctx);
+  cleanupPM.addPass(createCanonicalizerPass());
+  cleanupPM.addPass(createCSEPass());
+  if (failed(cleanupPM.run(*module)))
+    return fail("canonicalization");
   if (options.vectorize && failed(vectorizeOnTensors(*module, options)))
     return fail("tiling and vectorization");
   if (options.keepIntermediates)

@@ -23,6 +23,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "neuromancer/dialect/IR/NmAttrs.h"
 #include "neuromancer/dialect/IR/NmDialect.h"
 #include "neuromancer/dialect/IR/NmOps.h"
@@ -103,28 +104,44 @@ Value elementwise(OpBuilder &b, Location loc, ValueRange inputs,
                  body);
 }
 
-/// out[perm-applied] : out dim i = in dim perm[i].
+/// out dim i = in dim perm[i] (linalg.transpose). Transposes compose: a
+/// transpose of a transpose reads the original tensor, and one that undoes
+/// another returns its input, so channels-last values flow from layer to
+/// layer without round trips. A permutation that only moves unit dims is a
+/// reshape (no data movement).
 Value transposeT(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> p(perm);
+  if (auto prev = x.getDefiningOp<linalg::TransposeOp>()) {
+    // x dim j = src dim q[j], so out dim i = src dim q[p[i]].
+    ArrayRef<int64_t> q = prev.getPermutation();
+    for (int64_t &v : p)
+      v = q[v];
+    x = prev.getInput();
+  }
   bool identity = true;
-  for (size_t i = 0; i < perm.size(); ++i)
-    identity &= perm[i] == static_cast<int64_t>(i);
+  for (size_t i = 0; i < p.size(); ++i)
+    identity &= p[i] == static_cast<int64_t>(i);
   if (identity)
     return x;
   SmallVector<int64_t> in = shapeOf(x), out;
-  for (int64_t p : perm)
-    out.push_back(in[p]);
-  // A copy with a permuted input map (linalg.transpose semantics). The CPU
-  // pipeline of compiler/codegen currently blows up on linalg.transpose, so
-  // it is spelled as the equivalent linalg.generic.
-  int64_t rank = perm.size();
-  SmallVector<AffineExpr> inExprs(rank);
-  for (int64_t i = 0; i < rank; ++i)
-    inExprs[perm[i]] = b.getAffineDimExpr(i);
-  SmallVector<IT> its(rank, IT::parallel);
-  return generic(b, loc, {x},
-                 {AffineMap::get(rank, 0, inExprs, b.getContext())},
-                 emptyT(b, loc, out, eltOf(x)), b.getMultiDimIdentityMap(rank),
-                 its, [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  for (int64_t v : p)
+    out.push_back(in[v]);
+  SmallVector<int64_t> moved; // the non-unit dims in output order
+  for (int64_t v : p)
+    if (in[v] != 1)
+      moved.push_back(v);
+  if (llvm::is_sorted(moved) && !in.empty()) {
+    // Same element order: collapse to 1-D and expand to the new shape.
+    SmallVector<ReassociationIndices> all(1);
+    for (size_t i = 0; i < in.size(); ++i)
+      all[0].push_back(i);
+    Value flat = tensor::CollapseShapeOp::create(b, loc, x, all);
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(out, eltOf(x)), flat, all);
+  }
+  return linalg::TransposeOp::create(b, loc, x, emptyT(b, loc, out, eltOf(x)),
+                                     p)
+      ->getResult(0);
 }
 
 SmallVector<int64_t> inversePerm(ArrayRef<int64_t> perm) {
@@ -292,11 +309,8 @@ std::pair<Value, Value> clampIndex(OpBuilder &b, Location l, Value j,
   return {jc, arith::AndIOp::create(b, l, ge, lt)};
 }
 
-/// A gather: out[i] = body(indices) over `shape` (no inputs). The CPU
-/// pipeline currently cannot run the copies that tensor.pad and strided or
-/// offset tensor.insert_slice bufferize to (memref.copy -> memrefCopy is not
-/// linked into JIT objects), so padding, concatenation and the MFP
-/// interleave are written as index arithmetic + clamped tensor.extract.
+/// A gather: out[i] = body(indices) over `shape` (no inputs), for data
+/// movement that no tensor op expresses.
 Value gather(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt,
              function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> fn) {
   int64_t rank = shape.size();
@@ -311,31 +325,55 @@ Value gather(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt,
                  });
 }
 
-/// x padded by `lo` in front (and up to `shape` behind) with `value`.
+/// x padded by `lo` in front (and up to `shape` behind) with `value`
+/// (tensor.pad).
 Value padded(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> lo,
              ArrayRef<int64_t> shape, Value value) {
   SmallVector<int64_t> in = shapeOf(x);
-  return gather(
-      b, loc, shape, eltOf(x),
-      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
-        SmallVector<Value> src;
-        Value inside;
-        for (size_t d = 0; d < idx.size(); ++d) {
-          if (lo[d] == 0 && in[d] == shape[d]) {
-            src.push_back(idx[d]);
-            continue;
-          }
-          Value j = arith::SubIOp::create(nb, l, idx[d], idxC(nb, l, lo[d]));
-          auto [jc, ok] = clampIndex(nb, l, j, in[d]);
-          src.push_back(jc);
-          inside = inside ? arith::AndIOp::create(nb, l, inside, ok) : ok;
-        }
-        Value v = tensor::ExtractOp::create(nb, l, x, src);
-        if (!inside)
-          return v;
-        return arith::SelectOp::create(nb, l, inside, v, value);
-      });
+  bool any = false;
+  SmallVector<OpFoldResult> low, high;
+  for (size_t d = 0; d < in.size(); ++d) {
+    low.push_back(b.getIndexAttr(lo[d]));
+    high.push_back(b.getIndexAttr(shape[d] - in[d] - lo[d]));
+    any |= lo[d] != 0 || shape[d] != in[d];
+  }
+  if (!any)
+    return x;
+  return tensor::PadOp::create(b, loc, RankedTensorType::get(shape, eltOf(x)),
+                               x, low, high, value);
 }
+
+/// x with its last dim padded behind to `n` with `value`.
+Value padLastTo(OpBuilder &b, Location loc, Value x, int64_t n, double value) {
+  SmallVector<int64_t> shape = shapeOf(x);
+  if (shape.back() == n)
+    return x;
+  SmallVector<int64_t> lo(shape.size(), 0);
+  shape.back() = n;
+  return padded(b, loc, x, lo, shape, fcst(b, loc, eltOf(x), value));
+}
+
+/// The leading `n` elements of the last dim of x.
+Value sliceLastTo(OpBuilder &b, Location loc, Value x, int64_t n) {
+  SmallVector<int64_t> shape = shapeOf(x);
+  if (shape.back() == n)
+    return x;
+  SmallVector<OpFoldResult> off, sz, st;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    off.push_back(b.getIndexAttr(0));
+    sz.push_back(b.getIndexAttr(d + 1 == shape.size() ? n : shape[d]));
+    st.push_back(b.getIndexAttr(1));
+  }
+  shape.back() = n;
+  return tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get(shape, eltOf(x)), x, off, sz, st);
+}
+
+/// Channels of the internal (channels-last) layout of conv outputs: a
+/// multiple of the 16-float vector, so register tiles are full. The padded
+/// channels hold finite junk (activation of 0) that the next layer's zero
+/// weight rows cancel.
+int64_t paddedChannels(int64_t n) { return n <= 4 ? n : (n + 15) / 16 * 16; }
 
 //===----------------------------------------------------------------------===//
 // Scalar functions
@@ -627,6 +665,33 @@ private:
   /// Permutation tag order -> [b, spatial..., f].
   FailureOr<SmallVector<int64_t>> channelsLast(Operation *op,
                                                const ::nm::TaggedShape &s);
+  /// Conv and pool outputs in their internal layout [b, spatial..., f]
+  /// (channels maybe padded, see paddedChannels), keyed by the tag-order
+  /// value they were returned as: the next conv or pool reads them as they
+  /// are, with no transposes in between.
+  struct ChannelsLastValue {
+    Value value;
+    SmallVector<int64_t> perm;
+  };
+  DenseMap<Value, ChannelsLastValue> channelsLastOf_;
+  /// The nm value `nmInput` as [b, spatial..., f]: its internal value if it
+  /// has one with this permutation, else a transpose.
+  Value channelsLastInput(Location loc, Value nmInput, ArrayRef<int64_t> perm) {
+    Value v = get(nmInput);
+    auto it = channelsLastOf_.find(v);
+    if (it != channelsLastOf_.end() && ArrayRef(it->second.perm) == perm)
+      return it->second.value;
+    return transposeT(b_, loc, v, perm);
+  }
+  /// The tag-order value of the internal value `cl` whose first `channels`
+  /// channels are real; remembers `cl` for the consumers.
+  Value fromChannelsLast(Location loc, Value cl, ArrayRef<int64_t> perm,
+                         int64_t channels) {
+    Value v = transposeT(b_, loc, sliceLastTo(b_, loc, cl, channels),
+                         inversePerm(perm));
+    channelsLastOf_[v] = {cl, SmallVector<int64_t>(perm)};
+    return v;
+  }
 
   LogicalResult lower(ir::ConvOp op);
   LogicalResult lower(ir::PoolOp op);
@@ -747,8 +812,9 @@ FailureOr<Value> FunctionLowering::epilogue(Operation *op, Location loc,
       op->emitError() << "prelu needs a bias of shape [n_f, 2]";
       return failure();
     }
-    auto vecT = RankedTensorType::get({F}, elt);
-    SmallVector<OpFoldResult> sizes{b.getIndexAttr(F), b.getIndexAttr(1)};
+    int64_t nf = bt.getDimSize(0);
+    auto vecT = RankedTensorType::get({nf}, elt);
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(nf), b.getIndexAttr(1)};
     SmallVector<OpFoldResult> strides{b.getIndexAttr(1), b.getIndexAttr(1)};
     Value b0 = tensor::ExtractSliceOp::create(
         b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(0)}, sizes,
@@ -757,6 +823,17 @@ FailureOr<Value> FunctionLowering::epilogue(Operation *op, Location loc,
         b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(1)}, sizes,
         strides);
     bias = b0;
+  }
+  // y may have padded channels (paddedChannels): the per-channel vectors
+  // are padded so that the padded channels stay finite (std 1).
+  SmallVector<Value> bnPadded;
+  if (r == 0) {
+    bias = padLastTo(b, loc, bias, F, 0.0);
+    if (slope)
+      slope = padLastTo(b, loc, slope, F, 0.0);
+    for (auto [i, v] : llvm::enumerate(bn))
+      bnPadded.push_back(padLastTo(b, loc, v, F, i == 2 ? 1.0 : 0.0));
+    bn = bnPadded;
   }
   AffineMap id = b.getMultiDimIdentityMap(rank);
   AffineMap fmap =
@@ -887,11 +964,17 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
     return failure();
   SmallVector<int64_t> perm = *permOr;
   int64_t nsp = s.nSpatial();
-  Value x = transposeT(b, loc, get(op.getInput()), perm);
+  // [N, S..., Cp]: the producer's internal layout (Cp >= C, padded
+  // channels cancelled by zero weights) or a transpose.
+  Value x = channelsLastInput(loc, op.getInput(), perm);
   Type elt = eltOf(x);
+  int64_t cIn = shapeOf(x).back();
   Value w = get(op.getW());
   SmallVector<int64_t> wsh = shapeOf(w);
-  // [n_f, n_in, *filter] -> [*filter, n_in, n_f]
+  int64_t nf = wsh[0];
+  // Output channels of the internal layout; maxout groups real channels.
+  int64_t fp = maxoutFactor(op.getActivation()) > 0 ? nf : paddedChannels(nf);
+  // [n_f, n_in, *filter] -> [*filter, n_in, n_f], padded to [.., Cp, Fp].
   SmallVector<int64_t> wperm;
   for (int64_t i = 0; i < nsp; ++i)
     wperm.push_back(i + 2);
@@ -899,53 +982,68 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
   wperm.push_back(0);
   Value wt = transposeT(b, loc, w, wperm);
   SmallVector<int64_t> k(wsh.begin() + 2, wsh.end());
+  SmallVector<int64_t> wpsh(k);
+  wpsh.push_back(cIn);
+  wpsh.push_back(fp);
+  wt = padded(b, loc, wt, SmallVector<int64_t>(nsp + 2, 0), wpsh,
+              fcst(b, loc, elt, 0.0));
   StringRef mode = op.getConvMode();
+  if (mode != "valid" && mode != "same" && mode != "full")
+    return op.emitError() << "unknown conv_mode '" << mode << "'";
   SmallVector<int64_t> padAmt(nsp + 2, 0);
-  bool anyPad = false;
+  SmallVector<int64_t> psh = shapeOf(x);
   for (int64_t i = 0; i < nsp; ++i) {
     int64_t p = mode == "same" ? (k[i] - 1) / 2 : mode == "full" ? k[i] - 1 : 0;
     padAmt[i + 1] = p;
-    anyPad |= p != 0;
+    psh[i + 1] += 2 * p;
   }
-  if (mode != "valid" && mode != "same" && mode != "full")
-    return op.emitError() << "unknown conv_mode '" << mode << "'";
-  if (anyPad) {
-    SmallVector<int64_t> psh = shapeOf(x);
-    SmallVector<OpFoldResult> lo, hi;
-    for (size_t i = 0; i < psh.size(); ++i) {
-      psh[i] += 2 * padAmt[i];
-      lo.push_back(b.getIndexAttr(padAmt[i]));
-      hi.push_back(b.getIndexAttr(padAmt[i]));
-    }
-    (void)lo;
-    (void)hi;
-    x = padded(b, loc, x, padAmt, psh, fcst(b, loc, elt, 0.0));
-  }
+  x = padded(b, loc, x, padAmt, psh, fcst(b, loc, elt, 0.0));
   SmallVector<int64_t> xs = shapeOf(x);
   SmallVector<int64_t> cs{xs[0]};
   for (int64_t i = 0; i < nsp; ++i)
     cs.push_back(xs[i + 1] - k[i] + 1);
-  int64_t nf = wsh[0];
-  cs.push_back(nf);
-  Value init = filled(b, loc, cs, elt, fcst(b, loc, elt, 0.0));
-  SmallVector<int64_t> ones(nsp, 1);
-  SmallVector<NamedAttribute> attrs{
-      b.getNamedAttr("strides", i64Vec(b, ones)),
-      b.getNamedAttr("dilations", i64Vec(b, ones))};
-  SmallVector<Type> rt{init.getType()};
+  cs.push_back(fp);
   Value conv;
-  if (nsp == 1)
-    conv = linalg::Conv1DNwcWcfOp::create(b, loc, rt, ValueRange{x, wt},
-                                          ValueRange{init}, attrs)
-               ->getResult(0);
-  else if (nsp == 2)
-    conv = linalg::Conv2DNhwcHwcfOp::create(b, loc, rt, ValueRange{x, wt},
+  if (llvm::all_of(k, [](int64_t v) { return v == 1; })) {
+    // 1x1(x1): a matmul [N * S, Cp] x [Cp, Fp].
+    int64_t m = 1;
+    for (int64_t i = 0; i <= nsp; ++i)
+      m *= xs[i];
+    SmallVector<ReassociationIndices> rows(2), wrows(2);
+    for (int64_t i = 0; i <= nsp; ++i)
+      rows[0].push_back(i);
+    rows[1].push_back(nsp + 1);
+    for (int64_t i = 0; i < nsp + 1; ++i)
+      wrows[0].push_back(i);
+    wrows[1].push_back(nsp + 1);
+    Value a = tensor::CollapseShapeOp::create(b, loc, x, rows);
+    Value wm = tensor::CollapseShapeOp::create(b, loc, wt, wrows);
+    Value init = filled(b, loc, {m, fp}, elt, fcst(b, loc, elt, 0.0));
+    Value mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                        ValueRange{a, wm}, ValueRange{init})
+                   ->getResult(0);
+    conv = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(cs, elt),
+                                         mm, rows);
+  } else {
+    Value init = filled(b, loc, cs, elt, fcst(b, loc, elt, 0.0));
+    SmallVector<int64_t> ones(nsp, 1);
+    SmallVector<NamedAttribute> attrs{
+        b.getNamedAttr("strides", i64Vec(b, ones)),
+        b.getNamedAttr("dilations", i64Vec(b, ones))};
+    SmallVector<Type> rt{init.getType()};
+    if (nsp == 1)
+      conv = linalg::Conv1DNwcWcfOp::create(b, loc, rt, ValueRange{x, wt},
                                             ValueRange{init}, attrs)
-               ->getResult(0);
-  else
-    conv = linalg::Conv3DNdhwcDhwcfOp::create(b, loc, rt, ValueRange{x, wt},
+                 ->getResult(0);
+    else if (nsp == 2)
+      conv = linalg::Conv2DNhwcHwcfOp::create(b, loc, rt, ValueRange{x, wt},
                                               ValueRange{init}, attrs)
-               ->getResult(0);
+                 ->getResult(0);
+    else
+      conv = linalg::Conv3DNdhwcDhwcfOp::create(b, loc, rt, ValueRange{x, wt},
+                                                ValueRange{init}, attrs)
+                 ->getResult(0);
+  }
 
   SmallVector<int64_t> p(nsp, 1);
   if (auto pa = op.getPool())
@@ -963,7 +1061,7 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
     SmallVector<int64_t> outSh{n * nfrag};
     for (int64_t i = 0; i < nsp; ++i)
       outSh.push_back(cs[i + 1] / p[i]);
-    outSh.push_back(nf);
+    outSh.push_back(fp);
     Value acc = emptyT(b, loc, outSh, elt);
     SmallVector<int64_t> ix(nsp, 0);
     for (int64_t f = 0; f < nfrag; ++f) {
@@ -982,8 +1080,8 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
         sliceSh.push_back(len);
       }
       off.push_back(b.getIndexAttr(0));
-      sz.push_back(b.getIndexAttr(nf));
-      sliceSh.push_back(nf);
+      sz.push_back(b.getIndexAttr(fp));
+      sliceSh.push_back(fp);
       for (size_t i = 0; i < off.size(); ++i)
         st.push_back(b.getIndexAttr(1));
       Value slice = tensor::ExtractSliceOp::create(
@@ -1008,7 +1106,8 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
   auto ep = layerEpilogue(op, loc, pooled);
   if (failed(ep))
     return failure();
-  return set(op, transposeT(b, loc, *ep, inversePerm(perm)));
+  int64_t r = maxoutFactor(op.getActivation());
+  return set(op, fromChannelsLast(loc, *ep, perm, r > 0 ? nf / r : nf));
 }
 
 LogicalResult FunctionLowering::lower(ir::PoolOp op) {
@@ -1021,11 +1120,12 @@ LogicalResult FunctionLowering::lower(ir::PoolOp op) {
   SmallVector<int64_t> st = p;
   if (auto sa = op.getStride())
     st.assign(sa->begin(), sa->end());
-  Value x = transposeT(b_, loc, get(op.getInput()), *permOr);
+  Value x = channelsLastInput(loc, op.getInput(), *permOr);
   auto pl = pool(op, loc, x, p, st, op.getMode());
   if (failed(pl))
     return failure();
-  return set(op, transposeT(b_, loc, *pl, inversePerm(*permOr)));
+  int64_t channels = s.shape()[s.tagIndex('f')];
+  return set(op, fromChannelsLast(loc, *pl, *permOr, channels));
 }
 
 LogicalResult FunctionLowering::lower(ir::PerceptronOp op) {
@@ -1456,35 +1556,23 @@ LogicalResult FunctionLowering::lower(ir::ConcatOp op) {
   if (op.getAxis().size() != 1 || !s.hasTag(op.getAxis()[0]))
     return op.emitError() << "concat axis '" << op.getAxis() << "' not found";
   int64_t axis = s.tagIndex(op.getAxis()[0]);
-  SmallVector<Value> ins;
-  SmallVector<int64_t> starts;
+  // Each input into its slice of the result (in place when bufferization
+  // can make the producer write there).
+  Location loc = op.getLoc();
+  Value r = emptyT(b_, loc, rt.getShape(), rt.getElementType());
   int64_t at = 0;
   for (Value in : op.getInputs()) {
-    ins.push_back(get(in));
-    starts.push_back(at);
-    at += shapeOf(ins.back())[axis];
+    Value v = get(in);
+    SmallVector<int64_t> shape = shapeOf(v);
+    SmallVector<OpFoldResult> off, sz, st;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      off.push_back(b_.getIndexAttr(static_cast<int64_t>(d) == axis ? at : 0));
+      sz.push_back(b_.getIndexAttr(shape[d]));
+      st.push_back(b_.getIndexAttr(1));
+    }
+    r = tensor::InsertSliceOp::create(b_, loc, v, r, off, sz, st);
+    at += shape[axis];
   }
-  Value r = gather(
-      b_, op.getLoc(), rt.getShape(), rt.getElementType(),
-      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
-        Value result;
-        for (size_t t = 0; t < ins.size(); ++t) {
-          int64_t n = shapeOf(ins[t])[axis];
-          SmallVector<Value> src(idx.begin(), idx.end());
-          Value j =
-              arith::SubIOp::create(nb, l, idx[axis], idxC(nb, l, starts[t]));
-          src[axis] = clampIndex(nb, l, j, n).first;
-          Value v = tensor::ExtractOp::create(nb, l, ins[t], src);
-          if (!result) {
-            result = v;
-            continue;
-          }
-          Value here = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
-                                             idx[axis], idxC(nb, l, starts[t]));
-          result = arith::SelectOp::create(nb, l, here, v, result);
-        }
-        return result;
-      });
   return set(op, r);
 }
 
@@ -1610,23 +1698,50 @@ LogicalResult FunctionLowering::lower(ir::FragmentsToDenseOp op) {
   if (llvm::is_contained(table, -1))
     return op.emitError() << "fragments_to_dense: MFP offsets do not cover "
                              "every phase";
-  Value tableT = arith::ConstantOp::create(
-      b_, loc,
-      DenseElementsAttr::get(
-          RankedTensorType::get(tableShape, b_.getIndexType()),
-          ArrayRef<int64_t>(table)));
-  Value r =
-      gather(b_, loc, rt.getShape(), rt.getElementType(),
-             [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
-               SmallVector<Value> src(idx.begin(), idx.end()), phase;
-               for (int64_t k = 0; k < nsp; ++k) {
-                 Value s = idxC(nb, l, st[k]);
-                 src[sp[k]] = arith::DivUIOp::create(nb, l, idx[sp[k]], s);
-                 phase.push_back(arith::RemUIOp::create(nb, l, idx[sp[k]], s));
-               }
-               src[bI] = tensor::ExtractOp::create(nb, l, tableT, phase);
-               return tensor::ExtractOp::create(nb, l, x, src);
-             });
+  // Fragment table[phase] fills dense[.., phase_k + s_k * j_k, ..]: one
+  // strided insert_slice per fragment (of the fragment's first n_k rows,
+  // n_k = how many dense indices have that phase).
+  Value r = emptyT(b_, loc, rt.getShape(), rt.getElementType());
+  SmallVector<int64_t> fsh = shapeOf(x);
+  for (int64_t flat = 0; flat < tableSize; ++flat) {
+    int64_t frag = table[flat];
+    SmallVector<int64_t> phase(nsp);
+    for (int64_t k = nsp - 1, rem = flat; k >= 0; --k) {
+      phase[k] = rem % st[k];
+      rem /= st[k];
+    }
+    SmallVector<OpFoldResult> xoff, xsz, ones, doff, dst;
+    SmallVector<int64_t> srcShape;
+    for (int64_t d = 0; d < s.ndim(); ++d) {
+      int64_t n = fsh[d], o = 0, stride = 1;
+      if (d == bI) {
+        n = 1;
+        o = 0;
+      }
+      for (int64_t k = 0; k < nsp; ++k)
+        if (sp[k] == d) {
+          o = phase[k];
+          stride = st[k];
+          n = (rt.getDimSize(d) - o + stride - 1) / stride;
+          if (n > fsh[d])
+            return op.emitError()
+                   << "fragments_to_dense: fragments too small for the "
+                      "dense shape";
+        }
+      xoff.push_back(b_.getIndexAttr(d == bI ? frag : 0));
+      xsz.push_back(b_.getIndexAttr(n));
+      ones.push_back(b_.getIndexAttr(1));
+      doff.push_back(b_.getIndexAttr(o));
+      dst.push_back(b_.getIndexAttr(stride));
+      srcShape.push_back(n);
+    }
+    if (llvm::is_contained(srcShape, 0))
+      continue;
+    Value piece = tensor::ExtractSliceOp::create(
+        b_, loc, RankedTensorType::get(srcShape, rt.getElementType()), x, xoff,
+        xsz, ones);
+    r = tensor::InsertSliceOp::create(b_, loc, piece, r, doff, xsz, dst);
+  }
   return set(op, r);
 }
 
@@ -2400,8 +2515,17 @@ LogicalResult lowerNmToLinalg(ModuleOp module) {
       continue;
     }
     FunctionLowering fl(f);
-    if (failed(fl.run()))
+    if (failed(fl.run())) {
       ok = false;
+      continue;
+    }
+    // Values no one reads (e.g. the tag-order copy of a conv output that
+    // the next conv reads in its internal layout).
+    SmallVector<Operation *> ops;
+    f.walk([&](Operation *op) { ops.push_back(op); });
+    for (Operation *op : llvm::reverse(ops))
+      if (isOpTriviallyDead(op))
+        op->erase();
   }
   return success(ok);
 }
