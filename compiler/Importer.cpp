@@ -12,6 +12,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <algorithm>
 #include <set>
 
 namespace nm::compiler {
@@ -70,11 +71,8 @@ public:
       visit(out.ptr().get());
     // Arguments: sources in all_parents order of the outputs, then params.
     std::vector<const NodeImpl *> sources;
-    std::set<const NodeImpl *> seen;
-    for (const Node &out : outputs)
-      for (const Node &src : out.input_nodes())
-        if (seen.insert(src.ptr().get()).second)
-          sources.push_back(src.ptr().get());
+    for (const Node &src : sourceNodes(outputs))
+      sources.push_back(src.ptr().get());
     SmallVector<Type> argTypes;
     SmallVector<Location> argLocs;
     SmallVector<NamedAttribute> argAttrs;
@@ -357,6 +355,28 @@ private:
 
 void loadImporterDialects(MLIRContext &context) {
   context.loadDialect<ir::NmDialect, func::FuncDialect>();
+}
+
+std::vector<Node> sourceNodes(const std::vector<Node> &outputs) {
+  std::vector<Node> sources;
+  for (const Node &out : outputs)
+    for (const Node &src : out.input_nodes())
+      if (std::find(sources.begin(), sources.end(), src) == sources.end())
+        sources.push_back(src);
+  return sources;
+}
+
+const Param *findParameter(const std::vector<Node> &outputs,
+                           const std::string &argName, std::string *modelPath) {
+  for (const Node &out : outputs)
+    for (const Node &n : out.all_parents())
+      for (const auto &[key, param] : n.impl().params)
+        if (n.name() + "_" + key == argName) {
+          if (modelPath)
+            *modelPath = "/params/" + n.name() + "/" + key;
+          return &param;
+        }
+  return nullptr;
 }
 
 FailureOr<func::FuncOp> importFunction(ModuleOp module,

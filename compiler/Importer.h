@@ -22,6 +22,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "neuromancer/frontend/Node.h"
+#include "neuromancer/frontend/NodeImpl.h"
 
 #include <string>
 #include <vector>
@@ -40,6 +41,17 @@ private:
   std::string text_;
   mlir::ScopedDiagnosticHandler handler_;
 };
+
+/// The source nodes `outputs` read, in the order of the imported
+/// function's `nm.input` arguments (and of the arrays a node call takes).
+std::vector<Node> sourceNodes(const std::vector<Node> &outputs);
+
+/// The node parameter behind the argument `nm.param = "<node>_<param>"` of
+/// a function computing `outputs`, or null. `modelPath`, when given, gets
+/// its dataset in a model file ("/params/<node>/<param>").
+const Param *findParameter(const std::vector<Node> &outputs,
+                           const std::string &argName,
+                           std::string *modelPath = nullptr);
 
 /// Loads the dialects the importer creates ops of (nm, func).
 void loadImporterDialects(mlir::MLIRContext &context);

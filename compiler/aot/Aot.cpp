@@ -128,17 +128,6 @@ Selected select(const Model &model, const std::string &function,
   return s;
 }
 
-/// The source nodes of `outputs` in argument order (as the importer and
-/// node calls order them).
-std::vector<Node> sourcesOf(const std::vector<Node> &outputs) {
-  std::vector<Node> sources;
-  for (const Node &out : outputs)
-    for (const Node &src : out.input_nodes())
-      if (std::find(sources.begin(), sources.end(), src) == sources.end())
-        sources.push_back(src);
-  return sources;
-}
-
 //===--- the input shape
 //----------------------------------------------------===//
 
@@ -309,20 +298,6 @@ bool hasDynamicInputs(mlir::func::FuncOp func) {
   return false;
 }
 
-/// The value of parameter argument `name` ("<node>_<param>"), as the JIT
-/// binds it (compiler/api/Callable.cpp).
-const Param *findParam(const std::vector<Node> &outputs,
-                       const std::string &name, std::string &origin) {
-  for (const Node &out : outputs)
-    for (const Node &n : out.all_parents())
-      for (const auto &[key, param] : n.impl().params)
-        if (n.name() + "_" + key == name) {
-          origin = "/params/" + n.name() + "/" + key;
-          return &param;
-        }
-  return nullptr;
-}
-
 mlir::DenseElementsAttr constantOf(mlir::RankedTensorType type,
                                    const Array &value) {
   mlir::Type elt = type.getElementType();
@@ -373,7 +348,8 @@ void freezeParameters(mlir::func::FuncOp func, const Selected &sel) {
     if (!name)
       continue;
     std::string origin;
-    const Param *param = findParam(sel.outputs, name.str(), origin);
+    const Param *param =
+        compiler::findParameter(sel.outputs, name.str(), &origin);
     if (!param)
       throw RuntimeError("function '" + sel.function + "' needs parameter '" +
                          name.str() + "', which no node provides");
@@ -509,7 +485,7 @@ CompileReport compileModel(const CompileRequest &request) {
     for (const std::string &f : functions)
       for (const Node &n : select(*model, f, request.modelPath).outputs)
         outs.push_back(n);
-    std::vector<Node> sources = sourcesOf(outs);
+    std::vector<Node> sources = compiler::sourceNodes(outs);
     if (sources.size() == 1)
       input = sources.front();
     else if (!request.inputShape.empty())
@@ -610,7 +586,7 @@ CompileReport compileModel(const CompileRequest &request) {
     }
     for (const ArgSpec &a : sig->parameters) {
       std::string dataset;
-      findParam(s.outputs, a.name, dataset);
+      compiler::findParameter(s.outputs, a.name, &dataset);
       f.parameters.push_back({"", a, "", "", dataset});
     }
     for (size_t i = 0; i < sig->outputs.size(); ++i) {

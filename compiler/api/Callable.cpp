@@ -37,31 +37,19 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::vector<Node> sourcesOf(const std::vector<Node> &outputs);
-
 std::string sourceList(const std::vector<Node> &outputs) {
-  std::vector<Node> sources = sourcesOf(outputs);
+  std::vector<Node> sources = compiler::sourceNodes(outputs);
   std::string names = "[";
   for (std::size_t i = 0; i < sources.size(); ++i)
     names += (i ? ", " : "") + sources[i].name();
   return names + "]";
 }
 
-/// The shapes of the sources of `outputs`, in argument order.
-std::vector<Node> sourcesOf(const std::vector<Node> &outputs) {
-  std::vector<Node> sources;
-  for (const Node &out : outputs)
-    for (const Node &src : out.input_nodes())
-      if (std::find(sources.begin(), sources.end(), src) == sources.end())
-        sources.push_back(src);
-  return sources;
-}
-
 /// True when some source of `outputs` has a None size: compiled code is
 /// then specialised on the shapes of each call (ELEKTRONN2's functions
 /// accept any size there).
 bool needsSpecialisation(const std::vector<Node> &outputs) {
-  for (const Node &src : sourcesOf(outputs))
+  for (const Node &src : compiler::sourceNodes(outputs))
     for (int64_t s : src.shape().shape())
       if (s == None)
         return true;
@@ -72,7 +60,7 @@ bool needsSpecialisation(const std::vector<Node> &outputs) {
 /// ELEKTRONN2's count message when the number of inputs is wrong.
 std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
                               const std::vector<Array> &inputs) {
-  size_t required = sourcesOf(outputs).size();
+  size_t required = compiler::sourceNodes(outputs).size();
   if (inputs.size() != required)
     throw TypeError("\n " + std::to_string(required) + " inputs required, " +
                     std::to_string(inputs.size()) + " were given.");
@@ -140,16 +128,11 @@ std::vector<const Array *> bindParameters(const Executable &exe,
                                           const std::vector<Node> &outputs) {
   std::vector<const Array *> values;
   for (const ArgSpec &spec : exe.signature().parameters) {
-    const Array *found = nullptr;
-    for (const Node &out : outputs)
-      for (const Node &n : out.all_parents())
-        for (const auto &[key, param] : n.impl().params)
-          if (!found && n.name() + "_" + key == spec.name)
-            found = &param.value;
-    if (!found)
+    const Param *param = compiler::findParameter(outputs, spec.name);
+    if (!param)
       throw RuntimeError("compiled function needs parameter '" + spec.name +
                          "', which no node provides");
-    values.push_back(found);
+    values.push_back(&param->value);
   }
   return values;
 }
