@@ -27,5 +27,10 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
 fi
 bazel build //bench:cnn_bench
 log="${NM_BENCH_LOG:-/tmp/neuromancer-bench.txt}"
-./bazel-bin/bench/cnn_bench --torch-script bench/torch_bench.py "$@" 2>&1 | tee "$log"
+{
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    echo "source: commit $(git rev-parse --short HEAD), $(git status --porcelain --untracked-files=no | wc -l) modified tracked files"
+  fi
+  ./bazel-bin/bench/cnn_bench --torch-script bench/torch_bench.py "$@" 2>&1
+} | tee "$log"
 exit "${PIPESTATUS[0]}"
