@@ -18,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -193,10 +194,104 @@ private:
   Job job_;
 };
 
+/// Header in front of every block of nm_runtime_alloc (keeps the payload
+/// 64-byte aligned).
+struct alignas(64) BlockHeader {
+  int64_t size;
+  uint64_t magic;
+};
+constexpr uint64_t kMagic = 0x6e6d616c6c6f6321ull; // "nmalloc!"
+/// Blocks at least this large are cached on free.
+constexpr int64_t kCachedBlock = int64_t(1) << 20;
+/// At most this many bytes stay cached.
+constexpr int64_t kCacheLimit = int64_t(4) << 30;
+
+class BlockCache {
+public:
+  static BlockCache &get() {
+    static BlockCache *cache = new BlockCache();
+    return *cache;
+  }
+  /// A cached block of at least `size` (and at most twice that), or null.
+  BlockHeader *take(int64_t size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    size_t best = blocks_.size();
+    for (size_t i = 0; i < blocks_.size(); ++i)
+      if (blocks_[i]->size >= size && blocks_[i]->size <= 2 * size &&
+          (best == blocks_.size() || blocks_[i]->size < blocks_[best]->size))
+        best = i;
+    if (best == blocks_.size())
+      return nullptr;
+    BlockHeader *h = blocks_[best];
+    blocks_.erase(blocks_.begin() + best);
+    cached_ -= h->size;
+    return h;
+  }
+  /// Keeps `h` for reuse; false if the cache is full.
+  bool put(BlockHeader *h) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (cached_ + h->size > kCacheLimit && !blocks_.empty()) {
+      cached_ -= blocks_.front()->size;
+      std::free(blocks_.front());
+      blocks_.erase(blocks_.begin());
+    }
+    if (cached_ + h->size > kCacheLimit)
+      return false;
+    blocks_.push_back(h);
+    cached_ += h->size;
+    return true;
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (BlockHeader *h : blocks_)
+      std::free(h);
+    blocks_.clear();
+    cached_ = 0;
+  }
+
+private:
+  std::mutex mutex_;
+  std::vector<BlockHeader *> blocks_;
+  int64_t cached_ = 0;
+};
+
 } // namespace
 } // namespace nm
 
 extern "C" {
+
+void *nm_runtime_alloc(int64_t size) {
+  using nm::BlockHeader;
+  if (size < 0)
+    return nullptr;
+  BlockHeader *h = nullptr;
+  if (size >= nm::kCachedBlock)
+    h = nm::BlockCache::get().take(size);
+  if (!h) {
+    int64_t total = (int64_t(sizeof(BlockHeader)) + size + 63) / 64 * 64;
+    h = static_cast<BlockHeader *>(std::aligned_alloc(64, total));
+    if (!h)
+      return nullptr;
+    h->size = size;
+  }
+  h->magic = nm::kMagic;
+  return h + 1;
+}
+
+void nm_runtime_free(void *ptr) {
+  using nm::BlockHeader;
+  if (!ptr)
+    return;
+  BlockHeader *h = static_cast<BlockHeader *>(ptr) - 1;
+  if (h->magic != nm::kMagic)
+    std::abort(); // not ours: a bug in the compiled code or the caller
+  h->magic = 0;
+  if (h->size >= nm::kCachedBlock && nm::BlockCache::get().put(h))
+    return;
+  std::free(h);
+}
+
+void nm_runtime_release_memory(void) { nm::BlockCache::get().clear(); }
 
 void nm_runtime_parallel_for(nm_parallel_body body, void *ctx, int64_t n) {
   nm::Pool::get().run(body, ctx, n);

@@ -1,4 +1,4 @@
-//===- ThreadPool.h - the thread pool compiled code runs on -----*- C++ -*-===//
+//===- ThreadPool.h - threads and memory of compiled code -------*- C++ -*-===//
 //
 // Compiled functions (JIT and AOT alike) split the outermost parallel tile
 // loop of each big op into ranges and hand them to
@@ -40,6 +40,15 @@ void nm_runtime_set_num_threads(int n);
 
 /// The current number of threads (>= 1).
 int nm_runtime_get_num_threads(void);
+
+/// Memory for the intermediate buffers of compiled code (their malloc and
+/// free): 64-byte aligned. Large blocks are kept after free and handed out
+/// again, so a function called repeatedly (a forward pass) reuses memory
+/// that is already mapped instead of page-faulting fresh pages each call.
+void *nm_runtime_alloc(int64_t size);
+void nm_runtime_free(void *ptr);
+/// Returns the cached blocks to the system.
+void nm_runtime_release_memory(void);
 
 #ifdef __cplusplus
 } // extern "C"

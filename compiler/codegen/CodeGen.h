@@ -57,12 +57,14 @@ struct CompileOptions {
   /// LLVM optimisation level of the final O-pipeline and codegen (0-3).
   unsigned optLevel = 3;
   /// Register tile of convs and matmuls: output-width (rows) x filters
-  /// (columns). The actual tile is the largest divisor of the dimension that
-  /// does not exceed these, so every tile is static.
+  /// (columns). Rows are adapted to the loop (see rowTile in Pipeline.cpp);
+  /// a tile that does not divide its loop leaves a peeled remainder tile,
+  /// so every tile is static.
   int64_t tileRows = 8;
   int64_t tileCols = 32;
-  /// Largest reduction (input-channel / K) chunk vectorised at once.
-  int64_t tileReduction = 64;
+  /// Largest reduction (input-channel / K) chunk vectorised at once (the
+  /// internal layout pads channels to multiples of 16).
+  int64_t tileReduction = 16;
   /// Largest innermost-dimension chunk of other linalg ops.
   int64_t tileInner = 64;
   /// false: no tiling/vectorisation schedule; every structured op becomes

@@ -131,6 +131,25 @@ void detail::lowerParallelDispatch(llvm::Module &module) {
   }
 }
 
+void detail::useRuntimeAllocator(llvm::Module &module) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  auto retarget = [&](llvm::StringRef from, llvm::StringRef to,
+                      llvm::FunctionType *type) {
+    llvm::Function *f = module.getFunction(from);
+    if (!f || !f->isDeclaration() || f->getFunctionType() != type)
+      return;
+    llvm::FunctionCallee callee = module.getOrInsertFunction(to, type);
+    f->replaceAllUsesWith(callee.getCallee());
+    f->eraseFromParent();
+  };
+  retarget("malloc", "nm_runtime_alloc",
+           llvm::FunctionType::get(ptr, {i64}, false));
+  retarget("free", "nm_runtime_free",
+           llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false));
+}
+
 TargetInfo hostTarget() {
   static const TargetInfo host = [] {
     TargetInfo t;
@@ -192,6 +211,7 @@ llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
   module->setTargetTriple(triple);
   module->setDataLayout(tm->createDataLayout());
   lowerParallelDispatch(*module);
+  useRuntimeAllocator(*module);
 
   for (const FunctionSignature &sig : result.functions) {
     llvm::Function *func = module->getFunction(sig.entry);

@@ -33,6 +33,10 @@ void outlineParallelLoops(mlir::ModuleOp module);
 /// call of nm_runtime_parallel_for with a trampoline into the body.
 void lowerParallelDispatch(llvm::Module &module);
 
+/// Intermediate buffers from the runtime (nm_runtime_alloc/free, which
+/// cache large blocks across calls) instead of malloc/free.
+void useRuntimeAllocator(llvm::Module &module);
+
 /// `options.target` with empty fields filled from the host.
 TargetInfo resolveTarget(const TargetInfo &target);
 

@@ -33,6 +33,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/DeviceMappingInterface.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -158,15 +159,31 @@ bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
   auto forOp = scf::ForOp::create(b, loc, begin, end, one);
   func::ReturnOp::create(b, loc);
   b.setInsertionPointToStart(forOp.getBody());
-  // Delinearise: the last dim varies fastest.
+  // Delinearise: the last dim varies fastest, unless the loop's mapping
+  // orders the dims (mapping ids ascending = fastest first, e.g.
+  // #gpu.block<linear_dim_0> fastest).
+  SmallVector<int64_t> order; // fastest first
+  for (int64_t d = lbs.size() - 1; d >= 0; --d)
+    order.push_back(d);
+  if (std::optional<ArrayAttr> mapping = loop.getMapping();
+      mapping && mapping->size() == lbs.size()) {
+    SmallVector<int64_t> ids;
+    for (Attribute a : *mapping)
+      if (auto m = dyn_cast<DeviceMappingAttrInterface>(a))
+        ids.push_back(m.getMappingId());
+    if (ids.size() == lbs.size())
+      llvm::stable_sort(order,
+                        [&](int64_t x, int64_t y) { return ids[x] < ids[y]; });
+  }
   Value rest = forOp.getInductionVar();
   SmallVector<Value> ivs(lbs.size());
-  for (int64_t d = lbs.size() - 1; d >= 0; --d) {
+  for (auto [k, d] : llvm::enumerate(order)) {
+    bool last = k + 1 == order.size();
     Value c = arith::ConstantIndexOp::create(b, loc, counts[d]);
-    Value k = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, c);
-    if (d > 0)
+    Value idx = last ? rest : arith::RemUIOp::create(b, loc, rest, c);
+    if (!last)
       rest = arith::DivUIOp::create(b, loc, rest, c);
-    Value iv = k;
+    Value iv = idx;
     if (steps[d] != 1)
       iv = arith::MulIOp::create(
           b, loc, iv, arith::ConstantIndexOp::create(b, loc, steps[d]));

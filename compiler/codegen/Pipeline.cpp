@@ -23,6 +23,7 @@
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -36,6 +37,7 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -55,6 +57,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 
 using namespace mlir;
@@ -209,25 +212,107 @@ std::optional<unsigned> transposedInputDim(linalg::LinalgOp op) {
   return std::nullopt;
 }
 
+/// How one structured op is tiled (IREE's lowering_config): chosen by
+/// scheduleFor, carried on the op as the `nm.lowering_config` attribute
+/// and turned into the transform script by scheduleScript. An op that
+/// already carries the attribute keeps it (tests, tuning).
+///
+///   for c in channel tiles            (serial; the weights of one tile stay
+///                                      in cache while all rows run)
+///     forall t in thread tiles        (nm_runtime_parallel_for)
+///       fused producers' tiles        (conv -> pool -> epilogue chains)
+///       for r in register tiles       (vectorised, peeled remainders)
 struct OpSchedule {
   std::string tag;
-  /// Thread-level tiles (scf.forall, run on the thread pool); empty: the
-  /// op runs on the calling thread.
-  SmallVector<int64_t> threadTiles;
+  /// Serial outer loop over the output-channel dim: `channelTile` channels
+  /// per iteration (0: none); a remainder tile is peeled.
+  int64_t channelDim = -1, channelTile = 0;
+  bool channelPeel = false;
+  /// Thread-level tiles (scf.forall); empty: the op runs on the calling
+  /// thread. `threadOrder`: per dim, its rank in the linearised iteration
+  /// space (0 = fastest varying), carried as the forall's mapping.
+  SmallVector<int64_t> threadTiles, threadOrder;
   SmallVector<int64_t> tileSizes; // 0 = not tiled
   /// Per loop: the tile does not divide it; the tile loop is peeled into a
   /// main loop of full tiles and a remainder, both static.
   SmallVector<bool> peel;
   bool generalize = false; // contraction-like: becomes one contract
+  /// Producers fused into this op's thread-level loop, consumer first (a
+  /// conv's pooling and epilogue chain, see fusionGroup); their register
+  /// schedules apply to the fused tiles.
+  SmallVector<unsigned> fused;
+  bool isFused = false; // scheduled inside another op's loops
 };
+
+constexpr llvm::StringLiteral kLoweringConfig = "nm.lowering_config";
+
+DictionaryAttr toAttr(MLIRContext *ctx, const OpSchedule &s) {
+  Builder b(ctx);
+  SmallVector<NamedAttribute> a{
+      b.getNamedAttr("tile_sizes", b.getDenseI64ArrayAttr(s.tileSizes)),
+      b.getNamedAttr("peel", b.getDenseBoolArrayAttr(s.peel)),
+      b.getNamedAttr("generalize", b.getBoolAttr(s.generalize))};
+  if (!s.threadTiles.empty()) {
+    a.push_back(
+        b.getNamedAttr("thread_tiles", b.getDenseI64ArrayAttr(s.threadTiles)));
+    a.push_back(
+        b.getNamedAttr("thread_order", b.getDenseI64ArrayAttr(s.threadOrder)));
+  }
+  if (s.channelTile) {
+    a.push_back(
+        b.getNamedAttr("channel_dim", b.getI64IntegerAttr(s.channelDim)));
+    a.push_back(
+        b.getNamedAttr("channel_tile", b.getI64IntegerAttr(s.channelTile)));
+    a.push_back(b.getNamedAttr("channel_peel", b.getBoolAttr(s.channelPeel)));
+  }
+  return b.getDictionaryAttr(a);
+}
+
+std::optional<OpSchedule> fromAttr(DictionaryAttr d, unsigned numLoops) {
+  OpSchedule s;
+  auto tiles = d.getAs<DenseI64ArrayAttr>("tile_sizes");
+  if (!tiles || tiles.size() != static_cast<int64_t>(numLoops))
+    return std::nullopt;
+  s.tileSizes.assign(tiles.asArrayRef().begin(), tiles.asArrayRef().end());
+  s.peel.assign(numLoops, false);
+  if (auto peel = d.getAs<DenseBoolArrayAttr>("peel");
+      peel && peel.size() == static_cast<int64_t>(numLoops))
+    s.peel.assign(peel.asArrayRef().begin(), peel.asArrayRef().end());
+  if (auto g = d.getAs<BoolAttr>("generalize"))
+    s.generalize = g.getValue();
+  if (auto t = d.getAs<DenseI64ArrayAttr>("thread_tiles");
+      t && t.size() == static_cast<int64_t>(numLoops)) {
+    s.threadTiles.assign(t.asArrayRef().begin(), t.asArrayRef().end());
+    s.threadOrder.assign(numLoops, 0);
+    if (auto order = d.getAs<DenseI64ArrayAttr>("thread_order");
+        order && order.size() == static_cast<int64_t>(numLoops))
+      s.threadOrder.assign(order.asArrayRef().begin(),
+                           order.asArrayRef().end());
+  }
+  if (auto c = d.getAs<IntegerAttr>("channel_tile")) {
+    s.channelTile = c.getInt();
+    if (auto dim = d.getAs<IntegerAttr>("channel_dim"))
+      s.channelDim = dim.getInt();
+    if (auto p = d.getAs<BoolAttr>("channel_peel"))
+      s.channelPeel = p.getValue();
+    if (s.channelDim < 0 || s.channelDim >= static_cast<int64_t>(numLoops))
+      s.channelTile = 0;
+  }
+  return s;
+}
 
 /// Ops with fewer loop iterations stay on the calling thread: a dispatch
 /// costs a few microseconds.
 constexpr int64_t kMinParallelWork = int64_t(1) << 16;
 
-/// The parallel loops that the register schedule leaves at tile 1 (batch,
-/// outer spatial dims), except the innermost loop, become thread-level
-/// tiles of one iteration each.
+/// Enough thread-level iterations to balance any thread count we expect;
+/// further loops stay inside each iteration (fewer, bigger tasks).
+constexpr int64_t kParallelIterations = 256;
+
+/// Thread-level tiles of one iteration over the parallel loops that the
+/// register schedule leaves at tile 1 (batch, outer spatial dims; never the
+/// innermost loop, which the vectoriser works on), outermost first, until
+/// there are kParallelIterations tasks. The last of them varies fastest.
 void distribute(linalg::LinalgOp op, ArrayRef<int64_t> ranges, OpSchedule &s) {
   int64_t work = 1, outer = 1;
   for (int64_t r : ranges)
@@ -236,16 +321,45 @@ void distribute(linalg::LinalgOp op, ArrayRef<int64_t> ranges, OpSchedule &s) {
     return;
   SmallVector<utils::IteratorType> its = op.getIteratorTypesArray();
   SmallVector<int64_t> threads(ranges.size(), 0);
-  for (size_t i = 0; i + 1 < ranges.size(); ++i) {
+  SmallVector<unsigned> dims;
+  for (size_t i = 0; i + 1 < ranges.size() && outer < kParallelIterations;
+       ++i) {
     if (its[i] != utils::IteratorType::parallel || s.tileSizes[i] != 1 ||
-        ranges[i] < 2)
+        ranges[i] < 2 || static_cast<int64_t>(i) == s.channelDim)
       continue;
     threads[i] = 1;
     s.tileSizes[i] = 0;
     outer *= ranges[i];
+    dims.push_back(i);
   }
-  if (outer >= 2)
-    s.threadTiles = std::move(threads);
+  if (outer < 2)
+    return;
+  s.threadTiles = std::move(threads);
+  s.threadOrder.assign(ranges.size(), 0);
+  for (auto [k, d] : llvm::enumerate(llvm::reverse(dims)))
+    s.threadOrder[d] = k;
+}
+
+/// Rows of a register tile over a loop of n output rows: tileRows, or a
+/// nearby count (between 3/4 and 7/4 of it, at most 28 accumulators) that
+/// needs fewer tile passes, preferring one that divides n (no remainder
+/// tile) and then the one whose remainder tile is fullest.
+int64_t rowTile(int64_t n, const CompileOptions &o) {
+  int64_t base = std::max<int64_t>(o.tileRows, 1);
+  if (n <= base)
+    return n;
+  int64_t zmm = std::max<int64_t>(o.tileCols / 16, 1);
+  int64_t hi = std::min<int64_t>(base * 7 / 4, 28 / zmm);
+  int64_t lo = std::max<int64_t>(base * 3 / 4, 1);
+  int64_t best = base;
+  auto key = [&](int64_t r) {
+    int64_t passes = (n + r - 1) / r, rem = n % r;
+    return std::make_tuple(passes, rem == 0 ? 0 : 1, -rem, -r);
+  };
+  for (int64_t r = lo; r <= std::max(hi, lo); ++r)
+    if (key(r) < key(best))
+      best = r;
+  return best;
 }
 
 /// Number of spatial dims of a pooling op (0: not a pooling op).
@@ -262,16 +376,48 @@ int poolingSpatialDims(linalg::LinalgOp op) {
   return 0;
 }
 
-/// Per-op tile sizes: window dims and leading output dims 1, a register tile
-/// of (rows x cols) outputs and a reduction chunk for convs and matmuls; 1-D
+/// Number of spatial dims of a conv (0: not one of the convs we tile).
+int convSpatialDims(linalg::LinalgOp op) {
+  if (isa<linalg::Conv1DNwcWcfOp>(op))
+    return 1;
+  if (isa<linalg::Conv2DNhwcHwcfOp>(op))
+    return 2;
+  if (isa<linalg::Conv3DNdhwcDhwcfOp>(op))
+    return 3;
+  return 0;
+}
+
+/// The output-channel loop of an op that can lead a channel-tiled group.
+int64_t channelLoop(linalg::LinalgOp op) {
+  if (int s = convSpatialDims(op))
+    return s + 1;
+  if (int s = poolingSpatialDims(op))
+    return s + 1;
+  if (isa<linalg::MatmulOp>(op))
+    return 1;
+  return -1;
+}
+
+/// How the schedule is used: `Alone` (its own loops), `Root` (leads a
+/// fused group), `Fused` (inside a group whose loops already tile the
+/// channel dim `fusedChannelDim` and the thread-level dims).
+enum class Role { Alone, Fused };
+
+/// Per-op tiles: window dims and leading output dims 1, a register tile of
+/// (rows x cols) outputs and a reduction chunk for convs and matmuls, one
+/// pixel x a vector of channels for pooling, 2-D tiles for transposes, 1-D
 /// rows of at most tileInner elements for everything else.
 std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
-                                      const CompileOptions &o) {
+                                      const CompileOptions &o,
+                                      Role role = Role::Alone,
+                                      int64_t fusedChannelDim = -1) {
   if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
+  if (auto config = op->getAttrOfType<DictionaryAttr>(kLoweringConfig))
+    return fromAttr(config, ranges.size());
   OpSchedule s;
   s.tileSizes.assign(ranges.size(), 1);
   s.peel.assign(ranges.size(), false);
@@ -284,14 +430,17 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     s.tileSizes[loop] = std::min(ranges[loop], std::max<int64_t>(cap, 1));
     s.peel[loop] = ranges[loop] % s.tileSizes[loop] != 0;
   };
-  int spatial = 0;
-  if (isa<linalg::Conv1DNwcWcfOp>(op))
-    spatial = 1;
-  else if (isa<linalg::Conv2DNhwcHwcfOp>(op))
-    spatial = 2;
-  else if (isa<linalg::Conv3DNdhwcDhwcfOp>(op))
-    spatial = 3;
-  if (spatial) {
+  // The channel loop of a conv or matmul: a serial loop of register-tile
+  // columns outside the thread-level loop.
+  auto setChannels = [&](unsigned loop) {
+    s.tileSizes[loop] = 0;
+    if (ranges[loop] > o.tileCols) {
+      s.channelDim = loop;
+      s.channelTile = o.tileCols;
+      s.channelPeel = ranges[loop] % o.tileCols != 0;
+    }
+  };
+  if (int spatial = convSpatialDims(op)) {
     // Loops: n, o_1..o_S, f, k_1..k_S, c. A strided conv reads its rows
     // with a stride the vectoriser cannot express as one contraction
     // operand, so its tile is one row (still vectorised over f and c).
@@ -299,8 +448,8 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     if (auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides"))
       strided = llvm::any_of(strides.getValues<int64_t>(),
                              [](int64_t v) { return v != 1; });
-    setPeeled(spatial, strided ? 1 : o.tileRows);
-    setPeeled(spatial + 1, o.tileCols);
+    setPeeled(spatial, strided ? 1 : rowTile(ranges[spatial], o));
+    setChannels(spatial + 1);
     setPeeled(2 * spatial + 2, o.tileReduction);
     s.generalize = true;
   } else if (int pooled = poolingSpatialDims(op)) {
@@ -308,11 +457,15 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     // of channels, the window loops outside (the accumulator is hoisted).
     setPeeled(pooled + 1, o.tileInner);
     s.generalize = true;
-  } else if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op)) {
-    unsigned m = ranges.size() - 3;
-    setPeeled(m, o.tileRows);
-    setPeeled(m + 1, o.tileCols);
-    setPeeled(m + 2, o.tileReduction);
+  } else if (isa<linalg::MatmulOp>(op)) {
+    setPeeled(0, rowTile(ranges[0], o));
+    setChannels(1);
+    setPeeled(2, o.tileReduction);
+    s.generalize = true;
+  } else if (isa<linalg::BatchMatmulOp>(op)) {
+    setPeeled(1, rowTile(ranges[1], o));
+    setPeeled(2, o.tileCols);
+    setPeeled(3, o.tileReduction);
     s.generalize = true;
   } else if (std::optional<unsigned> across = transposedInputDim(op)) {
     // A transpose (or an op reading an input transposed): 2-D tiles of the
@@ -323,69 +476,164 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
   } else {
     set(ranges.size() - 1, o.tileInner);
   }
-  if (o.parallel)
-    distribute(op, ranges, s);
-  // A tile as large as its loop (or a loop of 1) needs no tiling.
-  for (size_t i = 0; i < ranges.size(); ++i)
-    if (s.tileSizes[i] >= ranges[i]) {
-      s.tileSizes[i] = 0;
-      s.peel[i] = false;
+  if (role == Role::Fused) {
+    // The group's loops tile the channel dim already; the rest of the
+    // register schedule applies inside.
+    s.channelTile = 0;
+    s.channelDim = -1;
+    if (fusedChannelDim >= 0 &&
+        fusedChannelDim < static_cast<int64_t>(ranges.size()) &&
+        s.tileSizes[fusedChannelDim] >= o.tileCols) {
+      s.tileSizes[fusedChannelDim] = 0;
+      s.peel[fusedChannelDim] = false;
     }
+  } else if (o.parallel) {
+    distribute(op, ranges, s);
+  }
+  if (role == Role::Fused) {
+    // Tile sizes refer to the fused tile, whose thread-level dims have
+    // extent 1 (or the pooling window's): keep tiles of 1 there.
+  } else {
+    // A tile as large as its loop (or a loop of 1) needs no tiling.
+    for (size_t i = 0; i < ranges.size(); ++i)
+      if (s.tileSizes[i] >= ranges[i]) {
+        s.tileSizes[i] = 0;
+        s.peel[i] = false;
+      }
+  }
   return s;
 }
 
-std::string scheduleScript(ArrayRef<OpSchedule> ops) {
+/// Register tiling (tile_using_for), generalisation and peeling of the ops
+/// behind `handle`.
+void emitRegisterSchedule(llvm::raw_ostream &os, const std::string &name,
+                          std::string handle, const OpSchedule &s) {
+  SmallVector<unsigned> tiledDims;
+  for (auto [d, t] : llvm::enumerate(s.tileSizes))
+    if (t != 0)
+      tiledDims.push_back(d);
+  if (!tiledDims.empty()) {
+    os << "  %t" << name;
+    for (unsigned l = 0; l < tiledDims.size(); ++l)
+      os << ", %l" << name << "_" << l;
+    os << " = transform.structured.tile_using_for " << handle
+       << " tile_sizes [";
+    llvm::interleaveComma(s.tileSizes, os);
+    os << "] : (!transform.any_op) -> (!transform.any_op";
+    for (unsigned l = 0; l < tiledDims.size(); ++l)
+      os << ", !transform.any_op";
+    os << ")\n";
+    handle = "%t" + name;
+  }
+  if (s.generalize)
+    os << "  %g" << name << " = transform.structured.generalize " << handle
+       << " : (!transform.any_op) -> !transform.any_op\n";
+  // Innermost first, so that peeling an outer loop clones inner loops that
+  // are already peeled.
+  for (int l = tiledDims.size() - 1; l >= 0; --l) {
+    if (!s.peel[tiledDims[l]])
+      continue;
+    std::string loop = name + "_" + std::to_string(l);
+    os << "  %c" << loop << " = transform.cast %l" << loop
+       << " : !transform.any_op to !transform.op<\"scf.for\">\n";
+    os << "  %m" << loop << ", %r" << loop << " = transform.loop.peel %c"
+       << loop
+       << " : (!transform.op<\"scf.for\">) -> (!transform.any_op, "
+          "!transform.any_op)\n";
+  }
+}
+
+std::string scheduleScript(const std::vector<OpSchedule> &ops) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "module attributes {transform.with_named_sequence} {\n"
         "transform.named_sequence @__transform_main(%root: !transform.any_op "
         "{transform.readonly}) {\n";
-  for (auto [i, s] : llvm::enumerate(ops)) {
-    os << "  %op" << i << " = transform.structured.match attributes{" << s.tag
+  auto match = [&](unsigned i, const std::string &h) {
+    os << "  " << h << " = transform.structured.match attributes{" << ops[i].tag
        << "} in %root : (!transform.any_op) -> !transform.any_op\n";
-    std::string handle = "%op" + std::to_string(i);
+    return h;
+  };
+  for (auto [i, s] : llvm::enumerate(ops)) {
+    if (s.isFused)
+      continue;
+    std::string n = std::to_string(i);
+    std::string handle = match(i, "%op" + n);
+    bool grouped = s.channelTile ||
+                   llvm::any_of(s.threadTiles, [](int64_t t) { return t; });
+    // Producer handles to fuse into the next loop level.
+    SmallVector<std::string> producers;
+    for (unsigned j : s.fused)
+      producers.push_back(match(j, "%p" + std::to_string(j)));
+    // Fuses every producer into `loop` (consumer first: each fused tile
+    // computes just what the tiles after it read).
+    auto fuseInto = [&](std::string loop, const std::string &level) {
+      for (auto [k, j] : llvm::enumerate(s.fused)) {
+        std::string fusedHandle = "%" + level + std::to_string(j);
+        std::string next = loop + "_" + std::to_string(j);
+        os << "  " << fusedHandle << ", " << next
+           << " = transform.structured.fuse_into_containing_op " << producers[k]
+           << " into " << loop
+           << " : (!transform.any_op, !transform.any_op) -> "
+              "(!transform.any_op, !transform.any_op)\n";
+        producers[k] = fusedHandle;
+        loop = next;
+      }
+    };
+    if (s.channelTile) {
+      SmallVector<int64_t> tiles(s.tileSizes.size(), 0);
+      tiles[s.channelDim] = s.channelTile;
+      os << "  %ct" << n << ", %cl" << n
+         << " = transform.structured.tile_using_for " << handle
+         << " tile_sizes [";
+      llvm::interleaveComma(tiles, os);
+      os << "] : (!transform.any_op) -> (!transform.any_op, "
+            "!transform.any_op)\n";
+      handle = "%ct" + n;
+      fuseInto("%cl" + n, "cfu");
+    }
     if (llvm::any_of(s.threadTiles, [](int64_t t) { return t != 0; })) {
-      os << "  %d" << i << ", %forall" << i
+      std::string loop = "%forall" + n;
+      // The mapping orders the dims of the linearised iteration space
+      // (linear_dim_0 fastest, see Parallel.cpp).
+      SmallVector<std::string> mapping;
+      for (auto [d, t] : llvm::enumerate(s.threadTiles))
+        if (t)
+          mapping.push_back("#gpu.block<linear_dim_" +
+                            std::to_string(s.threadOrder[d]) + ">");
+      os << "  %d" << n << ", " << loop
          << " = transform.structured.tile_using_forall " << handle
          << " tile_sizes [";
       llvm::interleaveComma(s.threadTiles, os);
-      os << "] : (!transform.any_op) -> (!transform.any_op, "
+      os << "] (mapping = [";
+      llvm::interleaveComma(mapping, os);
+      os << "]) : (!transform.any_op) -> (!transform.any_op, "
             "!transform.any_op)\n";
-      handle = "%d" + std::to_string(i);
+      handle = "%d" + n;
+      fuseInto(loop, "tfu");
     }
-    SmallVector<unsigned> tiledDims;
-    for (auto [d, t] : llvm::enumerate(s.tileSizes))
-      if (t != 0)
-        tiledDims.push_back(d);
-    if (!tiledDims.empty()) {
-      os << "  %t" << i;
-      for (unsigned l = 0; l < tiledDims.size(); ++l)
-        os << ", %l" << i << "_" << l;
-      os << " = transform.structured.tile_using_for " << handle
-         << " tile_sizes [";
-      llvm::interleaveComma(s.tileSizes, os);
-      os << "] : (!transform.any_op) -> (!transform.any_op";
-      for (unsigned l = 0; l < tiledDims.size(); ++l)
-        os << ", !transform.any_op";
-      os << ")\n";
-      handle = "%t" + std::to_string(i);
-    }
-    if (s.generalize)
-      os << "  %g" << i << " = transform.structured.generalize " << handle
-         << " : (!transform.any_op) -> !transform.any_op\n";
-    // Innermost first, so that peeling an outer loop clones inner loops
-    // that are already peeled.
-    for (int l = tiledDims.size() - 1; l >= 0; --l) {
-      if (!s.peel[tiledDims[l]])
-        continue;
-      std::string loop = "%l" + std::to_string(i) + "_" + std::to_string(l);
-      os << "  %c" << loop.substr(1) << " = transform.cast " << loop
+    if (s.channelPeel) {
+      os << "  %cc" << n << " = transform.cast %cl" << n
          << " : !transform.any_op to !transform.op<\"scf.for\">\n";
-      os << "  %m" << loop.substr(1) << ", %r" << loop.substr(1)
-         << " = transform.loop.peel %c" << loop.substr(1)
+      os << "  %cm" << n << ", %cr" << n << " = transform.loop.peel %cc" << n
          << " : (!transform.op<\"scf.for\">) -> (!transform.any_op, "
             "!transform.any_op)\n";
     }
+    if (!grouped) {
+      emitRegisterSchedule(os, n, handle, s);
+      continue;
+    }
+    // Tiling and peeling cloned the ops (with their tags): the register
+    // schedule applies to every copy, found again by tag. Dead originals of
+    // fused producers go first.
+    os << "  %dce" << n
+       << " = transform.structured.match ops{[\"func.func\"]} in %root : "
+          "(!transform.any_op) -> !transform.any_op\n"
+       << "  transform.apply_dce to %dce" << n << " : !transform.any_op\n";
+    emitRegisterSchedule(os, n, match(i, "%rm" + n), s);
+    for (unsigned j : s.fused)
+      emitRegisterSchedule(os, std::to_string(j),
+                           match(j, "%rm" + std::to_string(j)), ops[j]);
   }
   os << R"(  %funcs = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
   transform.apply_patterns to %funcs {
@@ -450,6 +698,55 @@ struct VectorizeStructuredOps : public RewritePattern {
   }
 };
 
+/// acc + column(a) * row(b) on vector<MxN> -> vector.outerproduct a, b, acc.
+/// A conv tile with one input channel (first layers) has no reduction dim
+/// left after unit dims are folded, so it vectorises to broadcasts, a
+/// transpose, mulf and addf instead of a contraction; as an outer product
+/// it lowers to M broadcasts and M FMAs, like the contraction path.
+struct OuterProductFromBroadcasts : public OpRewritePattern<arith::AddFOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// v = broadcast(x : vector<N>) : vector<MxN>  ->  x
+  static Value row(Value v) {
+    auto bc = v.getDefiningOp<vector::BroadcastOp>();
+    auto src = bc ? dyn_cast<VectorType>(bc.getSourceType()) : VectorType();
+    auto res = cast<VectorType>(v.getType());
+    if (!src || src.getRank() != 1 || res.getRank() != 2 ||
+        src.getDimSize(0) != res.getDimSize(1))
+      return {};
+    return bc.getSource();
+  }
+  /// v = transpose(broadcast(x : vector<M>) : vector<NxM>, [1, 0]) -> x
+  static Value column(Value v) {
+    auto tr = v.getDefiningOp<vector::TransposeOp>();
+    if (!tr || tr.getPermutation() != ArrayRef<int64_t>{1, 0})
+      return {};
+    return row(tr.getVector());
+  }
+
+  LogicalResult matchAndRewrite(arith::AddFOp add,
+                                PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<VectorType>(add.getType());
+    if (!type || type.getRank() != 2 || type.isScalable())
+      return failure();
+    for (int accIdx : {0, 1}) {
+      Value acc = add->getOperand(accIdx);
+      auto mul = add->getOperand(1 - accIdx).getDefiningOp<arith::MulFOp>();
+      if (!mul || !mul->hasOneUse())
+        continue;
+      for (int colIdx : {0, 1}) {
+        Value a = column(mul->getOperand(colIdx));
+        Value b = row(mul->getOperand(1 - colIdx));
+        if (!a || !b)
+          continue;
+        rewriter.replaceOpWithNewOp<vector::OuterProductOp>(add, a, b, acc);
+        return success();
+      }
+    }
+    return failure();
+  }
+};
+
 void addCanonicalizationPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   for (Dialect *dialect : ctx->getLoadedDialects())
@@ -463,6 +760,7 @@ LogicalResult vectorizeAndCleanUp(ModuleOp module) {
   {
     RewritePatternSet patterns(ctx);
     patterns.add<VectorizeStructuredOps>(ctx);
+    patterns.add<OuterProductFromBroadcasts>(ctx, /*benefit=*/2);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorReductionToContractPatterns(patterns);
     vector::populateSinkVectorOpsPatterns(patterns);
@@ -531,23 +829,137 @@ LogicalResult runScript(ModuleOp payload, llvm::StringRef script) {
                                                 transform::TransformOptions());
 }
 
+/// The only user of `v`, if it has one use.
+Operation *onlyUser(Value v) {
+  return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+}
+
+/// An all-parallel linalg.generic that reads `v` elementwise (same shape,
+/// identity maps) and writes one result of that shape.
+bool isElementwiseConsumerOf(Operation *user, Value v) {
+  auto g = dyn_cast_or_null<linalg::GenericOp>(user);
+  if (!g || g.getNumDpsInits() != 1 || g.getNumReductionLoops() != 0 ||
+      g.getResult(0).getType() != v.getType())
+    return false;
+  if (!g.getMatchingIndexingMap(g.getDpsInitOperand(0)).isIdentity())
+    return false;
+  for (OpOperand *in : g.getDpsInputOperands())
+    if (in->get() == v)
+      return g.getMatchingIndexingMap(in).isIdentity();
+  return false;
+}
+
+/// A conv's chain: conv -> [pooling] -> [elementwise epilogue], each op the
+/// only user of the previous one, plus the fills that initialise the conv
+/// and the pooling. Returned root first, then the producers consumer
+/// first; empty if the conv has no such consumer.
+SmallVector<Operation *> fusionGroup(linalg::LinalgOp conv) {
+  if (!isa<linalg::ConvolutionOpInterface>(conv.getOperation()) ||
+      poolingSpatialDims(conv) || conv->getNumResults() != 1)
+    return {};
+  SmallVector<Operation *> chain{conv}; // producer first for now
+  auto addFill = [&](Operation *op) {
+    auto ls = cast<linalg::LinalgOp>(op);
+    Value init = ls.getDpsInitOperand(0)->get();
+    if (auto fill = init.getDefiningOp<linalg::FillOp>();
+        fill && fill->hasOneUse())
+      chain.insert(chain.begin(), fill);
+  };
+  addFill(conv);
+  Value v = conv->getResult(0);
+  Operation *user = onlyUser(v);
+  if (auto pool = dyn_cast_or_null<linalg::LinalgOp>(user);
+      pool && poolingSpatialDims(pool) &&
+      pool.getDpsInputOperand(0)->get() == v) {
+    addFill(pool);
+    chain.push_back(pool);
+    v = pool->getResult(0);
+    user = onlyUser(v);
+  }
+  if (isElementwiseConsumerOf(user, v))
+    chain.push_back(user);
+  if (chain.back() == conv.getOperation())
+    return {};
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
+
 LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
-  SmallVector<OpSchedule> ops;
+  std::vector<OpSchedule> ops;
+  DenseMap<Operation *, unsigned> index;
+  SmallVector<linalg::LinalgOp> linalgOps;
   module.walk([&](linalg::LinalgOp op) {
     std::optional<OpSchedule> s = scheduleFor(op, o);
     if (!s)
       return;
     s->tag = (kTagPrefix + llvm::Twine(ops.size())).str();
     op->setAttr(s->tag, UnitAttr::get(op->getContext()));
+    index[op] = ops.size();
     ops.push_back(std::move(*s));
+    linalgOps.push_back(op);
   });
+  // Conv -> pool -> epilogue chains run as one loop nest led by the last
+  // op: channel tiles, thread-level rows, and in each the conv, pool and
+  // epilogue tiles (no full-size intermediates; the conv tile is still in
+  // cache when the pool and the epilogue read it).
+  for (linalg::LinalgOp op : linalgOps) {
+    SmallVector<Operation *> group = fusionGroup(op);
+    if (group.empty() ||
+        !llvm::all_of(group, [&](Operation *g) { return index.count(g); }))
+      continue;
+    const OpSchedule &conv = ops[index[op]];
+    if (conv.threadTiles.empty())
+      continue;
+    auto root = cast<linalg::LinalgOp>(group[0]);
+    OpSchedule &r = ops[index[root]];
+    SmallVector<int64_t> ranges = root.getStaticLoopRanges();
+    int64_t rootChannels = channelLoop(root);
+    if (rootChannels < 0)
+      rootChannels = ranges.size() - 1; // elementwise epilogue: [.., f]
+    // Thread-level dims: the conv's (batch, outer output rows), which lead
+    // the pooling's and the epilogue's loops too.
+    r.threadTiles.assign(ranges.size(), 0);
+    r.threadOrder.assign(ranges.size(), 0);
+    for (unsigned d = 0; d < conv.threadTiles.size() && d < ranges.size(); ++d)
+      if (conv.threadTiles[d] && static_cast<int64_t>(d) != rootChannels) {
+        r.threadTiles[d] = 1;
+        r.threadOrder[d] = conv.threadOrder[d];
+        r.tileSizes[d] = 0;
+      }
+    // Channel tiles as the conv's.
+    r.channelTile = conv.channelTile;
+    r.channelPeel = conv.channelPeel;
+    r.channelDim = conv.channelTile ? rootChannels : -1;
+    if (r.channelTile || ranges[rootChannels] <= o.tileCols) {
+      r.tileSizes[rootChannels] = 0;
+      r.peel[rootChannels] = false;
+    }
+    for (Operation *member : ArrayRef(group).drop_front()) {
+      auto m = cast<linalg::LinalgOp>(member);
+      int64_t channels = channelLoop(m);
+      if (channels < 0)
+        channels = m.getNumLoops() - 1; // fill: [.., f]
+      std::optional<OpSchedule> inner =
+          scheduleFor(m, o, Role::Fused, channels);
+      unsigned j = index[member];
+      inner->tag = ops[j].tag;
+      inner->isFused = true;
+      ops[j] = std::move(*inner);
+      r.fused.push_back(j);
+    }
+  }
+  // The lowering configuration travels on the ops (visible in
+  // CompiledObject::vectorizedIR until the schedule consumes it).
+  for (auto [op, i] : index)
+    op->setAttr(kLoweringConfig, toAttr(op->getContext(), ops[i]));
   LogicalResult result = runScript(module, scheduleScript(ops));
   if (succeeded(result))
     result = vectorizeAndCleanUp(module);
   module.walk([&](Operation *op) {
     SmallVector<StringAttr> tags;
     for (NamedAttribute a : op->getDiscardableAttrs())
-      if (a.getName().getValue().starts_with(kTagPrefix))
+      if (a.getName().getValue().starts_with(kTagPrefix) ||
+          a.getName() == kLoweringConfig)
         tags.push_back(a.getName());
     for (StringAttr t : tags)
       op->removeAttr(t);
@@ -667,7 +1079,8 @@ std::string pipelineDescription(const CompileOptions &o) {
   os << "schedule-v1 tile_rows=" << o.tileRows << " tile_cols=" << o.tileCols
      << " tile_reduction=" << o.tileReduction << " tile_inner=" << o.tileInner
      << " vectorize=" << o.vectorize << " parallel=" << o.parallel
-     << " min_parallel_work=" << kMinParallelWork << "\n"
+     << " min_parallel_work=" << kMinParallelWork
+     << " parallel_iterations=" << kParallelIterations << " schedule=v3\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
   return text;
@@ -689,6 +1102,17 @@ llvm::Expected<CompiledObject> compileToObject(ModuleOp module,
 llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
                                                const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
+  // NEUROMANCER_CODEGEN_TIMING=1: seconds per stage on stderr.
+  static const bool timing = std::getenv("NEUROMANCER_CODEGEN_TIMING");
+  auto last = start;
+  auto lap = [&](const char *stage) {
+    if (!timing)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    llvm::errs() << "codegen " << stage << ": "
+                 << std::chrono::duration<double>(now - last).count() << " s\n";
+    last = now;
+  };
   DialectRegistry registry;
   registerCodegenDialects(registry);
   MLIRContext ctx(registry, MLIRContext::Threading::DISABLED);
@@ -724,12 +1148,14 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   // Dead values of the lowering (e.g. tag-order copies of channels-last
   // values that no one reads) are dropped before they are scheduled.
   PassManager cleanupPM(&ctx);
+  // (No CSE here: it would merge the tensor.empty of a conv's accumulator
+  // with its epilogue's, and the fused tiles would then share a buffer.)
   cleanupPM.addPass(createCanonicalizerPass());
-  cleanupPM.addPass(createCSEPass());
   if (failed(cleanupPM.run(*module)))
     return fail("canonicalization");
   if (options.vectorize && failed(vectorizeOnTensors(*module, options)))
     return fail("tiling and vectorization");
+  lap("stage 1 (tile, vectorize)");
   if (options.keepIntermediates)
     result.vectorizedIR = printModule(*module);
 
@@ -737,11 +1163,13 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   buildBufferizationPipeline(bufferizePM);
   if (failed(bufferizePM.run(*module)))
     return fail("bufferization");
+  lap("stage 2 (bufferize)");
   lowerNonContiguousCopies(*module);
   if (options.keepIntermediates)
     result.bufferizedIR = printModule(*module);
   if (options.vectorize && failed(runScript(*module, kBufferScript)))
     return fail("vector lowering");
+  lap("stage 3 (vector lowering)");
   if (options.parallel)
     detail::outlineParallelLoops(*module);
   if (options.keepIntermediates)
@@ -751,9 +1179,11 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   buildLLVMPipeline(llvmPM);
   if (failed(llvmPM.run(*module)))
     return fail("conversion to the LLVM dialect");
+  lap("stage 4 (LLVM dialect)");
 
   if (llvm::Error e = detail::emitObject(*module, options, result))
     return std::move(e);
+  lap("LLVM IR, O3, object");
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -964,17 +964,18 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
     return failure();
   SmallVector<int64_t> perm = *permOr;
   int64_t nsp = s.nSpatial();
-  // [N, S..., Cp]: the producer's internal layout (Cp >= C, padded
-  // channels cancelled by zero weights) or a transpose.
-  Value x = channelsLastInput(loc, op.getInput(), perm);
-  Type elt = eltOf(x);
-  int64_t cIn = shapeOf(x).back();
+  // [N, S..., C]: the producer's internal layout (a view of its first C
+  // channels: the padded ones are not read) or a transpose.
   Value w = get(op.getW());
   SmallVector<int64_t> wsh = shapeOf(w);
+  Value x = sliceLastTo(b, loc, channelsLastInput(loc, op.getInput(), perm),
+                        wsh[1]);
+  Type elt = eltOf(x);
+  int64_t cIn = shapeOf(x).back();
   int64_t nf = wsh[0];
   // Output channels of the internal layout; maxout groups real channels.
   int64_t fp = maxoutFactor(op.getActivation()) > 0 ? nf : paddedChannels(nf);
-  // [n_f, n_in, *filter] -> [*filter, n_in, n_f], padded to [.., Cp, Fp].
+  // [n_f, n_in, *filter] -> [*filter, n_in, n_f], padded to [.., C, Fp].
   SmallVector<int64_t> wperm;
   for (int64_t i = 0; i < nsp; ++i)
     wperm.push_back(i + 2);

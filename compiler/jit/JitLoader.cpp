@@ -42,6 +42,8 @@ loadObject(llvm::ArrayRef<char> object,
         llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported);
   };
   define("nm_runtime_parallel_for", &nm_runtime_parallel_for);
+  define("nm_runtime_alloc", &nm_runtime_alloc);
+  define("nm_runtime_free", &nm_runtime_free);
   if (llvm::Error e = (*jit)->getMainJITDylib().define(
           llvm::orc::absoluteSymbols(std::move(runtime))))
     return std::move(e);
