@@ -854,6 +854,12 @@ void benchWorkload(const Options &o, const std::string &name,
     std::vector<std::vector<double>> perStep(net.steps.size());
     std::vector<double> tOne, tNm;
     double loadOne = 0, loadNm = 0;
+    // A run is clean when other processes left this run's threads their
+    // cores: at most the cores it does not use (+0.1) were busy elsewhere.
+    const double cleanBound =
+        std::max(0, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - threads) +
+        0.1;
+    int cleanOne = 0, cleanNm = 0;
     nm::Array nmOut;
     // Warm-up: one call each, then reps alternating oneDNN and neuromancer.
     net.run();
@@ -868,6 +874,8 @@ void benchWorkload(const Options &o, const std::string &name,
       CpuSample c = cpuSample();
       loadOne += otherLoad(a, b) / o.reps;
       loadNm += otherLoad(b, c) / o.reps;
+      cleanOne += otherLoad(a, b) <= cleanBound;
+      cleanNm += otherLoad(b, c) <= cleanBound;
     }
     std::vector<int64_t> outDims = wl.outShape;
     nm::Array ref =
@@ -879,30 +887,36 @@ void benchWorkload(const Options &o, const std::string &name,
       torch = runTorch(o.torchScript, wl, threads, o.reps);
 
     Stats sn = statsOf(tNm), so = statsOf(tOne);
-    auto row = [&](const std::string &engine, const Stats &s, double load) {
+    auto row = [&](const std::string &engine, const Stats &s, double load,
+                   int clean) {
       double g = wl.gflop / s.median;
-      std::printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", engine.c_str(),
-                  cell(s.median).c_str(), cell(s.min).c_str(),
+      std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                  engine.c_str(), cell(s.median).c_str(), cell(s.min).c_str(),
                   cell(s.max).c_str(), cell(g, "%.1f").c_str(),
                   cell(100 * g / peak, "%.0f%%").c_str(),
                   cell(s.median / so.median, "%.2f").c_str(),
-                  cell(load, "%.2f").c_str());
+                  cell(load, "%.2f").c_str(),
+                  clean < 0 ? "-" : fmt("%d/%d", clean, o.reps).c_str());
     };
     std::printf("%d timed runs after 1 warm-up, neuromancer and oneDNN "
                 "alternating; threads: neuromancer pool %d, oneDNN OpenMP %d; "
                 "FMA peak (best round) %.0f GFLOP/s\n\n",
                 o.reps, nm::get_num_threads(), omp_get_max_threads(), peak);
     std::printf("| engine | median s | min s | max s | GFLOP/s | %% of peak | "
-                "time / oneDNN | others' load |\n|---|---|---|---|---|---|---|"
-                "---|\n");
-    row("neuromancer", sn, loadNm);
+                "time / oneDNN | others' load | clean runs |\n|---|---|---|---|"
+                "---|---|---|---|---|\n");
+    row("neuromancer", sn, loadNm, cleanNm);
     row(onednnVersion() + ", fmt any, reorders of in/out not timed", so,
-        loadOne);
+        loadOne, cleanOne);
     if (torch.ok)
       row("PyTorch " + torch.version + " " + torch.variant + ", random weights",
-          torch.s, torch.load);
+          torch.s, torch.load, -1);
     else if (o.torch)
-      std::printf("| PyTorch:%s | | | | | | | |\n", torch.note.c_str());
+      std::printf("| PyTorch:%s | | | | | | | | |\n", torch.note.c_str());
+    std::printf("\n(others' load: mean cores used by other processes during "
+                "the runs; clean: runs during which they left this run's %d "
+                "core(s) free)\n",
+                threads);
     std::printf("\nnumerics: neuromancer vs oneDNN output, max|diff| / "
                 "max|ref| = %.2e (bound 1e-05): %s\n",
                 err, err <= 1e-5 ? "PASS" : "FAIL");
