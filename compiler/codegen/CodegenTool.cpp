@@ -102,6 +102,8 @@ int main(int argc, char **argv) {
       options.tileRows = std::stoi(a.substr(7));
     else if (a.rfind("--cols=", 0) == 0)
       options.tileCols = std::stoi(a.substr(7));
+    else if (a.rfind("--opt=", 0) == 0)
+      options.optLevel = std::stoi(a.substr(6));
     else if (a.rfind("--red=", 0) == 0)
       options.tileReduction = std::stoi(a.substr(6));
     else if (a.rfind("--obj=", 0) == 0)

@@ -7,7 +7,6 @@
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
 
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
@@ -17,6 +16,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -25,6 +25,8 @@
 #include "llvm/TargetParser/Triple.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -66,6 +68,37 @@ void addPackedWrapper(llvm::Function &func) {
   }
   b.CreateCall(&func, args);
   b.CreateRetVoid();
+}
+
+/// The LLVM middle end at `optLevel`, without loop unrolling and loop/SLP
+/// vectorisation: the MLIR pipeline emits register-tiled vector code
+/// already, and LLVM's vectoriser and unroller would only multiply the
+/// scalar copy loops into thousands of odd-width vector instructions
+/// (seconds of code generation for nothing).
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
+                    unsigned optLevel) {
+  if (optLevel == 0)
+    return;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  tuning.LoopVectorization = false;
+  tuning.SLPVectorization = false;
+  tuning.LoopInterleaving = false;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = optLevel >= 3   ? llvm::OptimizationLevel::O3
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                  : llvm::OptimizationLevel::O1;
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(module, mam);
 }
 
 } // namespace
@@ -226,10 +259,15 @@ llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
     addPackedWrapper(*func);
   }
 
-  auto optimize = mlir::makeOptimizingTransformer(options.optLevel,
-                                                  /*sizeLevel=*/0, tm.get());
-  if (llvm::Error e = optimize(module.get()))
-    return e;
+  auto optStart = std::chrono::steady_clock::now();
+  optimizeModule(*module, *tm, options.optLevel);
+  static const bool timing = std::getenv("NEUROMANCER_CODEGEN_TIMING");
+  if (timing)
+    llvm::errs() << "codegen LLVM O" << options.optLevel << ": "
+                 << std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - optStart)
+                        .count()
+                 << " s\n";
   if (options.keepIntermediates) {
     llvm::raw_string_ostream os(result.llvmIR);
     module->print(os, nullptr);

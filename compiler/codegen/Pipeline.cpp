@@ -662,9 +662,14 @@ bool safeToVectorize(tensor::InsertSliceOp op) {
   return dropped.find_last() < rankDiff; // -1 when nothing is dropped
 }
 
-/// The largest iteration space (or insert_slice source) vectorised as one
-/// piece; register tiles are far below.
-constexpr int64_t kMaxVectorElements = 1 << 16;
+/// The largest iteration space vectorised as one piece (a conv register
+/// tile: 14 rows x 32 channels x 16 input channels); anything larger was
+/// not tiled and would unroll into tens of thousands of instructions.
+constexpr int64_t kMaxVectorElements = 1 << 13;
+/// The largest insert_slice vectorised: a register tile written back into
+/// its accumulator. Bigger inserts are in place after bufferization (or a
+/// copy loop); vectorising them would only unroll a copy.
+constexpr int64_t kMaxInsertElements = 1 << 10;
 
 struct VectorizeStructuredOps : public RewritePattern {
   explicit VectorizeStructuredOps(MLIRContext *ctx)
@@ -674,7 +679,7 @@ struct VectorizeStructuredOps : public RewritePattern {
     if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
       if (!safeToVectorize(insert) ||
           !insert.getSourceType().hasStaticShape() ||
-          insert.getSourceType().getNumElements() > kMaxVectorElements)
+          insert.getSourceType().getNumElements() > kMaxInsertElements)
         return failure();
     } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
       if (isa<linalg::ConvolutionOpInterface>(op))
@@ -1177,9 +1182,26 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
 
   PassManager llvmPM(&ctx);
   buildLLVMPipeline(llvmPM);
+  if (timing)
+    llvmPM.enableTiming();
   if (failed(llvmPM.run(*module)))
     return fail("conversion to the LLVM dialect");
   lap("stage 4 (LLVM dialect)");
+  if (timing) {
+    llvm::StringMap<int64_t> counts;
+    int64_t total = 0;
+    module->walk([&](Operation *op) {
+      ++counts[op->getName().getStringRef()];
+      ++total;
+    });
+    llvm::errs() << "codegen LLVM dialect ops: " << total << "\n";
+    SmallVector<std::pair<int64_t, StringRef>> top;
+    for (auto &e : counts)
+      top.push_back({e.second, e.first()});
+    llvm::sort(top, std::greater<>());
+    for (auto &[n, name] : ArrayRef(top).take_front(12))
+      llvm::errs() << "  " << n << " " << name << "\n";
+  }
 
   if (llvm::Error e = detail::emitObject(*module, options, result))
     return std::move(e);

@@ -21,9 +21,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "neuromancer/dialect/IR/NmAttrs.h"
 #include "neuromancer/dialect/IR/NmDialect.h"
 #include "neuromancer/dialect/IR/NmOps.h"
@@ -968,8 +968,8 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
   // channels: the padded ones are not read) or a transpose.
   Value w = get(op.getW());
   SmallVector<int64_t> wsh = shapeOf(w);
-  Value x = sliceLastTo(b, loc, channelsLastInput(loc, op.getInput(), perm),
-                        wsh[1]);
+  Value x =
+      sliceLastTo(b, loc, channelsLastInput(loc, op.getInput(), perm), wsh[1]);
   Type elt = eltOf(x);
   int64_t cIn = shapeOf(x).back();
   int64_t nf = wsh[0];
@@ -1005,27 +1005,10 @@ LogicalResult FunctionLowering::lower(ir::ConvOp op) {
     cs.push_back(xs[i + 1] - k[i] + 1);
   cs.push_back(fp);
   Value conv;
-  if (llvm::all_of(k, [](int64_t v) { return v == 1; })) {
-    // 1x1(x1): a matmul [N * S, Cp] x [Cp, Fp].
-    int64_t m = 1;
-    for (int64_t i = 0; i <= nsp; ++i)
-      m *= xs[i];
-    SmallVector<ReassociationIndices> rows(2), wrows(2);
-    for (int64_t i = 0; i <= nsp; ++i)
-      rows[0].push_back(i);
-    rows[1].push_back(nsp + 1);
-    for (int64_t i = 0; i < nsp + 1; ++i)
-      wrows[0].push_back(i);
-    wrows[1].push_back(nsp + 1);
-    Value a = tensor::CollapseShapeOp::create(b, loc, x, rows);
-    Value wm = tensor::CollapseShapeOp::create(b, loc, wt, wrows);
-    Value init = filled(b, loc, {m, fp}, elt, fcst(b, loc, elt, 0.0));
-    Value mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
-                                        ValueRange{a, wm}, ValueRange{init})
-                   ->getResult(0);
-    conv = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(cs, elt),
-                                         mm, rows);
-  } else {
+  // 1x1x1 kernels too: the conv schedule of compiler/codegen tiles them like
+  // a matmul per output row ([W, C] x [C, F] register tiles) and fuses the
+  // epilogue, which a matmul behind a reshape would not get.
+  {
     Value init = filled(b, loc, cs, elt, fcst(b, loc, elt, 0.0));
     SmallVector<int64_t> ones(nsp, 1);
     SmallVector<NamedAttribute> attrs{
