@@ -638,6 +638,7 @@ std::string scheduleScript(const std::vector<OpSchedule> &ops) {
   os << R"(  %funcs = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
   transform.apply_patterns to %funcs {
     transform.apply_patterns.linalg.fold_unit_extent_dims_via_slices
+    transform.apply_patterns.tensor.fold_tensor_empty
     transform.apply_patterns.canonicalization
   } : !transform.any_op
   transform.yield
@@ -820,6 +821,50 @@ transform.named_sequence @__transform_main(%root: !transform.any_op {transform.r
 }
 }
 )";
+
+/// Elements extracted from a vector read (the broadcast operand of an
+/// outer product: one input pixel per row of a register tile) are loaded
+/// one by one instead: `vbroadcastss mem` per row, rather than a vector load
+/// plus a permute per element (with 28 accumulators there is no register
+/// left for the permute indices).
+/// vector.extract %r[i] of %r = vector.transfer_read %m[idx] (1-D, in
+/// bounds, the vector along memref dim k, e.g. a permuted read of the input
+/// row of a one-channel conv) -> memref.load %m[idx with idx_k + i].
+struct ScalarExtractOfPermutedRead : OpRewritePattern<vector::ExtractOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::ExtractOp extract,
+                                PatternRewriter &rewriter) const override {
+    auto read = extract.getSource().getDefiningOp<vector::TransferReadOp>();
+    if (!read || read.getVectorType().getRank() != 1 || read.getMask() ||
+        !isa<MemRefType>(read.getShapedType()) ||
+        !read.getInBoundsValues()[0] || extract.hasDynamicPosition() ||
+        !isa<FloatType, IntegerType>(extract.getType()))
+      return failure();
+    AffineMap map = read.getPermutationMap();
+    if (map.getNumResults() != 1)
+      return failure();
+    auto dim = dyn_cast<AffineDimExpr>(map.getResult(0));
+    if (!dim)
+      return failure();
+    int64_t pos = extract.getStaticPosition()[0];
+    SmallVector<Value> indices(read.getIndices());
+    Location loc = extract.getLoc();
+    Value &idx = indices[dim.getPosition()];
+    idx = arith::AddIOp::create(
+        rewriter, loc, idx, arith::ConstantIndexOp::create(rewriter, loc, pos));
+    rewriter.replaceOpWithNewOp<memref::LoadOp>(extract, read.getBase(),
+                                                indices);
+    return success();
+  }
+};
+
+LogicalResult loadBroadcastOperands(ModuleOp module) {
+  RewritePatternSet patterns(module.getContext());
+  vector::populateScalarVectorTransferLoweringPatterns(
+      patterns, /*benefit=*/1, /*allowMultipleUses=*/true);
+  patterns.add<ScalarExtractOfPermutedRead>(module.getContext());
+  return applyPatternsGreedily(module, std::move(patterns));
+}
 
 LogicalResult runScript(ModuleOp payload, llvm::StringRef script) {
   OwningOpRef<ModuleOp> lib =
@@ -1173,6 +1218,8 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   if (options.keepIntermediates)
     result.bufferizedIR = printModule(*module);
   if (options.vectorize && failed(runScript(*module, kBufferScript)))
+    return fail("vector lowering");
+  if (options.vectorize && failed(loadBroadcastOperands(*module)))
     return fail("vector lowering");
   lap("stage 3 (vector lowering)");
   if (options.parallel)
