@@ -242,6 +242,9 @@ struct OpSchedule {
   /// schedules apply to the fused tiles.
   SmallVector<unsigned> fused;
   bool isFused = false; // scheduled inside another op's loops
+  /// The register schedule of the copies in the peeled remainder of the
+  /// channel loop (fewer channels: taller register tiles); null: the same.
+  std::shared_ptr<OpSchedule> remainder;
 };
 
 constexpr llvm::StringLiteral kLoweringConfig = "nm.lowering_config";
@@ -630,10 +633,31 @@ std::string scheduleScript(const std::vector<OpSchedule> &ops) {
        << " = transform.structured.match ops{[\"func.func\"]} in %root : "
           "(!transform.any_op) -> !transform.any_op\n"
        << "  transform.apply_dce to %dce" << n << " : !transform.any_op\n";
-    emitRegisterSchedule(os, n, match(i, "%rm" + n), s);
-    for (unsigned j : s.fused)
-      emitRegisterSchedule(os, std::to_string(j),
-                           match(j, "%rm" + std::to_string(j)), ops[j]);
+    if (!s.channelPeel) {
+      emitRegisterSchedule(os, n, match(i, "%rm" + n), s);
+      for (unsigned j : s.fused)
+        emitRegisterSchedule(os, std::to_string(j),
+                             match(j, "%rm" + std::to_string(j)), ops[j]);
+      continue;
+    }
+    // The peeled channel remainder (narrower) has register schedules of
+    // its own: taller tiles for fewer columns.
+    auto matchIn = [&](unsigned k, const std::string &h,
+                       const std::string &scope) {
+      os << "  " << h << " = transform.structured.match attributes{"
+         << ops[k].tag << "} in " << scope
+         << " : (!transform.any_op) -> !transform.any_op\n";
+      return h;
+    };
+    SmallVector<unsigned> members{static_cast<unsigned>(i)};
+    members.append(s.fused.begin(), s.fused.end());
+    for (unsigned k : members) {
+      std::string m = std::to_string(k);
+      const OpSchedule &main = ops[k];
+      const OpSchedule &rem = main.remainder ? *main.remainder : main;
+      emitRegisterSchedule(os, m, matchIn(k, "%rm" + m, "%cm" + n), main);
+      emitRegisterSchedule(os, m + "r", matchIn(k, "%rr" + m, "%cr" + n), rem);
+    }
   }
   os << R"(  %funcs = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
   transform.apply_patterns to %funcs {
@@ -994,6 +1018,18 @@ LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
       unsigned j = index[member];
       inner->tag = ops[j].tag;
       inner->isFused = true;
+      if (r.channelPeel) {
+        // The remainder tile has fewer channels than a register tile:
+        // rows as for one vector of columns.
+        CompileOptions narrow = o;
+        int64_t rest = ranges[rootChannels] % r.channelTile;
+        narrow.tileCols = std::max<int64_t>(rest, 16);
+        narrow.tileRows =
+            std::max<int64_t>(o.tileRows * o.tileCols / narrow.tileCols, 1);
+        if (std::optional<OpSchedule> rem =
+                scheduleFor(m, narrow, Role::Fused, channels))
+          inner->remainder = std::make_shared<OpSchedule>(std::move(*rem));
+      }
       ops[j] = std::move(*inner);
       r.fused.push_back(j);
     }
