@@ -62,9 +62,9 @@ struct CompileOptions {
   /// so every tile is static.
   int64_t tileRows = 8;
   int64_t tileCols = 32;
-  /// Largest reduction (input-channel / K) chunk vectorised at once (the
-  /// internal layout pads channels to multiples of 16).
-  int64_t tileReduction = 16;
+  /// Largest reduction (input-channel / K) chunk vectorised (unrolled) at
+  /// once; a divisor of the channel count near it is preferred.
+  int64_t tileReduction = 8;
   /// Largest innermost-dimension chunk of other linalg ops.
   int64_t tileInner = 64;
   /// false: no tiling/vectorisation schedule; every structured op becomes

@@ -279,7 +279,14 @@ llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
   if (tm->addPassesToEmitFile(pm, os, nullptr,
                               llvm::CodeGenFileType::ObjectFile))
     return makeError("codegen: the target cannot emit object files");
+  auto emitStart = std::chrono::steady_clock::now();
   pm.run(*module);
+  if (timing)
+    llvm::errs() << "codegen LLVM object emission: "
+                 << std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - emitStart)
+                        .count()
+                 << " s\n";
   result.object.assign(buffer.begin(), buffer.end());
   return llvm::Error::success();
 }

@@ -362,6 +362,12 @@ int64_t rowTile(int64_t n, const CompileOptions &o) {
   for (int64_t r = lo; r <= std::max(hi, lo); ++r)
     if (key(r) < key(best))
       best = r;
+  // A tile that divides n needs no remainder copy of the kernel (less code
+  // to compile): worth up to a quarter more passes.
+  int64_t passes = (n + best - 1) / best;
+  for (int64_t r = std::max(hi, lo); r >= lo; --r)
+    if (n % r == 0 && 4 * (n / r) <= 5 * passes)
+      return r;
   return best;
 }
 
@@ -433,6 +439,16 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     s.tileSizes[loop] = std::min(ranges[loop], std::max<int64_t>(cap, 1));
     s.peel[loop] = ranges[loop] % s.tileSizes[loop] != 0;
   };
+  // The reduction chunk: a divisor of the loop near tileReduction (no
+  // remainder copy of the unrolled contraction), else full chunks and a
+  // peeled remainder.
+  auto setReduction = [&](unsigned loop) {
+    int64_t d = divisorAtMost(ranges[loop], o.tileReduction);
+    if (d * 2 > std::min(ranges[loop], o.tileReduction))
+      set(loop, o.tileReduction);
+    else
+      setPeeled(loop, o.tileReduction);
+  };
   // The channel loop of a conv or matmul: a serial loop of register-tile
   // columns outside the thread-level loop.
   auto setChannels = [&](unsigned loop) {
@@ -453,7 +469,7 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
                              [](int64_t v) { return v != 1; });
     setPeeled(spatial, strided ? 1 : rowTile(ranges[spatial], o));
     setChannels(spatial + 1);
-    setPeeled(2 * spatial + 2, o.tileReduction);
+    setReduction(2 * spatial + 2);
     s.generalize = true;
   } else if (int pooled = poolingSpatialDims(op)) {
     // Loops: n, o_1..o_S, c, k_1..k_S. One output pixel at a time, a vector
@@ -463,7 +479,7 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
   } else if (isa<linalg::MatmulOp>(op)) {
     setPeeled(0, rowTile(ranges[0], o));
     setChannels(1);
-    setPeeled(2, o.tileReduction);
+    setReduction(2);
     s.generalize = true;
   } else if (isa<linalg::BatchMatmulOp>(op)) {
     setPeeled(1, rowTile(ranges[1], o));
@@ -1121,6 +1137,10 @@ void buildLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Each scalar access of an unrolled register tile computes its full
+  // address (a multiply-add per memref dim); most of it is shared or
+  // constant. Folding it here is cheaper than carrying it through LLVM.
+  pm.addPass(createCSEPass());
 }
 
 std::string printModule(Operation *op) {
