@@ -202,3 +202,32 @@ TEST(Codegen, ReportsParseErrors) {
   std::string message = llvm::toString(object.takeError());
   EXPECT_NE(message.find("cannot parse"), std::string::npos) << message;
 }
+
+// Tile sizes chosen per op travel as `nm.lowering_config` (IREE's
+// lowering_config): an op that carries one keeps it.
+TEST(Codegen, LoweringConfigAttributeIsHonoured) {
+  std::string text = kConvWide;
+  const std::string conv = "linalg.conv_3d_ndhwc_dhwcf {";
+  size_t at = text.find(conv);
+  ASSERT_NE(at, std::string::npos);
+  // Loops n, od, oh, ow, f, kd, kh, kw, c: a 4 x 16 register tile, 8 input
+  // channels per step.
+  text.insert(at + conv.size(),
+              "nm.lowering_config = {tile_sizes = array<i64: 1, 1, 1, 4, 16, "
+              "1, 1, 1, 8>, peel = array<i1: false, false, false, false, "
+              "false, false, false, false, false>, generalize = true}, ");
+  Compiled c = compile(text.c_str());
+  EXPECT_NE(c.object.loweredIR.find("vector<4x16xf32>"), std::string::npos)
+      << c.object.loweredIR;
+  EXPECT_EQ(c.object.loweredIR.find("vector<8x32xf32>"), std::string::npos);
+  EXPECT_EQ(c.object.loweredIR.find("nm.lowering_config"), std::string::npos);
+  auto xv = randomVector(1 * 4 * 6 * 18 * 16, 41);
+  auto wv = randomVector(3 * 3 * 3 * 16 * 32, 42);
+  Array x = arrayOf({1, 4, 6, 18, 16}, xv), w = arrayOf({3, 3, 3, 16, 32}, wv);
+  Array out({1, 2, 4, 16, 32});
+  c.get("conv_wide").call({&x, &w}, {&out});
+  EXPECT_LE(
+      maxRelError(out.data<float>(),
+                  referenceConv(xv, wv, {1, 4, 6, 18, 16}, {3, 3, 3, 16, 32})),
+      1e-5);
+}
