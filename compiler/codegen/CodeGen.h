@@ -7,17 +7,32 @@
 // neuromancer/runtime/Executable.h, plus the FunctionSignature of each.
 //
 // Pipeline (see pipelineDescription() for the exact text):
-//   1. tensors: a transform-dialect schedule per structured op. Convs
-//      (conv_{1,2,3}d_n*c_*cf) and matmuls are tiled to register tiles with
-//      window dims 1, generalised, unit dims folded and vectorised into
-//      vector.contract; every other linalg op is tiled to 1-D rows and
-//      vectorised (mlir-notes §2).
-//   2. one-shot bufferization across function boundaries (identity layout),
-//      results to caller-allocated out-params, buffer deallocation.
+//   1. tensors: a schedule per structured op, chosen by a heuristic and
+//      carried on the op as `nm.lowering_config` (an op that already has
+//      one keeps it), applied as a transform-dialect script:
+//        - convs: a serial loop over channel tiles (the weights of one tile
+//          stay in cache), a thread-level scf.forall over output rows, and
+//          register tiles (rows x channels, peeled remainders) generalised,
+//          unit dims folded and vectorised into vector.contract (or outer
+//          products for one input channel). A conv's pooling and epilogue
+//          (bias, activation) are fused into the same loops, tile by tile;
+//        - pooling: one pixel x a vector of channels; transposes: 16 x 16
+//          tiles; everything else: 1-D rows. Big ops get thread-level tiles.
+//      Then vectorisation (linalg ops and small, safe insert_slices) and
+//      cleanup.
+//   2. one-shot bufferization across function boundaries (identity layout;
+//      inputs are never written), results to caller-allocated out-params,
+//      buffer deallocation; non-contiguous copies become linalg.copy.
 //   3. buffers: hoist the accumulators out of the window loops, lower
-//      contractions to outer-product FMAs, lower transfers/reductions.
+//      contractions to outer-product FMAs with broadcasts loaded from
+//      memory, lower transfers/reductions/transposes; outermost scf.forall
+//      loops are outlined into bodies run by nm_runtime_parallel_for
+//      (runtime/ThreadPool.h, Parallel.cpp).
 //   4. loops (fallback for anything not vectorised) and LLVM dialect with
-//      bare-pointer memrefs; LLVM IR; packed `_mlir_` wrappers; O3; object.
+//      bare-pointer memrefs; LLVM IR; packed `_mlir_` wrappers, parallel
+//      dispatch trampolines, malloc/free -> nm_runtime_alloc/free; O3
+//      without LLVM's own unrolling/vectorisation; object.
+// NEUROMANCER_CODEGEN_TIMING=1 prints the time of each stage on stderr.
 //
 // Function signatures come from the func type. Optional argument/result
 // attributes: `nm.name = "image"` (ArgSpec name), `nm.dtype = "uint8"`
