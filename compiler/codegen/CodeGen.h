@@ -79,7 +79,7 @@ struct CompileOptions {
   int64_t tileCols = 32;
   /// Largest reduction (input-channel / K) chunk vectorised (unrolled) at
   /// once; a divisor of the channel count near it is preferred.
-  int64_t tileReduction = 8;
+  int64_t tileReduction = 4;
   /// Largest innermost-dimension chunk of other linalg ops.
   int64_t tileInner = 64;
   /// false: no tiling/vectorisation schedule; every structured op becomes
