@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -168,6 +169,11 @@ int main(int argc, char **argv) {
     }
     refs = std::move(*r);
   }
+  if (std::getenv("NM_CODEGEN_PRINT_ENTRY"))
+    for (const auto &e : *exes)
+      std::fprintf(stderr, "entry %s at %p\n",
+                   e->signature().packedSymbol().c_str(),
+                   reinterpret_cast<void *>(e->function()));
   int status = 0;
   for (size_t f = 0; f < exes->size(); ++f) {
     const Executable &exe = *(*exes)[f];

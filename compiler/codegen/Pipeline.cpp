@@ -248,6 +248,10 @@ struct OpSchedule {
 };
 
 constexpr llvm::StringLiteral kLoweringConfig = "nm.lowering_config";
+/// Marks of the copies of a fused group in its peeled channel loop (main
+/// and remainder); removed with the tags (same prefix).
+constexpr const char *kMainMark = "nm.codegen.op_main";
+constexpr const char *kRemainderMark = "nm.codegen.op_rem";
 
 DictionaryAttr toAttr(MLIRContext *ctx, const OpSchedule &s) {
   Builder b(ctx);
@@ -637,42 +641,65 @@ std::string scheduleScript(const std::vector<OpSchedule> &ops) {
       os << "  %cm" << n << ", %cr" << n << " = transform.loop.peel %cc" << n
          << " : (!transform.op<\"scf.for\">) -> (!transform.any_op, "
             "!transform.any_op)\n";
+      // Marks the copies in the main loop and in the remainder, which get
+      // different register schedules (script B).
+      SmallVector<unsigned> members{static_cast<unsigned>(i)};
+      members.append(s.fused.begin(), s.fused.end());
+      for (unsigned k : members)
+        for (auto [scope, mark] :
+             {std::pair{"%cm", kMainMark}, std::pair{"%cr", kRemainderMark}}) {
+          std::string h = "%mk" + std::string(scope + 1) + std::to_string(k);
+          os << "  " << h << " = transform.structured.match attributes{"
+             << ops[k].tag << "} in " << scope << n
+             << " : (!transform.any_op) -> !transform.any_op\n"
+             << "  transform.annotate " << h << " \"" << mark
+             << "\" : !transform.any_op\n";
+        }
     }
-    if (!grouped) {
+    if (!grouped)
       emitRegisterSchedule(os, n, handle, s);
+  }
+  os << "  transform.yield\n}\n}\n";
+  return text;
+}
+
+/// Script B: the register schedules of the ops in loop nests built by
+/// script A (found by tag; copies in a peeled channel remainder by mark),
+/// then unit-dim folding. Between the two scripts the IR is canonicalised,
+/// which makes the peeled tiles static (and would invalidate script A's
+/// handles).
+std::string registerScript(const std::vector<OpSchedule> &ops) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "module attributes {transform.with_named_sequence} {\n"
+        "transform.named_sequence @__transform_main(%root: !transform.any_op "
+        "{transform.readonly}) {\n";
+  auto match = [&](unsigned k, const std::string &h, const char *mark) {
+    os << "  " << h << " = transform.structured.match attributes{" << ops[k].tag
+       << (mark ? ", " : "") << (mark ? mark : "")
+       << "} in %root : (!transform.any_op) -> !transform.any_op\n";
+    return h;
+  };
+  for (auto [i, s] : llvm::enumerate(ops)) {
+    if (s.isFused)
       continue;
-    }
-    // Tiling and peeling cloned the ops (with their tags): the register
-    // schedule applies to every copy, found again by tag. Dead originals of
-    // fused producers go first.
-    os << "  %dce" << n
-       << " = transform.structured.match ops{[\"func.func\"]} in %root : "
-          "(!transform.any_op) -> !transform.any_op\n"
-       << "  transform.apply_dce to %dce" << n << " : !transform.any_op\n";
-    if (!s.channelPeel) {
-      emitRegisterSchedule(os, n, match(i, "%rm" + n), s);
-      for (unsigned j : s.fused)
-        emitRegisterSchedule(os, std::to_string(j),
-                             match(j, "%rm" + std::to_string(j)), ops[j]);
+    bool grouped = s.channelTile ||
+                   llvm::any_of(s.threadTiles, [](int64_t t) { return t; });
+    if (!grouped)
       continue;
-    }
-    // The peeled channel remainder (narrower) has register schedules of
-    // its own: taller tiles for fewer columns.
-    auto matchIn = [&](unsigned k, const std::string &h,
-                       const std::string &scope) {
-      os << "  " << h << " = transform.structured.match attributes{"
-         << ops[k].tag << "} in " << scope
-         << " : (!transform.any_op) -> !transform.any_op\n";
-      return h;
-    };
     SmallVector<unsigned> members{static_cast<unsigned>(i)};
     members.append(s.fused.begin(), s.fused.end());
     for (unsigned k : members) {
       std::string m = std::to_string(k);
       const OpSchedule &main = ops[k];
+      if (!s.channelPeel) {
+        emitRegisterSchedule(os, m, match(k, "%rm" + m, nullptr), main);
+        continue;
+      }
       const OpSchedule &rem = main.remainder ? *main.remainder : main;
-      emitRegisterSchedule(os, m, matchIn(k, "%rm" + m, "%cm" + n), main);
-      emitRegisterSchedule(os, m + "r", matchIn(k, "%rr" + m, "%cr" + n), rem);
+      emitRegisterSchedule(os, m, match(k, "%rm" + m, kMainMark), main);
+      emitRegisterSchedule(os, m + "r", match(k, "%rr" + m, kRemainderMark),
+                           rem);
     }
   }
   os << R"(  %funcs = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
@@ -1055,6 +1082,14 @@ LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
   for (auto [op, i] : index)
     op->setAttr(kLoweringConfig, toAttr(op->getContext(), ops[i]));
   LogicalResult result = runScript(module, scheduleScript(ops));
+  if (succeeded(result)) {
+    RewritePatternSet patterns(module.getContext());
+    tensor::populateFoldTensorEmptyPatterns(patterns);
+    addCanonicalizationPatterns(patterns);
+    result = applyPatternsGreedily(module, std::move(patterns));
+  }
+  if (succeeded(result))
+    result = runScript(module, registerScript(ops));
   if (succeeded(result))
     result = vectorizeAndCleanUp(module);
   module.walk([&](Operation *op) {
