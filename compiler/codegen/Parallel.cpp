@@ -106,6 +106,36 @@ LogicalResult collectCaptures(scf::ForallOp loop,
   return success();
 }
 
+/// A static buffer allocated and freed in every iteration of a body's task
+/// loop (the tile of a fused producer) is allocated once per body call
+/// instead: the body runs on one thread, so its tasks can share it.
+void hoistTaskBuffers(scf::ForOp loop) {
+  Block *body = loop.getBody();
+  SmallVector<memref::AllocOp> allocs;
+  for (Operation &op : *body)
+    if (auto alloc = dyn_cast<memref::AllocOp>(op);
+        alloc && alloc.getType().hasStaticShape() &&
+        alloc.getDynamicSizes().empty() && alloc.getSymbolOperands().empty())
+      allocs.push_back(alloc);
+  for (memref::AllocOp alloc : allocs) {
+    memref::DeallocOp dealloc;
+    bool ok = true;
+    for (Operation *user : alloc->getUsers()) {
+      if (auto d = dyn_cast<memref::DeallocOp>(user)) {
+        if (dealloc || d->getBlock() != body)
+          ok = false;
+        dealloc = d;
+      } else if (!loop->isAncestor(user)) {
+        ok = false;
+      }
+    }
+    if (!ok || !dealloc)
+      continue;
+    alloc->moveBefore(loop);
+    dealloc->moveAfter(loop);
+  }
+}
+
 /// Outlines one loop; false if it must stay serial.
 bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
              ModuleOp module) {
@@ -196,6 +226,7 @@ bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
     map.map(iv, arg);
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, map);
+  hoistTaskBuffers(forOp);
 
   // The dispatch declaration and the call that replaces the loop.
   SmallVector<Type> dispatchTypes;
