@@ -1049,16 +1049,33 @@ int main(int argc, char **argv) {
     std::fflush(stdout);
 
     std::vector<Ratio> ratios;
-    for (const std::string &w : o.workloads)
-      benchWorkload(o, w, peaks, ratios);
+    int failures = 0;
+    for (const std::string &w : o.workloads) {
+      // A workload that fails (e.g. neuromancer cannot compile it) is
+      // reported and the others still run.
+      try {
+        benchWorkload(o, w, peaks, ratios);
+      } catch (const std::exception &e) {
+        ++failures;
+        std::printf("\n%s FAILED: %s\n", w.c_str(), e.what());
+        for (int t : o.threads)
+          if (std::none_of(ratios.begin(), ratios.end(), [&](const Ratio &r) {
+                return r.workload == w && r.threads == t;
+              }))
+            ratios.push_back({w, t, NAN});
+      }
+      std::fflush(stdout);
+    }
 
     std::printf("\nload average at end: %s\n\n", loadAverage().c_str());
     for (const Ratio &r : ratios)
-      std::printf("RATIO %s threads=%d neuromancer/onednn=%.2f\n",
-                  r.workload.c_str(), r.threads, r.ratio);
+      std::printf("RATIO %s threads=%d neuromancer/onednn=%s\n",
+                  r.workload.c_str(), r.threads,
+                  std::isnan(r.ratio) ? "n/a (failed)"
+                                      : fmt("%.2f", r.ratio).c_str());
     if (!cacheDir.empty())
       std::filesystem::remove_all(cacheDir);
-    return 0;
+    return failures ? 1 : 0;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "cnn_bench: %s\n", e.what());
     return 1;
