@@ -925,7 +925,8 @@ void benchWorkload(const Options &o, const std::string &name,
     // alone, fed oneDNN's input to that layer and checked against its
     // output.
     std::printf(
-        "\nper layer (ms, medians of %d; neuromancer layer = the layer alone "
+        "\nper layer (ms, medians of %d, oneDNN's layer and neuromancer's "
+        "alternating; neuromancer layer = the layer alone "
         "as one call: conv + bias + activation + pool, NCDHW in and out, fed "
         "oneDNN's input to that layer; errors = max abs diff / max abs of the "
         "oneDNN output; fp64 = exact conv at 256 random points)\n\n",
@@ -944,27 +945,51 @@ void benchWorkload(const Options &o, const std::string &name,
     }
     for (std::size_t li = 0; li < wl.layers.size(); ++li) {
       const ConvLayer &L = wl.layers[li];
-      double convMs = 0, poolMs = 0;
+      // This layer's oneDNN steps (conv, pool); their times from the net
+      // runs, or, with --layers, from runs alternating with neuromancer's
+      // single-layer call (so that drifting noise hits both alike).
+      std::vector<std::size_t> own;
       std::string impl;
       for (std::size_t i = 0; i < net.steps.size(); ++i)
-        if (net.steps[i].layer == static_cast<int>(li)) {
-          if (net.steps[i].kind == "conv") {
-            convMs = 1e3 * statsOf(perStep[i]).median;
+        if (net.steps[i].layer == static_cast<int>(li) &&
+            (net.steps[i].kind == "conv" || net.steps[i].kind == "pool")) {
+          own.push_back(i);
+          if (net.steps[i].kind == "conv")
             impl = net.steps[i].impl;
-          } else if (net.steps[i].kind == "pool") {
-            poolMs = 1e3 * statsOf(perStep[i]).median;
-          }
         }
-      double oneMs = convMs + poolMs;
+      auto stepMs = [&](const std::vector<std::vector<double>> &t,
+                        const char *kind) {
+        for (std::size_t k = 0; k < own.size(); ++k)
+          if (net.steps[own[k]].kind == kind)
+            return 1e3 * statsOf(t[k]).median;
+        return 0.0;
+      };
+      std::vector<std::vector<double>> ownT;
+      for (std::size_t i : own)
+        ownT.push_back(perStep[i]);
       double nmMs = NAN, lerr = NAN, lscale = NAN, spot = NAN;
       if (o.layers) {
         nm::Array in =
             li == 0 ? input
                     : net.toPlain(net.layerSrc[li], dims5(L.n, L.c, L.in));
         nm::Array lref = net.toPlain(net.layerOut[li], dims5(L.n, L.f, L.out));
-        nm::Array lout = layerNodes[li](in); // warm-up
+        auto runOwn = [&](bool record) {
+          for (std::size_t k = 0; k < own.size(); ++k) {
+            Step &st = net.steps[own[k]];
+            Clock::time_point a = Clock::now();
+            st.prim.execute(net.strm, st.args);
+            net.strm.wait();
+            if (record)
+              ownT[k].push_back(seconds(a, Clock::now()));
+          }
+        };
+        for (std::vector<double> &v : ownT)
+          v.clear();
+        runOwn(false); // warm-up
+        nm::Array lout = layerNodes[li](in);
         std::vector<double> t;
         for (int r = 0; r < o.reps; ++r) {
+          runOwn(true);
           Clock::time_point s = Clock::now();
           lout = layerNodes[li](in);
           t.push_back(seconds(s, Clock::now()));
@@ -973,6 +998,8 @@ void benchWorkload(const Options &o, const std::string &name,
         lerr = relError(lout, lref, &lscale);
         spot = spotCheck(L, in, lref);
       }
+      double convMs = stepMs(ownT, "conv"), poolMs = stepMs(ownT, "pool");
+      double oneMs = convMs + poolMs;
       std::printf(
           "| %zu %s | %s | %.2f | %s | %.2f | %s | %.1f | %s | %s | %s "
           "| %s | %s |\n",
