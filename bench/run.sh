@@ -6,7 +6,7 @@
 # workload and thread count:
 #   RATIO <workload> threads=<n> neuromancer/onednn=<time ratio>
 #
-#   bash bench/run.sh            # everything (about 10-20 minutes)
+#   bash bench/run.sh            # everything (about 10 minutes when quiet)
 #   bash bench/run.sh --quick    # smoke run: neuro3d only, 3 reps
 #   bash bench/run.sh --workloads seed --threads 2 --reps 7 --no-torch ...
 #
