@@ -16,7 +16,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -50,6 +52,81 @@ inline void cpuRelax() {
 
 thread_local bool tInsideBody = false;
 
+/// NEUROMANCER_PROFILE=1: wall and busy time of every parallel loop,
+/// printed on stderr at exit (a developer aid: which layer's loop is slow,
+/// and how well it keeps the threads busy). One row per loop body, in the
+/// order of first use, i.e. program order within a compiled function.
+class LoopProfile {
+public:
+  static LoopProfile *get() {
+    static LoopProfile *profile = [] {
+      const char *env = std::getenv("NEUROMANCER_PROFILE");
+      if (!env || !*env || std::strcmp(env, "0") == 0)
+        return static_cast<LoopProfile *>(nullptr);
+      auto *p = new LoopProfile();
+      std::atexit([] { get()->print(); });
+      return p;
+    }();
+    return profile;
+  }
+  static double now() {
+    return std::chrono::duration<double>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  void record(nm_parallel_body body, int64_t n, int threads, double wall,
+              double busy) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Row *row = nullptr;
+    for (Row &r : rows_)
+      if (r.body == body)
+        row = &r;
+    if (!row) {
+      rows_.push_back(Row{body, n});
+      row = &rows_.back();
+    }
+    row->calls += 1;
+    row->best = row->calls == 1 ? wall : std::min(row->best, wall);
+    row->threads = threads;
+    row->wall += wall;
+    row->busy += busy;
+  }
+
+private:
+  struct Row {
+    nm_parallel_body body;
+    int64_t n;
+    int64_t calls = 0;
+    int threads = 1;
+    double wall = 0, busy = 0;
+    double best = 0; // fastest single call
+  };
+  void print() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    double wall = 0, busy = 0;
+    std::fprintf(stderr, "neuromancer profile: parallel loops (total over "
+                         "all calls; busy = time inside the body summed over "
+                         "threads; use = busy / (wall x threads))\n");
+    std::fprintf(stderr, "%4s %-18s %8s %8s %10s %10s %5s %10s\n", "loop",
+                 "body", "calls", "n", "wall ms", "busy ms", "use",
+                 "fastest ms");
+    for (size_t i = 0; i < rows_.size(); ++i) {
+      const Row &r = rows_[i];
+      std::fprintf(
+          stderr, "%4zu %-18p %8lld %8lld %10.2f %10.2f %5.2f %10.3f\n", i,
+          reinterpret_cast<void *>(r.body), static_cast<long long>(r.calls),
+          static_cast<long long>(r.n), r.wall * 1e3, r.busy * 1e3,
+          r.wall > 0 ? r.busy / (r.wall * r.threads) : 0.0, r.best * 1e3);
+      wall += r.wall;
+      busy += r.busy;
+    }
+    std::fprintf(stderr, "total wall %.2f ms, busy %.2f ms\n", wall * 1e3,
+                 busy * 1e3);
+  }
+  std::mutex mutex_;
+  std::vector<Row> rows_;
+};
+
 class Pool {
 public:
   static Pool &get() {
@@ -73,6 +150,37 @@ public:
   void run(nm_parallel_body body, void *ctx, int64_t n) {
     if (n <= 0)
       return;
+    if (LoopProfile *profile = LoopProfile::get(); profile && !tInsideBody) {
+      runProfiled(*profile, body, ctx, n);
+      return;
+    }
+    runUnprofiled(body, ctx, n);
+  }
+
+private:
+  /// The body wrapped to sum the time spent in it on every thread.
+  struct Profiled {
+    nm_parallel_body body;
+    void *ctx;
+    std::atomic<double> busy{0};
+    static void call(void *self, int64_t begin, int64_t end) {
+      auto *p = static_cast<Profiled *>(self);
+      double start = LoopProfile::now();
+      p->body(p->ctx, begin, end);
+      p->busy.fetch_add(LoopProfile::now() - start);
+    }
+  };
+
+  void runProfiled(LoopProfile &profile, nm_parallel_body body, void *ctx,
+                   int64_t n) {
+    Profiled p{body, ctx};
+    double start = LoopProfile::now();
+    runUnprofiled(&Profiled::call, &p, n);
+    profile.record(body, n, threads(), LoopProfile::now() - start,
+                   p.busy.load());
+  }
+
+  void runUnprofiled(nm_parallel_body body, void *ctx, int64_t n) {
     int t = threads();
     if (n == 1 || t <= 1 || tInsideBody) {
       runSerial(body, ctx, n);
@@ -105,7 +213,6 @@ public:
     }
   }
 
-private:
   struct Job {
     nm_parallel_body body = nullptr;
     void *ctx = nullptr;

@@ -72,14 +72,16 @@ struct CompileOptions {
   /// LLVM optimisation level of the final O-pipeline and codegen (0-3).
   unsigned optLevel = 3;
   /// Register tile of convs and matmuls: output-width (rows) x filters
-  /// (columns). Rows are adapted to the loop (see rowTile in Pipeline.cpp);
-  /// a tile that does not divide its loop leaves a peeled remainder tile,
-  /// so every tile is static.
+  /// (columns). Rows are adapted to the loop and to the column count (see
+  /// rowTile in Pipeline.cpp); columns are at most tileCols, in tiles of 2
+  /// or 3 vectors that leave no single-vector tile where the channel count
+  /// allows (columnTile, channelTile). A tile that does not divide its loop
+  /// leaves a peeled remainder tile, so every tile is static.
   int64_t tileRows = 8;
-  int64_t tileCols = 32;
+  int64_t tileCols = 48;
   /// Largest reduction (input-channel / K) chunk vectorised (unrolled) at
   /// once; a divisor of the channel count near it is preferred.
-  int64_t tileReduction = 4;
+  int64_t tileReduction = 2;
   /// Largest innermost-dimension chunk of other linalg ops.
   int64_t tileInner = 64;
   /// false: no tiling/vectorisation schedule; every structured op becomes

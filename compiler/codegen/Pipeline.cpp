@@ -347,15 +347,54 @@ void distribute(linalg::LinalgOp op, ArrayRef<int64_t> ranges, OpSchedule &s) {
     s.threadOrder[d] = k;
 }
 
-/// Rows of a register tile over a loop of n output rows: tileRows, or a
-/// nearby count (between 3/4 and 7/4 of it, at most 28 accumulators) that
-/// needs fewer tile passes, preferring one that divides n (no remainder
-/// tile) and then the one whose remainder tile is fullest.
-int64_t rowTile(int64_t n, const CompileOptions &o) {
+/// Lanes of the target's widest float vector (AVX-512: 16 x f32).
+constexpr int64_t kVectorLanes = 16;
+
+/// Register-tile columns (output channels) for a tile of `channels`
+/// channels: all of them up to tileCols, else vectors of 2 (an even count)
+/// or 3 (an odd one; the loop peels a last tile of 2). Measured on conv
+/// tiles (rows x 2 or 3 vectors, 28 or 27 accumulators): both run at the
+/// same speed, a tile of one vector (one FMA per broadcast input) at two
+/// thirds of it, and one of 4 vectors (7 rows) slower still.
+int64_t columnTile(int64_t channels, const CompileOptions &o) {
+  int64_t widest = std::max<int64_t>(o.tileCols / kVectorLanes, 1);
+  if (channels <= o.tileCols)
+    return channels;
+  if (channels % kVectorLanes != 0 || widest < 3)
+    return o.tileCols;
+  int64_t vectors = channels / kVectorLanes;
+  return (vectors % 2 == 0 ? 2 : 3) * kVectorLanes;
+}
+
+/// Channels per iteration of the serial channel loop over `channels`
+/// output channels (0: no loop). Tiles of 2 or 3 vectors, chosen so that
+/// no tile of a single vector is left: 2 for an even vector count; 3 when
+/// the remainder is 0 or 2; else 4 (register tiles 2 + 2) when that leaves
+/// 3, or 5 (register tiles 3 + 2), leaving 2 to 4. With tileCols below 3
+/// vectors: tileCols.
+int64_t channelTile(int64_t channels, const CompileOptions &o) {
+  if (channels <= o.tileCols)
+    return 0;
+  int64_t widest = std::max<int64_t>(o.tileCols / kVectorLanes, 1);
+  if (channels % kVectorLanes != 0 || widest < 3)
+    return o.tileCols;
+  int64_t vectors = channels / kVectorLanes;
+  if (vectors % 2 == 0)
+    return 2 * kVectorLanes;
+  if (vectors % 3 != 1)
+    return 3 * kVectorLanes;
+  return (vectors % 4 == 3 ? 4 : 5) * kVectorLanes;
+}
+
+/// Rows of a register tile over a loop of n output rows, `vectors` wide:
+/// tileRows, or a nearby count (between 3/4 and 7/4 of it, at most 28
+/// accumulators) that needs fewer tile passes, preferring one that divides
+/// n (no remainder tile) and then the one whose remainder tile is fullest.
+int64_t rowTile(int64_t n, int64_t vectors, const CompileOptions &o) {
   int64_t base = std::max<int64_t>(o.tileRows, 1);
   if (n <= base)
     return n;
-  int64_t zmm = std::max<int64_t>(o.tileCols / 16, 1);
+  int64_t zmm = std::max<int64_t>(vectors, 1);
   int64_t hi = std::min<int64_t>(base * 7 / 4, 28 / zmm);
   int64_t lo = std::max<int64_t>(base * 3 / 4, 1);
   int64_t best = base;
@@ -423,7 +462,8 @@ enum class Role { Alone, Fused };
 std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
                                       const CompileOptions &o,
                                       Role role = Role::Alone,
-                                      int64_t fusedChannelDim = -1) {
+                                      int64_t fusedChannelDim = -1,
+                                      int64_t fusedChannels = 0) {
   if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -453,15 +493,30 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     else
       setPeeled(loop, o.tileReduction);
   };
-  // The channel loop of a conv or matmul: a serial loop of register-tile
-  // columns outside the thread-level loop.
-  auto setChannels = [&](unsigned loop) {
-    s.tileSizes[loop] = 0;
-    if (ranges[loop] > o.tileCols) {
+  // The channel loop of a conv or matmul: a serial loop over tiles of
+  // channels (channelTile) outside the thread-level loop, and register
+  // tiles of columns (columnTile) inside. Returns the vectors of a
+  // register tile's row. In a fused group the group's loop tiles the
+  // channels already: `fusedChannels` is the extent of this copy's tile.
+  bool columnTiled = false; // a conv's or matmul's register columns
+  auto setChannels = [&](unsigned loop) -> int64_t {
+    columnTiled = true;
+    int64_t extent = ranges[loop];
+    if (role == Role::Fused && fusedChannels > 0) {
+      extent = fusedChannels;
+    } else if (int64_t tile = channelTile(ranges[loop], o)) {
       s.channelDim = loop;
-      s.channelTile = o.tileCols;
-      s.channelPeel = ranges[loop] % o.tileCols != 0;
+      s.channelTile = tile;
+      s.channelPeel = ranges[loop] % tile != 0;
+      extent = tile;
+      if (s.channelPeel)
+        s.remainder = std::make_shared<OpSchedule>(
+            *scheduleFor(op, o, Role::Fused, loop, ranges[loop] % tile));
     }
+    int64_t cols = columnTile(extent, o);
+    s.tileSizes[loop] = cols < extent ? cols : 0;
+    s.peel[loop] = cols < extent && extent % cols != 0;
+    return std::max<int64_t>(cols / kVectorLanes, 1);
   };
   if (int spatial = convSpatialDims(op)) {
     // Loops: n, o_1..o_S, f, k_1..k_S, c. A strided conv reads its rows
@@ -471,8 +526,8 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     if (auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides"))
       strided = llvm::any_of(strides.getValues<int64_t>(),
                              [](int64_t v) { return v != 1; });
-    setPeeled(spatial, strided ? 1 : rowTile(ranges[spatial], o));
-    setChannels(spatial + 1);
+    int64_t vectors = setChannels(spatial + 1);
+    setPeeled(spatial, strided ? 1 : rowTile(ranges[spatial], vectors, o));
     setReduction(2 * spatial + 2);
     s.generalize = true;
   } else if (int pooled = poolingSpatialDims(op)) {
@@ -481,12 +536,12 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     setPeeled(pooled + 1, o.tileInner);
     s.generalize = true;
   } else if (isa<linalg::MatmulOp>(op)) {
-    setPeeled(0, rowTile(ranges[0], o));
-    setChannels(1);
+    int64_t vectors = setChannels(1);
+    setPeeled(0, rowTile(ranges[0], vectors, o));
     setReduction(2);
     s.generalize = true;
   } else if (isa<linalg::BatchMatmulOp>(op)) {
-    setPeeled(1, rowTile(ranges[1], o));
+    setPeeled(1, rowTile(ranges[1], o.tileCols / kVectorLanes, o));
     setPeeled(2, o.tileCols);
     setPeeled(3, o.tileReduction);
     s.generalize = true;
@@ -504,9 +559,11 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     // register schedule applies inside.
     s.channelTile = 0;
     s.channelDim = -1;
+    // (A tile chosen from the whole op's channel count, e.g. 40 of 80,
+    // would not divide the group's channel tile, e.g. 48, and leave a
+    // dynamic remainder that is neither vectorised nor hoistable.)
     if (fusedChannelDim >= 0 &&
-        fusedChannelDim < static_cast<int64_t>(ranges.size()) &&
-        s.tileSizes[fusedChannelDim] >= o.tileCols) {
+        fusedChannelDim < static_cast<int64_t>(ranges.size()) && !columnTiled) {
       s.tileSizes[fusedChannelDim] = 0;
       s.peel[fusedChannelDim] = false;
     }
@@ -820,6 +877,71 @@ struct OuterProductFromBroadcasts : public OpRewritePattern<arith::AddFOp> {
   }
 };
 
+/// The iteration dim of a contraction that is the innermost dim of its
+/// result (the columns of a register tile).
+std::optional<unsigned> contractionColumnDim(vector::ContractionOp contract) {
+  AffineMap acc = contract.getIndexingMapsArray()[2];
+  if (acc.getNumResults() == 0)
+    return std::nullopt;
+  auto last = dyn_cast<AffineDimExpr>(acc.getResults().back());
+  if (!last)
+    return std::nullopt;
+  return last.getPosition();
+}
+
+/// The shape a vector op is unrolled to: its innermost dim (for a
+/// contraction, the result's innermost iteration dim) cut into vectors of
+/// kVectorLanes when it is a multiple of them but not a power of two. LLVM
+/// legalises a vector<48xf32> by widening it to vector<64xf32>: a register
+/// tile of 3 zmm columns would use 4 per row and spill.
+std::optional<SmallVector<int64_t>> nativeVectorShape(Operation *op) {
+  auto unrollable = dyn_cast<VectorUnrollOpInterface>(op);
+  if (!unrollable)
+    return std::nullopt;
+  std::optional<SmallVector<int64_t>> shape = unrollable.getShapeForUnroll();
+  if (!shape || shape->empty())
+    return std::nullopt;
+  std::optional<unsigned> dim = shape->size() - 1;
+  auto contract = dyn_cast<vector::ContractionOp>(op);
+  if (contract)
+    dim = contractionColumnDim(contract);
+  if (!dim)
+    return std::nullopt;
+  int64_t n = (*shape)[*dim];
+  if (n <= kVectorLanes || n % kVectorLanes != 0 || llvm::isPowerOf2_64(n))
+    return std::nullopt;
+  if (contract) {
+    // One FMA per piece (1 row x one vector of columns x 1 reduction step),
+    // visited in the order of unrollOrder.
+    shape->assign(shape->size(), 1);
+  }
+  (*shape)[*dim] = kVectorLanes;
+  return shape;
+}
+
+/// Pieces of an unrolled contraction in the order of an outer-product
+/// register tile: reduction steps outermost, then rows, then the column
+/// vectors of a row, so that one broadcast row element is live at a time
+/// (unrolled column slice by column slice, every row element would stay
+/// live across the slices and the accumulators would spill).
+std::optional<SmallVector<int64_t>> unrollOrder(Operation *op) {
+  auto contract = dyn_cast<vector::ContractionOp>(op);
+  std::optional<unsigned> column =
+      contract ? contractionColumnDim(contract) : std::nullopt;
+  if (!column)
+    return std::nullopt;
+  SmallVector<int64_t> order;
+  SmallVector<vector::IteratorType> its = contract.getIteratorTypesArray();
+  for (auto [d, it] : llvm::enumerate(its))
+    if (it == vector::IteratorType::reduction)
+      order.push_back(d);
+  for (auto [d, it] : llvm::enumerate(its))
+    if (it == vector::IteratorType::parallel && d != *column)
+      order.push_back(d);
+  order.push_back(*column);
+  return order;
+}
+
 void addCanonicalizationPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   for (Dialect *dialect : ctx->getLoadedDialects())
@@ -838,6 +960,16 @@ LogicalResult vectorizeAndCleanUp(ModuleOp module) {
     vector::populateVectorReductionToContractPatterns(patterns);
     vector::populateSinkVectorOpsPatterns(patterns);
     tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    addCanonicalizationPatterns(patterns);
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return failure();
+  }
+  {
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorUnrollPatterns(
+        patterns, vector::UnrollVectorOptions()
+                      .setNativeShapeFn(nativeVectorShape)
+                      .setUnrollTraversalOrderFn(unrollOrder));
     addCanonicalizationPatterns(patterns);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return failure();
@@ -1056,21 +1188,20 @@ LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
       int64_t channels = channelLoop(m);
       if (channels < 0)
         channels = m.getNumLoops() - 1; // fill: [.., f]
+      // The register schedules of the copies in the channel loop's main
+      // tiles and in its peeled remainder (fewer columns, more rows).
+      int64_t mainChannels =
+          r.channelTile ? r.channelTile : ranges[rootChannels];
       std::optional<OpSchedule> inner =
-          scheduleFor(m, o, Role::Fused, channels);
+          scheduleFor(m, o, Role::Fused, channels, mainChannels);
       unsigned j = index[member];
       inner->tag = ops[j].tag;
       inner->isFused = true;
+      inner->remainder = nullptr;
       if (r.channelPeel) {
-        // The remainder tile has fewer channels than a register tile:
-        // rows as for one vector of columns.
-        CompileOptions narrow = o;
         int64_t rest = ranges[rootChannels] % r.channelTile;
-        narrow.tileCols = std::max<int64_t>(rest, 16);
-        narrow.tileRows =
-            std::max<int64_t>(o.tileRows * o.tileCols / narrow.tileCols, 1);
         if (std::optional<OpSchedule> rem =
-                scheduleFor(m, narrow, Role::Fused, channels))
+                scheduleFor(m, o, Role::Fused, channels, rest))
           inner->remainder = std::make_shared<OpSchedule>(std::move(*rem));
       }
       ops[j] = std::move(*inner);
@@ -1221,7 +1352,7 @@ std::string pipelineDescription(const CompileOptions &o) {
      << " tile_reduction=" << o.tileReduction << " tile_inner=" << o.tileInner
      << " vectorize=" << o.vectorize << " parallel=" << o.parallel
      << " min_parallel_work=" << kMinParallelWork
-     << " parallel_iterations=" << kParallelIterations << " schedule=v3\n"
+     << " parallel_iterations=" << kParallelIterations << " schedule=v4\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
   return text;

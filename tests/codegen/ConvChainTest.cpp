@@ -253,3 +253,41 @@ TEST_F(ConvChain, PaddedChannelsLastChainMatchesReference) {
   m = maxPool(epilogue(conv(m, w3), b3, "relu"), 1, 2, 1);
   EXPECT_LE(maxRelErr(mid, m), 1e-5);
 }
+
+// Output channels whose padded count is an odd number of vectors: 80 (5
+// vectors: channel tiles of 3 + a peeled 2), 100 -> 112 (7: tiles of 4,
+// register columns 2 + 2, + 3), 200 -> 208 (13: tiles of 5, register
+// columns 3 + a peeled 2, + 3), in fused conv -> pool -> epilogue groups
+// and, for the last conv (too small for threads), in a conv of its own.
+TEST_F(ConvChain, ChannelTilesOfTwoAndThreeVectorsMatchReference) {
+  Node inp = Input({1, 24, 4, 14, 14}, "b,f,z,x,y", {.name = "image"});
+  Array w1 = randomArray({80, 24, 2, 3, 3}, 21, -0.2f, 0.2f),
+        b1 = randomArray({80}, 22, -0.2f, 0.2f);
+  Array w2 = randomArray({100, 80, 1, 3, 3}, 23, -0.1f, 0.1f),
+        b2 = randomArray({100}, 24, -0.2f, 0.2f);
+  Array w3 = randomArray({200, 100, 1, 1, 1}, 25, -0.2f, 0.2f),
+        b3 = randomArray({200}, 26, -0.2f, 0.2f);
+  Array w4 = randomArray({200, 200, 3, 4, 4}, 27, -0.05f, 0.05f),
+        b4 = randomArray({200}, 28, -0.2f, 0.2f);
+  Node c1 = Conv(inp, 80, {2, 3, 3}, {1, 2, 2},
+                 {.activation_func = "relu", .w = w1, .b = b1});
+  Node c2 = Conv(c1, 100, {1, 3, 3}, {},
+                 {.activation_func = "tanh", .w = w2, .b = b2});
+  Node c3 = Conv(c2, 200, {1, 1, 1}, {},
+                 {.activation_func = "relu", .w = w3, .b = b3});
+  Node c4 = Conv(c3, 200, {3, 4, 4}, {},
+                 {.activation_func = "lin", .w = w4, .b = b4});
+
+  Array x = randomArray({1, 24, 4, 14, 14}, 29);
+  Vol r = fromArray(x);
+  r = epilogue(maxPool(conv(r, w1), 1, 2, 2), b1, "relu");
+  r = epilogue(conv(r, w2), b2, "tanh");
+  r = epilogue(conv(r, w3), b3, "relu");
+  r = epilogue(conv(r, w4), b4, "lin");
+  for (int threads : {1, 2}) {
+    nm_runtime_set_num_threads(threads);
+    Array out = c4(x);
+    ASSERT_EQ(out.shape(), (std::vector<int64_t>{1, r.c, r.d, r.h, r.w}));
+    EXPECT_LE(maxRelErr(out, r), 1e-5) << threads << " threads";
+  }
+}
