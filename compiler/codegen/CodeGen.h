@@ -11,15 +11,19 @@
 //      carried on the op as `nm.lowering_config` (an op that already has
 //      one keeps it), applied as a transform-dialect script:
 //        - convs: a serial loop over channel tiles (the weights of one tile
-//          stay in cache), a thread-level scf.forall over output rows, and
-//          register tiles (rows x channels, peeled remainders) generalised,
+//          stay in cache; tiles of 2-5 vectors of channels that leave no
+//          single-vector remainder), a thread-level scf.forall over output
+//          rows, and register tiles (rows x 2 or 3 vectors of channels,
+//          peeled remainders) generalised,
 //          unit dims folded and vectorised into vector.contract (or outer
 //          products for one input channel). A conv's pooling and epilogue
 //          (bias, activation) are fused into the same loops, tile by tile;
 //        - pooling: one pixel x a vector of channels; transposes: 16 x 16
 //          tiles; everything else: 1-D rows. Big ops get thread-level tiles.
-//      Then vectorisation (linalg ops and small, safe insert_slices) and
-//      cleanup.
+//      Then vectorisation (linalg ops and small, safe insert_slices),
+//      unrolling of vectors whose width is not a power of two into vectors
+//      of 16 lanes (contractions into single FMAs in outer-product order),
+//      and cleanup.
 //   2. one-shot bufferization across function boundaries (identity layout;
 //      inputs are never written), results to caller-allocated out-params,
 //      buffer deallocation; non-contiguous copies become linalg.copy.

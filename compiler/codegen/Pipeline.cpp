@@ -487,6 +487,12 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
   // remainder copy of the unrolled contraction), else full chunks and a
   // peeled remainder.
   auto setReduction = [&](unsigned loop) {
+    // A few input channels (first layers: RGB) in one chunk, not a chunk
+    // and a peeled remainder of one channel.
+    if (ranges[loop] <= 2 * o.tileReduction) {
+      s.tileSizes[loop] = ranges[loop];
+      return;
+    }
     int64_t d = divisorAtMost(ranges[loop], o.tileReduction);
     if (d * 2 > std::min(ranges[loop], o.tileReduction))
       set(loop, o.tileReduction);
