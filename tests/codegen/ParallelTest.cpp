@@ -9,9 +9,15 @@
 #include "gtest/gtest.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <unistd.h>
+#include <utility>
+#include <vector>
 
 using namespace nm;
 using namespace nm::testing;
@@ -84,6 +90,52 @@ TEST(ThreadPool, NestedAndConcurrentCallsRunSerially) {
   other.join();
   expectEachOnce(a);
   expectEachOnce(b);
+}
+
+// NEUROMANCER_PROFILE=1 is read once per process: the test runs itself
+// again as a child process with the variable set and reads what the child
+// prints on stderr at exit.
+TEST(ThreadPool, ProfilePrintsEveryLoopAtExit) {
+  if (std::getenv("NM_TEST_PROFILE_CHILD")) {
+    nm_runtime_set_num_threads(2);
+    Coverage a(1000), b(77);
+    for (int i = 0; i < 3; ++i)
+      nm_runtime_parallel_for(countRange, &a, 1000);
+    // Rows are per loop body, as each compiled loop has its own.
+    nm_runtime_parallel_for([](void *ctx, int64_t begin,
+                               int64_t end) { countRange(ctx, begin, end); },
+                            &b, 77);
+    return;
+  }
+  std::string command =
+      "env -u TEST_PREMATURE_EXIT_FILE -u XML_OUTPUT_FILE -u GTEST_OUTPUT "
+      "NM_TEST_PROFILE_CHILD=1 NEUROMANCER_PROFILE=1 /proc/" +
+      std::to_string(getpid()) +
+      "/exe --gtest_filter=ThreadPool.ProfilePrintsEveryLoopAtExit 2>&1";
+  FILE *child = popen(command.c_str(), "r");
+  ASSERT_NE(child, nullptr);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), child))
+    output.append(buffer, n);
+  ASSERT_EQ(pclose(child), 0) << output;
+  EXPECT_NE(output.find("neuromancer profile: parallel loops"),
+            std::string::npos)
+      << output;
+  // Rows: loop, body, calls, n, ...: both loops, in order of first use.
+  std::istringstream lines(output.substr(output.find("fastest ms")));
+  std::string header, row;
+  std::getline(lines, header);
+  std::vector<std::pair<long, long>> rows; // (calls, n)
+  while (std::getline(lines, row) && row.rfind("total", 0) != 0) {
+    std::istringstream fields(row);
+    std::string loop, body;
+    long calls = 0, n = 0;
+    fields >> loop >> body >> calls >> n;
+    rows.push_back({calls, n});
+  }
+  EXPECT_EQ(rows, (std::vector<std::pair<long, long>>{{3, 1000}, {1, 77}}))
+      << output;
 }
 
 TEST(ThreadPool, EnvironmentVariableSetsTheDefault) {
