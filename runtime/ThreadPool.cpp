@@ -2,10 +2,12 @@
 //----------------------------===//
 //
 // One process-wide pool of T - 1 workers. A parallel_for publishes a job
-// (body, ctx, n, chunk size, an atomic cursor), bumps a generation counter
-// and wakes the workers; everyone, the caller included, takes chunks from
-// the cursor until the range is exhausted (dynamic scheduling: a core
-// slowed by another process takes fewer chunks). Workers spin briefly
+// (body, ctx, n, thread count, an atomic cursor), bumps a generation
+// counter and wakes the workers; everyone, the caller included, takes
+// chunks from the cursor until the range is exhausted. Chunks are guided:
+// a 1/(2T) share of what is left, so they shrink towards the end and a
+// core slowed by another process (common on shared hosts) holds up the
+// others by one small chunk, not by 1/(4T) of the loop. Workers spin briefly
 // before sleeping, because a forward pass issues one parallel_for per big
 // op in quick succession.
 //
@@ -194,7 +196,7 @@ private:
     job_.body = body;
     job_.ctx = ctx;
     job_.n = n;
-    job_.chunk = std::max<int64_t>(1, n / (int64_t(workers_.size() + 1) * 4));
+    job_.shares = 2 * int64_t(workers_.size() + 1);
     job_.next.store(0, std::memory_order_relaxed);
     busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
     {
@@ -217,7 +219,7 @@ private:
     nm_parallel_body body = nullptr;
     void *ctx = nullptr;
     int64_t n = 0;
-    int64_t chunk = 1;
+    int64_t shares = 2; // chunk = remaining / shares
     std::atomic<int64_t> next{0};
   };
 
@@ -234,11 +236,16 @@ private:
     bool outer = tInsideBody;
     tInsideBody = true;
     for (;;) {
-      int64_t begin =
-          job_.next.fetch_add(job_.chunk, std::memory_order_relaxed);
+      int64_t begin = job_.next.load(std::memory_order_relaxed), end;
+      do {
+        if (begin >= job_.n)
+          break;
+        end = begin + std::max<int64_t>(1, (job_.n - begin) / job_.shares);
+      } while (!job_.next.compare_exchange_weak(begin, end,
+                                                std::memory_order_relaxed));
       if (begin >= job_.n)
         break;
-      job_.body(job_.ctx, begin, std::min(job_.n, begin + job_.chunk));
+      job_.body(job_.ctx, begin, end);
     }
     tInsideBody = outer;
   }

@@ -8,10 +8,12 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -64,6 +66,37 @@ TEST(ThreadPool, CoversEveryIterationOnce) {
       if (threads > 1 && n >= 1000)
         EXPECT_GT(c.calls.load(), 1) << "the range was not split";
     }
+}
+
+// Guided chunks: a share of what is left, so the last ones are small and
+// a thread slowed near the end holds the others up by little.
+TEST(ThreadPool, ChunksShrinkTowardsTheEnd) {
+  ThreadCount restore;
+  nm_runtime_set_num_threads(2);
+  struct Chunks {
+    std::mutex m;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+  } chunks;
+  const int64_t n = 10000;
+  nm_runtime_parallel_for(
+      [](void *ctx, int64_t b, int64_t e) {
+        auto *c = static_cast<Chunks *>(ctx);
+        std::lock_guard<std::mutex> lock(c->m);
+        c->ranges.emplace_back(b, e);
+      },
+      &chunks, n);
+  std::sort(chunks.ranges.begin(), chunks.ranges.end());
+  ASSERT_FALSE(chunks.ranges.empty());
+  EXPECT_EQ(chunks.ranges.front().first, 0);
+  EXPECT_EQ(chunks.ranges.back().second, n);
+  int64_t first = chunks.ranges.front().second - chunks.ranges.front().first;
+  int64_t last = chunks.ranges.back().second - chunks.ranges.back().first;
+  EXPECT_LE(first, n / 4) << "more than a 1/(2T) share in one chunk";
+  EXPECT_GE(first, n / 8) << "the first chunk is needlessly small";
+  EXPECT_LE(last, 2) << "the last chunk is not small";
+  EXPECT_LT(chunks.ranges.size(), 64u) << "too many chunks (dispatch cost)";
+  for (size_t i = 1; i < chunks.ranges.size(); ++i)
+    EXPECT_EQ(chunks.ranges[i].first, chunks.ranges[i - 1].second);
 }
 
 TEST(ThreadPool, NestedAndConcurrentCallsRunSerially) {
