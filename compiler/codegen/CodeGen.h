@@ -32,9 +32,10 @@
 //      memory, lower transfers/reductions/transposes; outermost scf.forall
 //      loops are outlined into bodies run by nm_runtime_parallel_for
 //      (runtime/ThreadPool.h, Parallel.cpp).
-//   4. loops (fallback for anything not vectorised) and LLVM dialect with
+//   4. loops (fallback for anything not vectorised), then the LLVM dialect
+//      in one conversion (--nm-convert-to-llvm, Passes.td) with
 //      bare-pointer memrefs; LLVM IR; packed `_mlir_` wrappers, parallel
-//      dispatch trampolines, malloc/free -> nm_runtime_alloc/free; O3
+//      dispatch trampolines, malloc/free -> nm_runtime_alloc/free; O1
 //      without LLVM's own unrolling/vectorisation; object.
 // NEUROMANCER_CODEGEN_TIMING=1 prints the time of each stage on stderr.
 //
@@ -74,7 +75,10 @@ TargetInfo hostTarget();
 
 struct CompileOptions {
   /// LLVM optimisation level of the final O-pipeline and codegen (0-3).
-  unsigned optLevel = 3;
+  /// 1: the MLIR pipeline hands LLVM register-tiled vector code, on which
+  /// O3 (and codegen at Aggressive) gave kernels of the same speed
+  /// (neuro3d_pred per loop within 1 %) for 0.3-0.4 s more compile time.
+  unsigned optLevel = 1;
   /// Register tile of convs and matmuls: output-width (rows) x filters
   /// (columns). Rows are adapted to the loop and to the column count (see
   /// rowTile in Pipeline.cpp); columns are at most tileCols, in tiles of 2
