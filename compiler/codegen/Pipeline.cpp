@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
+#include "neuromancer/compiler/codegen/Passes.h"
 
 #include "neuromancer/core/DType.h"
 
@@ -1375,7 +1376,7 @@ void buildLLVMPipeline(OpPassManager &pm) {
       VectorTransferToSCFOptions().enableFullUnroll(true)));
   fpm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(std::make_unique<NmConvertToLLVM>());
+  pm.addPass(createNmConvertToLLVM());
   pm.addPass(createReconcileUnrealizedCastsPass());
   // Each scalar access of an unrolled register tile computes its full
   // address (a multiply-add per memref dim); most of it is shared or

@@ -11,6 +11,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "neuromancer/compiler/codegen/Passes.h"
 #include "neuromancer/compiler/conversion/NmToLinalg.h"
 #include "neuromancer/dialect/IR/NmDialect.h"
 #include "neuromancer/dialect/Transforms/Passes.h"
@@ -23,6 +24,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   nm::ir::registerNmPasses();
   nm::compiler::registerNmToLinalgPass();
+  nm::codegen::registerNmCodegenPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "neuromancer nm dialect optimizer\n", registry));
 }
