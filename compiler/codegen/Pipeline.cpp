@@ -637,12 +637,18 @@ void emitRegisterSchedule(llvm::raw_ostream &os, const std::string &name,
   }
 }
 
-std::string scheduleScript(const std::vector<OpSchedule> &ops) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
+/// Opens a transform script: the named sequence the interpreter runs on
+/// the payload module (%root).
+void beginTransformScript(llvm::raw_ostream &os) {
   os << "module attributes {transform.with_named_sequence} {\n"
         "transform.named_sequence @__transform_main(%root: !transform.any_op "
         "{transform.readonly}) {\n";
+}
+
+std::string scheduleScript(const std::vector<OpSchedule> &ops) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  beginTransformScript(os);
   auto match = [&](unsigned i, const std::string &h) {
     os << "  " << h << " = transform.structured.match attributes{" << ops[i].tag
        << "} in %root : (!transform.any_op) -> !transform.any_op\n";
@@ -742,9 +748,7 @@ std::string scheduleScript(const std::vector<OpSchedule> &ops) {
 std::string registerScript(const std::vector<OpSchedule> &ops) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << "module attributes {transform.with_named_sequence} {\n"
-        "transform.named_sequence @__transform_main(%root: !transform.any_op "
-        "{transform.readonly}) {\n";
+  beginTransformScript(os);
   auto match = [&](unsigned k, const std::string &h, const char *mark) {
     os << "  " << h << " = transform.structured.match attributes{" << ops[k].tag
        << (mark ? ", " : "") << (mark ? mark : "")
