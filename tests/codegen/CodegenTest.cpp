@@ -56,6 +56,20 @@ bool hasVectorFma(const std::string &llvmIR) {
   return std::regex_search(llvmIR, fma);
 }
 
+/// Runs kConvWide's function on random inputs (seeds `xSeed`, `wSeed`) and
+/// compares it with the plain-loop reference.
+void expectConvWideMatchesReference(Compiled &c, int xSeed, int wSeed) {
+  auto xv = randomVector(1 * 4 * 6 * 18 * 16, xSeed);
+  auto wv = randomVector(3 * 3 * 3 * 16 * 32, wSeed);
+  Array x = arrayOf({1, 4, 6, 18, 16}, xv), w = arrayOf({3, 3, 3, 16, 32}, wv);
+  Array out({1, 2, 4, 16, 32});
+  c.get("conv_wide").call({&x, &w}, {&out});
+  EXPECT_LE(
+      maxRelError(out.data<float>(),
+                  referenceConv(xv, wv, {1, 4, 6, 18, 16}, {3, 3, 3, 16, 32})),
+      1e-5);
+}
+
 } // namespace
 
 TEST(Codegen, ConvBiasReluMatchesReference) {
@@ -114,15 +128,7 @@ TEST(Codegen, WideConvUsesRegisterTile) {
   EXPECT_NE(c.object.loweredIR.find("iter_args"), std::string::npos);
   EXPECT_NE(c.object.llvmIR.find("@llvm.fmuladd.v32f32"), std::string::npos)
       << "expected 32-wide vector FMAs";
-  auto xv = randomVector(1 * 4 * 6 * 18 * 16, 4);
-  auto wv = randomVector(3 * 3 * 3 * 16 * 32, 5);
-  Array x = arrayOf({1, 4, 6, 18, 16}, xv), w = arrayOf({3, 3, 3, 16, 32}, wv);
-  Array out({1, 2, 4, 16, 32});
-  c.get("conv_wide").call({&x, &w}, {&out});
-  EXPECT_LE(
-      maxRelError(out.data<float>(),
-                  referenceConv(xv, wv, {1, 4, 6, 18, 16}, {3, 3, 3, 16, 32})),
-      1e-5);
+  expectConvWideMatchesReference(c, 4, 5);
 }
 
 TEST(Codegen, Conv2DStridedAndConv1D) {
@@ -221,13 +227,5 @@ TEST(Codegen, LoweringConfigAttributeIsHonoured) {
       << c.object.loweredIR;
   EXPECT_EQ(c.object.loweredIR.find("vector<8x32xf32>"), std::string::npos);
   EXPECT_EQ(c.object.loweredIR.find("nm.lowering_config"), std::string::npos);
-  auto xv = randomVector(1 * 4 * 6 * 18 * 16, 41);
-  auto wv = randomVector(3 * 3 * 3 * 16 * 32, 42);
-  Array x = arrayOf({1, 4, 6, 18, 16}, xv), w = arrayOf({3, 3, 3, 16, 32}, wv);
-  Array out({1, 2, 4, 16, 32});
-  c.get("conv_wide").call({&x, &w}, {&out});
-  EXPECT_LE(
-      maxRelError(out.data<float>(),
-                  referenceConv(xv, wv, {1, 4, 6, 18, 16}, {3, 3, 3, 16, 32})),
-      1e-5);
+  expectConvWideMatchesReference(c, 41, 42);
 }
