@@ -92,6 +92,12 @@ struct CompileOptions {
   int64_t tileReduction = 2;
   /// Largest innermost-dimension chunk of other linalg ops.
   int64_t tileInner = 64;
+  /// Largest weights (bytes) of one serial output-channel tile of a conv,
+  /// which should stay in L2 while all its rows run (half the 2 MiB L2 of
+  /// the cores we measure on). A conv whose 4- or 5-vector channel tile is
+  /// larger is cut into two parts scheduled apart (channelSplitPoint in
+  /// Pipeline.cpp); 0: never cut.
+  int64_t weightTileBytes = int64_t(1) << 20;
   /// false: no tiling/vectorisation schedule; every structured op becomes
   /// scalar loops (a slow reference for differential tests).
   bool vectorize = true;

@@ -39,12 +39,15 @@
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/MLIRContext.h"
@@ -56,6 +59,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/Support/SourceMgr.h"
@@ -253,6 +257,14 @@ struct OpSchedule {
   /// The register schedule of the copies in the peeled remainder of the
   /// channel loop (fewer channels: taller register tiles); null: the same.
   std::shared_ptr<OpSchedule> remainder;
+  /// A fused conv whose init is a fill of the same group: the parallel dims
+  /// are tiled first with the fill fused into each register tile, then the
+  /// `reductionDims`. The accumulators then start from zero in registers
+  /// instead of from a zero-filled buffer (memset plus a load per tile).
+  bool fuseInitFill = false;
+  SmallVector<bool> reductionDims;
+  /// The fill of such a conv: scheduled with it, no schedule of its own.
+  bool inConsumerTile = false;
 };
 
 constexpr llvm::StringLiteral kLoweringConfig = "nm.lowering_config";
@@ -602,17 +614,27 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
 /// behind `handle`.
 void emitRegisterSchedule(llvm::raw_ostream &os, const std::string &name,
                           std::string handle, const OpSchedule &s) {
+  if (s.inConsumerTile)
+    return;
+  // A conv with a fused init fill has its parallel dims tiled and peeled
+  // (tileParallelFusingInitFill): its reduction dims are left.
+  auto tiled = [&](size_t d) {
+    return s.tileSizes[d] != 0 && (!s.fuseInitFill || s.reductionDims[d]);
+  };
+  SmallVector<int64_t> sizes;
   SmallVector<unsigned> tiledDims;
-  for (auto [d, t] : llvm::enumerate(s.tileSizes))
-    if (t != 0)
+  for (size_t d = 0; d < s.tileSizes.size(); ++d) {
+    sizes.push_back(tiled(d) ? s.tileSizes[d] : 0);
+    if (tiled(d))
       tiledDims.push_back(d);
+  }
   if (!tiledDims.empty()) {
     os << "  %t" << name;
     for (unsigned l = 0; l < tiledDims.size(); ++l)
       os << ", %l" << name << "_" << l;
     os << " = transform.structured.tile_using_for " << handle
        << " tile_sizes [";
-    llvm::interleaveComma(s.tileSizes, os);
+    llvm::interleaveComma(sizes, os);
     os << "] : (!transform.any_op) -> (!transform.any_op";
     for (unsigned l = 0; l < tiledDims.size(); ++l)
       os << ", !transform.any_op";
@@ -1000,7 +1022,19 @@ LogicalResult vectorizeAndCleanUp(ModuleOp module) {
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return failure();
   }
+  // Accumulators out of the reduction loops while still on tensors (inner
+  // loops first): a register tile's zero fill then reaches its read
+  // directly, which folds to a zero vector, and the tile never goes
+  // through a buffer of its own.
   IRRewriter rewriter(ctx);
+  SmallVector<scf::ForOp> loops;
+  module.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+  for (scf::ForOp loop : loops)
+    hoistLoopInvariantSubsets(rewriter, loop);
+  RewritePatternSet patterns(ctx);
+  addCanonicalizationPatterns(patterns);
+  if (failed(applyPatternsGreedily(module, std::move(patterns))))
+    return failure();
   DominanceInfo dominance;
   for (auto func : module.getOps<func::FuncOp>())
     eliminateCommonSubExpressions(rewriter, dominance, func);
@@ -1151,7 +1185,218 @@ SmallVector<Operation *> fusionGroup(linalg::LinalgOp conv) {
   return chain;
 }
 
+/// Bytes of the weights that a tile of `channels` output channels of a
+/// conv reads: window x input channels x channels.
+int64_t weightTileBytes(linalg::LinalgOp conv, int64_t channels) {
+  int spatial = convSpatialDims(conv);
+  SmallVector<int64_t> ranges = conv.getStaticLoopRanges();
+  auto weights = cast<ShapedType>(conv.getDpsInputOperand(1)->get().getType());
+  int64_t bytes = channels * weights.getElementTypeBitWidth() / 8;
+  // Loops: n, o_1..o_S, f, k_1..k_S, c.
+  for (int l = spatial + 2; l <= 2 * spatial + 2; ++l)
+    bytes *= ranges[l];
+  return bytes;
+}
+
+/// Where a conv's output channels are cut in two parts that are scheduled
+/// apart (0: not cut). A serial channel tile's weights stay in L2 while all
+/// rows run; a tile of 4 or 5 vectors (channelTile for 7, 13, ... vectors)
+/// whose weights exceed o.weightTileBytes does not: neuro3d's 100 -> 112
+/// channel layer ran its 64-channel tile at 0.040 ms per channel and input
+/// channel, its 48-channel tile at 0.032. Cut before the last 3 vectors,
+/// the first part has an even vector count (tiles of 2 vectors) and the
+/// second is one 3-vector tile.
+int64_t channelSplitPoint(linalg::LinalgOp conv, const CompileOptions &o) {
+  int spatial = convSpatialDims(conv);
+  if (!spatial || o.weightTileBytes <= 0)
+    return 0;
+  int64_t channels = conv.getStaticLoopRanges()[spatial + 1];
+  int64_t tile = channelTile(channels, o);
+  if (tile <= 3 * kVectorLanes ||
+      weightTileBytes(conv, tile) <= o.weightTileBytes)
+    return 0;
+  return channels - 3 * kVectorLanes;
+}
+
+/// Replaces every operand of `op` that is a slice of a result of one of
+/// `members` by that member computing just the slice, recursively (the
+/// producers of a split group, each restricted to its part's channels).
+void fuseSlicedProducers(RewriterBase &rewriter, Operation *op,
+                         const llvm::SmallPtrSetImpl<Operation *> &members) {
+  SmallVector<Operation *> worklist{op};
+  while (!worklist.empty()) {
+    Operation *consumer = worklist.pop_back_val();
+    for (Value operand : consumer->getOperands()) {
+      auto slice = operand.getDefiningOp<tensor::ExtractSliceOp>();
+      if (!slice)
+        continue;
+      auto producer = dyn_cast<OpResult>(slice.getSource());
+      if (!producer || !members.contains(producer.getOwner()))
+        continue;
+      rewriter.setInsertionPoint(slice);
+      FailureOr<TilingResult> tiled =
+          tensor::replaceExtractSliceWithTiledProducer(rewriter, slice,
+                                                       producer);
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(slice, tiled->tiledValues);
+      worklist.append(tiled->tiledOps.begin(), tiled->tiledOps.end());
+    }
+  }
+}
+
+/// Cuts conv groups at channelSplitPoint: the group's last op is split
+/// (linalg::splitOp: each part writes its slice of the result), and each
+/// part gets its own copy of the conv, pooling, fills and epilogue
+/// restricted to its channels. The parts then form groups of their own.
+LogicalResult splitWideChannelGroups(ModuleOp module, const CompileOptions &o) {
+  SmallVector<std::pair<linalg::LinalgOp, int64_t>> cuts;
+  module.walk([&](linalg::LinalgOp op) {
+    if (!op.hasPureTensorSemantics() ||
+        llvm::any_of(op.getStaticLoopRanges(), ShapedType::isDynamic) ||
+        op->hasAttr(kLoweringConfig))
+      return;
+    if (int64_t at = channelSplitPoint(op, o))
+      cuts.push_back({op, at});
+  });
+  if (cuts.empty())
+    return success();
+  IRRewriter rewriter(module.getContext());
+  for (auto [conv, at] : cuts) {
+    SmallVector<Operation *> group = fusionGroup(conv);
+    if (group.empty())
+      group.push_back(conv);
+    auto root = cast<linalg::LinalgOp>(group.front());
+    int64_t channels = channelLoop(root);
+    if (channels < 0)
+      channels = root.getNumLoops() - 1; // elementwise epilogue: [.., f]
+    llvm::SmallPtrSet<Operation *, 8> members(group.begin(), group.end());
+    if (auto fill =
+            conv.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>())
+      members.insert(fill);
+    rewriter.setInsertionPoint(root);
+    auto [low, high] =
+        linalg::splitOp(rewriter, cast<TilingInterface>(root.getOperation()),
+                        channels, rewriter.getIndexAttr(at));
+    if (!low || !high)
+      return root.emitError("cannot split the output channels at ") << at;
+    members.erase(root);
+    fuseSlicedProducers(rewriter, low, members);
+    fuseSlicedProducers(rewriter, high, members);
+    // The whole-channel producers are dead now (consumers first).
+    for (Operation *member : ArrayRef(group).drop_front())
+      if (member->use_empty())
+        rewriter.eraseOp(member);
+  }
+  RewritePatternSet patterns(module.getContext());
+  addCanonicalizationPatterns(patterns);
+  return applyPatternsGreedily(module, std::move(patterns));
+}
+
+/// The schedule of a tagged payload op: its op's, or that of the copies in
+/// a peeled channel remainder.
+const OpSchedule *scheduleOf(Operation *op,
+                             const std::vector<OpSchedule> &ops) {
+  for (NamedAttribute a : op->getDiscardableAttrs()) {
+    StringRef name = a.getName().getValue();
+    unsigned k;
+    if (!name.consume_front(kTagPrefix) || name.getAsInteger(10, k) ||
+        k >= ops.size())
+      continue;
+    if (op->hasAttr(kRemainderMark) && ops[k].remainder)
+      return ops[k].remainder.get();
+    return &ops[k];
+  }
+  return nullptr;
+}
+
+/// Register tiles of the parallel dims of the convs scheduled with
+/// fuseInitFill, each with its own copy of the init fill, peeled as
+/// scheduled (innermost first, as emitRegisterSchedule); script B tiles
+/// their reduction dims. (transform.structured.fuse would fuse every
+/// producer into the tiles: the weights' padding and transposes too.)
+LogicalResult tileParallelFusingInitFill(ModuleOp module,
+                                         const std::vector<OpSchedule> &ops) {
+  SmallVector<std::pair<TilingInterface, const OpSchedule *>> convs;
+  module.walk([&](TilingInterface op) {
+    if (const OpSchedule *s = scheduleOf(op, ops); s && s->fuseInitFill)
+      convs.push_back({op, s});
+  });
+  MLIRContext *ctx = module.getContext();
+  IRRewriter rewriter(ctx);
+  for (auto [conv, s] : convs) {
+    SmallVector<int64_t> sizes(s->tileSizes);
+    SmallVector<unsigned> tiledDims;
+    for (auto [d, size] : llvm::enumerate(sizes)) {
+      if (s->reductionDims[d])
+        size = 0;
+      if (size)
+        tiledDims.push_back(d);
+    }
+    scf::SCFTileAndFuseOptions options;
+    options.tilingOptions.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
+    options.setFusionControlFn(
+        [](tensor::ExtractSliceOp, OpResult producer,
+           bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+          if (isa<linalg::FillOp>(producer.getOwner()))
+            return scf::SCFTileAndFuseOptions::ControlFnResult{};
+          return std::nullopt;
+        });
+    rewriter.setInsertionPoint(conv);
+    FailureOr<scf::SCFTileAndFuseResult> tiled =
+        scf::tileConsumerAndFuseProducersUsingSCF(rewriter, conv, options);
+    if (failed(tiled))
+      return conv.emitError("cannot tile the conv with its init fill");
+    SmallVector<Operation *> replaced{conv};
+    llvm::append_range(replaced, tiled->fusedProducers);
+    for (Operation *op : replaced) {
+      for (OpResult result : op->getResults())
+        if (Value v = tiled->replacements.lookup(result))
+          rewriter.replaceAllUsesWith(result, v);
+      if (op->use_empty())
+        rewriter.eraseOp(op);
+    }
+    for (int l = tiled->loops.size() - 1; l >= 0; --l) {
+      auto loop = dyn_cast<scf::ForOp>(tiled->loops[l].getOperation());
+      scf::ForOp remainder;
+      if (loop && s->peel[tiledDims[l]] &&
+          failed(scf::peelForLoopAndSimplifyBounds(rewriter, loop, remainder)))
+        return loop.emitError("cannot peel the register tile loop");
+    }
+  }
+  return success();
+}
+
+/// Marks the fill that initialises a fused conv (and the conv, in its
+/// main and remainder schedules) for fusion into the conv's register tiles.
+void markInitFillFusion(linalg::LinalgOp conv, std::vector<OpSchedule> &ops,
+                        const DenseMap<Operation *, unsigned> &index) {
+  auto fill = conv.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
+  auto convAt = index.find(conv), fillAt = index.find(fill);
+  if (!fill || convAt == index.end() || fillAt == index.end() ||
+      !ops[convAt->second].isFused || !ops[fillAt->second].isFused)
+    return;
+  SmallVector<bool> reduction;
+  for (utils::IteratorType t : conv.getIteratorTypesArray())
+    reduction.push_back(t == utils::IteratorType::reduction);
+  // The fill is fused into the loops over the parallel dims: there must be
+  // some (main and remainder schedule).
+  for (OpSchedule *s = &ops[convAt->second]; s; s = s->remainder.get())
+    if (llvm::none_of(llvm::enumerate(s->tileSizes), [&](auto t) {
+          return t.value() != 0 && !reduction[t.index()];
+        }))
+      return;
+  for (OpSchedule *s = &ops[convAt->second]; s; s = s->remainder.get()) {
+    s->fuseInitFill = true;
+    s->reductionDims = reduction;
+  }
+  for (OpSchedule *s = &ops[fillAt->second]; s; s = s->remainder.get())
+    s->inConsumerTile = true;
+}
+
 LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
+  if (failed(splitWideChannelGroups(module, o)))
+    return failure();
   std::vector<OpSchedule> ops;
   DenseMap<Operation *, unsigned> index;
   SmallVector<linalg::LinalgOp> linalgOps;
@@ -1225,6 +1470,7 @@ LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
       ops[j] = std::move(*inner);
       r.fused.push_back(j);
     }
+    markInitFillFusion(op, ops, index);
   }
   // The lowering configuration travels on the ops (visible in
   // CompiledObject::vectorizedIR until the schedule consumes it).
@@ -1237,6 +1483,8 @@ LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
     addCanonicalizationPatterns(patterns);
     result = applyPatternsGreedily(module, std::move(patterns));
   }
+  if (succeeded(result))
+    result = tileParallelFusingInitFill(module, ops);
   if (succeeded(result))
     result = runScript(module, registerScript(ops));
   if (succeeded(result))
@@ -1262,6 +1510,10 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // A tensor.empty that only becomes a slice of another tensor (a part of a
+  // split conv group, see splitWideChannelGroups) is that slice: the part
+  // writes into the whole result instead of a buffer copied there.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -1430,7 +1682,8 @@ std::string pipelineDescription(const CompileOptions &o) {
      << " tile_reduction=" << o.tileReduction << " tile_inner=" << o.tileInner
      << " vectorize=" << o.vectorize << " parallel=" << o.parallel
      << " min_parallel_work=" << kMinParallelWork
-     << " parallel_iterations=" << kParallelIterations << " schedule=v4\n"
+     << " parallel_iterations=" << kParallelIterations
+     << " weight_tile_bytes=" << o.weightTileBytes << " schedule=v5\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
   return text;
@@ -1519,6 +1772,12 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
     result.bufferizedIR = printModule(*module);
   if (options.vectorize && failed(runScript(*module, kBufferScript)))
     return fail("vector lowering");
+  if (options.vectorize) {
+    // Accumulators that a register tile zero-fills (its fused init fill)
+    // and then reads: the reads become zeros and the fill's stores die.
+    IRRewriter rewriter(&ctx);
+    vector::transferOpflowOpt(rewriter, *module);
+  }
   if (options.vectorize && failed(loadBroadcastOperands(*module)))
     return fail("vector lowering");
   lap("stage 3 (vector lowering)");

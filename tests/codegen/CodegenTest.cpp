@@ -27,8 +27,7 @@ struct Compiled {
   }
 };
 
-Compiled compile(const char *text) {
-  codegen::CompileOptions options;
+Compiled compile(const char *text, codegen::CompileOptions options = {}) {
   options.keepIntermediates = true;
   auto object = codegen::compileToObject(llvm::StringRef(text), options);
   if (!object)
@@ -68,6 +67,24 @@ void expectConvWideMatchesReference(Compiled &c, int xSeed, int wSeed) {
       maxRelError(out.data<float>(),
                   referenceConv(xv, wv, {1, 4, 6, 18, 16}, {3, 3, 3, 16, 32})),
       1e-5);
+}
+
+/// Runs kConvWideWeights's function on random inputs and compares it with
+/// the plain-loop conv + bias + relu.
+void expectConvWideWeightsMatchesReference(Compiled &c) {
+  std::vector<int64_t> xs{1, 5, 11, 20, 100}, ws{3, 4, 4, 100, 112};
+  auto xv = randomVector(1 * 5 * 11 * 20 * 100, 51);
+  auto wv = randomVector(3 * 4 * 4 * 100 * 112, 52, -0.1f, 0.1f);
+  auto bv = randomVector(112, 53, -0.5f, 0.5f);
+  Array x = arrayOf(xs, xv), w = arrayOf(ws, wv), b = arrayOf({112}, bv);
+  Array out = Array::full({1, 3, 8, 17, 112}, 123.0);
+  c.get("conv_wide_weights").call({&x, &w, &b}, {&out});
+  std::vector<float> want = referenceConv(xv, wv, xs, ws);
+  for (size_t i = 0; i < want.size(); ++i)
+    want[i] = std::max(want[i] + bv[i % 112], 0.f);
+  // Sums of 4800 products in float (in a different order than the
+  // reference's): a few ulps of the largest output more than 1e-5.
+  EXPECT_LE(maxRelError(out.data<float>(), want), 3e-5);
 }
 
 } // namespace
@@ -228,4 +245,41 @@ TEST(Codegen, LoweringConfigAttributeIsHonoured) {
   EXPECT_EQ(c.object.loweredIR.find("vector<8x32xf32>"), std::string::npos);
   EXPECT_EQ(c.object.loweredIR.find("nm.lowering_config"), std::string::npos);
   expectConvWideMatchesReference(c, 41, 42);
+}
+
+// 112 output channels are serial tiles of 64 + 48; the 64-channel tile's
+// weights (1.2 MB) exceed weightTileBytes, so the group is cut into 64
+// channels (tiles of 32) + 48, each a conv -> epilogue group of its own.
+TEST(Codegen, WideWeightChannelTilesAreSplit) {
+  Compiled split = compile(kConvWideWeights);
+  // Thread tasks of one 32-channel tile and of the 48-channel part.
+  EXPECT_GT(count(split.object.bufferizedIR, "memref<1x1x1x17x32xf32>"), 0)
+      << split.object.bufferizedIR;
+  EXPECT_GT(count(split.object.bufferizedIR, "memref<1x1x1x17x48xf32>"), 0);
+  EXPECT_EQ(count(split.object.bufferizedIR, "memref<1x1x1x17x64xf32>"), 0);
+  // Both parts write into the one result: no copy of a part.
+  EXPECT_EQ(count(split.object.bufferizedIR, "copy"), 0);
+  expectConvWideWeightsMatchesReference(split);
+
+  codegen::CompileOptions whole;
+  whole.weightTileBytes = 0;
+  Compiled c = compile(kConvWideWeights, whole);
+  EXPECT_GT(count(c.object.bufferizedIR, "memref<1x1x1x17x64xf32>"), 0)
+      << c.object.bufferizedIR;
+  EXPECT_EQ(count(c.object.bufferizedIR, "memref<1x1x1x17x32xf32>"), 0);
+  expectConvWideWeightsMatchesReference(c);
+}
+
+// The fill that initialises a fused conv is fused into each register tile:
+// the accumulators start as zero vectors in registers, no tile of zeros is
+// written to memory (and read back) first.
+TEST(Codegen, ConvAccumulatorsStartFromZeroVectors) {
+  Compiled c = compile(kConvWideWeights);
+  const std::string &ir = c.object.bufferizedIR;
+  EXPECT_EQ(count(ir, "linalg.fill") + count(ir, "linalg.map"), 0) << ir;
+  static const std::regex zeroStore(
+      R"(vector\.transfer_write %cst[_0-9]*, %alloc)");
+  EXPECT_FALSE(std::regex_search(ir, zeroStore)) << ir;
+  static const std::regex zeroAccumulators(R"(iter_args\(%arg[0-9]+ = %cst)");
+  EXPECT_TRUE(std::regex_search(ir, zeroAccumulators)) << ir;
 }

@@ -56,6 +56,33 @@ func.func @conv_wide(%x: tensor<1x4x6x18x16xf32>, %w: tensor<3x3x3x16x32xf32>)
 }
 )mlir";
 
+// A conv -> bias + relu group with 112 output channels (7 vectors) and a
+// 3x4x4 window over 100 input channels: a 64-channel tile's weights
+// (48 x 100 x 64 x 4 B = 1.2 MB) exceed CompileOptions::weightTileBytes.
+inline constexpr const char *kConvWideWeights = R"mlir(
+#id = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#ch = affine_map<(d0, d1, d2, d3, d4) -> (d4)>
+func.func @conv_wide_weights(%x: tensor<1x5x11x20x100xf32>, %w: tensor<3x4x4x100x112xf32>,
+                             %b: tensor<112xf32>) -> tensor<1x3x8x17x112xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x8x17x112xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x3x8x17x112xf32>) -> tensor<1x3x8x17x112xf32>
+  %c = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<1> : tensor<3xi64>}
+     ins(%x, %w : tensor<1x5x11x20x100xf32>, tensor<3x4x4x100x112xf32>)
+     outs(%f : tensor<1x3x8x17x112xf32>) -> tensor<1x3x8x17x112xf32>
+  %e2 = tensor.empty() : tensor<1x3x8x17x112xf32>
+  %r = linalg.generic {indexing_maps = [#id, #ch, #id],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+     ins(%c, %b : tensor<1x3x8x17x112xf32>, tensor<112xf32>) outs(%e2 : tensor<1x3x8x17x112xf32>) {
+  ^bb0(%v: f32, %bias: f32, %o: f32):
+    %s = arith.addf %v, %bias : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x3x8x17x112xf32>
+  return %r : tensor<1x3x8x17x112xf32>
+}
+)mlir";
+
 // conv_2d (stride 2) and conv_1d through the same schedule.
 inline constexpr const char *kConv2D1D = R"mlir(
 func.func @conv2d(%x: tensor<2x9x11x4xf32>, %w: tensor<3x2x4x6xf32>) -> tensor<2x4x5x6xf32> {
