@@ -535,6 +535,7 @@ CompileReport compileModel(const CompileRequest &request) {
 
   // The object, through the compile cache (the JIT's key and lowering).
   codegen::CompileOptions options;
+  options.codegenThreads = 1; // one ELF object for the user's link
   if (!request.cpu.empty())
     options.target.cpu = request.cpu;
   std::string keyText = codegen::printForKey(*module);

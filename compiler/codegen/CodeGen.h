@@ -104,6 +104,13 @@ struct CompileOptions {
   /// Run the outermost parallel tile loop of each big op on the runtime's
   /// thread pool (nm_runtime_parallel_for, runtime/ThreadPool.h).
   bool parallel = true;
+  /// Threads of the LLVM middle end and code generation: the module is
+  /// split into that many parts by function, each optimised and emitted on
+  /// its own thread, and CompiledObject::object is then an ar archive of
+  /// their objects (jit::loadObject adds every member). 0: one per hardware
+  /// thread, at most 4; 1: one ELF object (ahead-of-time objects). Small
+  /// modules are never split.
+  unsigned codegenThreads = 0;
   /// Target; empty fields mean the host.
   TargetInfo target;
   /// Keep the intermediate IR in CompiledObject (tests, debugging).

@@ -4,7 +4,9 @@
 //
 //   nm-codegen FILE.mlir [--dump=vec|lowered|llvm] [--check] [--time=N]
 //              [--threads=T] [--no-vectorize] [--no-parallel] [--obj=FILE]
-//              [--rows=R] [--cols=C] [--red=K] [--opt=O] [--weight-tile-bytes=B]
+//              [--rows=R] [--cols=C] [--red=K] [--opt=O]
+//              [--weight-tile-bytes=B]
+//              [--codegen-threads=N]
 //
 // compiles every public function of FILE (linalg on static tensors) with
 // compiler/codegen, optionally prints an intermediate stage, runs each
@@ -110,6 +112,8 @@ int main(int argc, char **argv) {
       options.tileReduction = std::stoi(a.substr(6));
     else if (a.rfind("--weight-tile-bytes=", 0) == 0)
       options.weightTileBytes = std::stoll(a.substr(20));
+    else if (a.rfind("--codegen-threads=", 0) == 0)
+      options.codegenThreads = std::stoi(a.substr(18));
     else if (a.rfind("--obj=", 0) == 0)
       objPath = a.substr(6);
     else if (a == "--no-parallel")

@@ -12,10 +12,13 @@
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -23,12 +26,14 @@
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace nm::codegen {
 
@@ -212,11 +217,19 @@ TargetInfo detail::resolveTarget(const TargetInfo &target) {
   return t;
 }
 
-llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
-                               const CompileOptions &options,
-                               CompiledObject &result) {
-  initializeNativeTarget();
-  const TargetInfo &target = result.target;
+namespace {
+
+llvm::CodeGenOptLevel codegenLevel(unsigned optLevel) {
+  return optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+         : optLevel == 2 ? llvm::CodeGenOptLevel::Default
+         : optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                         : llvm::CodeGenOptLevel::None;
+}
+
+/// A target machine for `target` (each thread of a split compile needs its
+/// own).
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetInfo &target, unsigned optLevel) {
   llvm::Triple triple(target.triple);
   std::string error;
   const llvm::Target *llvmTarget =
@@ -224,25 +237,136 @@ llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
   if (!llvmTarget)
     return makeError("codegen: no LLVM target for " + target.triple + ": " +
                      error);
-  llvm::CodeGenOptLevel level =
-      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
-      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
-      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
-                              : llvm::CodeGenOptLevel::None;
   std::unique_ptr<llvm::TargetMachine> tm(llvmTarget->createTargetMachine(
       triple, target.cpu, target.features, llvm::TargetOptions(),
-      llvm::Reloc::PIC_, llvm::CodeModel::Small, level));
+      llvm::Reloc::PIC_, llvm::CodeModel::Small, codegenLevel(optLevel)));
   if (!tm)
     return makeError("codegen: cannot create a target machine for " +
                      target.triple + " " + target.cpu);
+  return tm;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// The LLVM middle end and code generation of one module: the object, and
+/// the optimised IR where `ir` is given.
+llvm::Error optimizeAndEmit(llvm::Module &module, llvm::TargetMachine &tm,
+                            unsigned optLevel, std::vector<char> &object,
+                            std::string *ir) {
+  optimizeModule(module, tm, optLevel);
+  if (ir) {
+    llvm::raw_string_ostream os(*ir);
+    module.print(os, nullptr);
+  }
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             llvm::CodeGenFileType::ObjectFile))
+    return makeError("codegen: the target cannot emit object files");
+  pm.run(module);
+  object.assign(buffer.begin(), buffer.end());
+  return llvm::Error::success();
+}
+
+/// How many modules the LLVM part of a compile is split into.
+unsigned codegenParts(const CompileOptions &options, const llvm::Module &m) {
+  unsigned threads = options.codegenThreads;
+  if (threads == 0)
+    threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  unsigned functions = 0;
+  for (const llvm::Function &f : m)
+    functions += !f.isDeclaration();
+  // Tiny modules (tests, single ops) are not worth a thread each.
+  return m.getInstructionCount() < 1000 ? 1 : std::min(threads, functions);
+}
+
+/// Splits `module` into `parts` modules (functions round robin, locals
+/// made hidden globals so that the parts link), optimises and emits each
+/// on its own thread in its own LLVMContext, and returns the objects as
+/// one ar archive (JitLoader adds every member).
+llvm::Error emitSplit(llvm::Module &module, unsigned parts,
+                      const TargetInfo &target, const CompileOptions &options,
+                      CompiledObject &result) {
+  std::vector<llvm::SmallString<0>> bitcode;
+  llvm::SplitModule(
+      module, parts,
+      [&](std::unique_ptr<llvm::Module> part) {
+        llvm::raw_svector_ostream os(bitcode.emplace_back());
+        llvm::WriteBitcodeToFile(*part, os);
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  std::vector<std::vector<char>> objects(bitcode.size());
+  std::vector<std::string> irs(bitcode.size());
+  std::vector<llvm::Error> errors;
+  for (size_t i = 0; i < bitcode.size(); ++i)
+    errors.push_back(llvm::Error::success());
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < bitcode.size(); ++i)
+    workers.emplace_back([&, i] {
+      llvm::LLVMContext context;
+      auto part = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(bitcode[i].str(), "part"), context);
+      if (!part) {
+        errors[i] = part.takeError();
+        return;
+      }
+      auto tm = createTargetMachine(target, options.optLevel);
+      if (!tm) {
+        errors[i] = tm.takeError();
+        return;
+      }
+      errors[i] =
+          optimizeAndEmit(**part, **tm, options.optLevel, objects[i],
+                          options.keepIntermediates ? &irs[i] : nullptr);
+    });
+  for (std::thread &w : workers)
+    w.join();
+  llvm::Error error = llvm::Error::success();
+  for (llvm::Error &e : errors)
+    error = llvm::joinErrors(std::move(error), std::move(e));
+  if (error)
+    return error;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < objects.size(); ++i)
+    names.push_back("part" + std::to_string(i) + ".o");
+  std::vector<llvm::NewArchiveMember> members;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    members.emplace_back(llvm::MemoryBufferRef(
+        llvm::StringRef(objects[i].data(), objects[i].size()), names[i]));
+    result.llvmIR += irs[i];
+  }
+  auto archive = llvm::writeArchiveToBuffer(
+      members, llvm::SymtabWritingMode::NormalSymtab,
+      llvm::object::Archive::K_GNU, /*Deterministic=*/true, /*Thin=*/false);
+  if (!archive)
+    return archive.takeError();
+  result.object.assign((*archive)->getBufferStart(),
+                       (*archive)->getBufferEnd());
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
+                               const CompileOptions &options,
+                               CompiledObject &result) {
+  initializeNativeTarget();
+  const TargetInfo &target = result.target;
+  auto tm = createTargetMachine(target, options.optLevel);
+  if (!tm)
+    return tm.takeError();
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> module =
       mlir::translateModuleToLLVMIR(llvmDialectModule, llvmContext);
   if (!module)
     return makeError("codegen: translation to LLVM IR failed");
-  module->setTargetTriple(triple);
-  module->setDataLayout(tm->createDataLayout());
+  module->setTargetTriple(llvm::Triple(target.triple));
+  module->setDataLayout((*tm)->createDataLayout());
   lowerParallelDispatch(*module);
   useRuntimeAllocator(*module);
 
@@ -259,36 +383,19 @@ llvm::Error detail::emitObject(mlir::Operation *llvmDialectModule,
     addPackedWrapper(*func);
   }
 
-  auto optStart = std::chrono::steady_clock::now();
-  optimizeModule(*module, *tm, options.optLevel);
+  auto start = std::chrono::steady_clock::now();
+  unsigned parts = codegenParts(options, *module);
+  llvm::Error error =
+      parts > 1 ? emitSplit(*module, parts, target, options, result)
+                : optimizeAndEmit(
+                      *module, **tm, options.optLevel, result.object,
+                      options.keepIntermediates ? &result.llvmIR : nullptr);
   static const bool timing = std::getenv("NEUROMANCER_CODEGEN_TIMING");
   if (timing)
-    llvm::errs() << "codegen LLVM O" << options.optLevel << ": "
-                 << std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - optStart)
-                        .count()
-                 << " s\n";
-  if (options.keepIntermediates) {
-    llvm::raw_string_ostream os(result.llvmIR);
-    module->print(os, nullptr);
-  }
-
-  llvm::SmallVector<char, 0> buffer;
-  llvm::raw_svector_ostream os(buffer);
-  llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, os, nullptr,
-                              llvm::CodeGenFileType::ObjectFile))
-    return makeError("codegen: the target cannot emit object files");
-  auto emitStart = std::chrono::steady_clock::now();
-  pm.run(*module);
-  if (timing)
-    llvm::errs() << "codegen LLVM object emission: "
-                 << std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - emitStart)
-                        .count()
-                 << " s\n";
-  result.object.assign(buffer.begin(), buffer.end());
-  return llvm::Error::success();
+    llvm::errs() << "codegen LLVM O" << options.optLevel
+                 << " and object emission (" << parts
+                 << " part(s)): " << secondsSince(start) << " s\n";
+  return error;
 }
 
 } // namespace nm::codegen

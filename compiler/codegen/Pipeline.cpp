@@ -1683,7 +1683,8 @@ std::string pipelineDescription(const CompileOptions &o) {
      << " vectorize=" << o.vectorize << " parallel=" << o.parallel
      << " min_parallel_work=" << kMinParallelWork
      << " parallel_iterations=" << kParallelIterations
-     << " weight_tile_bytes=" << o.weightTileBytes << " schedule=v5\n"
+     << " weight_tile_bytes=" << o.weightTileBytes
+     << " codegen_threads=" << o.codegenThreads << " schedule=v5\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
   return text;

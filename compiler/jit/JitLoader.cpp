@@ -6,12 +6,43 @@
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Object/Archive.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
 
 namespace nm::jit {
+
+namespace {
+
+/// Adds an ELF object, or every member of an ar archive of them (a compile
+/// split over threads, see CompileOptions::codegenThreads).
+llvm::Error addObjects(llvm::orc::LLJIT &jit, llvm::ArrayRef<char> object,
+                       llvm::StringRef bufferName) {
+  llvm::StringRef bytes(object.data(), object.size());
+  if (!bytes.starts_with(llvm::object::ArchiveMagic))
+    return jit.addObjectFile(
+        llvm::MemoryBuffer::getMemBufferCopy(bytes, bufferName));
+  auto archive =
+      llvm::object::Archive::create(llvm::MemoryBufferRef(bytes, bufferName));
+  if (!archive)
+    return archive.takeError();
+  llvm::Error error = llvm::Error::success();
+  for (const llvm::object::Archive::Child &child :
+       (*archive)->children(error)) {
+    auto member = child.getMemoryBufferRef();
+    if (!member)
+      return member.takeError();
+    if (llvm::Error e = jit.addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+            member->getBuffer(),
+            (bufferName + ":" + member->getBufferIdentifier()).str())))
+      return e;
+  }
+  return error;
+}
+
+} // namespace
 
 llvm::Expected<std::vector<std::shared_ptr<const Executable>>>
 loadObject(llvm::ArrayRef<char> object,
@@ -47,9 +78,7 @@ loadObject(llvm::ArrayRef<char> object,
   if (llvm::Error e = (*jit)->getMainJITDylib().define(
           llvm::orc::absoluteSymbols(std::move(runtime))))
     return std::move(e);
-  if (llvm::Error e =
-          (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
-              llvm::StringRef(object.data(), object.size()), bufferName)))
+  if (llvm::Error e = addObjects(**jit, object, bufferName))
     return std::move(e);
 
   std::shared_ptr<llvm::orc::LLJIT> session(std::move(*jit));

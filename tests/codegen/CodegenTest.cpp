@@ -283,3 +283,25 @@ TEST(Codegen, ConvAccumulatorsStartFromZeroVectors) {
   static const std::regex zeroAccumulators(R"(iter_args\(%arg[0-9]+ = %cst)");
   EXPECT_TRUE(std::regex_search(ir, zeroAccumulators)) << ir;
 }
+
+// LLVM code generation split over threads: the object is an ar archive of
+// one ELF object per part, which the JIT loads member by member; with one
+// thread it is one ELF object (what `neuromancer compile` writes).
+TEST(Codegen, SplitCodegenIsAnArchiveOfObjects) {
+  auto startsWith = [](const std::vector<char> &bytes, const char *magic) {
+    return bytes.size() >= std::strlen(magic) &&
+           std::memcmp(bytes.data(), magic, std::strlen(magic)) == 0;
+  };
+  codegen::CompileOptions split;
+  split.codegenThreads = 2;
+  Compiled parts = compile(kConvWideWeights, split);
+  EXPECT_TRUE(startsWith(parts.object.object, "!<arch>\n"));
+  expectConvWideWeightsMatchesReference(parts);
+
+  codegen::CompileOptions one;
+  one.codegenThreads = 1;
+  Compiled whole = compile(kConvWideWeights, one);
+  EXPECT_TRUE(startsWith(whole.object.object, "\x7f"
+                                              "ELF"));
+  expectConvWideWeightsMatchesReference(whole);
+}
