@@ -1529,10 +1529,75 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
 }
 
+/// tensor.pad as a fill of an empty tensor and an insert_slice of the
+/// source: a pad that is then inserted into a bigger tensor (the weights of
+/// a conv, padded to whole vectors and given their unit dims back) is
+/// written in place there by empty-tensor elimination, instead of into a
+/// buffer of its own that is copied whole.
+void padsInDestinationPassingStyle(ModuleOp module) {
+  SmallVector<tensor::PadOp> pads;
+  module.walk([&](tensor::PadOp pad) { pads.push_back(pad); });
+  IRRewriter rewriter(module.getContext());
+  for (tensor::PadOp pad : pads) {
+    rewriter.setInsertionPoint(pad);
+    (void)linalg::rewriteInDestinationPassingStyle(rewriter, pad);
+  }
+}
+
+/// Copies `op`'s buffers row by row when the innermost dim is contiguous
+/// on both sides (the copy into a channel-padded weight buffer): loops over
+/// the outer dims and a 1-D copy per row, which lowers to an inline memcpy.
+/// False if the shapes or layouts do not allow it.
+bool copyByRows(memref::CopyOp op) {
+  auto source = cast<MemRefType>(op.getSource().getType());
+  auto target = cast<MemRefType>(op.getTarget().getType());
+  int64_t rank = source.getRank();
+  auto unitInnerStride = [](MemRefType type) {
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    return succeeded(type.getStridesAndOffset(strides, offset)) &&
+           strides.back() == 1;
+  };
+  if (rank < 2 || !source.hasStaticShape() || !unitInnerStride(source) ||
+      !unitInnerStride(target))
+    return false;
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t d = 0; d + 1 < rank; ++d) {
+    lbs.push_back(zero);
+    ubs.push_back(arith::ConstantIndexOp::create(b, loc, source.getDimSize(d)));
+    steps.push_back(one);
+  }
+  int64_t width = source.getDimSize(rank - 1);
+  scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location at, ValueRange ivs) {
+        SmallVector<OpFoldResult> offsets(ivs.begin(), ivs.end());
+        offsets.push_back(nb.getIndexAttr(0));
+        SmallVector<OpFoldResult> sizes(rank - 1, nb.getIndexAttr(1));
+        sizes.push_back(nb.getIndexAttr(width));
+        SmallVector<OpFoldResult> strides(rank, nb.getIndexAttr(1));
+        auto row = [&](Value buffer) -> Value {
+          auto rowType = memref::SubViewOp::inferRankReducedResultType(
+              {width}, cast<MemRefType>(buffer.getType()), offsets, sizes,
+              strides);
+          return memref::SubViewOp::create(nb, at, rowType, buffer, offsets,
+                                           sizes, strides);
+        };
+        memref::CopyOp::create(nb, at, row(op.getSource()),
+                               row(op.getTarget()));
+      });
+  op.erase();
+  return true;
+}
+
 /// A memref.copy between buffers that are not both contiguous (tensor.pad,
 /// strided or offset insert_slice) lowers to a call of `memrefCopy` from
 /// MLIR's c_runner_utils, which neither JIT nor AOT objects link. Such
-/// copies become linalg.copy, i.e. loops that LLVM vectorises.
+/// copies go row by row (copyByRows) or else become linalg.copy, i.e.
+/// scalar loops (LLVM's loop vectoriser is off, see Emit.cpp).
 void lowerNonContiguousCopies(ModuleOp module) {
   auto contiguous = [](Value v) {
     auto type = cast<MemRefType>(v.getType());
@@ -1545,6 +1610,8 @@ void lowerNonContiguousCopies(ModuleOp module) {
       copies.push_back(op);
   });
   for (memref::CopyOp op : copies) {
+    if (copyByRows(op))
+      continue;
     OpBuilder b(op);
     linalg::CopyOp::create(b, op.getLoc(), op.getSource(), op.getTarget());
     op.erase();
@@ -1763,6 +1830,7 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   if (options.keepIntermediates)
     result.vectorizedIR = printModule(*module);
 
+  padsInDestinationPassingStyle(*module);
   PassManager bufferizePM(&ctx);
   buildBufferizationPipeline(bufferizePM);
   if (failed(bufferizePM.run(*module)))

@@ -305,3 +305,39 @@ TEST(Codegen, SplitCodegenIsAnArchiveOfObjects) {
                                               "ELF"));
   expectConvWideWeightsMatchesReference(whole);
 }
+
+// Weights padded to whole vectors and given their unit dims back: the pad
+// is a fill plus row copies (inline memcpy) straight into the result, not a
+// buffer of its own copied whole, nor scalar copy loops.
+TEST(Codegen, PaddedWeightsAreCopiedByRowsInPlace) {
+  const char *text = R"mlir(
+func.func @pad_rows(%w: tensor<5x5x20x30xf32>) -> tensor<1x5x5x20x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %w low[0, 0, 0, 0] high[0, 0, 0, 2] {
+  ^bb0(%a: index, %b: index, %c: index, %d: index):
+    tensor.yield %zero : f32
+  } : tensor<5x5x20x30xf32> to tensor<5x5x20x32xf32>
+  %e = tensor.empty() : tensor<1x5x5x20x32xf32>
+  %r = tensor.insert_slice %p into %e[0, 0, 0, 0, 0] [1, 5, 5, 20, 32] [1, 1, 1, 1, 1]
+     : tensor<5x5x20x32xf32> into tensor<1x5x5x20x32xf32>
+  return %r : tensor<1x5x5x20x32xf32>
+}
+)mlir";
+  Compiled c = compile(text);
+  const std::string &ir = c.object.bufferizedIR;
+  EXPECT_EQ(count(ir, "linalg.copy"), 0) << ir;
+  EXPECT_EQ(count(ir, "memref.alloc"), 0) << ir;
+  EXPECT_EQ(count(ir, "memref.copy"), count(ir, "memref.copy %subview")) << ir;
+  EXPECT_GT(count(ir, "to memref<30xf32, strided<[1], offset: ?>>"), 0) << ir;
+
+  auto wv = randomVector(5 * 5 * 20 * 30, 61);
+  Array w = arrayOf({5, 5, 20, 30}, wv);
+  Array out = Array::full({1, 5, 5, 20, 32}, 123.0);
+  c.get("pad_rows").call({&w}, {&out});
+  const float *o = out.data<float>();
+  int wrong = 0;
+  for (int64_t row = 0; row < 5 * 5 * 20; ++row)
+    for (int64_t ch = 0; ch < 32; ++ch)
+      wrong += o[row * 32 + ch] != (ch < 30 ? wv[row * 30 + ch] : 0.f);
+  EXPECT_EQ(wrong, 0);
+}
