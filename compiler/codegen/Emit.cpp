@@ -300,36 +300,30 @@ llvm::Error emitSplit(llvm::Module &module, unsigned parts,
       },
       /*PreserveLocals=*/false, /*RoundRobin=*/true);
   std::vector<std::vector<char>> objects(bitcode.size());
-  std::vector<std::string> irs(bitcode.size());
-  std::vector<llvm::Error> errors;
-  for (size_t i = 0; i < bitcode.size(); ++i)
-    errors.push_back(llvm::Error::success());
+  std::vector<std::string> irs(bitcode.size()), failures(bitcode.size());
+  auto compilePart = [&](size_t i) -> llvm::Error {
+    llvm::LLVMContext context;
+    auto part = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(bitcode[i].str(), "part"), context);
+    if (!part)
+      return part.takeError();
+    auto tm = createTargetMachine(target, options.optLevel);
+    if (!tm)
+      return tm.takeError();
+    return optimizeAndEmit(**part, **tm, options.optLevel, objects[i],
+                           options.keepIntermediates ? &irs[i] : nullptr);
+  };
   std::vector<std::thread> workers;
   for (size_t i = 0; i < bitcode.size(); ++i)
     workers.emplace_back([&, i] {
-      llvm::LLVMContext context;
-      auto part = llvm::parseBitcodeFile(
-          llvm::MemoryBufferRef(bitcode[i].str(), "part"), context);
-      if (!part) {
-        errors[i] = part.takeError();
-        return;
-      }
-      auto tm = createTargetMachine(target, options.optLevel);
-      if (!tm) {
-        errors[i] = tm.takeError();
-        return;
-      }
-      errors[i] =
-          optimizeAndEmit(**part, **tm, options.optLevel, objects[i],
-                          options.keepIntermediates ? &irs[i] : nullptr);
+      if (llvm::Error e = compilePart(i))
+        failures[i] = llvm::toString(std::move(e));
     });
   for (std::thread &w : workers)
     w.join();
-  llvm::Error error = llvm::Error::success();
-  for (llvm::Error &e : errors)
-    error = llvm::joinErrors(std::move(error), std::move(e));
-  if (error)
-    return error;
+  for (const std::string &failure : failures)
+    if (!failure.empty())
+      return makeError(failure);
   std::vector<std::string> names;
   for (size_t i = 0; i < objects.size(); ++i)
     names.push_back("part" + std::to_string(i) + ".o");

@@ -31,13 +31,16 @@ llvm::Error addObjects(llvm::orc::LLJIT &jit, llvm::ArrayRef<char> object,
   llvm::Error error = llvm::Error::success();
   for (const llvm::object::Archive::Child &child :
        (*archive)->children(error)) {
-    auto member = child.getMemoryBufferRef();
-    if (!member)
-      return member.takeError();
-    if (llvm::Error e = jit.addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
-            member->getBuffer(),
-            (bufferName + ":" + member->getBufferIdentifier()).str())))
-      return e;
+    llvm::Error added = [&]() -> llvm::Error {
+      auto member = child.getMemoryBufferRef();
+      if (!member)
+        return member.takeError();
+      return jit.addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+          member->getBuffer(),
+          (bufferName + ":" + member->getBufferIdentifier()).str()));
+    }();
+    if (added)
+      return llvm::joinErrors(std::move(error), std::move(added));
   }
   return error;
 }
