@@ -92,34 +92,39 @@ int main(int argc, char **argv) {
   codegen::CompileOptions options;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--dump=", 0) == 0)
-      dump = a.substr(7);
-    else if (a == "--check")
-      check = true;
-    else if (a.rfind("--time=", 0) == 0)
-      times = std::stoi(a.substr(7));
-    else if (a.rfind("--threads=", 0) == 0)
-      nm_runtime_set_num_threads(std::stoi(a.substr(10)));
-    else if (a == "--no-vectorize")
-      options.vectorize = false;
-    else if (a.rfind("--rows=", 0) == 0)
-      options.tileRows = std::stoi(a.substr(7));
-    else if (a.rfind("--cols=", 0) == 0)
-      options.tileCols = std::stoi(a.substr(7));
-    else if (a.rfind("--opt=", 0) == 0)
-      options.optLevel = std::stoi(a.substr(6));
-    else if (a.rfind("--red=", 0) == 0)
-      options.tileReduction = std::stoi(a.substr(6));
-    else if (a.rfind("--weight-tile-bytes=", 0) == 0)
-      options.weightTileBytes = std::stoll(a.substr(20));
-    else if (a.rfind("--codegen-threads=", 0) == 0)
-      options.codegenThreads = std::stoi(a.substr(18));
-    else if (a.rfind("--obj=", 0) == 0)
-      objPath = a.substr(6);
-    else if (a == "--no-parallel")
-      options.parallel = false;
-    else {
-      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+    try {
+      if (a.rfind("--dump=", 0) == 0)
+        dump = a.substr(7);
+      else if (a == "--check")
+        check = true;
+      else if (a.rfind("--time=", 0) == 0)
+        times = std::stoi(a.substr(7));
+      else if (a.rfind("--threads=", 0) == 0)
+        nm_runtime_set_num_threads(std::stoi(a.substr(10)));
+      else if (a == "--no-vectorize")
+        options.vectorize = false;
+      else if (a.rfind("--rows=", 0) == 0)
+        options.tileRows = std::stoi(a.substr(7));
+      else if (a.rfind("--cols=", 0) == 0)
+        options.tileCols = std::stoi(a.substr(7));
+      else if (a.rfind("--opt=", 0) == 0)
+        options.optLevel = std::stoi(a.substr(6));
+      else if (a.rfind("--red=", 0) == 0)
+        options.tileReduction = std::stoi(a.substr(6));
+      else if (a.rfind("--weight-tile-bytes=", 0) == 0)
+        options.weightTileBytes = std::stoll(a.substr(20));
+      else if (a.rfind("--codegen-threads=", 0) == 0)
+        options.codegenThreads = std::stoi(a.substr(18));
+      else if (a.rfind("--obj=", 0) == 0)
+        objPath = a.substr(6);
+      else if (a == "--no-parallel")
+        options.parallel = false;
+      else {
+        std::fprintf(stderr, "unknown option %s\n", a.c_str());
+        return 2;
+      }
+    } catch (const std::exception &) { // std::stoi / std::stoll
+      std::fprintf(stderr, "option %s: the value is not a number\n", a.c_str());
       return 2;
     }
   }
