@@ -15,6 +15,7 @@
 #include "neuromancer/runtime/ThreadPool.h"
 
 #include <sched.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -319,6 +320,28 @@ constexpr uint64_t kMagic = 0x6e6d616c6c6f6321ull; // "nmalloc!"
 constexpr int64_t kCachedBlock = int64_t(1) << 20;
 /// At most this many bytes stay cached.
 constexpr int64_t kCacheLimit = int64_t(4) << 30;
+/// Blocks at least this large start on a huge-page boundary and ask for
+/// transparent huge pages (MADV_HUGEPAGE; Debian's default THP mode is
+/// "madvise"). A conv's window walks kd x kh input rows that lie a whole
+/// plane apart, each in its own 4 KiB page; on 2 MiB pages those walks stop
+/// missing the TLB. Measured on neuro3d at prediction size (per-loop
+/// minima): 1-9 % faster per conv loop at 1 and 2 threads.
+constexpr int64_t kHugePage = int64_t(2) << 20;
+constexpr int64_t kHugeBlock = 2 * kHugePage;
+
+/// A fresh block of `total` bytes (header included), 64-byte aligned; huge
+/// pages for large ones where the kernel offers them.
+void *allocateBlock(int64_t total) {
+  if (total < kHugeBlock)
+    return std::aligned_alloc(64, total);
+  int64_t rounded = (total + kHugePage - 1) / kHugePage * kHugePage;
+  void *p = std::aligned_alloc(kHugePage, rounded);
+#ifdef MADV_HUGEPAGE
+  if (p)
+    madvise(p, rounded, MADV_HUGEPAGE); // advice only: failure is harmless
+#endif
+  return p;
+}
 
 class BlockCache {
 public:
@@ -383,7 +406,7 @@ void *nm_runtime_alloc(int64_t size) {
     h = nm::BlockCache::get().take(size);
   if (!h) {
     int64_t total = (int64_t(sizeof(BlockHeader)) + size + 63) / 64 * 64;
-    h = static_cast<BlockHeader *>(std::aligned_alloc(64, total));
+    h = static_cast<BlockHeader *>(nm::allocateBlock(total));
     if (!h)
       return nullptr;
     h->size = size;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -169,6 +170,82 @@ TEST(ThreadPool, ProfilePrintsEveryLoopAtExit) {
   }
   EXPECT_EQ(rows, (std::vector<std::pair<long, long>>{{3, 1000}, {1, 77}}))
       << output;
+}
+
+namespace {
+
+/// The VmFlags line of the mapping in /proc/self/smaps that contains `p`
+/// (empty if none does).
+std::string vmFlagsOf(const void *p) {
+  FILE *f = std::fopen("/proc/self/smaps", "r");
+  if (!f)
+    return "";
+  auto addr = reinterpret_cast<unsigned long>(p);
+  bool inside = false;
+  std::string flags;
+  char line[512];
+  while (std::fgets(line, sizeof(line), f)) {
+    unsigned long lo, hi;
+    if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+        std::strchr(line, '-') < std::strchr(line, ' ')) {
+      inside = lo <= addr && addr < hi;
+      continue;
+    }
+    if (inside && std::strncmp(line, "VmFlags:", 8) == 0) {
+      flags = line + 8;
+      break;
+    }
+  }
+  std::fclose(f);
+  return flags;
+}
+
+/// Whether the kernel offers transparent huge pages on request.
+bool hugePagesOnRequest() {
+  FILE *f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (!f)
+    return false;
+  char mode[128] = {};
+  bool ok = std::fgets(mode, sizeof(mode), f) && !std::strstr(mode, "[never]");
+  std::fclose(f);
+  return ok;
+}
+
+} // namespace
+
+TEST(RuntimeAlloc, BlocksAre64ByteAlignedAndLargeOnesAreReused) {
+  void *small = nm_runtime_alloc(1000);
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 64, 0u);
+  std::memset(small, 1, 1000);
+  nm_runtime_free(small);
+
+  const int64_t big = int64_t(3) << 20;
+  void *first = nm_runtime_alloc(big);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 64, 0u);
+  nm_runtime_free(first);
+  void *again = nm_runtime_alloc(big - 4096); // fits the cached block
+  EXPECT_EQ(again, first);
+  nm_runtime_free(again);
+  nm_runtime_release_memory();
+}
+
+TEST(RuntimeAlloc, LargeBlocksStartOnAHugePageAndAskForHugePages) {
+  const int64_t big = int64_t(24) << 20;
+  auto *p = static_cast<char *>(nm_runtime_alloc(big));
+  ASSERT_NE(p, nullptr);
+  // The block (its 64-byte header, then the payload) starts on a 2 MiB
+  // boundary, so the payload's pages can be huge ones.
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p - 64) % (uintptr_t(2) << 20), 0u);
+  std::memset(p, 0, big);
+  if (hugePagesOnRequest()) {
+    std::string flags = vmFlagsOf(p + big / 2);
+    EXPECT_NE(flags.find(" hg"), std::string::npos)
+        << "no MADV_HUGEPAGE on the block: VmFlags:" << flags;
+  }
+  nm_runtime_free(p);
+  nm_runtime_release_memory();
 }
 
 TEST(ThreadPool, EnvironmentVariableSetsTheDefault) {
