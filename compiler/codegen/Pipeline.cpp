@@ -470,6 +470,26 @@ int64_t channelLoop(linalg::LinalgOp op) {
   return -1;
 }
 
+/// A conv with a 1x1x1 window whose weights for all output channels fit
+/// in a quarter of the weight-tile budget. Its rows are too short for the
+/// hardware prefetcher (one input pixel's channels per row of the register
+/// tile, each element used once per column tile), so a serial channel loop
+/// outside the rows would stream every input row from L3 once per channel
+/// tile; without it a task reads its rows once and runs all the channels'
+/// column tiles on them while they are in L1.
+bool pointwiseConvWithSmallWeights(linalg::LinalgOp op,
+                                   const CompileOptions &o) {
+  int spatial = convSpatialDims(op);
+  if (!spatial)
+    return false;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t bytes = 4 * ranges[spatial + 1] * ranges[2 * spatial + 2];
+  for (int l = spatial + 2; l < 2 * spatial + 2; ++l)
+    if (ranges[l] != 1)
+      return false;
+  return bytes <= o.weightTileBytes / 4;
+}
+
 /// How the schedule is used: `Alone` (its own loops), `Root` (leads a
 /// fused group), `Fused` (inside a group whose loops already tile the
 /// channel dim `fusedChannelDim` and the thread-level dims).
@@ -530,7 +550,9 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     int64_t extent = ranges[loop];
     if (role == Role::Fused && fusedChannels > 0) {
       extent = fusedChannels;
-    } else if (int64_t tile = channelTile(ranges[loop], o)) {
+    } else if (int64_t tile = pointwiseConvWithSmallWeights(op, o)
+                                  ? 0
+                                  : channelTile(ranges[loop], o)) {
       s.channelDim = loop;
       s.channelTile = tile;
       s.channelPeel = ranges[loop] % tile != 0;

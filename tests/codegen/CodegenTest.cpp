@@ -270,6 +270,70 @@ TEST(Codegen, WideWeightChannelTilesAreSplit) {
   expectConvWideWeightsMatchesReference(c);
 }
 
+namespace {
+
+// A 1x1x1 conv (neuro3d's layer 10 at a small size): 13 vectors of output
+// channels, 166 KB of weights.
+constexpr const char *kPointwiseConv = R"mlir(
+#id = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#ch = affine_map<(d0, d1, d2, d3, d4) -> (d4)>
+func.func @pointwise(%x: tensor<1x3x4x20x200xf32>, %w: tensor<1x1x1x200x208xf32>,
+                     %b: tensor<208xf32>) -> tensor<1x3x4x20x208xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x4x20x208xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x3x4x20x208xf32>) -> tensor<1x3x4x20x208xf32>
+  %c = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<1> : tensor<3xi64>}
+     ins(%x, %w : tensor<1x3x4x20x200xf32>, tensor<1x1x1x200x208xf32>)
+     outs(%f : tensor<1x3x4x20x208xf32>) -> tensor<1x3x4x20x208xf32>
+  %r = linalg.generic {indexing_maps = [#id, #ch, #id],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+     ins(%c, %b : tensor<1x3x4x20x208xf32>, tensor<208xf32>) outs(%e : tensor<1x3x4x20x208xf32>) {
+  ^bb0(%v: f32, %bias: f32, %o: f32):
+    %s = arith.addf %v, %bias : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x3x4x20x208xf32>
+  return %r : tensor<1x3x4x20x208xf32>
+}
+)mlir";
+
+void expectPointwiseConvMatchesReference(Compiled &c) {
+  std::vector<int64_t> xs{1, 3, 4, 20, 200}, ws{1, 1, 1, 200, 208};
+  auto xv = randomVector(3 * 4 * 20 * 200, 61);
+  auto wv = randomVector(200 * 208, 62, -0.1f, 0.1f);
+  auto bv = randomVector(208, 63, -0.5f, 0.5f);
+  Array x = arrayOf(xs, xv), w = arrayOf(ws, wv), b = arrayOf({208}, bv);
+  Array out = Array::full({1, 3, 4, 20, 208}, 123.0);
+  c.get("pointwise").call({&x, &w, &b}, {&out});
+  std::vector<float> want = referenceConv(xv, wv, xs, ws);
+  for (size_t i = 0; i < want.size(); ++i)
+    want[i] = std::max(want[i] + bv[i % 208], 0.f);
+  EXPECT_LE(maxRelError(out.data<float>(), want), 1e-5);
+}
+
+} // namespace
+
+// A 1x1x1 conv whose weights are small has no serial channel loop: each
+// thread task (an output row) runs the column tiles of all 208 channels on
+// its input row while it is in L1, instead of streaming the row from L3
+// once per channel tile. Measured on neuro3d at prediction size, layer 10:
+// 26.9 -> 22.2 ms at 1 thread, 12.9 -> 11.6 ms at 2.
+TEST(Codegen, PointwiseConvTasksRunEveryChannelOnTheirRow) {
+  Compiled c = compile(kPointwiseConv);
+  const std::string &ir = c.object.bufferizedIR;
+  EXPECT_GT(count(ir, "memref<1x1x1x20x208xf32"), 0) << ir;
+  EXPECT_EQ(count(ir, "memref<1x1x1x20x80xf32"), 0);
+  expectPointwiseConvMatchesReference(c);
+
+  // Weights over a quarter of the budget: channel tiles outside the rows.
+  codegen::CompileOptions tight;
+  tight.weightTileBytes = 4 * 200 * 208 * 4 - 4;
+  Compiled tiled = compile(kPointwiseConv, tight);
+  EXPECT_GT(count(tiled.object.bufferizedIR, "memref<1x1x1x20x80xf32"), 0)
+      << tiled.object.bufferizedIR;
+  expectPointwiseConvMatchesReference(tiled);
+}
+
 // The fill that initialises a fused conv is fused into each register tile:
 // the accumulators start as zero vectors in registers, no tile of zeros is
 // written to memory (and read back) first.
