@@ -913,6 +913,16 @@ void benchWorkload(const Options &o, const std::string &name,
           torch.s, torch.load, -1);
     else if (o.torch)
       std::printf("| PyTorch:%s | | | | | | | | |\n", torch.note.c_str());
+    // Run r of neuromancer follows run r of oneDNN: their ratio cancels the
+    // host's slow phases (other tenants of the VM's host, invisible in
+    // "others' load"), which last longer than a pair of runs.
+    std::vector<double> paired;
+    for (std::size_t r = 0; r < tNm.size() && r < tOne.size(); ++r)
+      paired.push_back(tNm[r] / tOne[r]);
+    Stats sp = statsOf(paired);
+    std::printf("\nneuromancer / oneDNN run by run (each after the oneDNN run "
+                "before it): median %.2f, min %.2f, max %.2f; min / min %.2f\n",
+                sp.median, sp.min, sp.max, sn.min / so.min);
     std::printf("\n(others' load: mean cores used by other processes during "
                 "the runs; clean: runs during which they left this run's %d "
                 "core(s) free)\n",
