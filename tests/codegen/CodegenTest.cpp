@@ -8,6 +8,8 @@
 #include "gtest/gtest.h"
 
 #include <cstring>
+#include <functional>
+#include <numeric>
 #include <regex>
 
 using namespace nm;
@@ -69,22 +71,38 @@ void expectConvWideMatchesReference(Compiled &c, int xSeed, int wSeed) {
       1e-5);
 }
 
-/// Runs kConvWideWeights's function on random inputs and compares it with
-/// the plain-loop conv + bias + relu.
-void expectConvWideWeightsMatchesReference(Compiled &c) {
-  std::vector<int64_t> xs{1, 5, 11, 20, 100}, ws{3, 4, 4, 100, 112};
-  auto xv = randomVector(1 * 5 * 11 * 20 * 100, 51);
-  auto wv = randomVector(3 * 4 * 4 * 100 * 112, 52, -0.1f, 0.1f);
-  auto bv = randomVector(112, 53, -0.5f, 0.5f);
-  Array x = arrayOf(xs, xv), w = arrayOf(ws, wv), b = arrayOf({112}, bv);
-  Array out = Array::full({1, 3, 8, 17, 112}, 123.0);
-  c.get("conv_wide_weights").call({&x, &w, &b}, {&out});
+/// Runs `entry` (conv + bias + relu, NDHWC input `xs`, DHWCF weights `ws`,
+/// valid padding, stride 1) on random inputs and compares it with the
+/// plain-loop reference.
+void expectConvBiasReluMatchesReference(Compiled &c, const std::string &entry,
+                                        std::vector<int64_t> xs,
+                                        std::vector<int64_t> ws, unsigned seed,
+                                        double bound) {
+  auto product = [](const std::vector<int64_t> &v) {
+    return std::accumulate(v.begin(), v.end(), int64_t(1),
+                           std::multiplies<int64_t>());
+  };
+  int64_t f = ws[4];
+  std::vector<int64_t> os{xs[0], xs[1] - ws[0] + 1, xs[2] - ws[1] + 1,
+                          xs[3] - ws[2] + 1, f};
+  auto xv = randomVector(product(xs), seed);
+  auto wv = randomVector(product(ws), seed + 1, -0.1f, 0.1f);
+  auto bv = randomVector(f, seed + 2, -0.5f, 0.5f);
+  Array x = arrayOf(xs, xv), w = arrayOf(ws, wv), b = arrayOf({f}, bv);
+  Array out = Array::full(os, 123.0);
+  c.get(entry).call({&x, &w, &b}, {&out});
   std::vector<float> want = referenceConv(xv, wv, xs, ws);
   for (size_t i = 0; i < want.size(); ++i)
-    want[i] = std::max(want[i] + bv[i % 112], 0.f);
+    want[i] = std::max(want[i] + bv[i % f], 0.f);
+  EXPECT_LE(maxRelError(out.data<float>(), want), bound);
+}
+
+void expectConvWideWeightsMatchesReference(Compiled &c) {
   // Sums of 4800 products in float (in a different order than the
   // reference's): a few ulps of the largest output more than 1e-5.
-  EXPECT_LE(maxRelError(out.data<float>(), want), 3e-5);
+  expectConvBiasReluMatchesReference(c, "conv_wide_weights",
+                                     {1, 5, 11, 20, 100}, {3, 4, 4, 100, 112},
+                                     51, 3e-5);
 }
 
 } // namespace
@@ -298,17 +316,8 @@ func.func @pointwise(%x: tensor<1x3x4x20x200xf32>, %w: tensor<1x1x1x200x208xf32>
 )mlir";
 
 void expectPointwiseConvMatchesReference(Compiled &c) {
-  std::vector<int64_t> xs{1, 3, 4, 20, 200}, ws{1, 1, 1, 200, 208};
-  auto xv = randomVector(3 * 4 * 20 * 200, 61);
-  auto wv = randomVector(200 * 208, 62, -0.1f, 0.1f);
-  auto bv = randomVector(208, 63, -0.5f, 0.5f);
-  Array x = arrayOf(xs, xv), w = arrayOf(ws, wv), b = arrayOf({208}, bv);
-  Array out = Array::full({1, 3, 4, 20, 208}, 123.0);
-  c.get("pointwise").call({&x, &w, &b}, {&out});
-  std::vector<float> want = referenceConv(xv, wv, xs, ws);
-  for (size_t i = 0; i < want.size(); ++i)
-    want[i] = std::max(want[i] + bv[i % 208], 0.f);
-  EXPECT_LE(maxRelError(out.data<float>(), want), 1e-5);
+  expectConvBiasReluMatchesReference(c, "pointwise", {1, 3, 4, 20, 200},
+                                     {1, 1, 1, 200, 208}, 61, 1e-5);
 }
 
 } // namespace
