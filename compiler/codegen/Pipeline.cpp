@@ -482,11 +482,14 @@ bool pointwiseConvWithSmallWeights(linalg::LinalgOp op,
   int spatial = convSpatialDims(op);
   if (!spatial)
     return false;
+  // Loops: n, o_1..o_S, f, k_1..k_S, c.
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  int64_t bytes = 4 * ranges[spatial + 1] * ranges[2 * spatial + 2];
   for (int l = spatial + 2; l < 2 * spatial + 2; ++l)
     if (ranges[l] != 1)
       return false;
+  auto weights = cast<ShapedType>(op.getDpsInputOperand(1)->get().getType());
+  int64_t bytes = ranges[spatial + 1] * ranges[2 * spatial + 2] *
+                  weights.getElementTypeBitWidth() / 8;
   return bytes <= o.weightTileBytes / 4;
 }
 
