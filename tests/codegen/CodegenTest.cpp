@@ -343,6 +343,61 @@ TEST(Codegen, PointwiseConvTasksRunEveryChannelOnTheirRow) {
   expectPointwiseConvMatchesReference(tiled);
 }
 
+namespace {
+
+// The seed's 64-channel conv at a small size: two serial tiles of 32
+// channels, whose weight rows (256 bytes apart, 128 used) alias in cache.
+constexpr const char *kConv64Channels = R"mlir(
+#id = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#ch = affine_map<(d0, d1, d2, d3, d4) -> (d4)>
+func.func @conv64(%x: tensor<1x3x6x20x16xf32>, %w: tensor<2x2x2x16x64xf32>,
+                  %b: tensor<64xf32>) -> tensor<1x2x5x19x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x5x19x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x5x19x64xf32>) -> tensor<1x2x5x19x64xf32>
+  %c = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<1> : tensor<3xi64>}
+     ins(%x, %w : tensor<1x3x6x20x16xf32>, tensor<2x2x2x16x64xf32>)
+     outs(%f : tensor<1x2x5x19x64xf32>) -> tensor<1x2x5x19x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #ch, #id],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+     ins(%c, %b : tensor<1x2x5x19x64xf32>, tensor<64xf32>) outs(%e : tensor<1x2x5x19x64xf32>) {
+  ^bb0(%v: f32, %bias: f32, %o: f32):
+    %s = arith.addf %v, %bias : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x5x19x64xf32>
+  return %r : tensor<1x2x5x19x64xf32>
+}
+)mlir";
+
+} // namespace
+
+// Weights of a channel tile whose rows fall on a fraction of the cache's
+// sets get a contiguous buffer, copied once per tile before its thread
+// loop. (kConvWideWeights' rows, 448 bytes apart, do not alias: no copy
+// there, see WideWeightChannelTilesAreSplit.) Measured on the seed CNN:
+// about 3 % faster by the fastest forward at 1 thread, 1.6 % at 2.
+TEST(Codegen, ChannelTileWeightsThatAliasInCacheArePacked) {
+  Compiled c = compile(kConv64Channels);
+  const std::string &ir = c.object.bufferizedIR;
+  EXPECT_EQ(count(ir, "memref.alloc() {alignment = 64 : i64} : "
+                      "memref<2x2x2x16x32xf32>"),
+            1)
+      << ir;
+  // Copied once per tile, before the thread-level loop that reads it.
+  size_t alloc = ir.find("memref<2x2x2x16x32xf32>\n");
+  size_t copy = ir.find("memref.copy", alloc);
+  size_t threads = ir.find("scf.forall", copy);
+  ASSERT_NE(alloc, std::string::npos) << ir;
+  ASSERT_NE(copy, std::string::npos) << ir;
+  ASSERT_NE(threads, std::string::npos) << ir;
+  EXPECT_EQ(count(ir.substr(copy, threads - copy), "memref.copy"), 1) << ir;
+  EXPECT_NE(ir.find("vector.transfer_read %alloc[", threads), std::string::npos)
+      << ir;
+  expectConvBiasReluMatchesReference(c, "conv64", {1, 3, 6, 20, 16},
+                                     {2, 2, 2, 16, 64}, 71, 1e-5);
+}
+
 // The fill that initialises a fused conv is fused into each register tile:
 // the accumulators start as zero vectors in registers, no tile of zeros is
 // written to memory (and read back) first.
