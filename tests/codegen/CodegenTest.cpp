@@ -290,30 +290,61 @@ TEST(Codegen, WideWeightChannelTilesAreSplit) {
 
 namespace {
 
+/// A conv -> bias + relu module, entry `entry`: NDHWC input of shape `xs`,
+/// DHWCF weights `ws`, valid padding, stride 1 (what
+/// expectConvBiasReluMatchesReference checks).
+std::string convBiasReluModule(const std::string &entry,
+                               const std::vector<int64_t> &xs,
+                               const std::vector<int64_t> &ws) {
+  auto shape = [](const std::vector<int64_t> &dims) {
+    std::string t = "tensor<";
+    for (int64_t d : dims)
+      t += std::to_string(d) + "x";
+    return t + "f32>";
+  };
+  std::string x = shape(xs), w = shape(ws), b = shape({ws[4]});
+  std::string o = shape(
+      {xs[0], xs[1] - ws[0] + 1, xs[2] - ws[1] + 1, xs[3] - ws[2] + 1, ws[4]});
+  return "#id = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>\n"
+         "#ch = affine_map<(d0, d1, d2, d3, d4) -> (d4)>\n"
+         "func.func @" +
+         entry + "(%x: " + x + ", %w: " + w + ", %b: " + b + ") -> " + o +
+         " {\n"
+         "  %zero = arith.constant 0.0 : f32\n"
+         "  %e = tensor.empty() : " +
+         o +
+         "\n"
+         "  %f = linalg.fill ins(%zero : f32) outs(%e : " +
+         o + ") -> " + o +
+         "\n"
+         "  %c = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : "
+         "tensor<3xi64>, strides = dense<1> : tensor<3xi64>}\n"
+         "     ins(%x, %w : " +
+         x + ", " + w + ") outs(%f : " + o + ") -> " + o +
+         "\n"
+         "  %r = linalg.generic {indexing_maps = [#id, #ch, #id], "
+         "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+         "\"parallel\", \"parallel\"]}\n"
+         "     ins(%c, %b : " +
+         o + ", " + b + ") outs(%e : " + o +
+         ") {\n"
+         "  ^bb0(%v: f32, %bias: f32, %o: f32):\n"
+         "    %s = arith.addf %v, %bias : f32\n"
+         "    %m = arith.maximumf %s, %zero : f32\n"
+         "    linalg.yield %m : f32\n"
+         "  } -> " +
+         o +
+         "\n"
+         "  return %r : " +
+         o +
+         "\n"
+         "}\n";
+}
+
 // A 1x1x1 conv (neuro3d's layer 10 at a small size): 13 vectors of output
 // channels, 166 KB of weights.
-constexpr const char *kPointwiseConv = R"mlir(
-#id = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
-#ch = affine_map<(d0, d1, d2, d3, d4) -> (d4)>
-func.func @pointwise(%x: tensor<1x3x4x20x200xf32>, %w: tensor<1x1x1x200x208xf32>,
-                     %b: tensor<208xf32>) -> tensor<1x3x4x20x208xf32> {
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<1x3x4x20x208xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x3x4x20x208xf32>) -> tensor<1x3x4x20x208xf32>
-  %c = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<1> : tensor<3xi64>}
-     ins(%x, %w : tensor<1x3x4x20x200xf32>, tensor<1x1x1x200x208xf32>)
-     outs(%f : tensor<1x3x4x20x208xf32>) -> tensor<1x3x4x20x208xf32>
-  %r = linalg.generic {indexing_maps = [#id, #ch, #id],
-                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
-     ins(%c, %b : tensor<1x3x4x20x208xf32>, tensor<208xf32>) outs(%e : tensor<1x3x4x20x208xf32>) {
-  ^bb0(%v: f32, %bias: f32, %o: f32):
-    %s = arith.addf %v, %bias : f32
-    %m = arith.maximumf %s, %zero : f32
-    linalg.yield %m : f32
-  } -> tensor<1x3x4x20x208xf32>
-  return %r : tensor<1x3x4x20x208xf32>
-}
-)mlir";
+const std::string kPointwiseConv =
+    convBiasReluModule("pointwise", {1, 3, 4, 20, 200}, {1, 1, 1, 200, 208});
 
 void expectPointwiseConvMatchesReference(Compiled &c) {
   expectConvBiasReluMatchesReference(c, "pointwise", {1, 3, 4, 20, 200},
@@ -328,7 +359,7 @@ void expectPointwiseConvMatchesReference(Compiled &c) {
 // once per channel tile. Measured on neuro3d at prediction size, layer 10:
 // 26.9 -> 22.2 ms at 1 thread, 12.9 -> 11.6 ms at 2.
 TEST(Codegen, PointwiseConvTasksRunEveryChannelOnTheirRow) {
-  Compiled c = compile(kPointwiseConv);
+  Compiled c = compile(kPointwiseConv.c_str());
   const std::string &ir = c.object.bufferizedIR;
   EXPECT_GT(count(ir, "memref<1x1x1x20x208xf32"), 0) << ir;
   EXPECT_EQ(count(ir, "memref<1x1x1x20x80xf32"), 0);
@@ -337,7 +368,7 @@ TEST(Codegen, PointwiseConvTasksRunEveryChannelOnTheirRow) {
   // Weights over a quarter of the budget: channel tiles outside the rows.
   codegen::CompileOptions tight;
   tight.weightTileBytes = 4 * 200 * 208 * 4 - 4;
-  Compiled tiled = compile(kPointwiseConv, tight);
+  Compiled tiled = compile(kPointwiseConv.c_str(), tight);
   EXPECT_GT(count(tiled.object.bufferizedIR, "memref<1x1x1x20x80xf32"), 0)
       << tiled.object.bufferizedIR;
   expectPointwiseConvMatchesReference(tiled);
@@ -347,28 +378,8 @@ namespace {
 
 // The seed's 64-channel conv at a small size: two serial tiles of 32
 // channels, whose weight rows (256 bytes apart, 128 used) alias in cache.
-constexpr const char *kConv64Channels = R"mlir(
-#id = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
-#ch = affine_map<(d0, d1, d2, d3, d4) -> (d4)>
-func.func @conv64(%x: tensor<1x3x6x20x16xf32>, %w: tensor<2x2x2x16x64xf32>,
-                  %b: tensor<64xf32>) -> tensor<1x2x5x19x64xf32> {
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<1x2x5x19x64xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x5x19x64xf32>) -> tensor<1x2x5x19x64xf32>
-  %c = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<1> : tensor<3xi64>}
-     ins(%x, %w : tensor<1x3x6x20x16xf32>, tensor<2x2x2x16x64xf32>)
-     outs(%f : tensor<1x2x5x19x64xf32>) -> tensor<1x2x5x19x64xf32>
-  %r = linalg.generic {indexing_maps = [#id, #ch, #id],
-                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
-     ins(%c, %b : tensor<1x2x5x19x64xf32>, tensor<64xf32>) outs(%e : tensor<1x2x5x19x64xf32>) {
-  ^bb0(%v: f32, %bias: f32, %o: f32):
-    %s = arith.addf %v, %bias : f32
-    %m = arith.maximumf %s, %zero : f32
-    linalg.yield %m : f32
-  } -> tensor<1x2x5x19x64xf32>
-  return %r : tensor<1x2x5x19x64xf32>
-}
-)mlir";
+const std::string kConv64Channels =
+    convBiasReluModule("conv64", {1, 3, 6, 20, 16}, {2, 2, 2, 16, 64});
 
 } // namespace
 
@@ -378,7 +389,7 @@ func.func @conv64(%x: tensor<1x3x6x20x16xf32>, %w: tensor<2x2x2x16x64xf32>,
 // there, see WideWeightChannelTilesAreSplit.) Measured on the seed CNN:
 // about 3 % faster by the fastest forward at 1 thread, 1.6 % at 2.
 TEST(Codegen, ChannelTileWeightsThatAliasInCacheArePacked) {
-  Compiled c = compile(kConv64Channels);
+  Compiled c = compile(kConv64Channels.c_str());
   const std::string &ir = c.object.bufferizedIR;
   EXPECT_EQ(count(ir, "memref.alloc() {alignment = 64 : i64} : "
                       "memref<2x2x2x16x32xf32>"),
