@@ -98,6 +98,15 @@ struct CompileOptions {
   /// larger is cut into two parts scheduled apart (channelSplitPoint in
   /// Pipeline.cpp); 0: never cut.
   int64_t weightTileBytes = int64_t(1) << 20;
+  /// Largest channel tail computed apart: where a conv's real output
+  /// channels end `tail` channels into a vector (100 = 6 x 16 + 4), those
+  /// channels are computed as dot products over the input channels instead
+  /// of as a 16-lane column (splitChannelTails in Pipeline.cpp); 0: never.
+  /// Measured on neuro3d at prediction size, 1 thread, per layer: tails of
+  /// 4 and 6 saved 28-35 and 21 ms, tails of 8 cost 5-20 ms more than their
+  /// column (the tail kernel runs at 30-50 % of the FMA peak: 8 weight
+  /// vectors per 3 rows of 8 channels).
+  int64_t channelTailMax = 6;
   /// false: no tiling/vectorisation schedule; every structured op becomes
   /// scalar loops (a slow reference for differential tests).
   bool vectorize = true;

@@ -5,7 +5,7 @@
 //   nm-codegen FILE.mlir [--dump=vec|lowered|llvm] [--check] [--time=N]
 //              [--threads=T] [--no-vectorize] [--no-parallel] [--obj=FILE]
 //              [--rows=R] [--cols=C] [--red=K] [--opt=O]
-//              [--weight-tile-bytes=B]
+//              [--weight-tile-bytes=B] [--channel-tail=T]
 //              [--codegen-threads=N]
 //
 // compiles every public function of FILE (linalg on static tensors) with
@@ -113,6 +113,8 @@ int main(int argc, char **argv) {
         options.tileReduction = std::stoi(a.substr(6));
       else if (a.rfind("--weight-tile-bytes=", 0) == 0)
         options.weightTileBytes = std::stoll(a.substr(20));
+      else if (a.rfind("--channel-tail=", 0) == 0)
+        options.channelTailMax = std::stoll(a.substr(15));
       else if (a.rfind("--codegen-threads=", 0) == 0)
         options.codegenThreads = std::stoi(a.substr(18));
       else if (a.rfind("--obj=", 0) == 0)

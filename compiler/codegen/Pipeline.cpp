@@ -35,6 +35,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
@@ -43,6 +44,7 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -52,6 +54,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
@@ -273,6 +276,13 @@ constexpr llvm::StringLiteral kLoweringConfig = "nm.lowering_config";
 /// and remainder); removed with the tags (same prefix).
 constexpr const char *kMainMark = "nm.codegen.op_main";
 constexpr const char *kRemainderMark = "nm.codegen.op_rem";
+
+/// Marks the lane-parallel conv that computes a channel tail (scheduleFor).
+constexpr llvm::StringLiteral kChannelTailMark = "nm.codegen.channel_tail";
+/// Carries a conv's tail split point to the copies splitGroupAt makes.
+constexpr llvm::StringLiteral kTailSplitMark = "nm.codegen.tail_split";
+/// Accumulators of a channel-tail register tile (rows x tail channels).
+constexpr int64_t kTailAccumulators = 24;
 
 DictionaryAttr toAttr(MLIRContext *ctx, const OpSchedule &s) {
   Builder b(ctx);
@@ -570,7 +580,16 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     s.peel[loop] = cols < extent && extent % cols != 0;
     return std::max<int64_t>(cols / kVectorLanes, 1);
   };
-  if (int spatial = convSpatialDims(op)) {
+  if (op->hasAttr(kChannelTailMark)) {
+    // Loops: n, o_1..o_S, k, l, w_1..w_S, g (buildChannelTail). A register
+    // tile of rows x all tail channels x the lanes; window positions and
+    // lane groups one at a time (unit dims, folded; the accumulators stay
+    // in registers across their loops).
+    int64_t spatial = (static_cast<int64_t>(ranges.size()) - 4) / 2;
+    s.tileSizes[spatial + 1] = 0;
+    s.tileSizes[spatial + 2] = 0;
+    setPeeled(spatial, kTailAccumulators / ranges[spatial + 1]);
+  } else if (int spatial = convSpatialDims(op)) {
     // Loops: n, o_1..o_S, f, k_1..k_S, c. A strided conv reads its rows
     // with a stride the vectoriser cannot express as one contraction
     // operand, so its tile is one row (still vectorised over f and c).
@@ -1271,10 +1290,41 @@ void fuseSlicedProducers(RewriterBase &rewriter, Operation *op,
   }
 }
 
-/// Cuts conv groups at channelSplitPoint: the group's last op is split
-/// (linalg::splitOp: each part writes its slice of the result), and each
-/// part gets its own copy of the conv, pooling, fills and epilogue
-/// restricted to its channels. The parts then form groups of their own.
+/// Splits the fusion group of `conv` (or the conv alone) at output channel
+/// `at`: the group's last op is split (linalg::splitOp: each part writes
+/// its slice of the result), and each part gets its own copy of the conv,
+/// pooling, fills and epilogue restricted to its channels. The parts then
+/// form groups of their own.
+LogicalResult splitGroupAt(RewriterBase &rewriter, linalg::LinalgOp conv,
+                           int64_t at) {
+  SmallVector<Operation *> group = fusionGroup(conv);
+  if (group.empty())
+    group.push_back(conv);
+  auto root = cast<linalg::LinalgOp>(group.front());
+  int64_t channels = channelLoop(root);
+  if (channels < 0)
+    channels = root.getNumLoops() - 1; // elementwise epilogue: [.., f]
+  llvm::SmallPtrSet<Operation *, 8> members(group.begin(), group.end());
+  if (auto fill =
+          conv.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>())
+    members.insert(fill);
+  rewriter.setInsertionPoint(root);
+  auto [low, high] =
+      linalg::splitOp(rewriter, cast<TilingInterface>(root.getOperation()),
+                      channels, rewriter.getIndexAttr(at));
+  if (!low || !high)
+    return root.emitError("cannot split the output channels at ") << at;
+  members.erase(root);
+  fuseSlicedProducers(rewriter, low, members);
+  fuseSlicedProducers(rewriter, high, members);
+  // The whole-channel producers are dead now (consumers first).
+  for (Operation *member : ArrayRef(group).drop_front())
+    if (member->use_empty())
+      rewriter.eraseOp(member);
+  return success();
+}
+
+/// Cuts conv groups at channelSplitPoint (splitGroupAt).
 LogicalResult splitWideChannelGroups(ModuleOp module, const CompileOptions &o) {
   SmallVector<std::pair<linalg::LinalgOp, int64_t>> cuts;
   module.walk([&](linalg::LinalgOp op) {
@@ -1288,35 +1338,272 @@ LogicalResult splitWideChannelGroups(ModuleOp module, const CompileOptions &o) {
   if (cuts.empty())
     return success();
   IRRewriter rewriter(module.getContext());
-  for (auto [conv, at] : cuts) {
-    SmallVector<Operation *> group = fusionGroup(conv);
-    if (group.empty())
-      group.push_back(conv);
-    auto root = cast<linalg::LinalgOp>(group.front());
-    int64_t channels = channelLoop(root);
-    if (channels < 0)
-      channels = root.getNumLoops() - 1; // elementwise epilogue: [.., f]
-    llvm::SmallPtrSet<Operation *, 8> members(group.begin(), group.end());
-    if (auto fill =
-            conv.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>())
-      members.insert(fill);
-    rewriter.setInsertionPoint(root);
-    auto [low, high] =
-        linalg::splitOp(rewriter, cast<TilingInterface>(root.getOperation()),
-                        channels, rewriter.getIndexAttr(at));
-    if (!low || !high)
-      return root.emitError("cannot split the output channels at ") << at;
-    members.erase(root);
-    fuseSlicedProducers(rewriter, low, members);
-    fuseSlicedProducers(rewriter, high, members);
-    // The whole-channel producers are dead now (consumers first).
-    for (Operation *member : ArrayRef(group).drop_front())
-      if (member->use_empty())
-        rewriter.eraseOp(member);
-  }
+  for (auto [conv, at] : cuts)
+    if (failed(splitGroupAt(rewriter, conv, at)))
+      return failure();
   RewritePatternSet patterns(module.getContext());
   addCanonicalizationPatterns(patterns);
   return applyPatternsGreedily(module, std::move(patterns));
+}
+
+//===----------------------------------------------------------------------===//
+// Channel tails
+//===----------------------------------------------------------------------===//
+
+/// A conv whose output channels are rounded up to whole vectors with zero
+/// weights (NmToLinalg's internal layout: 100 channels computed as 112)
+/// and whose last `tail` real channels fill only part of the last vector.
+struct ChannelTail {
+  linalg::LinalgOp conv;
+  int64_t full = 0; // channels computed as whole vectors, before the tail
+  int64_t tail = 0;
+  Value weights; // [K..., C, full + tail]: the weights before the padding
+};
+
+/// Static offsets 0, unit strides and the source's sizes except in the
+/// last dim: `slice` is the first channels of its source.
+bool isLeadingChannelSlice(tensor::ExtractSliceOp slice) {
+  RankedTensorType source = slice.getSourceType();
+  int64_t rank = source.getRank();
+  if (slice.getResultType().getRank() != rank || !source.hasStaticShape())
+    return false;
+  for (int64_t d = 0; d < rank; ++d)
+    if (slice.getStaticOffsets()[d] != 0 || slice.getStaticStrides()[d] != 1 ||
+        (d + 1 < rank && slice.getStaticSizes()[d] != source.getShape()[d]))
+      return false;
+  return true;
+}
+
+/// The conv's input with its channels padded to whole vectors: the input,
+/// or the tensor whose first channels it is (through the full-size slices
+/// that tiling adds).
+Value vectorPaddedInput(linalg::LinalgOp conv) {
+  Value x = conv.getDpsInputOperand(0)->get();
+  while (cast<RankedTensorType>(x.getType()).getShape().back() % kVectorLanes !=
+         0) {
+    auto slice = x.getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || !isLeadingChannelSlice(slice))
+      return nullptr;
+    x = slice.getSource();
+  }
+  return x;
+}
+
+/// The channel tail of a conv (see splitChannelTails), if it has one worth
+/// computing apart: at most o.channelTailMax channels after at least one
+/// whole vector, unit strides (a register tile reads consecutive pixels),
+/// and an input whose channels can be read in whole vectors.
+std::optional<ChannelTail> channelTailOf(linalg::LinalgOp op,
+                                         const CompileOptions &o) {
+  int spatial = convSpatialDims(op);
+  if (!spatial || o.channelTailMax <= 0 || !op.hasPureTensorSemantics() ||
+      op->hasAttr(kLoweringConfig) ||
+      llvm::any_of(op.getStaticLoopRanges(), ShapedType::isDynamic))
+    return std::nullopt;
+  if (auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides"))
+    if (llvm::any_of(strides.getValues<int64_t>(),
+                     [](int64_t v) { return v != 1; }))
+      return std::nullopt;
+  auto pad = op.getDpsInputOperand(1)->get().getDefiningOp<tensor::PadOp>();
+  if (!pad || !pad.getConstantPaddingValue() ||
+      !matchPattern(pad.getConstantPaddingValue(), m_AnyZeroFloat()))
+    return std::nullopt;
+  RankedTensorType weights = pad.getSourceType();
+  int64_t rank = weights.getRank();
+  if (!weights.hasStaticShape() ||
+      llvm::any_of(pad.getStaticLow(), [](int64_t v) { return v != 0; }) ||
+      llvm::any_of(pad.getStaticHigh().drop_back(),
+                   [](int64_t v) { return v != 0; }))
+    return std::nullopt;
+  ChannelTail t;
+  int64_t real = weights.getShape()[rank - 1];
+  t.tail = real % kVectorLanes;
+  t.full = real - t.tail;
+  if (t.tail == 0 || t.tail > o.channelTailMax || t.full < kVectorLanes ||
+      real + pad.getStaticHigh().back() != t.full + kVectorLanes)
+    return std::nullopt;
+  t.conv = op;
+  t.weights = pad.getSource();
+  // The tail reads the lanes past C too (times zero weights), so they must
+  // hold numbers: the whole result of a linalg op does (a conv's padded
+  // channels hold the activation of 0).
+  Value input = vectorPaddedInput(op);
+  if (!input || (input != op.getDpsInputOperand(0)->get() &&
+                 !input.getDefiningOp<linalg::LinalgOp>()))
+    return std::nullopt;
+  return t;
+}
+
+/// The weights of the tail in the tail conv's layout: [K..., C, full +
+/// tail] -> [K..., Cp / 16, tail, 16], zero past C.
+Value tailWeights(OpBuilder &b, Location loc, const ChannelTail &t,
+                  int64_t cp) {
+  auto type = cast<RankedTensorType>(t.weights.getType());
+  Type elt = type.getElementType();
+  int64_t rank = type.getRank(), spatial = rank - 2;
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      strides(rank, b.getIndexAttr(1)), sizes;
+  for (int64_t d : type.getShape())
+    sizes.push_back(b.getIndexAttr(d));
+  offsets.back() = b.getIndexAttr(t.full);
+  sizes.back() = b.getIndexAttr(t.tail);
+  Value w = tensor::ExtractSliceOp::create(b, loc, t.weights, offsets, sizes,
+                                           strides);
+  SmallVector<int64_t> shape(type.getShape());
+  shape[spatial] = cp;
+  shape.back() = t.tail;
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elt));
+  w = tensor::createPadHighOp(RankedTensorType::get(shape, elt), w, zero,
+                              /*nofold=*/false, loc, b);
+  SmallVector<int64_t> grouped(type.getShape().take_front(spatial));
+  grouped.append({cp / kVectorLanes, kVectorLanes, t.tail});
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d < spatial; ++d)
+    groups.push_back({d});
+  groups.push_back({spatial, spatial + 1});
+  groups.push_back({spatial + 2});
+  w = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(grouped, elt),
+                                    w, groups);
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank + 1));
+  std::swap(perm[rank - 1], perm[rank]);
+  SmallVector<int64_t> transposed(grouped);
+  std::swap(transposed[rank - 1], transposed[rank]);
+  Value init = tensor::EmptyOp::create(b, loc, transposed, elt);
+  return linalg::TransposeOp::create(b, loc, w, init, perm)->getResult(0);
+}
+
+/// The result of `conv` (one vector of output channels: the tail and zero
+/// weights) computed from the tail's real channels only. Each output
+/// channel is a dot product over window x input channels; the lanes of a
+/// vector hold 16 input channels of one output channel (partial sums
+/// [N, O..., tail, 16], a register tile of rows x tail channels, one FMA
+/// per lane group and window position), summed across lanes at the end.
+Value buildChannelTail(OpBuilder &b, linalg::LinalgOp conv,
+                       const ChannelTail &t) {
+  Location loc = conv.getLoc();
+  int64_t spatial = convSpatialDims(conv);
+  // (Not kept from channelTailOf: splitting the producer's group has
+  // replaced it since.)
+  Value input = vectorPaddedInput(conv);
+  auto inType = cast<RankedTensorType>(input.getType());
+  Type elt = inType.getElementType();
+  int64_t cp = inType.getShape().back();
+  SmallVector<int64_t> grouped(inType.getShape());
+  grouped.back() = cp / kVectorLanes;
+  grouped.push_back(kVectorLanes);
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d + 1 < inType.getRank(); ++d)
+    groups.push_back({d});
+  groups.push_back({inType.getRank() - 1, inType.getRank()});
+  Value in = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(grouped, elt), input, groups);
+  Value w = tailWeights(b, loc, t, cp);
+
+  auto outType = cast<RankedTensorType>(conv->getResult(0).getType());
+  SmallVector<int64_t> partialShape(outType.getShape().drop_back());
+  int64_t pixels = partialShape.size(); // N, O...
+  partialShape.append({t.tail, kVectorLanes});
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elt));
+  Value partial =
+      linalg::FillOp::create(
+          b, loc, ValueRange{zero},
+          ValueRange{tensor::EmptyOp::create(b, loc, partialShape, elt)})
+          .getResult(0);
+  // Loops: n, o_1..o_S, k, l, w_1..w_S, g.
+  MLIRContext *ctx = b.getContext();
+  int64_t loops = 2 * spatial + 4;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<int64_t> dilations(spatial, 1);
+  if (auto attr = conv->getAttrOfType<DenseIntElementsAttr>("dilations"))
+    dilations = llvm::to_vector(attr.getValues<int64_t>());
+  int64_t k = spatial + 1, l = spatial + 2, g = 2 * spatial + 3;
+  SmallVector<AffineExpr> inExprs{d(0)}, wExprs, outExprs{d(0)};
+  for (int64_t i = 1; i <= spatial; ++i) {
+    inExprs.push_back(d(i) + d(l + i) * dilations[i - 1]);
+    wExprs.push_back(d(l + i));
+    outExprs.push_back(d(i));
+  }
+  inExprs.append({d(g), d(l)});
+  wExprs.append({d(g), d(k), d(l)});
+  outExprs.append({d(k), d(l)});
+  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, inExprs, ctx),
+                              AffineMap::get(loops, 0, wExprs, ctx),
+                              AffineMap::get(loops, 0, outExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(pixels + 2,
+                                             utils::IteratorType::parallel);
+  iterators.append(spatial + 1, utils::IteratorType::reduction);
+  auto dots = linalg::GenericOp::create(
+      b, loc, partial.getType(), ValueRange{in, w}, ValueRange{partial}, maps,
+      iterators, [](OpBuilder &nb, Location nl, ValueRange a) {
+        Value r = math::FmaOp::create(nb, nl, a[0], a[1], a[2]);
+        linalg::YieldOp::create(nb, nl, r);
+      });
+  dots->setAttr(kChannelTailMark, UnitAttr::get(ctx));
+
+  // Lane sums onto the conv's init: [N, O..., tail].
+  Value init = conv.getDpsInitOperand(0)->get();
+  int64_t rank = outType.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      strides(rank, b.getIndexAttr(1)), sizes;
+  for (int64_t e : outType.getShape())
+    sizes.push_back(b.getIndexAttr(e));
+  sizes.back() = b.getIndexAttr(t.tail);
+  Value initTail =
+      tensor::ExtractSliceOp::create(b, loc, init, offsets, sizes, strides);
+  SmallVector<AffineMap> sumMaps{
+      AffineMap::getMultiDimIdentityMap(rank + 1, ctx),
+      AffineMap::getMultiDimIdentityMap(rank + 1, ctx).dropResult(rank)};
+  SmallVector<utils::IteratorType> sumIterators(rank,
+                                                utils::IteratorType::parallel);
+  sumIterators.push_back(utils::IteratorType::reduction);
+  Value sums = linalg::GenericOp::create(
+                   b, loc, initTail.getType(), ValueRange{dots.getResult(0)},
+                   ValueRange{initTail}, sumMaps, sumIterators,
+                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value r = arith::AddFOp::create(nb, nl, a[1], a[0]);
+                     linalg::YieldOp::create(nb, nl, r);
+                   })
+                   .getResult(0);
+  return tensor::InsertSliceOp::create(b, loc, sums, init, offsets, sizes,
+                                       strides);
+}
+
+/// Computes the channel tails of convs apart. Where 100 channels are
+/// computed as 112 (7 vectors), the last vector spends 16 lanes per FMA on
+/// 4 channels. Here the conv's group is split after the whole vectors
+/// (splitGroupAt), and the part with the tail gets a conv that runs its
+/// lanes over input channels instead (buildChannelTail): 4 channels cost 4
+/// / 16 of a vector column's FMAs (plus the input's channel padding).
+LogicalResult splitChannelTails(ModuleOp module, const CompileOptions &o) {
+  SmallVector<ChannelTail> tails;
+  module.walk([&](linalg::LinalgOp op) {
+    if (std::optional<ChannelTail> t = channelTailOf(op, o))
+      tails.push_back(*t);
+  });
+  IRRewriter rewriter(module.getContext());
+  for (const ChannelTail &t : tails) {
+    t.conv->setAttr(kTailSplitMark, rewriter.getI64IntegerAttr(t.full));
+    if (failed(splitGroupAt(rewriter, t.conv, t.full)))
+      return failure();
+    // The copy of the conv with the tail reads the weights from `full` on.
+    linalg::LinalgOp high;
+    module.walk([&](linalg::LinalgOp op) {
+      if (!op->hasAttr(kTailSplitMark))
+        return;
+      op->removeAttr(kTailSplitMark);
+      auto w = op.getDpsInputOperand(1)
+                   ->get()
+                   .getDefiningOp<tensor::ExtractSliceOp>();
+      if (w && w.getStaticOffsets().back() == t.full)
+        high = op;
+    });
+    if (!high || !vectorPaddedInput(high))
+      return module.emitError("channel tail: no conv part from channel ")
+             << t.full;
+    rewriter.setInsertionPoint(high);
+    rewriter.replaceOp(high, buildChannelTail(rewriter, high, t));
+  }
+  return success();
 }
 
 /// The schedule of a tagged payload op: its op's, or that of the copies in
@@ -1482,7 +1769,8 @@ void markInitFillFusion(linalg::LinalgOp conv, std::vector<OpSchedule> &ops,
 }
 
 LogicalResult vectorizeOnTensors(ModuleOp module, const CompileOptions &o) {
-  if (failed(splitWideChannelGroups(module, o)))
+  if (failed(splitChannelTails(module, o)) ||
+      failed(splitWideChannelGroups(module, o)))
     return failure();
   std::vector<OpSchedule> ops;
   DenseMap<Operation *, unsigned> index;
@@ -1752,7 +2040,11 @@ LogicalResult convertToLLVMDialect(ModuleOp module) {
   SymbolTableCollection symbolTables;
   populateAffineToStdConversionPatterns(patterns);
   vector::populateVectorTransferLoweringPatterns(patterns);
-  populateVectorToLLVMConversionPatterns(converter, patterns);
+  // Float sums across a vector's lanes (a channel tail's lane sums,
+  // softmax denominators) as trees of shuffles and adds, not 16 dependent
+  // adds in lane order (as IREE's CPU backend).
+  populateVectorToLLVMConversionPatterns(converter, patterns,
+                                         /*reassociateFPReductions=*/true);
   populateFinalizeMemRefToLLVMConversionPatterns(converter, patterns,
                                                  &symbolTables);
   populateMathToLLVMConversionPatterns(converter, patterns,
@@ -1840,6 +2132,7 @@ std::string pipelineDescription(const CompileOptions &o) {
      << " min_parallel_work=" << kMinParallelWork
      << " parallel_iterations=" << kParallelIterations
      << " weight_tile_bytes=" << o.weightTileBytes
+     << " channel_tail_max=" << o.channelTailMax
      << " codegen_threads=" << o.codegenThreads << " schedule=v5\n"
      << kBufferScript << "\n"
      << passes << "\nllvm-opt=O" << o.optLevel << " reloc=pic code-model=small";
