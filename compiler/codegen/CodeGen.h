@@ -102,11 +102,11 @@ struct CompileOptions {
   /// channels end `tail` channels into a vector (100 = 6 x 16 + 4), those
   /// channels are computed as dot products over the input channels instead
   /// of as a 16-lane column (splitChannelTails in Pipeline.cpp); 0: never.
-  /// Measured on neuro3d at prediction size, 1 thread, per layer: tails of
-  /// 4 and 6 saved 28-35 and 21 ms, tails of 8 cost 5-20 ms more than their
-  /// column (the tail kernel runs at 30-50 % of the FMA peak: 8 weight
-  /// vectors per 3 rows of 8 channels).
-  int64_t channelTailMax = 6;
+  /// Measured on neuro3d at prediction size (sums of per-loop minima):
+  /// tails up to 8 channels 2189 -> 2126 ms per forward at 1 thread, 1141
+  /// -> 1071 ms at 2; up to 6 (leaving the 8-channel tails of layers 3, 8
+  /// and 9 in columns) 2143 and 1109 ms.
+  int64_t channelTailMax = 8;
   /// false: no tiling/vectorisation schedule; every structured op becomes
   /// scalar loops (a slow reference for differential tests).
   bool vectorize = true;

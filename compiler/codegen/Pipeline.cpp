@@ -589,6 +589,7 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
     s.tileSizes[spatial + 1] = 0;
     s.tileSizes[spatial + 2] = 0;
     setPeeled(spatial, kTailAccumulators / ranges[spatial + 1]);
+    columnTiled = true; // (in its group: the lane groups stay tiles of 1)
   } else if (int spatial = convSpatialDims(op)) {
     // Loops: n, o_1..o_S, f, k_1..k_S, c. A strided conv reads its rows
     // with a stride the vectoriser cannot express as one contraction
@@ -1195,11 +1196,28 @@ bool isElementwiseConsumerOf(Operation *user, Value v) {
   return false;
 }
 
+/// A channel-tail conv's group (buildChannelTail): its lane sums lead,
+/// then the conv and the fill of its partial sums, which stay in the
+/// thread's tile (no full-size buffer of 16 partial sums per channel).
+SmallVector<Operation *> channelTailGroup(linalg::LinalgOp tail) {
+  auto sums = dyn_cast_or_null<linalg::GenericOp>(onlyUser(tail->getResult(0)));
+  if (!sums)
+    return {};
+  SmallVector<Operation *> group{sums, tail};
+  if (auto fill =
+          tail.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
+      fill && fill->hasOneUse())
+    group.push_back(fill);
+  return group;
+}
+
 /// A conv's chain: conv -> [pooling] -> [elementwise epilogue], each op the
 /// only user of the previous one, plus the fills that initialise the conv
 /// and the pooling. Returned root first, then the producers consumer
 /// first; empty if the conv has no such consumer.
 SmallVector<Operation *> fusionGroup(linalg::LinalgOp conv) {
+  if (conv->hasAttr(kChannelTailMark))
+    return channelTailGroup(conv);
   if (!isa<linalg::ConvolutionOpInterface>(conv.getOperation()) ||
       poolingSpatialDims(conv) || conv->getNumResults() != 1)
     return {};
