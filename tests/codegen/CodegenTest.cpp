@@ -290,6 +290,25 @@ TEST(Codegen, WideWeightChannelTilesAreSplit) {
 
 namespace {
 
+/// `%r = relu(conv + %b)` over the conv's result `conv` of type `o` (%e:
+/// an empty tensor of that type, %zero: 0.0, #id and #ch: the identity and
+/// the channel maps).
+std::string biasReluEpilogue(const std::string &conv, const std::string &o,
+                             const std::string &b) {
+  return "  %r = linalg.generic {indexing_maps = [#id, #ch, #id], "
+         "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+         "\"parallel\", \"parallel\"]}\n"
+         "     ins(" +
+         conv + ", %b : " + o + ", " + b + ") outs(%e : " + o +
+         ") {\n"
+         "  ^bb0(%v: f32, %bias: f32, %o: f32):\n"
+         "    %s = arith.addf %v, %bias : f32\n"
+         "    %m = arith.maximumf %s, %zero : f32\n"
+         "    linalg.yield %m : f32\n"
+         "  } -> " +
+         o + "\n";
+}
+
 /// A conv -> bias + relu module, entry `entry`: NDHWC input of shape `xs`,
 /// DHWCF weights `ws`, valid padding, stride 1 (what
 /// expectConvBiasReluMatchesReference checks).
@@ -320,23 +339,8 @@ std::string convBiasReluModule(const std::string &entry,
          "  %c = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : "
          "tensor<3xi64>, strides = dense<1> : tensor<3xi64>}\n"
          "     ins(%x, %w : " +
-         x + ", " + w + ") outs(%f : " + o + ") -> " + o +
-         "\n"
-         "  %r = linalg.generic {indexing_maps = [#id, #ch, #id], "
-         "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
-         "\"parallel\", \"parallel\"]}\n"
-         "     ins(%c, %b : " +
-         o + ", " + b + ") outs(%e : " + o +
-         ") {\n"
-         "  ^bb0(%v: f32, %bias: f32, %o: f32):\n"
-         "    %s = arith.addf %v, %bias : f32\n"
-         "    %m = arith.maximumf %s, %zero : f32\n"
-         "    linalg.yield %m : f32\n"
-         "  } -> " +
-         o +
-         "\n"
-         "  return %r : " +
-         o +
+         x + ", " + w + ") outs(%f : " + o + ") -> " + o + "\n" +
+         biasReluEpilogue("%c", o, b) + "  return %r : " + o +
          "\n"
          "}\n";
 }
@@ -458,20 +462,9 @@ std::string channelTailModule(bool fromArgument) {
          "  %conv = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : "
          "tensor<3xi64>, strides = dense<1> : tensor<3xi64>}\n"
          "     ins(%xs, %wp : " +
-         c + ", tensor<2x2x3x20x32xf32>) outs(%f : " + o + ") -> " + o +
-         "\n"
-         "  %r = linalg.generic {indexing_maps = [#id, #ch, #id], "
-         "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
-         "\"parallel\", \"parallel\"]}\n"
-         "     ins(%conv, %b : " +
-         o + ", tensor<32xf32>) outs(%e : " + o +
-         ") {\n"
-         "  ^bb0(%v: f32, %bias: f32, %o: f32):\n"
-         "    %s = arith.addf %v, %bias : f32\n"
-         "    %m = arith.maximumf %s, %zero : f32\n"
-         "    linalg.yield %m : f32\n"
-         "  } -> " +
-         o + "\n  return %r : " + o + "\n}\n";
+         c + ", tensor<2x2x3x20x32xf32>) outs(%f : " + o + ") -> " + o + "\n" +
+         biasReluEpilogue("%conv", o, "tensor<32xf32>") + "  return %r : " + o +
+         "\n}\n";
 }
 
 /// Runs channelTailModule's function with random inputs and compares all
