@@ -8,6 +8,7 @@
 #include "mlir/IR/Verifier.h"
 #include "neuromancer/dialect/IR/NmDialect.h"
 #include "neuromancer/dialect/IR/NmOps.h"
+#include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/NodeImpl.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -17,12 +18,6 @@
 
 namespace nm::compiler {
 
-DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context)
-    : handler_(&context, [this](mlir::Diagnostic &d) {
-        llvm::raw_string_ostream os(text_);
-        os << d.getLocation() << ": " << d << "\n";
-        return mlir::success();
-      }) {}
 namespace {
 using namespace mlir;
 
@@ -71,7 +66,7 @@ public:
       visit(out.ptr().get());
     // Arguments: sources in all_parents order of the outputs, then params.
     std::vector<const NodeImpl *> sources;
-    for (const Node &src : sourceNodes(outputs))
+    for (const Node &src : source_nodes(outputs))
       sources.push_back(src.ptr().get());
     SmallVector<Type> argTypes;
     SmallVector<Location> argLocs;
@@ -355,28 +350,6 @@ private:
 
 void loadImporterDialects(MLIRContext &context) {
   context.loadDialect<ir::NmDialect, func::FuncDialect>();
-}
-
-std::vector<Node> sourceNodes(const std::vector<Node> &outputs) {
-  std::vector<Node> sources;
-  for (const Node &out : outputs)
-    for (const Node &src : out.input_nodes())
-      if (std::find(sources.begin(), sources.end(), src) == sources.end())
-        sources.push_back(src);
-  return sources;
-}
-
-const Param *findParameter(const std::vector<Node> &outputs,
-                           const std::string &argName, std::string *modelPath) {
-  for (const Node &out : outputs)
-    for (const Node &n : out.all_parents())
-      for (const auto &[key, param] : n.impl().params)
-        if (n.name() + "_" + key == argName) {
-          if (modelPath)
-            *modelPath = "/params/" + n.name() + "/" + key;
-          return &param;
-        }
-  return nullptr;
 }
 
 FailureOr<func::FuncOp> importFunction(ModuleOp module,

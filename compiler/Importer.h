@@ -19,39 +19,14 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "neuromancer/compiler/support/Diagnostics.h"
 #include "neuromancer/frontend/Node.h"
-#include "neuromancer/frontend/NodeImpl.h"
 
 #include <string>
 #include <vector>
 
 namespace nm::compiler {
-
-/// Collects every diagnostic of `context` as "loc: message" lines while
-/// alive, so callers can turn a failed import or lowering into an
-/// exception that names the node.
-class DiagnosticCollector {
-public:
-  explicit DiagnosticCollector(mlir::MLIRContext &context);
-  const std::string &text() const { return text_; }
-
-private:
-  std::string text_;
-  mlir::ScopedDiagnosticHandler handler_;
-};
-
-/// The source nodes `outputs` read, in the order of the imported
-/// function's `nm.input` arguments (and of the arrays a node call takes).
-std::vector<Node> sourceNodes(const std::vector<Node> &outputs);
-
-/// The node parameter behind the argument `nm.param = "<node>_<param>"` of
-/// a function computing `outputs`, or null. `modelPath`, when given, gets
-/// its dataset in a model file ("/params/<node>/<param>").
-const Param *findParameter(const std::vector<Node> &outputs,
-                           const std::string &argName,
-                           std::string *modelPath = nullptr);
 
 /// Loads the dialects the importer creates ops of (nm, func).
 void loadImporterDialects(mlir::MLIRContext &context);

@@ -78,12 +78,12 @@ public:
 
   /// The designated functions as one nm MLIR module: @prediction,
   /// @prediction_ext and @loss, those that are designated. ValueError if
-  /// nothing is designated. Defined in compiler/ToMlir.cpp.
+  /// nothing is designated. Needs a compiler backend (Backend.h).
   std::string to_mlir() const;
 
   /// The designated functions, called like nodes (compiled on first use):
   /// predict = prediction node, predict_ext = prediction_ext nodes,
-  /// loss = loss node. Defined in compiler/Callable.cpp.
+  /// loss = loss node. Needs a compiler backend (Backend.h).
   Array predict(const std::vector<Array> &inputs);
   std::vector<Array> predict_ext(const std::vector<Array> &inputs);
   Array loss(const std::vector<Array> &inputs);

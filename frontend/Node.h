@@ -60,7 +60,7 @@ public:
   /// The sub-graph behind this node as nm MLIR: a module with one function
   /// named after the node (sources, then parameters, as arguments).
   /// ValueError with the compiler's diagnostics if it cannot be lowered.
-  /// Defined in compiler/ToMlir.cpp (it needs MLIR; link //:neuromancer).
+  /// Needs a compiler backend (Backend.h; //:neuromancer registers one).
   std::string to_mlir() const;
 
   /// Calls the node like a function (ELEKTRONN2's `node(*arrays)`): one
@@ -68,7 +68,7 @@ public:
   /// and logs "Compiling softmax, inputs=[image]" and " Compiling done  - in
   /// 0.42 s"; later calls reuse the code, and the disk cache lets another
   /// process skip compiling. TypeError (ELEKTRONN2's text) for a wrong
-  /// number, shape or dtype of inputs. Defined in compiler/Callable.cpp.
+  /// number, shape or dtype of inputs. Needs a backend (Backend.h).
   Array operator()(const std::vector<Array> &inputs) const;
   template <typename... More>
   Array operator()(const Array &first, const More &...more) const {

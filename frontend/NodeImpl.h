@@ -51,7 +51,7 @@ public:
   bool isSource = false;
   Model *model = nullptr;
 
-  // Set by the first call (compiler/Callable.cpp): the compiled function of
+  // Set by the first call (Call.cpp): the compiled function of
   // this node, guarded so two threads compile once. A node whose sources
   // have None sizes is compiled once per set of call shapes.
   std::mutex compileMutex;

@@ -2,15 +2,14 @@
 #include "neuromancer/compiler/aot/Aot.h"
 
 #include "ObjectRewrite.h"
-#include "neuromancer/compiler/Importer.h"
 #include "neuromancer/compiler/aot/Header.h"
 #include "neuromancer/compiler/codegen/CodeGen.h"
-#include "neuromancer/compiler/conversion/NmToLinalg.h"
+#include "neuromancer/compiler/driver/Driver.h"
 #include "neuromancer/compiler/jit/CompileCache.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Geometry.h"
 #include "neuromancer/core/Log.h"
-#include "neuromancer/dialect/Transforms/Passes.h"
+#include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
 
@@ -347,19 +346,18 @@ void freezeParameters(mlir::func::FuncOp func, const Selected &sel) {
     auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nm.param");
     if (!name)
       continue;
-    std::string origin;
-    const Param *param =
-        compiler::findParameter(sel.outputs, name.str(), &origin);
-    if (!param)
+    std::optional<ParameterRef> ref = find_parameter(sel.outputs, name.str());
+    if (!ref)
       throw RuntimeError("function '" + sel.function + "' needs parameter '" +
                          name.str() + "', which no node provides");
+    const Param &param = ref->node.impl().params.at(ref->param);
     auto type =
         mlir::dyn_cast<mlir::RankedTensorType>(func.getArgument(i).getType());
     if (!type || !type.hasStaticShape() ||
-        type.getShape() != llvm::ArrayRef<int64_t>(param->value.shape()))
+        type.getShape() != llvm::ArrayRef<int64_t>(param.value.shape()))
       throw RuntimeError("parameter '" + name.str() +
                          "' does not have the shape of its argument");
-    mlir::DenseElementsAttr value = constantOf(type, param->value);
+    mlir::DenseElementsAttr value = constantOf(type, param.value);
     if (!value)
       throw NotImplementedError("parameter '" + name.str() +
                                 "': cannot freeze its element type");
@@ -485,7 +483,7 @@ CompileReport compileModel(const CompileRequest &request) {
     for (const std::string &f : functions)
       for (const Node &n : select(*model, f, request.modelPath).outputs)
         outs.push_back(n);
-    std::vector<Node> sources = compiler::sourceNodes(outs);
+    std::vector<Node> sources = source_nodes(outs);
     if (sources.size() == 1)
       input = sources.front();
     else if (!request.inputShape.empty())
@@ -509,44 +507,22 @@ CompileReport compileModel(const CompileRequest &request) {
                          "'");
   }
 
-  // The nm module, as a node call would import it.
-  mlir::DialectRegistry registry;
-  codegen::registerCodegenDialects(registry);
-  mlir::MLIRContext context(registry);
-  compiler::loadImporterDialects(context);
-  context.getOrLoadDialect<mlir::arith::ArithDialect>();
-  compiler::DiagnosticCollector diagnostics(context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::ModuleOp::create(mlir::UnknownLoc::get(&context));
+  // The nm module, as a node call would import it, then the object through
+  // the compile cache (the JIT's key and lowering).
+  driver::Compilation compilation("'" + join(functions, "', '") + "'");
   for (const Selected &s : selected) {
-    auto func = compiler::importFunction(*module, s.outputs, s.function);
-    if (mlir::failed(func))
-      throw ValueError("cannot compile '" + s.function + "':\n" +
-                       diagnostics.text());
-    if (hasDynamicInputs(*func)) {
-      auto shapes = sourceShapes(*func, *model, input, request.inputShape, s);
-      if (mlir::failed(ir::specializeShapes(*func, shapes)))
-        throw ValueError("cannot compile '" + s.function +
-                         "' for those input shapes:\n" + diagnostics.text());
-    }
+    mlir::func::FuncOp func = compilation.import({s.function, s.outputs});
+    if (hasDynamicInputs(func))
+      compilation.specialise(
+          func, sourceShapes(func, *model, input, request.inputShape, s));
     if (!request.paramsAsArgs)
-      freezeParameters(*func, s);
+      freezeParameters(func, s);
   }
-
-  // The object, through the compile cache (the JIT's key and lowering).
   codegen::CompileOptions options;
   options.codegenThreads = 1; // one ELF object for the user's link
   if (!request.cpu.empty())
     options.target.cpu = request.cpu;
-  std::string keyText = codegen::printForKey(*module);
-  jit::ObjectResult compiled = jit::CompileCache::global().getOrCompileObject(
-      keyText,
-      [&]() -> std::string {
-        if (mlir::failed(compiler::lowerNmToLinalg(*module)))
-          throw ValueError("cannot compile:\n" + diagnostics.text());
-        return codegen::printForKey(*module);
-      },
-      options);
+  jit::ObjectResult compiled = compilation.compileObject(options);
 
   // Symbols into the model's namespace, libm through the runtime.
   CompileReport report;
@@ -586,8 +562,9 @@ CompileReport compileModel(const CompileRequest &request) {
       f.inputs.push_back({"", a, axesOf(n), geometryOf(n), ""});
     }
     for (const ArgSpec &a : sig->parameters) {
-      std::string dataset;
-      compiler::findParameter(s.outputs, a.name, &dataset);
+      std::optional<ParameterRef> ref = find_parameter(s.outputs, a.name);
+      std::string dataset =
+          ref ? "/params/" + ref->node.name() + "/" + ref->param : "";
       f.parameters.push_back({"", a, "", "", dataset});
     }
     for (size_t i = 0; i < sig->outputs.size(); ++i) {

@@ -1,31 +1,24 @@
-//===- Callable.cpp - calling nodes and models like functions -------------===//
+//===- Call.cpp - calling nodes and models like functions -----------------===//
 //
-// ELEKTRONN2's `node(*arrays)`, `model.predict(...)` & co.: the first call
-// imports the sub-graph as nm IR, lowers it to linalg, compiles it through
-// the compile cache (in-process map, then disk) and keeps the Executable;
-// later calls only run it. Parameters are bound from the nodes' current
-// values at every call, so training updates are seen.
+// ELEKTRONN2's `node(*arrays)`, `model.predict(...)` & co. and `to_mlir()`:
+// the first call has the registered backend (Backend.h) compile the
+// sub-graph and keeps the Executable; later calls only run it. Parameters
+// are bound from the nodes' current values at every call, so training
+// updates are seen.
 //
 //===----------------------------------------------------------------------===//
-#include "neuromancer/compiler/Importer.h"
-#include "neuromancer/compiler/codegen/CodeGen.h"
-#include "neuromancer/compiler/conversion/NmToLinalg.h"
-#include "neuromancer/compiler/jit/CompileCache.h"
+#include "neuromancer/core/Error.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Log.h"
-#include "neuromancer/dialect/Transforms/Passes.h"
+#include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/runtime/Executable.h"
 
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/DialectRegistry.h"
-#include "mlir/IR/MLIRContext.h"
-#include "llvm/Support/raw_ostream.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <random>
 
 namespace nm {
@@ -38,7 +31,7 @@ double secondsSince(Clock::time_point start) {
 }
 
 std::string sourceList(const std::vector<Node> &outputs) {
-  std::vector<Node> sources = compiler::sourceNodes(outputs);
+  std::vector<Node> sources = source_nodes(outputs);
   std::string names = "[";
   for (std::size_t i = 0; i < sources.size(); ++i)
     names += (i ? ", " : "") + sources[i].name();
@@ -49,7 +42,7 @@ std::string sourceList(const std::vector<Node> &outputs) {
 /// then specialised on the shapes of each call (ELEKTRONN2's functions
 /// accept any size there).
 bool needsSpecialisation(const std::vector<Node> &outputs) {
-  for (const Node &src : compiler::sourceNodes(outputs))
+  for (const Node &src : source_nodes(outputs))
     for (int64_t s : src.shape().shape())
       if (s == None)
         return true;
@@ -60,7 +53,7 @@ bool needsSpecialisation(const std::vector<Node> &outputs) {
 /// ELEKTRONN2's count message when the number of inputs is wrong.
 std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
                               const std::vector<Array> &inputs) {
-  size_t required = compiler::sourceNodes(outputs).size();
+  size_t required = source_nodes(outputs).size();
   if (inputs.size() != required)
     throw TypeError("\n " + std::to_string(required) + " inputs required, " +
                     std::to_string(inputs.size()) + " were given.");
@@ -77,49 +70,25 @@ std::string shapesText(const std::vector<Sizes> &shapes) {
   return text;
 }
 
-/// Imports `outputs` as function `name`, specialises it on `shapes` when
-/// given (None sizes), lowers it and compiles it through the process-wide
-/// compile cache. Logs ELEKTRONN2's compile lines.
+/// Compiles `outputs` as function `name` through the registered backend,
+/// specialised on `shapes` when given (None sizes). Logs ELEKTRONN2's
+/// compile lines.
 std::shared_ptr<const Executable>
 compile(const std::vector<Node> &outputs, const std::string &name,
         const std::string &what, const std::vector<Sizes> &shapes = {}) {
+  const Backend &compiler = backend();
   log_info("Compiling " + what + ", inputs=" + sourceList(outputs) +
            (shapes.empty() ? "" : ", shapes=[" + shapesText(shapes) + "]"));
   Clock::time_point start = Clock::now();
-  mlir::DialectRegistry registry;
-  codegen::registerCodegenDialects(registry);
-  mlir::MLIRContext context(registry);
-  compiler::loadImporterDialects(context);
-  compiler::DiagnosticCollector diagnostics(context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      compiler::importModel(context, outputs, name);
-  if (!module)
-    throw ValueError("Cannot compile " + what + ":\n" + diagnostics.text());
-  if (!shapes.empty()) {
-    auto func = module->lookupSymbol<mlir::func::FuncOp>(name);
-    if (!func || mlir::failed(ir::specializeShapes(func, shapes)))
-      throw ValueError("Cannot compile " + what + " for input shapes " +
-                       shapesText(shapes) + ":\n" + diagnostics.text());
-  }
-  // The key is the function's nm IR (generic form, no locations); the
-  // lowering to linalg runs only when neither cache level has it.
-  jit::CacheResult result = jit::CompileCache::global().getOrCompile(
-      codegen::printForKey(*module),
-      [&]() -> std::string {
-        if (mlir::failed(compiler::lowerNmToLinalg(*module)))
-          throw ValueError("Cannot compile " + what + ":\n" +
-                           diagnostics.text());
-        return codegen::printForKey(*module);
-      },
-      {}, name);
+  bool fromCache = false;
+  std::shared_ptr<const Executable> exe =
+      compiler.compile({name, outputs}, what, shapes, fromCache);
   char line[96];
   std::snprintf(line, sizeof(line), " Compiling done  - in %.2f s%s",
                 secondsSince(start),
-                result.source == jit::CacheSource::Disk
-                    ? " (loaded from the compile cache)"
-                    : "");
+                fromCache ? " (loaded from the compile cache)" : "");
   log_info(line);
-  return result.executable;
+  return exe;
 }
 
 /// Parameter values by the names the importer gives the arguments
@@ -128,11 +97,11 @@ std::vector<const Array *> bindParameters(const Executable &exe,
                                           const std::vector<Node> &outputs) {
   std::vector<const Array *> values;
   for (const ArgSpec &spec : exe.signature().parameters) {
-    const Param *param = compiler::findParameter(outputs, spec.name);
-    if (!param)
+    std::optional<ParameterRef> ref = find_parameter(outputs, spec.name);
+    if (!ref)
       throw RuntimeError("compiled function needs parameter '" + spec.name +
                          "', which no node provides");
-    values.push_back(&param->value);
+    values.push_back(&ref->node.impl().params.at(ref->param).value);
   }
   return values;
 }

@@ -1,0 +1,74 @@
+//===- Backend.h - how the frontend reaches a compiler ----------*- C++ -*-===//
+//
+// The frontend records graphs; compiling them is a backend's job. Calling a
+// node (`node(x)`), `model.predict(x)` and `to_mlir()` go through the one
+// backend registered here, so //frontend links and runs on its own and the
+// compiler depends on the frontend, never the other way round. The umbrella
+// header neuromancer/neuromancer.h registers the CPU backend
+// (nm::register_cpu_backend, //compiler/backend) in every program that
+// includes it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_FRONTEND_BACKEND_H
+#define NEUROMANCER_FRONTEND_BACKEND_H
+
+#include "neuromancer/core/TaggedShape.h"
+#include "neuromancer/frontend/Node.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nm {
+
+class Executable;
+
+/// A function of a graph: its name and the nodes it returns.
+struct GraphFunction {
+  std::string name;
+  std::vector<Node> outputs;
+};
+
+class Backend {
+public:
+  virtual ~Backend();
+  /// Short name for messages ("cpu").
+  virtual std::string name() const = 0;
+  /// `functions` as one nm MLIR module, printed with node names as
+  /// locations. ValueError naming `what` with the diagnostics on failure.
+  virtual std::string to_mlir(const std::vector<GraphFunction> &functions,
+                              const std::string &what) const = 0;
+  /// `function` compiled for this machine. Non-empty `shapes` specialise
+  /// the sources' None sizes to those of a call. ValueError naming `what`
+  /// with the diagnostics on failure; `fromCache` tells whether the code
+  /// came from a compile cache instead of the compiler.
+  virtual std::shared_ptr<const Executable>
+  compile(const GraphFunction &function, const std::string &what,
+          const std::vector<Sizes> &shapes, bool &fromCache) const = 0;
+};
+
+/// Makes `backend` the one the frontend compiles with (replacing any).
+void register_backend(std::shared_ptr<const Backend> backend);
+/// The registered backend; RuntimeError saying how to get one if none is.
+const Backend &backend();
+bool has_backend();
+
+/// The source nodes `outputs` read, each once, in all_parents order: the
+/// inputs of the compiled function and of a node call, in that order.
+std::vector<Node> source_nodes(const std::vector<Node> &outputs);
+
+/// The parameter behind the argument `nm.param = "<node>_<param>"` of a
+/// function computing `outputs` (its dataset in a model file is
+/// "/params/<node>/<param>").
+struct ParameterRef {
+  Node node;
+  std::string param;
+};
+std::optional<ParameterRef> find_parameter(const std::vector<Node> &outputs,
+                                           const std::string &argName);
+
+} // namespace nm
+
+#endif // NEUROMANCER_FRONTEND_BACKEND_H
