@@ -11,6 +11,8 @@ PACKAGES=(
   bazel-bootstrap
   # Libraries: HDF5 (model files, data), JSON (graph description), GoogleTest.
   libhdf5-dev hdf5-tools nlohmann-json3-dev libgtest-dev libgmock-dev
+  # The command line of the neuromancer tool.
+  libcli11-dev
   # clang-format for the style check.
   clang-format
 )

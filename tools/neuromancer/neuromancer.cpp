@@ -5,60 +5,39 @@
 //                                              the model (or the sub-graphs
 //                                              behind the named nodes) as
 //                                              nm MLIR
-//   neuromancer compile MODEL.h5 [--function F]... [--input-shape B,F,Z,X,Y]
-//                       [--params-as-args] [--name NAME] [--cpu CPU] -o DIR
+//   neuromancer compile MODEL.h5 -o DIR [--function F]... [--input-shape S]
+//                       [--params-as-args] [--name NAME] [--cpu CPU]
 //                                              ahead-of-time: DIR/NAME.o,
 //                                              DIR/NAME.h and the runtime
 //                                              library (compiler/aot/Aot.h)
+//
+// The command line is CLI11's: `--help` on the tool and on each command
+// prints the usage and exits 0; a mistake exits 2 with a one-line error and
+// the usage; an error of the work itself (a bad model file, a shape the
+// model rejects) exits 1 with its message.
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/neuromancer.h"
 #include "neuromancer/compiler/aot/Aot.h"
 #include "tools/neuromancer/EmbeddedRuntime.h"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#ifndef NEUROMANCER_VERSION
+#define NEUROMANCER_VERSION "0.1.0"
+#endif
+
 namespace {
 
-constexpr const char *kUsage =
-    "usage: neuromancer <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  info    MODEL.h5                       print node reprs and totals\n"
-    "  lower   MODEL.h5 [--node NAME]... [-o FILE]\n"
-    "                                         print the model's designated\n"
-    "                                         functions (or the sub-graph of\n"
-    "                                         each named node) as nm MLIR\n"
-    "  compile MODEL.h5 -o DIR [--function F]... [--input-shape SHAPE]\n"
-    "          [--params-as-args] [--name NAME] [--cpu CPU]\n"
-    "                                         compile ahead of time: writes\n"
-    "                                         DIR/NAME.o, DIR/NAME.h (C) and\n"
-    "                                         libneuromancer_runtime.{so,a}\n"
-    "\n"
-    "compile options:\n"
-    "  --function F        prediction (default), prediction_ext, loss or a\n"
-    "                      node name; repeat for several entry points\n"
-    "  --input-shape S     size of each axis of the input, e.g.\n"
-    "                      1,1,23,185,185 (needed when the model has None\n"
-    "                      sizes); other patch sizes rebuild the model\n"
-    "  --params-as-args    parameters are arguments of the entry points\n"
-    "                      (default: frozen into the object)\n"
-    "  --name NAME         file stem and C prefix (default: DIR's name)\n"
-    "  --cpu CPU           target CPU, e.g. x86-64-v3 (default: this one)\n";
-
-/// A mistake on the command line: the usage follows the message.
-struct UsageError : nm::ValueError {
-  using nm::ValueError::ValueError;
-};
-
 struct Arguments {
-  std::string command, model, output;
+  std::string model, output;
   std::vector<std::string> nodes;
   // compile
   std::vector<std::string> functions;
@@ -66,48 +45,51 @@ struct Arguments {
   bool paramsAsArgs = false;
 };
 
-/// Parses argv; throws UsageError with a message for the user.
-Arguments parse(int argc, char **argv) {
-  if (argc < 2)
-    throw UsageError("missing command");
-  Arguments a;
-  a.command = argv[1];
-  if (a.command != "info" && a.command != "lower" && a.command != "compile")
-    throw UsageError("unknown command '" + a.command + "'");
-  bool compile = a.command == "compile";
-  for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        throw UsageError("option " + arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--node" && a.command == "lower")
-      a.nodes.push_back(value());
-    else if (arg == "-o" || arg == "--output")
-      a.output = value();
-    else if (compile && arg == "--function")
-      a.functions.push_back(value());
-    else if (compile && arg == "--input-shape")
-      a.inputShape = value();
-    else if (compile && arg == "--params-as-args")
-      a.paramsAsArgs = true;
-    else if (compile && arg == "--name")
-      a.name = value();
-    else if (compile && arg == "--cpu")
-      a.cpu = value();
-    else if (!arg.empty() && arg[0] == '-')
-      throw UsageError("unknown option " + arg + " for '" + a.command + "'");
-    else if (a.model.empty())
-      a.model = arg;
-    else
-      throw UsageError("unexpected argument '" + arg + "'");
-  }
-  if (a.model.empty())
-    throw UsageError("'" + a.command + "' needs a model file");
-  if (compile && a.output.empty())
-    throw UsageError("'compile' needs an output directory (-o DIR)");
-  return a;
+CLI::App *addInfo(CLI::App &app, Arguments &a) {
+  CLI::App *cmd = app.add_subcommand("info", "print node reprs and totals");
+  cmd->add_option("model", a.model, "model file (HDF5, model.save)")
+      ->required();
+  return cmd;
+}
+
+CLI::App *addLower(CLI::App &app, Arguments &a) {
+  CLI::App *cmd = app.add_subcommand(
+      "lower", "print the model's designated functions (or the sub-graph of "
+               "each named node) as nm MLIR");
+  cmd->add_option("model", a.model, "model file (HDF5, model.save)")
+      ->required();
+  cmd->add_option("--node", a.nodes,
+                  "a node whose sub-graph to print; repeat for several")
+      ->allow_extra_args(false);
+  cmd->add_option("-o,--output", a.output,
+                  "output file (default: standard output)");
+  return cmd;
+}
+
+CLI::App *addCompile(CLI::App &app, Arguments &a) {
+  CLI::App *cmd = app.add_subcommand(
+      "compile", "compile ahead of time: writes DIR/NAME.o, DIR/NAME.h (C) "
+                 "and libneuromancer_runtime.{so,a}");
+  cmd->add_option("model", a.model, "model file (HDF5, model.save)")
+      ->required();
+  cmd->add_option("-o,--output", a.output, "output directory (created)")
+      ->required();
+  cmd->add_option("--function", a.functions,
+                  "prediction (default), prediction_ext, loss or a node "
+                  "name; repeat for several entry points")
+      ->allow_extra_args(false);
+  cmd->add_option("--input-shape", a.inputShape,
+                  "size of each axis of the input, e.g. 1,1,23,185,185 "
+                  "(needed when the model has None sizes); other patch "
+                  "sizes rebuild the model");
+  cmd->add_flag("--params-as-args", a.paramsAsArgs,
+                "parameters are arguments of the entry points (default: "
+                "frozen into the object)");
+  cmd->add_option("--name", a.name,
+                  "file stem and C prefix (default: DIR's name)");
+  cmd->add_option("--cpu", a.cpu,
+                  "target CPU, e.g. x86-64-v3 (default: this machine's)");
+  return cmd;
 }
 
 /// Writes `text` to `path` (via a temporary file, renamed) or stdout.
@@ -191,18 +173,41 @@ int compile(const Arguments &a) {
 } // namespace
 
 int main(int argc, char **argv) {
+  CLI::App app{"neuromancer: compile, inspect and run 3-D convolutional "
+               "networks saved by neuromancer (ELEKTRONN2 models)",
+               "neuromancer"};
+  app.set_version_flag("--version", "neuromancer " NEUROMANCER_VERSION);
+  app.require_subcommand(1);
+  Arguments a;
+  CLI::App *infoCmd = addInfo(app, a);
+  CLI::App *lowerCmd = addLower(app, a);
+  CLI::App *compileCmd = addCompile(app, a);
   try {
-    Arguments a = parse(argc, argv);
-    if (a.command == "lower")
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    if (e.get_exit_code() != static_cast<int>(CLI::ExitCodes::Success)) {
+      // One line saying what was wrong, then the usage of the command.
+      std::string what = e.what();
+      if (argc > 1 && argv[1][0] != '-' && !app.get_subcommands().size())
+        what = "unknown command '" + std::string(argv[1]) +
+               "' (expected info, lower or compile)";
+      std::cerr << "neuromancer: error: " << what << "\n";
+      std::cerr << app.help(); // the failing command's, when one was given
+      return 2;
+    }
+    return app.exit(e);
+  }
+  try {
+    if (lowerCmd->parsed())
       return lower(a);
-    if (a.command == "info")
+    if (infoCmd->parsed())
       return info(a);
     return compile(a);
-  } catch (const UsageError &e) {
-    std::cerr << "neuromancer: error: " << e.what() << "\n\n" << kUsage;
-    return 1;
   } catch (const nm::Error &e) {
     std::cerr << "neuromancer: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "neuromancer: internal error: " << e.what() << "\n";
     return 1;
   }
 }
