@@ -218,6 +218,13 @@ Node AutoMerge(const Node &parent1, const Node &parent2,
                const AutoMergeOptions &options = {});
 Node UpConvMerge(const Node &parent1, const Node &parent2,
                  const AutoMergeOptions &options = {});
+/// ELEKTRONN2's positional form, `UpConvMerge(conv5, conv7, 512)` in its
+/// U-Net examples: `upconv_n_f` before the keyword options. ValueError if
+/// the options give another upconv_n_f.
+Node AutoMerge(const Node &parent1, const Node &parent2, int64_t upconv_n_f,
+               const AutoMergeOptions &options = {});
+Node UpConvMerge(const Node &parent1, const Node &parent2, int64_t upconv_n_f,
+                 const AutoMergeOptions &options = {});
 
 struct LRNOptions {
   /// "spatial" or "channel".

@@ -439,4 +439,20 @@ Node UpConvMerge(const Node &parent1, const Node &parent2,
   return AutoMerge(parent1, parent2, o);
 }
 
+Node AutoMerge(const Node &parent1, const Node &parent2, int64_t upconv_n_f,
+               const AutoMergeOptions &o) {
+  if (o.upconv_n_f != 0 && o.upconv_n_f != upconv_n_f)
+    throw ValueError("AutoMerge: upconv_n_f given twice (" +
+                     std::to_string(upconv_n_f) + " and " +
+                     std::to_string(o.upconv_n_f) + ")");
+  AutoMergeOptions withNf = o;
+  withNf.upconv_n_f = upconv_n_f;
+  return AutoMerge(parent1, parent2, withNf);
+}
+
+Node UpConvMerge(const Node &parent1, const Node &parent2, int64_t upconv_n_f,
+                 const AutoMergeOptions &o) {
+  return AutoMerge(parent1, parent2, upconv_n_f, o);
+}
+
 } // namespace nm

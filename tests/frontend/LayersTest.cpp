@@ -172,6 +172,20 @@ TEST_F(ModelTest, AutoMergeBuildsUpConvCropConcat) {
   EXPECT_THROW(AutoMerge(fine, coarse), ValueError) << "needs upconv_n_f";
 }
 
+TEST_F(ModelTest, UpConvMergeTakesUpconvNfPositionally) {
+  // ELEKTRONN2's unet3d.py: nm.UpConvMerge(conv5, conv7, 512).
+  Node inp = Input({1, 4, 20, 20}, "b,f,x,y");
+  Node fine = Conv(inp, 8, {3, 3});
+  Node coarse = Conv(fine, 8, {3, 3}, {2, 2});
+  Node merged = UpConvMerge(fine, coarse, 6);
+  EXPECT_EQ(merged.shape().shape(), (Sizes{1, 14, 16, 16}));
+  Node added = UpConvMerge(fine, coarse, 8, {.merge_mode = "add"});
+  EXPECT_EQ(added.shape().shape(), (Sizes{1, 8, 16, 16}));
+  EXPECT_EQ(AutoMerge(fine, coarse, 6, {.upconv_n_f = 6}).shape().shape(),
+            (Sizes{1, 14, 16, 16}));
+  EXPECT_THROW(UpConvMerge(fine, coarse, 6, {.upconv_n_f = 7}), ValueError);
+}
+
 TEST_F(ModelTest, LossNodes) {
   Node pred = Input({2, 3, 4, 4}, "b,f,x,y");
   Node target = Input({2, 3, 4, 4}, "b,f,x,y", {.name = "t"});
