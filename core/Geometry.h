@@ -1,6 +1,6 @@
 //===- Geometry.h - shape, fov and cost rules of the layers ----*- C++ -*-===//
 //
-// The geometry rules of ELEKTRONN2 (reference/elektronn2.md §1.4, §2.1) in one
+// The geometry rules of ELEKTRONN2 (docs/elektronn2-reference.md §1.4, §2.1) in one
 // place. The frontend calls them when a node is built; the nm dialect's
 // verifiers and shape inference call the same functions. Failures come back as
 // values (Expected) carrying ELEKTRONN2's messages.

@@ -3,7 +3,7 @@
 // What the compiler produces and the runtime calls, for JIT and AOT alike.
 // No MLIR or LLVM here: an AOT object plus this library links anywhere.
 //
-// ABI of an entry point `<name>` (see DESIGN.md "Compiled functions"):
+// ABI of an entry point `<name>` (docs/design.md, "Compiled functions"):
 //
 //   void _mlir_<name>(void **args);
 //

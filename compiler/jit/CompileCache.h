@@ -109,7 +109,7 @@ public:
 
   /// The key material and the module to compile given separately: the key
   /// hashes `keyText` (e.g. the nm IR of the function in generic form, as
-  /// DESIGN.md asks), and `lower` (returning the linalg module's text) runs
+  /// docs/design.md asks), and `lower` (returning the linalg module's text) runs
   /// only when neither level has the entry.
   CacheResult getOrCompile(llvm::StringRef keyText,
                            llvm::function_ref<std::string()> lower,

@@ -33,7 +33,7 @@ def Nm_CostInterface : OpInterface<"CostInterface"> {
   let cppNamespace = "::nm::ir";
   let description = [{
     Computational cost and trainable parameters of a layer, following
-    ELEKTRONN2 (reference/elektronn2.md §2.1, §2.2). The default cost is
+    ELEKTRONN2 (docs/elektronn2-reference.md §2.1, §2.2). The default cost is
     the parent's size (stripnone_prod of operand 0), as in ELEKTRONN2's
     Node base class; the default has no trainable parameters.
   }];

@@ -1,6 +1,6 @@
 //===- NmOps.td - nm operations ----------------------------*- tablegen -*-===//
 //
-// One op per ELEKTRONN2 node kind (reference/elektronn2.md §1.3). Sources
+// One op per ELEKTRONN2 node kind (docs/elektronn2-reference.md §1.3). Sources
 // (Input, parameters) are function arguments. Result types are inferred by
 // core's geometry rules; the TaggedShapeInferenceInterface verifier checks
 // the declared result type against them before anything else.

@@ -1,4 +1,4 @@
-// neuro3d (examples/neuro3d.py, reference/elektronn2.md §2.5): 11 convs on
+// neuro3d (examples/neuro3d.py, docs/elektronn2-reference.md §2.5): 11 convs on
 // (None, 1, 23, 185, 185) b,f,z,x,y, softmax, sparse NLL, aggregate loss.
 // The batch is unknown, so costs use stripnone_prod (batch excluded).
 // RUN: nm-opt %s --nm-print-stats -o /dev/null | FileCheck %s

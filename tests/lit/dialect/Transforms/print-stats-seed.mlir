@@ -1,4 +1,4 @@
-// The seed's 3-D CNN (reference/elektronn2.md §2.5): Input (10,3,23,183,183)
+// The seed's 3-D CNN (docs/elektronn2-reference.md §2.5): Input (10,3,23,183,183)
 // b,f,z,x,y; Conv(32,(1,6,6),(1,2,2)); Conv(64,(4,6,6),(2,2,2));
 // Conv(5,(3,3,3),lin); Softmax; MultinoulliNLL sparse; AggregateLoss; Errors.
 // RUN: nm-opt %s --nm-print-stats -o /dev/null | FileCheck %s
