@@ -31,6 +31,10 @@ namespace nm {
 
 class Array;
 
+/// The packed entry of compiled function `f` is `_mlir_f` (MLIR's
+/// ExecutionEngine convention, kept so mlir-cpu-runner style tools work).
+inline constexpr const char kPackedEntryPrefix[] = "_mlir_";
+
 /// One argument or result of a compiled function.
 struct ArgSpec {
   std::string name;
@@ -51,7 +55,7 @@ struct FunctionSignature {
   std::vector<ArgSpec> parameters;
   std::vector<ArgSpec> outputs;
 
-  std::string packedSymbol() const { return "_mlir_" + entry; }
+  std::string packedSymbol() const { return kPackedEntryPrefix + entry; }
   bool operator==(const FunctionSignature &other) const = default;
 };
 

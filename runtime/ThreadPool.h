@@ -22,39 +22,11 @@
 #ifndef NEUROMANCER_RUNTIME_THREADPOOL_H
 #define NEUROMANCER_RUNTIME_THREADPOOL_H
 
-#include <stdint.h>
+// The C declarations (nm_runtime_parallel_for, nm_runtime_alloc, ...) are
+// those of the runtime's one ABI header.
+#include "neuromancer_runtime.h"
 
 #ifdef __cplusplus
-extern "C" {
-#endif
-
-/// A range of a parallel loop: iterations [begin, end) of the loop whose
-/// captured values `ctx` points to.
-typedef void (*nm_parallel_body)(void *ctx, int64_t begin, int64_t end);
-
-/// Runs body over [0, n) on the pool; returns when every range is done.
-void nm_runtime_parallel_for(nm_parallel_body body, void *ctx, int64_t n);
-
-/// Sets the number of threads (caller included); n <= 0: the default.
-void nm_runtime_set_num_threads(int n);
-
-/// The current number of threads (>= 1).
-int nm_runtime_get_num_threads(void);
-
-/// Memory for the intermediate buffers of compiled code (their malloc and
-/// free): 64-byte aligned. Large blocks are kept after free and handed out
-/// again, so a function called repeatedly (a forward pass) reuses memory
-/// that is already mapped instead of page-faulting fresh pages each call.
-/// Blocks of 4 MiB and more start on a 2 MiB boundary and ask the kernel
-/// for transparent huge pages (madvise), which conv windows walk with fewer
-/// TLB misses.
-void *nm_runtime_alloc(int64_t size);
-void nm_runtime_free(void *ptr);
-/// Returns the cached blocks to the system.
-void nm_runtime_release_memory(void);
-
-#ifdef __cplusplus
-} // extern "C"
 
 namespace nm {
 

@@ -12,6 +12,7 @@
 #include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
+#include "neuromancer/runtime/RuntimeSymbols.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -553,7 +554,7 @@ CompileReport compileModel(const CompileRequest &request) {
     f.kernel = f.entry + "_kernel";
     f.packed = f.entry + "_packed";
     renames[s.function] = f.kernel;
-    renames["_mlir_" + s.function] = f.packed;
+    renames[runtime_symbols::kPackedPrefix + s.function] = f.packed;
     auto nodeNamed = [&](const std::string &name) {
       return model->contains(name) ? (*model)[name] : Node();
     };
@@ -590,8 +591,8 @@ CompileReport compileModel(const CompileRequest &request) {
   std::vector<std::string> foreign;
   for (const std::string &sym : symbols->undefined) {
     if (std::find(libm.begin(), libm.end(), sym) != libm.end())
-      renames[sym] = "nm_runtime_libm_" + sym;
-    else if (!libc.count(sym) && sym.rfind("nm_runtime_", 0) != 0)
+      renames[sym] = runtime_symbols::kLibmPrefix + sym;
+    else if (!libc.count(sym) && sym.rfind(runtime_symbols::kPrefix, 0) != 0)
       foreign.push_back(sym);
   }
   if (!foreign.empty()) {

@@ -1,6 +1,7 @@
 //===- JitLoader.cpp - ORC LLJIT over relocatable objects -----------------===//
 #include "neuromancer/compiler/jit/JitLoader.h"
 
+#include "neuromancer/runtime/RuntimeSymbols.h"
 #include "neuromancer/runtime/ThreadPool.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -75,9 +76,9 @@ loadObject(llvm::ArrayRef<char> object,
     runtime[mangle(name)] = llvm::orc::ExecutorSymbolDef(
         llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported);
   };
-  define("nm_runtime_parallel_for", &nm_runtime_parallel_for);
-  define("nm_runtime_alloc", &nm_runtime_alloc);
-  define("nm_runtime_free", &nm_runtime_free);
+  define(runtime_symbols::kParallelFor, &nm_runtime_parallel_for);
+  define(runtime_symbols::kAlloc, &nm_runtime_alloc);
+  define(runtime_symbols::kFree, &nm_runtime_free);
   if (llvm::Error e = (*jit)->getMainJITDylib().define(
           llvm::orc::absoluteSymbols(std::move(runtime))))
     return std::move(e);

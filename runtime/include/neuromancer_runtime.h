@@ -64,10 +64,33 @@ void nm_runtime_set_num_threads(int n);
 /* The current number of threads (>= 1). */
 int nm_runtime_get_num_threads(void);
 
-/* Used by compiled code: runs body(ctx, begin, end) over disjoint ranges
- * covering [0, n) on the pool and returns when all are done. */
+/* ---- Called by compiled code (JIT and AOT alike). The compiler takes the
+ * names of these functions from this header (runtime/RuntimeSymbols.h), so
+ * this is the one declaration of the ABI between generated code and the
+ * runtime. ---- */
+
+/* Runs body(ctx, begin, end) over disjoint ranges covering [0, n) on the
+ * pool (the calling thread takes part) and returns when all are done. A
+ * call made from inside a body, or while another thread uses the pool, runs
+ * serially on the calling thread. */
 typedef void (*nm_parallel_body)(void *ctx, int64_t begin, int64_t end);
 void nm_runtime_parallel_for(nm_parallel_body body, void *ctx, int64_t n);
+
+/* Memory for the intermediate buffers of compiled code (their malloc and
+ * free): 64-byte aligned. Large blocks are kept after free and handed out
+ * again, so a function called repeatedly (a forward pass) reuses memory that
+ * is already mapped instead of page-faulting fresh pages each call. Blocks
+ * of 4 MiB and more start on a 2 MiB boundary and ask the kernel for
+ * transparent huge pages (madvise). */
+void *nm_runtime_alloc(int64_t size);
+void nm_runtime_free(void *ptr);
+/* Returns the cached blocks to the system. */
+void nm_runtime_release_memory(void);
+
+/* AOT objects call libm through the runtime: `neuromancer compile` renames
+ * a reference to `expf` into nm_runtime_libm_expf (and so on for every
+ * function in runtime/CApi.c), so a program links without -lm. */
+#define NM_RUNTIME_LIBM_PREFIX "nm_runtime_libm_"
 
 #ifdef __cplusplus
 } /* extern "C" */
