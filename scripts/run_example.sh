@@ -5,5 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bazel build //examples:cnn3d
+echo "run_example: building //examples:cnn3d (the first build takes a few minutes)"
+# Errors still show; progress and per-action info lines do not.
+bazel build --noshow_progress --ui_event_filters=-info //examples:cnn3d
+echo "run_example: running bazel-bin/examples/cnn3d $*"
+echo
 ./bazel-bin/examples/cnn3d "$@"
