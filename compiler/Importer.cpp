@@ -104,16 +104,18 @@ public:
     Block *entry = func.addEntryBlock();
     for (size_t i = 0; i < sources.size(); ++i) {
       entry->getArgument(i).setLoc(argLocs[i]);
-      func.setArgAttr(i, "nm.input", b_.getStringAttr(sources[i]->name));
+      func.setArgAttr(i, ir::NmDialect::kInputAttrName,
+                      b_.getStringAttr(sources[i]->name));
       values_[sources[i]] = entry->getArgument(i);
     }
     for (size_t k = 0; k < params.size(); ++k) {
       unsigned i = sources.size() + k;
       const auto &[n, pname] = params[k];
       entry->getArgument(i).setLoc(argLocs[i]);
-      func.setArgAttr(i, "nm.param", b_.getStringAttr(n->name + "_" + pname));
+      func.setArgAttr(i, ir::NmDialect::kParamAttrName,
+                      b_.getStringAttr(n->name + "_" + pname));
       if (n->params.at(pname).trainable)
-        func.setArgAttr(i, "nm.trainable", b_.getUnitAttr());
+        func.setArgAttr(i, ir::NmDialect::kTrainableAttrName, b_.getUnitAttr());
       paramValues_[{n, pname}] = entry->getArgument(i);
     }
 

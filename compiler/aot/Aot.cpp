@@ -9,6 +9,7 @@
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Geometry.h"
 #include "neuromancer/core/Log.h"
+#include "neuromancer/dialect/IR/NmDialect.h"
 #include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
@@ -262,7 +263,8 @@ sourceShapes(mlir::func::FuncOp func, const Model &model, const Node &input,
     batch = inputShape[input.shape().tagIndex('b')];
   std::vector<std::vector<int64_t>> shapes;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nm.input");
+    auto name = func.getArgAttrOfType<mlir::StringAttr>(
+        i, ir::NmDialect::kInputAttrName);
     if (!name)
       continue;
     Node src = model[name.str()];
@@ -344,7 +346,8 @@ void freezeParameters(mlir::func::FuncOp func, const Selected &sel) {
   b.setInsertionPointToStart(&entry);
   llvm::BitVector erase(func.getNumArguments());
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nm.param");
+    auto name = func.getArgAttrOfType<mlir::StringAttr>(
+        i, ir::NmDialect::kParamAttrName);
     if (!name)
       continue;
     std::optional<ParameterRef> ref = find_parameter(sel.outputs, name.str());

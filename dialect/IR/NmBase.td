@@ -24,8 +24,30 @@ def Nm_Dialect : Dialect {
     declared result type disagrees with those rules fails to verify.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerAttributes();
+
+    // Function argument and result attributes, declared once here and
+    // checked by verifyRegionArgAttribute / verifyRegionResultAttribute.
+    // On nm functions (the importer's output):
+    /// Argument for source node "<node>" (StringAttr).
+    static constexpr ::llvm::StringLiteral kInputAttrName = "nm.input";
+    /// Argument for parameter "<node>_<param>" (StringAttr).
+    static constexpr ::llvm::StringLiteral kParamAttrName = "nm.param";
+    /// The parameter is trained (UnitAttr, only beside nm.param).
+    static constexpr ::llvm::StringLiteral kTrainableAttrName =
+        "nm.trainable";
+    // On the functions convert-nm-to-linalg produces (the code generator's
+    // ABI, compiler/codegen/CodeGen.h):
+    /// Name of an argument or result (StringAttr).
+    static constexpr ::llvm::StringLiteral kNameAttrName = "nm.name";
+    /// The argument is a parameter (UnitAttr); parameters follow inputs.
+    static constexpr ::llvm::StringLiteral kParameterAttrName =
+        "nm.parameter";
+    /// dtype where the element type alone is ambiguous ("uint8").
+    static constexpr ::llvm::StringLiteral kDTypeAttrName = "nm.dtype";
   }];
 }
 

@@ -27,7 +27,8 @@ namespace {
 using namespace mlir;
 
 std::string inputName(func::FuncOp func, unsigned index) {
-  if (auto name = func.getArgAttrOfType<StringAttr>(index, "nm.input"))
+  if (auto name =
+          func.getArgAttrOfType<StringAttr>(index, NmDialect::kInputAttrName))
     return name.str();
   return "#" + std::to_string(index);
 }
@@ -122,7 +123,7 @@ specializeShapes(func::FuncOp func,
                                "one block";
   std::vector<unsigned> inputs;
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    if (func.getArgAttr(i, "nm.input"))
+    if (func.getArgAttr(i, NmDialect::kInputAttrName))
       inputs.push_back(i);
   if (shapes.size() != inputs.size())
     return func.emitError() << inputs.size() << " input shapes required, "

@@ -471,3 +471,39 @@ func.func @ramp_loss_no_f(%x: !a) {
   %0 = nm.ramp_loss %x, %x : (!a, !a) -> !a
   return
 }
+
+// -----
+
+// Argument and result attributes are declared on the dialect and checked.
+// expected-error @+1 {{'nm.input' must be a string, got 3 : i64}}
+func.func @input_not_a_string(%a: tensor<1x1x4xf32, #nm.tagged<b,f,x>> {nm.input = 3}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument 0: 'nm.trainable' without 'nm.param'}}
+func.func @trainable_without_param(%w: tensor<4xf32> {nm.trainable}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown nm argument attribute 'nm.imput'}}
+func.func @misspelt(%a: tensor<4xf32> {nm.imput = "raw"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'nm.dtype': Unknown dtype}}
+func.func @bad_dtype(%a: tensor<4xi8> {nm.name = "raw", nm.dtype = "uint7"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown nm result attribute 'nm.param'}}
+func.func @param_result(%a: tensor<4xf32>) -> (tensor<4xf32> {nm.param = "w"}) {
+  return %a : tensor<4xf32>
+}
