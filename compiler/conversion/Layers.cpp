@@ -35,6 +35,120 @@ static FailureOr<Value> layerEpilogue(LoweringContext &ctx, LayerOp op,
                   op.getActivation());
 }
 
+/// Conv weights [n_f, n_in, *filter] as [*filter, n_in, n_f], padded with
+/// zero columns to [*filter, cIn, fp] (the internal layout's channels).
+static Value convWeights(OpBuilder &b, Location loc, Value w, int64_t cIn,
+                         int64_t fp) {
+  SmallVector<int64_t> wsh = shapeOf(w);
+  int64_t nsp = wsh.size() - 2;
+  SmallVector<int64_t> wperm;
+  for (int64_t i = 0; i < nsp; ++i)
+    wperm.push_back(i + 2);
+  wperm.push_back(1);
+  wperm.push_back(0);
+  Value wt = transposeT(b, loc, w, wperm);
+  SmallVector<int64_t> wpsh(wsh.begin() + 2, wsh.end());
+  wpsh.push_back(cIn);
+  wpsh.push_back(fp);
+  return padded(b, loc, wt, SmallVector<int64_t>(nsp + 2, 0), wpsh,
+                fcst(b, loc, eltOf(w), 0.0));
+}
+
+/// linalg.conv_{1,2,3}d_n*c_*cf of the channels-last x [N, S..., C] and the
+/// weights wt [*filter, C, F] into a zero-filled [N, outSpatial..., F].
+/// 1x1x1 kernels too: the conv schedule of compiler/codegen tiles them like
+/// a matmul per output row ([W, C] x [C, F] register tiles) and fuses the
+/// epilogue, which a matmul behind a reshape would not get.
+static Value namedConv(OpBuilder &b, Location loc, Value x, Value wt,
+                       ArrayRef<int64_t> outShape) {
+  int64_t nsp = outShape.size() - 2;
+  Type elt = eltOf(x);
+  Value init = filled(b, loc, outShape, elt, fcst(b, loc, elt, 0.0));
+  SmallVector<int64_t> ones(nsp, 1);
+  SmallVector<NamedAttribute> attrs{
+      b.getNamedAttr("strides", i64Vec(b, ones)),
+      b.getNamedAttr("dilations", i64Vec(b, ones))};
+  SmallVector<Type> rt{init.getType()};
+  if (nsp == 1)
+    return linalg::Conv1DNwcWcfOp::create(b, loc, rt, ValueRange{x, wt},
+                                          ValueRange{init}, attrs)
+        ->getResult(0);
+  if (nsp == 2)
+    return linalg::Conv2DNhwcHwcfOp::create(b, loc, rt, ValueRange{x, wt},
+                                            ValueRange{init}, attrs)
+        ->getResult(0);
+  return linalg::Conv3DNdhwcDhwcfOp::create(b, loc, rt, ValueRange{x, wt},
+                                            ValueRange{init}, attrs)
+      ->getResult(0);
+}
+
+/// Max-fragment-pooling of the channels-last conv output [N, S..., F] by
+/// `p`: fragment ix (itertools.product order, last axis fastest) pools
+/// conv[ix : ix + L - p + 1] with stride p; fragments are stacked on the
+/// batch axis fragment-major.
+static FailureOr<Value> maxFragmentPool(OpBuilder &b, Operation *op,
+                                        Location loc, Value conv,
+                                        ArrayRef<int64_t> p) {
+  SmallVector<int64_t> cs = shapeOf(conv);
+  Type elt = eltOf(conv);
+  int64_t nsp = p.size(), n = cs[0], fp = cs.back();
+  int64_t nfrag = 1;
+  for (int64_t v : p)
+    nfrag *= v;
+  SmallVector<int64_t> outSh{n * nfrag};
+  for (int64_t i = 0; i < nsp; ++i)
+    outSh.push_back(cs[i + 1] / p[i]);
+  outSh.push_back(fp);
+  Value acc = emptyT(b, loc, outSh, elt);
+  SmallVector<int64_t> ix(nsp, 0);
+  for (int64_t f = 0; f < nfrag; ++f) {
+    int64_t rem = f;
+    for (int64_t i = nsp - 1; i >= 0; --i) {
+      ix[i] = rem % p[i];
+      rem /= p[i];
+    }
+    SmallVector<OpFoldResult> off{b.getIndexAttr(0)}, sz{b.getIndexAttr(n)}, st;
+    SmallVector<int64_t> sliceSh{n};
+    for (int64_t i = 0; i < nsp; ++i) {
+      int64_t len = cs[i + 1] - p[i] + 1;
+      off.push_back(b.getIndexAttr(ix[i]));
+      sz.push_back(b.getIndexAttr(len));
+      sliceSh.push_back(len);
+    }
+    off.push_back(b.getIndexAttr(0));
+    sz.push_back(b.getIndexAttr(fp));
+    sliceSh.push_back(fp);
+    for (size_t i = 0; i < off.size(); ++i)
+      st.push_back(b.getIndexAttr(1));
+    Value slice = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(sliceSh, elt), conv, off, sz, st);
+    auto pl = pool(b, op, loc, slice, p, p, "max");
+    if (failed(pl))
+      return failure();
+    SmallVector<OpFoldResult> ioff{b.getIndexAttr(f * n)}, isz;
+    for (int64_t v : shapeOf(*pl))
+      isz.push_back(b.getIndexAttr(v));
+    for (int64_t i = 0; i < nsp + 1; ++i)
+      ioff.push_back(b.getIndexAttr(0));
+    acc = tensor::InsertSliceOp::create(b, loc, *pl, acc, ioff, isz, st);
+  }
+  return acc;
+}
+
+/// The conv's max pooling (or MFP) of its channels-last output; the output
+/// itself without a pool.
+static FailureOr<Value> convPool(OpBuilder &b, ir::ConvOp op, Location loc,
+                                 Value conv) {
+  SmallVector<int64_t> p(shapeOf(conv).size() - 2, 1);
+  if (auto pa = op.getPool())
+    p.assign(pa->begin(), pa->end());
+  if (llvm::none_of(p, [](int64_t v) { return v > 1; }))
+    return conv;
+  if (op.getMfp())
+    return maxFragmentPool(b, op, loc, conv, p);
+  return pool(b, op, loc, conv, p, p, "max");
+}
+
 LogicalResult lower(ir::ConvOp op, LoweringContext &ctx) {
   // Batch statistics: the conv is lowered without BN, then normalised.
   if (op.getBatchNormalisation() == StringRef("train"))
@@ -54,27 +168,16 @@ LogicalResult lower(ir::ConvOp op, LoweringContext &ctx) {
   Value x = sliceLastTo(b, loc, ctx.channelsLastInput(loc, op.getInput(), perm),
                         wsh[1]);
   Type elt = eltOf(x);
-  int64_t cIn = shapeOf(x).back();
   int64_t nf = wsh[0];
   // Output channels of the internal layout; maxout groups real channels.
-  int64_t fp =
-      maxoutFactor(op.getActivation()) > 0 ? nf : ctx.paddedChannels(nf);
-  // [n_f, n_in, *filter] -> [*filter, n_in, n_f], padded to [.., C, Fp].
-  SmallVector<int64_t> wperm;
-  for (int64_t i = 0; i < nsp; ++i)
-    wperm.push_back(i + 2);
-  wperm.push_back(1);
-  wperm.push_back(0);
-  Value wt = transposeT(b, loc, w, wperm);
-  SmallVector<int64_t> k(wsh.begin() + 2, wsh.end());
-  SmallVector<int64_t> wpsh(k);
-  wpsh.push_back(cIn);
-  wpsh.push_back(fp);
-  wt = padded(b, loc, wt, SmallVector<int64_t>(nsp + 2, 0), wpsh,
-              fcst(b, loc, elt, 0.0));
+  int64_t r = maxoutFactor(op.getActivation());
+  int64_t fp = r > 0 ? nf : ctx.paddedChannels(nf);
+  Value wt = convWeights(b, loc, w, shapeOf(x).back(), fp);
   StringRef mode = op.getConvMode();
   if (mode != "valid" && mode != "same" && mode != "full")
     return op.emitError() << "unknown conv_mode '" << mode << "'";
+  // 'same' and 'full' zero-pad the input by (k - 1) / 2 and k - 1.
+  SmallVector<int64_t> k(wsh.begin() + 2, wsh.end());
   SmallVector<int64_t> padAmt(nsp + 2, 0);
   SmallVector<int64_t> psh = shapeOf(x);
   for (int64_t i = 0; i < nsp; ++i) {
@@ -88,93 +191,13 @@ LogicalResult lower(ir::ConvOp op, LoweringContext &ctx) {
   for (int64_t i = 0; i < nsp; ++i)
     cs.push_back(xs[i + 1] - k[i] + 1);
   cs.push_back(fp);
-  Value conv;
-  // 1x1x1 kernels too: the conv schedule of compiler/codegen tiles them like
-  // a matmul per output row ([W, C] x [C, F] register tiles) and fuses the
-  // epilogue, which a matmul behind a reshape would not get.
-  {
-    Value init = filled(b, loc, cs, elt, fcst(b, loc, elt, 0.0));
-    SmallVector<int64_t> ones(nsp, 1);
-    SmallVector<NamedAttribute> attrs{
-        b.getNamedAttr("strides", i64Vec(b, ones)),
-        b.getNamedAttr("dilations", i64Vec(b, ones))};
-    SmallVector<Type> rt{init.getType()};
-    if (nsp == 1)
-      conv = linalg::Conv1DNwcWcfOp::create(b, loc, rt, ValueRange{x, wt},
-                                            ValueRange{init}, attrs)
-                 ->getResult(0);
-    else if (nsp == 2)
-      conv = linalg::Conv2DNhwcHwcfOp::create(b, loc, rt, ValueRange{x, wt},
-                                              ValueRange{init}, attrs)
-                 ->getResult(0);
-    else
-      conv = linalg::Conv3DNdhwcDhwcfOp::create(b, loc, rt, ValueRange{x, wt},
-                                                ValueRange{init}, attrs)
-                 ->getResult(0);
-  }
-
-  SmallVector<int64_t> p(nsp, 1);
-  if (auto pa = op.getPool())
-    p.assign(pa->begin(), pa->end());
-  bool anyPool = llvm::any_of(p, [](int64_t v) { return v > 1; });
-  Value pooled = conv;
-  if (anyPool && op.getMfp()) {
-    // Fragment ix (itertools.product order, last axis fastest) pools
-    // conv[ix : ix + L - p + 1] with stride p; fragments are stacked on the
-    // batch axis fragment-major.
-    int64_t n = cs[0];
-    int64_t nfrag = 1;
-    for (int64_t v : p)
-      nfrag *= v;
-    SmallVector<int64_t> outSh{n * nfrag};
-    for (int64_t i = 0; i < nsp; ++i)
-      outSh.push_back(cs[i + 1] / p[i]);
-    outSh.push_back(fp);
-    Value acc = emptyT(b, loc, outSh, elt);
-    SmallVector<int64_t> ix(nsp, 0);
-    for (int64_t f = 0; f < nfrag; ++f) {
-      int64_t rem = f;
-      for (int64_t i = nsp - 1; i >= 0; --i) {
-        ix[i] = rem % p[i];
-        rem /= p[i];
-      }
-      SmallVector<OpFoldResult> off{b.getIndexAttr(0)}, sz{b.getIndexAttr(n)},
-          st;
-      SmallVector<int64_t> sliceSh{n};
-      for (int64_t i = 0; i < nsp; ++i) {
-        int64_t len = cs[i + 1] - p[i] + 1;
-        off.push_back(b.getIndexAttr(ix[i]));
-        sz.push_back(b.getIndexAttr(len));
-        sliceSh.push_back(len);
-      }
-      off.push_back(b.getIndexAttr(0));
-      sz.push_back(b.getIndexAttr(fp));
-      sliceSh.push_back(fp);
-      for (size_t i = 0; i < off.size(); ++i)
-        st.push_back(b.getIndexAttr(1));
-      Value slice = tensor::ExtractSliceOp::create(
-          b, loc, RankedTensorType::get(sliceSh, elt), conv, off, sz, st);
-      auto pl = pool(b, op, loc, slice, p, p, "max");
-      if (failed(pl))
-        return failure();
-      SmallVector<OpFoldResult> ioff{b.getIndexAttr(f * n)}, isz;
-      for (int64_t v : shapeOf(*pl))
-        isz.push_back(b.getIndexAttr(v));
-      for (int64_t i = 0; i < nsp + 1; ++i)
-        ioff.push_back(b.getIndexAttr(0));
-      acc = tensor::InsertSliceOp::create(b, loc, *pl, acc, ioff, isz, st);
-    }
-    pooled = acc;
-  } else if (anyPool) {
-    auto pl = pool(b, op, loc, conv, p, p, "max");
-    if (failed(pl))
-      return failure();
-    pooled = *pl;
-  }
-  auto ep = layerEpilogue(ctx, op, loc, pooled);
+  Value conv = namedConv(b, loc, x, wt, cs);
+  FailureOr<Value> pooled = convPool(b, op, loc, conv);
+  if (failed(pooled))
+    return failure();
+  auto ep = layerEpilogue(ctx, op, loc, *pooled);
   if (failed(ep))
     return failure();
-  int64_t r = maxoutFactor(op.getActivation());
   return ctx.set(op, ctx.fromChannelsLast(loc, *ep, perm, r > 0 ? nf / r : nf));
 }
 

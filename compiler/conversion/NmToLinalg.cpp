@@ -215,12 +215,13 @@ LogicalResult LoweringContext::run() {
       func_.setResultAttr(i, "nm.name", StringAttr::get(ctx, resultNames[i]));
   return success();
 }
+
 } // namespace lowering
 
 namespace {
 
 /// Whether `f` has nm ops or tagged tensors (else it is left alone).
-static bool usesNm(func::FuncOp f) {
+bool usesNm(func::FuncOp f) {
   auto tagged = [](Type t) { return ir::isTaggedTensor(t); };
   if (llvm::any_of(f.getFunctionType().getInputs(), tagged) ||
       llvm::any_of(f.getFunctionType().getResults(), tagged))
@@ -240,12 +241,6 @@ struct ConvertNmToLinalgPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (channelAlignment < 1 || maxUnpaddedChannels < 0) {
-      getOperation().emitError()
-          << "convert-nm-to-linalg: channel-alignment must be >= 1 and "
-             "max-unpadded-channels >= 0";
-      return signalPassFailure();
-    }
     NmToLinalgOptions options;
     options.channelAlignment = channelAlignment;
     options.maxUnpaddedChannels = maxUnpaddedChannels;
@@ -259,6 +254,10 @@ struct ConvertNmToLinalgPass
 
 LogicalResult lowerNmToLinalg(ModuleOp module,
                               const NmToLinalgOptions &options) {
+  if (options.channelAlignment < 1 || options.maxUnpaddedChannels < 0)
+    return module.emitError()
+           << "convert-nm-to-linalg: channel-alignment must be >= 1 and "
+              "max-unpadded-channels >= 0";
   MLIRContext *ctx = module.getContext();
   ctx->getOrLoadDialect<linalg::LinalgDialect>();
   ctx->getOrLoadDialect<tensor::TensorDialect>();
@@ -275,8 +274,8 @@ LogicalResult lowerNmToLinalg(ModuleOp module,
       ok = false;
       continue;
     }
-    lowering::LoweringContext ctx(f, options);
-    if (failed(ctx.run())) {
+    lowering::LoweringContext function(f, options);
+    if (failed(function.run())) {
       ok = false;
       continue;
     }
