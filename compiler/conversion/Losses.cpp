@@ -55,6 +55,55 @@ LogicalResult lower(ir::SoftmaxOp op, LoweringContext &ctx) {
   return ctx.set(op, mergeAxes(b, loc, y, fI));
 }
 
+/// Whether a label (int or float scalar) is one of the classes 0..C-1:
+/// theano's eq(t, arange(C)) holds for integral t in [0, C).
+static Value labelInRange(OpBuilder &b, Location l, Value label, int64_t C) {
+  Type t = label.getType();
+  if (isa<FloatType>(t)) {
+    Value fl = math::FloorOp::create(b, l, label);
+    Value integral =
+        arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, fl, label);
+    Value ge = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, label,
+                                     fcst(b, l, t, 0));
+    Value lt = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, label,
+                                     fcst(b, l, t, C));
+    return arith::AndIOp::create(b, l, integral,
+                                 arith::AndIOp::create(b, l, ge, lt));
+  }
+  Value li = label;
+  if (t.getIntOrFloatBitWidth() < 64)
+    li = arith::ExtSIOp::create(b, l, b.getI64Type(), label);
+  Value ge = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, li,
+                                   icst(b, l, li.getType(), 0));
+  Value lt = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, li,
+                                   icst(b, l, li.getType(), C));
+  return arith::AndIOp::create(b, l, ge, lt);
+}
+
+/// n_up of multinoulli_nll, sum(T), as a rank-0 `elt` tensor: for a sparse
+/// target the number of labels that are one of the C classes, for a dense
+/// one the sum of its elements.
+static Value targetCount(OpBuilder &b, Location loc, Value t, bool sparse,
+                         int64_t C, Type elt) {
+  if (!sparse)
+    return reduceAll(b, loc, t, elt, fcst(b, loc, elt, 0.0),
+                     [&](OpBuilder &nb, Location l, Value x, Value acc) {
+                       return Value(arith::AddFOp::create(
+                           nb, l, acc, toFloat(nb, l, x, elt)));
+                     });
+  int64_t rank = shapeOf(t).size();
+  Value init = filled(b, loc, {}, elt, fcst(b, loc, elt, 0.0));
+  SmallVector<IT> all(rank, IT::reduction);
+  return generic(b, loc, {t}, {b.getMultiDimIdentityMap(rank)}, init,
+                 scalarMap(b, rank), all,
+                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                   Value one = arith::SelectOp::create(
+                       nb, l, labelInRange(nb, l, a[0], C),
+                       fcst(nb, l, elt, 1.0), fcst(nb, l, elt, 0.0));
+                   return arith::AddFOp::create(nb, l, a[1], one);
+                 });
+}
+
 LogicalResult lower(ir::MultinoulliNLLOp op, LoweringContext &ctx) {
   OpBuilder &b = ctx.builder();
   Location loc = op.getLoc();
@@ -132,49 +181,7 @@ LogicalResult lower(ir::MultinoulliNLLOp op, LoweringContext &ctx) {
         return arith::SubFOp::create(nb, l, a.back(), xlogy0(nb, l, tv, pe));
       });
   // n_up = sum T
-  Value nUp;
-  if (sparse) {
-    int64_t lrank = shapeOf(t).size();
-    Value init = filled(b, loc, {}, elt, fcst(b, loc, elt, 0.0));
-    SmallVector<IT> all(lrank, IT::reduction);
-    nUp = generic(
-        b, loc, {t}, {b.getMultiDimIdentityMap(lrank)}, init,
-        scalarMap(b, lrank), all,
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value lv = a[0];
-          Value inRange;
-          if (isa<FloatType>(lv.getType())) {
-            // eq(t, arange(C)) holds for integral t in [0, C).
-            Value fl = math::FloorOp::create(nb, l, lv);
-            Value integral =
-                arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, fl, lv);
-            Value ge = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
-                                             lv, fcst(nb, l, lv.getType(), 0));
-            Value lt = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT,
-                                             lv, fcst(nb, l, lv.getType(), C));
-            inRange = arith::AndIOp::create(
-                nb, l, integral, arith::AndIOp::create(nb, l, ge, lt));
-          } else {
-            Value li = lv;
-            if (lv.getType().getIntOrFloatBitWidth() < 64)
-              li = arith::ExtSIOp::create(nb, l, nb.getI64Type(), lv);
-            Value ge = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
-                                             li, icst(nb, l, li.getType(), 0));
-            Value lt = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
-                                             li, icst(nb, l, li.getType(), C));
-            inRange = arith::AndIOp::create(nb, l, ge, lt);
-          }
-          Value one = arith::SelectOp::create(
-              nb, l, inRange, fcst(nb, l, elt, 1.0), fcst(nb, l, elt, 0.0));
-          return arith::AddFOp::create(nb, l, a[1], one);
-        });
-  } else {
-    nUp = reduceAll(b, loc, t, elt, fcst(b, loc, elt, 0.0),
-                    [&](OpBuilder &nb, Location l, Value x, Value acc) {
-                      return Value(arith::AddFOp::create(
-                          nb, l, acc, toFloat(nb, l, x, elt)));
-                    });
-  }
+  Value nUp = targetCount(b, loc, t, sparse, C, elt);
   // nll = v * size / (n_up + eps) / n_indep / n_class
   int64_t orank = outSh.size();
   AffineMap oid = b.getMultiDimIdentityMap(orank);
