@@ -337,6 +337,89 @@ LogicalResult lower(ir::UpConvOp op, LoweringContext &ctx) {
   return ctx.set(op, transposeT(b, loc, *ep, inversePerm(perm)));
 }
 
+/// LRN 'spatial': the sum of x^2 over the window around each voxel, a
+/// 'same' conv of x^2 with a constant kernel per feature (zero padding);
+/// ELEKTRONN2 needs odd kernels for 'same'.
+static FailureOr<Value> spatialSumSq(OpBuilder &b, ir::LRNOp op, Value x,
+                                     const ::nm::TaggedShape &s) {
+  Location loc = op.getLoc();
+  ArrayRef<int64_t> filter = op.getFilterShape();
+  std::vector<int64_t> sp = s.spatialAxes();
+  if (filter.size() != sp.size())
+    return op.emitError() << "LRN filter_shape needs one entry per spatial "
+                             "axis";
+  if (llvm::any_of(filter, [](int64_t f) { return f % 2 == 0; }))
+    return op.emitError() << "For \"same\"-mode convolution, filter shapes "
+                             "must be odd in all dimensions.";
+  SmallVector<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size(), nsp = sp.size();
+  Type elt = eltOf(x);
+  Value sq = elementwise(
+      b, loc, {x}, shape, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
+        return Value(arith::MulFOp::create(nb, l, a[0], a[0]));
+      });
+  SmallVector<int64_t> lo(rank, 0), psh(shape);
+  bool anyPad = false;
+  for (int64_t j = 0; j < nsp; ++j) {
+    lo[sp[j]] = (filter[j] - 1) / 2;
+    psh[sp[j]] += filter[j] - 1;
+    anyPad |= filter[j] > 1;
+  }
+  if (anyPad)
+    sq = padded(b, loc, sq, lo, psh, fcst(b, loc, elt, 0.0));
+  // Iteration space [x dims..., window dims...]: sq[i + w] summed over w.
+  int64_t R = rank + nsp;
+  SmallVector<AffineExpr> in;
+  for (int64_t i = 0; i < rank; ++i)
+    in.push_back(b.getAffineDimExpr(i));
+  SmallVector<AffineExpr> win;
+  for (int64_t j = 0; j < nsp; ++j) {
+    in[sp[j]] = in[sp[j]] + b.getAffineDimExpr(rank + j);
+    win.push_back(b.getAffineDimExpr(rank + j));
+  }
+  SmallVector<AffineExpr> oe;
+  for (int64_t i = 0; i < rank; ++i)
+    oe.push_back(b.getAffineDimExpr(i));
+  SmallVector<IT> its(R, IT::parallel);
+  for (int64_t j = 0; j < nsp; ++j)
+    its[rank + j] = IT::reduction;
+  MLIRContext *mctx = b.getContext();
+  return generic(
+      b, loc, {sq, emptyT(b, loc, filter, elt)},
+      {AffineMap::get(R, 0, in, mctx), AffineMap::get(R, 0, win, mctx)},
+      filled(b, loc, shape, elt, fcst(b, loc, elt, 0.0)),
+      AffineMap::get(R, 0, oe, mctx), its,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::AddFOp::create(nb, l, a[2], a[0]);
+      });
+}
+
+/// LRN 'channel': the sum of x^2 over a window of odd size along f, the
+/// edges replicated.
+static FailureOr<Value> channelSumSq(OpBuilder &b, ir::LRNOp op, Value x,
+                                     const ::nm::TaggedShape &s) {
+  if (!s.hasTag('f'))
+    return op.emitError() << "LRN in 'channel' mode needs an 'f' axis";
+  SmallVector<int64_t> shape = shapeOf(x);
+  int64_t fI = s.tagIndex('f'), F = shape[fI];
+  int64_t win = op.getFilterShape()[0], half = win / 2;
+  return gather(b, op.getLoc(), shape, eltOf(x),
+                [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
+                  SmallVector<Value> src(idx.begin(), idx.end());
+                  Value acc;
+                  for (int64_t i = 0; i < win; ++i) {
+                    Value j = arith::AddIOp::create(nb, l, idx[fI],
+                                                    idxC(nb, l, i - half));
+                    src[fI] = clampIndex(nb, l, j, F).first;
+                    Value v = tensor::ExtractOp::create(nb, l, x, src);
+                    Value v2 = arith::MulFOp::create(nb, l, v, v);
+                    acc =
+                        acc ? Value(arith::AddFOp::create(nb, l, acc, v2)) : v2;
+                  }
+                  return acc;
+                });
+}
+
 LogicalResult lower(ir::LRNOp op, LoweringContext &ctx) {
   OpBuilder &b = ctx.builder();
   Location loc = op.getLoc();
@@ -345,92 +428,27 @@ LogicalResult lower(ir::LRNOp op, LoweringContext &ctx) {
   Type elt = eltOf(x);
   if (!isa<FloatType>(elt))
     return notImplemented(op, "integer tensors");
-  SmallVector<int64_t> shape = shapeOf(x);
-  int64_t rank = shape.size();
   ArrayRef<int64_t> filter = op.getFilterShape();
-  double alpha = op.getAlpha().convertToDouble();
-  double kk = op.getK().convertToDouble();
-  double beta = op.getBeta().convertToDouble();
-  Value sumSq;
-  int64_t n = 1;
+  FailureOr<Value> sumSq = failure();
+  int64_t n = 1; // the window size
   if (op.getMode() == "spatial") {
-    // mean_sq = 'same' conv of x^2 with a constant averaging kernel per
-    // feature (zero padding); ELEKTRONN2 needs odd kernels for 'same'.
-    std::vector<int64_t> sp = s.spatialAxes();
-    if (filter.size() != sp.size())
-      return op.emitError() << "LRN filter_shape needs one entry per spatial "
-                               "axis";
-    if (llvm::any_of(filter, [](int64_t f) { return f % 2 == 0; }))
-      return op.emitError() << "For \"same\"-mode convolution, filter shapes "
-                               "must be odd in all dimensions.";
-    int64_t nsp = sp.size();
-    Value sq = elementwise(
-        b, loc, {x}, shape, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
-          return Value(arith::MulFOp::create(nb, l, a[0], a[0]));
-        });
-    SmallVector<int64_t> lo(rank, 0), psh(shape);
-    bool anyPad = false;
-    for (int64_t j = 0; j < nsp; ++j) {
-      lo[sp[j]] = (filter[j] - 1) / 2;
-      psh[sp[j]] += filter[j] - 1;
-      anyPad |= filter[j] > 1;
-      n *= filter[j];
-    }
-    if (anyPad)
-      sq = padded(b, loc, sq, lo, psh, fcst(b, loc, elt, 0.0));
-    int64_t R = rank + nsp;
-    SmallVector<AffineExpr> in;
-    for (int64_t i = 0; i < rank; ++i)
-      in.push_back(b.getAffineDimExpr(i));
-    SmallVector<AffineExpr> win;
-    for (int64_t j = 0; j < nsp; ++j) {
-      in[sp[j]] = in[sp[j]] + b.getAffineDimExpr(rank + j);
-      win.push_back(b.getAffineDimExpr(rank + j));
-    }
-    SmallVector<AffineExpr> oe;
-    for (int64_t i = 0; i < rank; ++i)
-      oe.push_back(b.getAffineDimExpr(i));
-    SmallVector<IT> its(R, IT::parallel);
-    for (int64_t j = 0; j < nsp; ++j)
-      its[rank + j] = IT::reduction;
-    MLIRContext *mctx = b.getContext();
-    sumSq = generic(
-        b, loc, {sq, emptyT(b, loc, filter, elt)},
-        {AffineMap::get(R, 0, in, mctx), AffineMap::get(R, 0, win, mctx)},
-        filled(b, loc, shape, elt, fcst(b, loc, elt, 0.0)),
-        AffineMap::get(R, 0, oe, mctx), its,
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return arith::AddFOp::create(nb, l, a[2], a[0]);
-        });
+    sumSq = spatialSumSq(b, op, x, s);
+    n = numElements(filter);
   } else if (op.getMode() == "channel") {
-    // Window of odd size over f, the edges replicated.
-    if (!s.hasTag('f'))
-      return op.emitError() << "LRN in 'channel' mode needs an 'f' axis";
-    int64_t fI = s.tagIndex('f'), F = shape[fI];
-    int64_t win = filter[0], half = win / 2;
-    n = win;
-    sumSq = gather(
-        b, loc, shape, elt,
-        [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
-          SmallVector<Value> src(idx.begin(), idx.end());
-          Value acc;
-          for (int64_t i = 0; i < win; ++i) {
-            Value j =
-                arith::AddIOp::create(nb, l, idx[fI], idxC(nb, l, i - half));
-            src[fI] = clampIndex(nb, l, j, F).first;
-            Value v = tensor::ExtractOp::create(nb, l, x, src);
-            Value v2 = arith::MulFOp::create(nb, l, v, v);
-            acc = acc ? Value(arith::AddFOp::create(nb, l, acc, v2)) : v2;
-          }
-          return acc;
-        });
+    sumSq = channelSumSq(b, op, x, s);
+    n = filter[0];
   } else {
     return op.emitError() << "unknown LRN mode '" << op.getMode() << "'";
   }
+  if (failed(sumSq))
+    return failure();
+  double alpha = op.getAlpha().convertToDouble();
+  double kk = op.getK().convertToDouble();
+  double beta = op.getBeta().convertToDouble();
   // x / (k + alpha * mean_sq)^beta
   return ctx.set(
       op, elementwise(
-              b, loc, {x, sumSq}, shape, elt,
+              b, loc, {x, *sumSq}, shapeOf(x), elt,
               [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                 Value ms = arith::DivFOp::create(
                     nb, l, a[1], fcst(nb, l, elt, static_cast<double>(n)));
