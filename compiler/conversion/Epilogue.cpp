@@ -21,6 +21,50 @@ using namespace mlir;
 
 namespace nm::compiler::lowering {
 
+/// prelu's bias [F, 2] split into the bias and the slope, each [F].
+static FailureOr<std::pair<Value, Value>>
+splitPreluBias(OpBuilder &b, Operation *op, Location loc, Value bias) {
+  auto bt = cast<RankedTensorType>(bias.getType());
+  if (bt.getRank() != 2 || bt.getDimSize(1) != 2) {
+    op->emitError() << "prelu needs a bias of shape [n_f, 2]";
+    return failure();
+  }
+  int64_t nf = bt.getDimSize(0);
+  auto vecT = RankedTensorType::get({nf}, bt.getElementType());
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(nf), b.getIndexAttr(1)};
+  SmallVector<OpFoldResult> strides{b.getIndexAttr(1), b.getIndexAttr(1)};
+  Value b0 = tensor::ExtractSliceOp::create(
+      b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(0)}, sizes,
+      strides);
+  Value slope = tensor::ExtractSliceOp::create(
+      b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(1)}, sizes,
+      strides);
+  return std::make_pair(b0, slope);
+}
+
+/// Batch norm of one element: (gamma/std)·x + b − gamma·mean/std.
+static Value normalise(OpBuilder &b, Location l, Value x, Value bias,
+                       Value gamma, Value mean, Value sd) {
+  Value g = arith::DivFOp::create(b, l, gamma, sd);
+  Value gm =
+      arith::DivFOp::create(b, l, arith::MulFOp::create(b, l, gamma, mean), sd);
+  return arith::SubFOp::create(
+      b, l,
+      arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, g, x), bias), gm);
+}
+
+/// maxout: out[j] = max_i x[i + r*j] over the last axis (F -> F/r): the
+/// axis viewed as [F/r, r], the last one reduced.
+static Value maxoutReduce(OpBuilder &b, Location loc, Value x, int64_t r) {
+  SmallVector<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  Type elt = eltOf(x);
+  Value split = splitAxis(b, loc, x, rank - 1, shape.back() / r, r);
+  return reduceAxis(b, loc, split, rank, elt,
+                    fcst(b, loc, elt, -std::numeric_limits<double>::infinity()),
+                    maxF);
+}
+
 FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
                           Value bias, ValueRange bn,
                           std::optional<StringRef> bnMode, StringRef act) {
@@ -37,29 +81,16 @@ FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
   if (bnMode && *bnMode != "predict")
     return notImplemented(op,
                           ("batch_normalisation = '" + *bnMode + "'").str());
-  // prelu: b is [F, 2] = (bias, slope).
   Value slope;
   if (act == "prelu") {
-    auto bt = cast<RankedTensorType>(bias.getType());
-    if (bt.getRank() != 2 || bt.getDimSize(1) != 2) {
-      op->emitError() << "prelu needs a bias of shape [n_f, 2]";
+    auto split = splitPreluBias(b, op, loc, bias);
+    if (failed(split))
       return failure();
-    }
-    int64_t nf = bt.getDimSize(0);
-    auto vecT = RankedTensorType::get({nf}, elt);
-    SmallVector<OpFoldResult> sizes{b.getIndexAttr(nf), b.getIndexAttr(1)};
-    SmallVector<OpFoldResult> strides{b.getIndexAttr(1), b.getIndexAttr(1)};
-    Value b0 = tensor::ExtractSliceOp::create(
-        b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(0)}, sizes,
-        strides);
-    slope = tensor::ExtractSliceOp::create(
-        b, loc, vecT, bias, {b.getIndexAttr(0), b.getIndexAttr(1)}, sizes,
-        strides);
-    bias = b0;
+    std::tie(bias, slope) = *split;
   }
   // y may have padded channels (LoweringContext::paddedChannels): the
-  // per-channel vectors
-  // are padded so that the padded channels stay finite (std 1).
+  // per-channel vectors are padded so that the padded channels stay finite
+  // (std 1).
   SmallVector<Value> bnPadded;
   if (r == 0) {
     bias = padLastTo(b, loc, bias, F, 0.0);
@@ -69,6 +100,8 @@ FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
       bnPadded.push_back(padLastTo(b, loc, v, F, i == 2 ? 1.0 : 0.0));
     bn = bnPadded;
   }
+  // One generic: y, bias, [slope], [gamma, mean, std], the last three read
+  // per channel.
   AffineMap id = b.getMultiDimIdentityMap(rank);
   AffineMap fmap =
       AffineMap::get(rank, 0, {b.getAffineDimExpr(rank - 1)}, b.getContext());
@@ -87,46 +120,25 @@ FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
   StringRef elemAct = r > 0 ? StringRef("lin") : act;
   bool bad = false;
   SmallVector<IT> its(rank, IT::parallel);
-  Value out =
-      generic(b, loc, inputs, maps, emptyT(b, loc, shape, elt), id, its,
-              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                Value x = a[0], bb = a[1];
-                unsigned k = 2;
-                Value sl = slope ? a[k++] : Value();
-                Value v;
-                if (useBn) {
-                  // (gamma/std)·lin + b − gamma·mean/std
-                  Value gamma = a[k], mean = a[k + 1], sd = a[k + 2];
-                  Value g = arith::DivFOp::create(nb, l, gamma, sd);
-                  Value gm = arith::DivFOp::create(
-                      nb, l, arith::MulFOp::create(nb, l, gamma, mean), sd);
-                  v = arith::SubFOp::create(
-                      nb, l,
-                      arith::AddFOp::create(
-                          nb, l, arith::MulFOp::create(nb, l, g, x), bb),
-                      gm);
-                } else {
-                  v = arith::AddFOp::create(nb, l, x, bb);
-                }
-                FailureOr<Value> res = scalarFunction(nb, l, elemAct, v, sl);
-                if (failed(res)) {
-                  bad = true;
-                  return v;
-                }
-                return *res;
-              });
+  Value out = generic(
+      b, loc, inputs, maps, emptyT(b, loc, shape, elt), id, its,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        unsigned k = 2;
+        Value sl = slope ? a[k++] : Value();
+        Value v = useBn ? normalise(nb, l, a[0], a[1], a[k], a[k + 1], a[k + 2])
+                        : arith::AddFOp::create(nb, l, a[0], a[1]);
+        FailureOr<Value> res = scalarFunction(nb, l, elemAct, v, sl);
+        if (failed(res)) {
+          bad = true;
+          return v;
+        }
+        return *res;
+      });
   if (bad) {
     op->emitError() << "unknown activation function '" << act << "'";
     return failure();
   }
-  if (r > 0) {
-    // out[j] = max_i x[i + r*j]: view F as [F/r, r], reduce the last axis.
-    Value split = splitAxis(b, loc, out, rank - 1, F / r, r);
-    out = reduceAxis(
-        b, loc, split, rank, elt,
-        fcst(b, loc, elt, -std::numeric_limits<double>::infinity()), maxF);
-  }
-  return out;
+  return r > 0 ? maxoutReduce(b, loc, out, r) : out;
 }
 
 FailureOr<Value> trainEpilogue(OpBuilder &b, Operation *op, Location loc,
