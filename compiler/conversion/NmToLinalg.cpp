@@ -151,6 +151,49 @@ static std::optional<std::string> nameOf(Value v) {
   return std::nullopt;
 }
 
+/// The name of each result of `f` (old block): the node that produced it,
+/// or the nm.input name of an argument returned as is; "" if none.
+static SmallVector<std::string> resultNames(func::FuncOp f, Block &old) {
+  SmallVector<std::string> names;
+  auto ret = dyn_cast<func::ReturnOp>(old.getTerminator());
+  if (!ret)
+    return names;
+  for (Value v : ret.getOperands()) {
+    std::string n;
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      if (auto s =
+              f.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "nm.input"))
+        n = s.str();
+    } else if (auto nm = nameOf(v)) {
+      n = *nm;
+    }
+    names.push_back(n);
+  }
+  return names;
+}
+
+/// The argument and result attributes that codegen reads: `nm.input = "x"`
+/// becomes `nm.name = "x"`; `nm.param = "w"` (+ nm.trainable) becomes
+/// `nm.name = "w"` + `nm.parameter`; results get `nm.name` from
+/// `resultNames`.
+static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames) {
+  MLIRContext *ctx = f.getContext();
+  for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+    if (auto s = f.getArgAttrOfType<StringAttr>(i, "nm.input")) {
+      f.removeArgAttr(i, StringAttr::get(ctx, "nm.input"));
+      f.setArgAttr(i, "nm.name", s);
+    } else if (auto p = f.getArgAttrOfType<StringAttr>(i, "nm.param")) {
+      f.removeArgAttr(i, StringAttr::get(ctx, "nm.param"));
+      f.removeArgAttr(i, StringAttr::get(ctx, "nm.trainable"));
+      f.setArgAttr(i, "nm.name", p);
+      f.setArgAttr(i, "nm.parameter", UnitAttr::get(ctx));
+    }
+  }
+  for (unsigned i = 0; i < resultNames.size(); ++i)
+    if (!resultNames[i].empty() && !f.getResultAttr(i, "nm.name"))
+      f.setResultAttr(i, "nm.name", StringAttr::get(ctx, resultNames[i]));
+}
+
 LogicalResult LoweringContext::run() {
   FunctionType ft = func_.getFunctionType();
   Block &old = func_.getBody().front();
@@ -165,6 +208,7 @@ LogicalResult LoweringContext::run() {
   for (Type t : ft.getResults())
     outTypes.push_back(isa<RankedTensorType>(t) ? plainType(t) : t);
 
+  // The new block next to the old one; dropped if any op fails.
   auto *block = new Block();
   for (BlockArgument a : old.getArguments())
     map_.map(a, block->addArgument(inTypes[a.getArgNumber()], a.getLoc()));
@@ -177,42 +221,14 @@ LogicalResult LoweringContext::run() {
       return failure();
     }
   }
-  // Result names: the node that produced each result.
-  SmallVector<std::string> resultNames;
-  if (auto ret = dyn_cast<func::ReturnOp>(old.getTerminator()))
-    for (Value v : ret.getOperands()) {
-      std::string n;
-      if (auto arg = dyn_cast<BlockArgument>(v)) {
-        if (auto s = func_.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                        "nm.input"))
-          n = s.str();
-      } else if (auto nm = nameOf(v)) {
-        n = *nm;
-      }
-      resultNames.push_back(n);
-    }
-
+  SmallVector<std::string> names = resultNames(func_, old);
   old.dropAllDefinedValueUses();
   old.dropAllReferences();
   old.erase();
   func_.getBody().push_back(block);
   func_.setFunctionType(
       FunctionType::get(func_.getContext(), inTypes, outTypes));
-  MLIRContext *ctx = func_.getContext();
-  for (unsigned i = 0; i < inTypes.size(); ++i) {
-    if (auto s = func_.getArgAttrOfType<StringAttr>(i, "nm.input")) {
-      func_.removeArgAttr(i, StringAttr::get(ctx, "nm.input"));
-      func_.setArgAttr(i, "nm.name", s);
-    } else if (auto p = func_.getArgAttrOfType<StringAttr>(i, "nm.param")) {
-      func_.removeArgAttr(i, StringAttr::get(ctx, "nm.param"));
-      func_.removeArgAttr(i, StringAttr::get(ctx, "nm.trainable"));
-      func_.setArgAttr(i, "nm.name", p);
-      func_.setArgAttr(i, "nm.parameter", UnitAttr::get(ctx));
-    }
-  }
-  for (unsigned i = 0; i < resultNames.size(); ++i)
-    if (!resultNames[i].empty() && !func_.getResultAttr(i, "nm.name"))
-      func_.setResultAttr(i, "nm.name", StringAttr::get(ctx, resultNames[i]));
+  markBoundary(func_, names);
   return success();
 }
 
