@@ -95,6 +95,36 @@ LogicalResult lower(ir::PoolOp op, LoweringContext &ctx) {
   return ctx.set(op, ctx.fromChannelsLast(loc, *pl, *permOr, channels));
 }
 
+/// The fragment of each phase (r_0, ..., r_{n-1}), r_k = index % stride_k,
+/// flattened row-major: the inverse of the MFP offsets of the fragments.
+static FailureOr<SmallVector<int64_t>> phaseTable(ir::FragmentsToDenseOp op,
+                                                  const ::nm::TaggedShape &s) {
+  const auto &offs = s.mfpOffsets();
+  Sizes st = s.strides();
+  int64_t nfrag = s.shape()[s.tagIndex('b')];
+  int64_t nsp = s.spatialAxes().size();
+  int64_t tableSize = 1;
+  for (int64_t v : st)
+    tableSize *= v;
+  if (tableSize != nfrag)
+    return op.emitError() << "fragments_to_dense: prod(strides) != fragments";
+  SmallVector<int64_t> table(tableSize, -1);
+  for (int64_t i = 0; i < nfrag; ++i) {
+    int64_t flat = 0;
+    for (int64_t k = 0; k < nsp; ++k) {
+      int64_t o = offs[i][k];
+      if (o < 0 || o >= st[k])
+        return op.emitError() << "fragments_to_dense: MFP offset out of range";
+      flat = flat * st[k] + o;
+    }
+    table[flat] = i;
+  }
+  if (llvm::is_contained(table, -1))
+    return op.emitError() << "fragments_to_dense: MFP offsets do not cover "
+                             "every phase";
+  return table;
+}
+
 LogicalResult lower(ir::FragmentsToDenseOp op, LoweringContext &ctx) {
   OpBuilder &b = ctx.builder();
   Location loc = op.getLoc();
@@ -113,28 +143,12 @@ LogicalResult lower(ir::FragmentsToDenseOp op, LoweringContext &ctx) {
   Value x = ctx.get(op.getInput());
   if (rt.getDimSize(bI) != 1)
     return op.emitError() << "fragments_to_dense: dense batch must be 1";
-  // Fragment id of each phase (r_0, ..., r_{n-1}), r_k = index % stride_k.
   int64_t nsp = sp.size();
-  SmallVector<int64_t> tableShape(st.begin(), st.end());
-  int64_t tableSize = 1;
-  for (int64_t v : tableShape)
-    tableSize *= v;
-  if (tableSize != nfrag)
-    return op.emitError() << "fragments_to_dense: prod(strides) != fragments";
-  SmallVector<int64_t> table(tableSize, -1);
-  for (int64_t i = 0; i < nfrag; ++i) {
-    int64_t flat = 0;
-    for (int64_t k = 0; k < nsp; ++k) {
-      int64_t o = offs[i][k];
-      if (o < 0 || o >= st[k])
-        return op.emitError() << "fragments_to_dense: MFP offset out of range";
-      flat = flat * st[k] + o;
-    }
-    table[flat] = i;
-  }
-  if (llvm::is_contained(table, -1))
-    return op.emitError() << "fragments_to_dense: MFP offsets do not cover "
-                             "every phase";
+  FailureOr<SmallVector<int64_t>> tableOr = phaseTable(op, s);
+  if (failed(tableOr))
+    return failure();
+  SmallVector<int64_t> table = *tableOr;
+  int64_t tableSize = table.size();
   // Fragment table[phase] fills dense[.., phase_k + s_k * j_k, ..]: one
   // strided insert_slice per fragment (of the fragment's first n_k rows,
   // n_k = how many dense indices have that phase).
