@@ -1,11 +1,12 @@
 //===- ConvChainTest.cpp - conv chains in the internal layout -------------===//
 //
 // Consecutive convs and pools exchange channels-last values with channels
-// padded to a multiple of 16 (compiler/conversion/NmToLinalg.cpp): no
-// transposes between layers, zero weights for the padded channels. Checked
-// end to end (frontend -> nm -> linalg -> code) against plain loops in
-// NCDHW, for channel counts that need padding, 1x1x1 convs (matmuls),
-// 'same' padding, batch norm, prelu, maxout and both thread counts.
+// padded to a multiple of 16 (NmToLinalgOptions, compiler/conversion/
+// LoweringContext.h): no transposes between layers, zero weights for the
+// padded channels. Checked end to end (frontend -> nm -> linalg -> code)
+// against plain loops in NCDHW, for channel counts that need padding, 1x1x1
+// convs (matmuls), 'same' padding, batch norm, prelu, maxout and both thread
+// counts.
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/compiler/Importer.h"

@@ -1,8 +1,8 @@
 //===- LoweringTestUtil.h - helpers of the nm -> linalg tests ---*- C++ -*-===//
 //
 // Shared by the lowering tests: random inputs, the error metric, running a
-// model (or nm IR text) through importer -> nm-to-linalg -> CPU codegen ->
-// JIT, and plain-loop references (computed in double).
+// model (or nm IR text) through importer -> convert-nm-to-linalg -> CPU
+// codegen -> JIT, and plain-loop references (computed in double).
 //
 // Error metric: max_i |got_i - ref_i| / max_i |ref_i| (the error relative to
 // the tensor's scale; a pointwise relative error is meaningless for conv

@@ -1,6 +1,6 @@
 // nm -> linalg: encodings stripped, names and parameters marked for codegen,
 // convs channels-last through linalg's named conv, unsupported ops reported.
-// RUN: nm-opt %s --split-input-file --nm-to-linalg --verify-diagnostics | FileCheck %s
+// RUN: nm-opt %s --split-input-file --convert-nm-to-linalg --verify-diagnostics | FileCheck %s
 
 !x = tensor<1x2x3x6x6xf32, #nm.tagged<b,f,z,x,y>>
 !y = tensor<1x4x3x2x2xf32, #nm.tagged<b,f,z,x,y, fov = [1, 4, 4], strides = [1, 2, 2]>>

@@ -1,0 +1,496 @@
+//===- Losses.cpp - softmax and the losses --------------------------------===//
+//
+// ELEKTRONN2's loss nodes, formula for formula (the theano expressions are
+// quoted next to each): softmax over blocks of n_class features, the
+// multinoulli and binary NLLs, the regression losses with their -666
+// marker, the Gaussian and beta NLLs, ramp loss, Euclidean distance and
+// the weighted mean of several losses.
+//
+//===----------------------------------------------------------------------===//
+#include "Activations.h"
+#include "LossMath.h"
+#include "LoweringContext.h"
+#include "TensorUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+using namespace mlir;
+
+namespace nm::compiler::lowering {
+
+LogicalResult lower(ir::SoftmaxOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  ::nm::TaggedShape s = tagged(op.getInput());
+  Value x = ctx.get(op.getInput());
+  Type elt = eltOf(x);
+  int64_t fI = s.tagIndex('f');
+  int64_t F = s.shape()[fI], nIndep = op.getNIndep(), C = F / nIndep;
+  Value xs = splitAxis(b, loc, x, fI, nIndep, C);
+  int64_t cI = fI + 1;
+  SmallVector<int64_t> sh = shapeOf(xs);
+  int64_t rank = sh.size();
+  Value m = reduceAxis(
+      b, loc, xs, cI, elt,
+      fcst(b, loc, elt, -std::numeric_limits<double>::infinity()), maxF);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap red = dropDimMap(b, rank, cI);
+  SmallVector<IT> par(rank, IT::parallel);
+  Value e = generic(b, loc, {xs, m}, {id, red}, emptyT(b, loc, sh, elt), id,
+                    par, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      return math::ExpOp::create(
+                          nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                    });
+  Value sum = reduceAxis(b, loc, e, cI, elt, fcst(b, loc, elt, 0.0), addF);
+  Value y = generic(b, loc, {e, sum}, {id, red}, emptyT(b, loc, sh, elt), id,
+                    par, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      return arith::DivFOp::create(nb, l, a[0], a[1]);
+                    });
+  return ctx.set(op, mergeAxes(b, loc, y, fI));
+}
+
+/// Whether a label (int or float scalar) is one of the classes 0..C-1:
+/// theano's eq(t, arange(C)) holds for integral t in [0, C).
+static Value labelInRange(OpBuilder &b, Location l, Value label, int64_t C) {
+  Type t = label.getType();
+  if (isa<FloatType>(t)) {
+    Value fl = math::FloorOp::create(b, l, label);
+    Value integral =
+        arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, fl, label);
+    Value ge = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, label,
+                                     fcst(b, l, t, 0));
+    Value lt = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, label,
+                                     fcst(b, l, t, C));
+    return arith::AndIOp::create(b, l, integral,
+                                 arith::AndIOp::create(b, l, ge, lt));
+  }
+  Value li = label;
+  if (t.getIntOrFloatBitWidth() < 64)
+    li = arith::ExtSIOp::create(b, l, b.getI64Type(), label);
+  Value ge = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, li,
+                                   icst(b, l, li.getType(), 0));
+  Value lt = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, li,
+                                   icst(b, l, li.getType(), C));
+  return arith::AndIOp::create(b, l, ge, lt);
+}
+
+/// n_up of multinoulli_nll, sum(T), as a rank-0 `elt` tensor: for a sparse
+/// target the number of labels that are one of the C classes, for a dense
+/// one the sum of its elements.
+static Value targetCount(OpBuilder &b, Location loc, Value t, bool sparse,
+                         int64_t C, Type elt) {
+  if (!sparse)
+    return reduceAll(b, loc, t, elt, fcst(b, loc, elt, 0.0),
+                     [&](OpBuilder &nb, Location l, Value x, Value acc) {
+                       return Value(arith::AddFOp::create(
+                           nb, l, acc, toFloat(nb, l, x, elt)));
+                     });
+  int64_t rank = shapeOf(t).size();
+  Value init = filled(b, loc, {}, elt, fcst(b, loc, elt, 0.0));
+  SmallVector<IT> all(rank, IT::reduction);
+  return generic(b, loc, {t}, {b.getMultiDimIdentityMap(rank)}, init,
+                 scalarMap(b, rank), all,
+                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                   Value one = arith::SelectOp::create(
+                       nb, l, labelInRange(nb, l, a[0], C),
+                       fcst(nb, l, elt, 1.0), fcst(nb, l, elt, 0.0));
+                   return arith::AddFOp::create(nb, l, a[1], one);
+                 });
+}
+
+LogicalResult lower(ir::MultinoulliNLLOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  MLIRContext *mctx = b.getContext();
+  ::nm::TaggedShape ps = tagged(op.getPred());
+  Value p = ctx.get(op.getPred()), t = ctx.get(op.getTarget());
+  Type elt = eltOf(p);
+  int64_t fI = ps.tagIndex('f');
+  int64_t F = ps.shape()[fI];
+  // n_indep and n_class of the softmax (pred may be a slice of it).
+  int64_t nIndep = 1, C = F;
+  if (ir::SoftmaxOp sm = softmaxOf(op.getPred())) {
+    nIndep = sm.getNIndep();
+    ::nm::TaggedShape ss = tagged(sm.getInput());
+    C = ss.shape()[ss.tagIndex('f')] / nIndep;
+  }
+  if (C < 1 || F % C != 0)
+    return op.emitError() << "multinoulli_nll: " << F
+                          << " features are not whole blocks of " << C
+                          << " classes";
+  int64_t nBlocks = F / C;
+  int64_t rank = ps.ndim();
+  int64_t size = numElements(ps.shape());
+  bool sparse = op.getTargetIsSparse();
+  if (sparse && tagged(op.getTarget()).shape()[fI] != nBlocks)
+    return op.emitError() << "multinoulli_nll: a sparse target needs f = "
+                          << nBlocks << " (one label per softmax block)";
+  SmallVector<double> cw;
+  if (auto w = op.getClassWeights()) {
+    if (static_cast<int64_t>(w->size()) != C)
+      return op.emitError() << "class_weights needs " << C << " entries";
+    cw.assign(w->begin(), w->end());
+  }
+  const double eps = 1e-5;
+  // f split into [block, class]: dims fI and cI of a rank + 1 space.
+  int64_t R = rank + 1, cI = fI + 1;
+  Value p2 = splitAxis(b, loc, p, fI, nBlocks, C);
+  AffineMap id = b.getMultiDimIdentityMap(R);
+  SmallVector<Value> ins{p2, sparse ? t : splitAxis(b, loc, t, fI, nBlocks, C)};
+  SmallVector<AffineMap> maps{id, sparse ? dropDimMap(b, R, cI) : id};
+  if (!cw.empty()) {
+    SmallVector<float> cwf(cw.begin(), cw.end());
+    ins.push_back(arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({C}, elt),
+                               ArrayRef<float>(cwf))));
+    maps.push_back(AffineMap::get(R, 0, {b.getAffineDimExpr(cI)}, mctx));
+  }
+  SmallVector<AffineExpr> oe;
+  SmallVector<IT> its(R, IT::parallel);
+  for (int64_t i = 0; i < R; ++i) {
+    if (i == fI || i == cI)
+      its[i] = IT::reduction;
+    else
+      oe.push_back(b.getAffineDimExpr(i));
+  }
+  SmallVector<int64_t> outSh(ps.shape().begin(), ps.shape().end());
+  outSh.erase(outSh.begin() + fI);
+  // v = sum_f -xlogy0(T * cw, p + eps); T = eq(label, class) when sparse.
+  Value v = generic(
+      b, loc, ins, maps, filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0)),
+      AffineMap::get(R, 0, oe, mctx), its,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value tv;
+        if (sparse) {
+          Value eq = labelEq(nb, l, a[1], indexI64(nb, l, cI));
+          tv = arith::SelectOp::create(nb, l, eq, fcst(nb, l, elt, 1.0),
+                                       fcst(nb, l, elt, 0.0));
+        } else {
+          tv = toFloat(nb, l, a[1], elt);
+        }
+        if (!cw.empty())
+          tv = arith::MulFOp::create(nb, l, tv, a[2]);
+        Value pe = arith::AddFOp::create(nb, l, a[0], fcst(nb, l, elt, eps));
+        return arith::SubFOp::create(nb, l, a.back(), xlogy0(nb, l, tv, pe));
+      });
+  // n_up = sum T
+  Value nUp = targetCount(b, loc, t, sparse, C, elt);
+  // nll = v * size / (n_up + eps) / n_indep / n_class
+  int64_t orank = outSh.size();
+  AffineMap oid = b.getMultiDimIdentityMap(orank);
+  SmallVector<IT> opar(orank, IT::parallel);
+  double factor = static_cast<double>(size) / static_cast<double>(nIndep * C);
+  Value res = generic(
+      b, loc, {v, nUp}, {oid, scalarMap(b, orank)}, emptyT(b, loc, outSh, elt),
+      oid, opar, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value scaled =
+            arith::MulFOp::create(nb, l, a[0], fcst(nb, l, elt, factor));
+        Value den = arith::AddFOp::create(nb, l, a[1], fcst(nb, l, elt, eps));
+        return arith::DivFOp::create(nb, l, scaled, den);
+      });
+  return ctx.set(op, insertUnitAxis(b, loc, res, fI));
+}
+
+LogicalResult lower(ir::AggregateLossOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  auto rt = plainType(op.getType());
+  Type elt = rt.getElementType();
+  SmallVector<Value> sums;
+  SmallVector<double> scale;
+  size_t K = op.getLosses().size();
+  SmallVector<double> w(K, 1.0);
+  if (auto mw = op.getMixingWeights()) {
+    if (mw->size() != K)
+      return op.emitError() << "mixing_weights needs " << K << " entries";
+    w.assign(mw->begin(), mw->end());
+  }
+  for (size_t k = 0; k < K; ++k) {
+    Value l = ctx.get(op.getLosses()[k]);
+    if (eltOf(l) != elt)
+      return notImplemented(op, "losses of another element type");
+    int64_t n = 1;
+    for (int64_t d : shapeOf(l))
+      n *= d;
+    sums.push_back(reduceAll(b, loc, l, elt, fcst(b, loc, elt, 0.0), addF));
+    scale.push_back(w[k] / static_cast<double>(n));
+  }
+  int64_t rank = rt.getRank();
+  SmallVector<AffineMap> maps(K, AffineMap::get(rank, 0, {}, b.getContext()));
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<IT> par(rank, IT::parallel);
+  Value res =
+      generic(b, loc, sums, maps, emptyT(b, loc, rt.getShape(), elt), id, par,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                Value acc = fcst(nb, l, elt, 0.0);
+                for (size_t k = 0; k < K; ++k) {
+                  // mean(loss_k) * w_k = sum_k * (w_k / size_k)
+                  Value m = arith::MulFOp::create(nb, l, a[k],
+                                                  fcst(nb, l, elt, scale[k]));
+                  acc = arith::AddFOp::create(nb, l, acc, m);
+                }
+                return arith::DivFOp::create(
+                    nb, l, acc, fcst(nb, l, elt, static_cast<double>(K)));
+              });
+  return ctx.set(op, res);
+}
+
+/// squared_loss / abs_loss: the (halved) squared or absolute difference,
+/// with ELEKTRONN2's margin and scale correction, averaged over f.
+template <typename LossOp>
+static LogicalResult lowerRegression(LossOp op, LoweringContext &ctx,
+                                     bool squared) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ps = tagged(op.getPred());
+  Value p = ctx.get(op.getPred()), t = ctx.get(op.getTarget());
+  Type elt = eltOf(p);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  SmallVector<int64_t> shape = shapeOf(p);
+  int64_t rank = shape.size(), fI = ps.tagIndex('f');
+  int64_t size = numElements(shape), F = shape[fI];
+  // ELEKTRONN2 tests `if margin:` / `if scale_correction:`, so 0 is off.
+  std::optional<double> margin, sc;
+  if (auto m = op.getMargin(); m && !m->isZero())
+    margin = m->convertToDouble();
+  if (auto c = op.getScaleCorrection(); c && !c->isZero())
+    sc = c->convertToDouble();
+  Value count = labelledCount(b, loc, t, elt);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  return ctx.set(
+      op,
+      sumOverAxisKeep(
+          b, loc, {p, t, count}, {id, id, scalarMap(b, rank)}, shape, fI, elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value tv = toFloat(nb, l, a[1], elt);
+            Value scale = labelledScale(nb, l, a[2], size, elt);
+            Value diff = arith::SubFOp::create(nb, l, tv, a[0]);
+            Value ad = math::AbsFOp::create(nb, l, diff);
+            Value out = squared ? arith::MulFOp::create(
+                                      nb, l,
+                                      arith::MulFOp::create(
+                                          nb, l, scale, fcst(nb, l, elt, 0.5)),
+                                      arith::MulFOp::create(nb, l, diff, diff))
+                                : arith::MulFOp::create(nb, l, scale, ad);
+            if (margin) {
+              // scale * loss * ge(|diff|, margin) - margin
+              Value mg = fcst(nb, l, elt, *margin);
+              Value ge = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
+                                               ad, mg);
+              out = arith::SubFOp::create(
+                  nb, l,
+                  arith::SelectOp::create(nb, l, ge, out,
+                                          fcst(nb, l, elt, 0.0)),
+                  mg);
+            }
+            if (sc) {
+              Value scv = fcst(nb, l, elt, *sc);
+              Value at = math::AbsFOp::create(nb, l, tv);
+              Value corr =
+                  squared
+                      ? Value(arith::DivFOp::create(
+                            nb, l, scv, arith::AddFOp::create(nb, l, at, scv)))
+                      : Value(arith::AddFOp::create(
+                            nb, l, arith::MulFOp::create(nb, l, scv, at),
+                            fcst(nb, l, elt, 1.0)));
+              out = arith::MulFOp::create(nb, l, out, corr);
+            }
+            return arith::SelectOp::create(nb, l, isUnlabelled(nb, l, tv),
+                                           fcst(nb, l, elt, 0.0), out);
+          },
+          [&](OpBuilder &nb, Location l, Value sum) -> Value {
+            return arith::DivFOp::create(
+                nb, l, sum, fcst(nb, l, elt, static_cast<double>(F)));
+          }));
+}
+
+LogicalResult lower(ir::SquaredLossOp op, LoweringContext &ctx) {
+  return lowerRegression(op, ctx, /*squared=*/true);
+}
+
+LogicalResult lower(ir::AbsLossOp op, LoweringContext &ctx) {
+  return lowerRegression(op, ctx, /*squared=*/false);
+}
+
+LogicalResult lower(ir::BinaryNLLOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  Value p = ctx.get(op.getPred()), t = ctx.get(op.getTarget());
+  Type elt = eltOf(p);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  SmallVector<int64_t> shape = shapeOf(p);
+  int64_t rank = shape.size(), size = numElements(shape);
+  bool entropy = op.getSubtractLabelEntropy();
+  const double eps = 1e-5;
+  Value count = labelledCount(b, loc, t, elt);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<IT> par(rank, IT::parallel);
+  // -xlogy0(t, p + eps) - xlogy0(1 - t, 1 - p + eps) [- the label's own
+  // entropy], 0 where t is the -666 marker, times size / (n_labelled + 1).
+  Value r = generic(
+      b, loc, {p, t, count}, {id, id, scalarMap(b, rank)},
+      emptyT(b, loc, shape, elt), id, par,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value pv = a[0], tv = toFloat(nb, l, a[1], elt);
+        ScalarMath m{nb, l, elt};
+        Value one = m.c(1.0), e = m.c(eps);
+        Value nt = m.sub(one, tv);
+        Value v =
+            m.sub(arith::NegFOp::create(nb, l, xlogy0(nb, l, tv, m.add(pv, e))),
+                  xlogy0(nb, l, nt, m.add(m.sub(one, pv), e)));
+        if (entropy)
+          v = m.add(v, m.sub(arith::NegFOp::create(
+                                 nb, l, xlogy0(nb, l, tv, m.add(tv, e))),
+                             xlogy0(nb, l, nt, m.add(nt, e))));
+        v = arith::SelectOp::create(nb, l, isUnlabelled(nb, l, tv),
+                                    fcst(nb, l, elt, 0.0), v);
+        return arith::MulFOp::create(nb, l, v,
+                                     labelledScale(nb, l, a[2], size, elt));
+      });
+  return ctx.set(op, r);
+}
+
+LogicalResult lower(ir::GaussianNLLOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  Value mu = ctx.get(op.getMu()), sig = ctx.get(op.getSig()),
+        t = ctx.get(op.getTarget());
+  Type elt = eltOf(mu);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  bool isLog = op.getSigIsLog();
+  // 0.5 ln(2 pi) + ln(sig) + 0.5 ((t - mu) / sig)^2
+  return ctx.set(
+      op,
+      elementwise(
+          b, loc, {mu, sig, t}, shapeOf(mu), elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value s = toFloat(nb, l, a[1], elt), logSig = s;
+            if (isLog)
+              s = math::ExpOp::create(nb, l, s);
+            else
+              logSig = math::LogOp::create(nb, l, s);
+            Value z = arith::DivFOp::create(
+                nb, l,
+                arith::SubFOp::create(nb, l, toFloat(nb, l, a[2], elt), a[0]),
+                s);
+            Value g = arith::MulFOp::create(nb, l, fcst(nb, l, elt, 0.5),
+                                            arith::MulFOp::create(nb, l, z, z));
+            Value norm = arith::AddFOp::create(
+                nb, l, fcst(nb, l, elt, 0.5 * std::log(2 * std::numbers::pi)),
+                logSig);
+            return arith::AddFOp::create(nb, l, norm, g);
+          }));
+}
+
+LogicalResult lower(ir::BetaNLLOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  Value mode = ctx.get(op.getMode()), conc = ctx.get(op.getConcentration()),
+        t = ctx.get(op.getTarget());
+  Type elt = eltOf(mode);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  const double eps = 1e-5;
+  // -log Beta(t; a, b) + softplus(-c) with a = mode (c - 2) + 1,
+  // b = (1 - mode)(c - 2) + 1; the log-gamma terms in f64.
+  return ctx.set(
+      op,
+      elementwise(
+          b, loc, {mode, conc, t}, shapeOf(mode), elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            ScalarMath m{nb, l, elt};
+            Value md = a[0], cc = toFloat(nb, l, a[1], elt),
+                  x = toFloat(nb, l, a[2], elt);
+            Value cm2 = m.sub(cc, m.c(2.0));
+            Value av = m.add(m.mul(md, cm2), m.c(1.0));
+            Value bv = m.add(m.mul(m.sub(m.c(1.0), md), cm2), m.c(1.0));
+            Type f64 = nb.getF64Type();
+            auto lg = [&](Value v) {
+              return lgammaF64(nb, l, toFloat(nb, l, v, f64));
+            };
+            Value lib = arith::SubFOp::create(
+                nb, l, arith::SubFOp::create(nb, l, lg(m.add(av, bv)), lg(av)),
+                lg(bv));
+            Value logp = m.add(
+                toFloat(nb, l, lib, elt),
+                m.add(m.mul(m.sub(av, m.c(1.0)),
+                            math::LogOp::create(nb, l, m.add(x, m.c(eps)))),
+                      m.mul(m.sub(bv, m.c(1.0)),
+                            math::LogOp::create(
+                                nb, l, m.add(m.sub(m.c(1.0), x), m.c(eps))))));
+            return m.add(arith::NegFOp::create(nb, l, logp),
+                         softplus(nb, l, arith::NegFOp::create(nb, l, cc)));
+          }));
+}
+
+LogicalResult lower(ir::RampLossOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ls = tagged(op.getDLow());
+  Value lo = ctx.get(op.getDLow()), hi = ctx.get(op.getDBig());
+  Type elt = eltOf(lo);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer distances");
+  SmallVector<int64_t> shape = shapeOf(lo);
+  int64_t fI = ls.tagIndex('f'), F = shape[fI];
+  double margin = op.getMargin().convertToDouble();
+  AffineMap id = b.getMultiDimIdentityMap(shape.size());
+  // mean_f(max(0, d_low - d_big + margin)), NaN -> 0.
+  return ctx.set(
+      op,
+      sumOverAxisKeep(
+          b, loc, {lo, hi}, {id, id}, shape, fI, elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value d = arith::AddFOp::create(
+                nb, l,
+                arith::SubFOp::create(nb, l, a[0], toFloat(nb, l, a[1], elt)),
+                fcst(nb, l, elt, margin));
+            Value pos = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
+                                              d, fcst(nb, l, elt, 0.0));
+            return arith::SelectOp::create(nb, l, pos, d,
+                                           fcst(nb, l, elt, 0.0));
+          },
+          [&](OpBuilder &nb, Location l, Value sum) -> Value {
+            return arith::DivFOp::create(
+                nb, l, sum, fcst(nb, l, elt, static_cast<double>(F)));
+          }));
+}
+
+LogicalResult lower(ir::EuclideanDistanceOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  ::nm::TaggedShape ps = tagged(op.getPred());
+  Value p = ctx.get(op.getPred()), t = ctx.get(op.getTarget());
+  Type elt = eltOf(p);
+  if (!isa<FloatType>(elt))
+    return notImplemented(op, "integer predictions");
+  SmallVector<int64_t> shape = shapeOf(p);
+  AffineMap id = b.getMultiDimIdentityMap(shape.size());
+  // ||t - p||_2 over f; NaN -> 0.
+  return ctx.set(op, sumOverAxisKeep(
+                         b, loc, {p, t}, {id, id}, shape, ps.tagIndex('f'), elt,
+                         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           Value d = arith::SubFOp::create(
+                               nb, l, toFloat(nb, l, a[1], elt), a[0]);
+                           return arith::MulFOp::create(nb, l, d, d);
+                         },
+                         [&](OpBuilder &nb, Location l, Value sum) -> Value {
+                           Value r = math::SqrtOp::create(nb, l, sum);
+                           Value nan = arith::CmpFOp::create(
+                               nb, l, arith::CmpFPredicate::UNO, r, r);
+                           return arith::SelectOp::create(
+                               nb, l, nan, fcst(nb, l, elt, 0.0), r);
+                         }));
+}
+
+} // namespace nm::compiler::lowering
