@@ -5,9 +5,10 @@
 // build/neuro3d/neuro3d.o and build/neuro3d/neuro3d.h (see Header.h) and
 // takes the JIT's road to the object:
 //
-//   modelload -> (rebuild_model for another patch size) -> importModel
-//   -> specializeShapes (None sizes) -> [freeze the parameters]
-//   -> CompileCache::getOrCompileObject(nm IR, nm-to-linalg, codegen)
+//   modelload -> (rebuild_model for another patch size) -> the compile
+//   driver (driver/Driver.h): import -> specialise (None sizes) -> [freeze
+//   the parameters] -> compileObject (cache keyed by the nm IR,
+//   convert-nm-to-linalg, codegen)
 //
 // so the object's code is the compile cache's entry for that function:
 // with --params-as-args it is the very entry `model.predict(x)` compiles
