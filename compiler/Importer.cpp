@@ -6,6 +6,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
+#include "neuromancer/core/Enums.h"
+#include "neuromancer/core/Geometry.h"
 #include "neuromancer/dialect/IR/NmDialect.h"
 #include "neuromancer/dialect/IR/NmOps.h"
 #include "neuromancer/frontend/Backend.h"
@@ -20,6 +22,18 @@ namespace nm::compiler {
 
 namespace {
 using namespace mlir;
+
+ir::ConvMode toDialect(ConvMode mode) {
+  switch (mode) {
+  case ConvMode::Valid:
+    return ir::ConvMode::Valid;
+  case ConvMode::Same:
+    return ir::ConvMode::Same;
+  case ConvMode::Full:
+    return ir::ConvMode::Full;
+  }
+  llvm_unreachable("unknown conv mode");
+}
 
 Type elementType(MLIRContext *ctx, DType dtype) {
   switch (dtype) {
@@ -173,6 +187,14 @@ private:
     auto str = [&](const char *name, const std::string &value) {
       state.addAttribute(name, b_.getStringAttr(value));
     };
+    // An option string parsed by core (the only parser of these enums); a
+    // bad value is reported at the node.
+    auto parsed =
+        [&](auto expected) -> FailureOr<std::decay_t<decltype(*expected)>> {
+      if (!expected)
+        return emitError(loc) << expected.message();
+      return *expected;
+    };
     auto unit = [&](const char *name, const char *key) {
       if (n.attr<bool>(key, false))
         state.addAttribute(name, b_.getUnitAttr());
@@ -193,9 +215,19 @@ private:
       if (!bn.empty()) {
         for (const char *p : {"gamma", "mean", "std"})
           state.addOperands(param(n, p));
-        str("batch_normalisation", bn);
+        FailureOr<BatchNormMode> mode = parsed(parseBatchNormMode(bn));
+        if (failed(mode))
+          return failure();
+        state.addAttribute("batch_normalisation",
+                           ir::BatchNormModeAttr::get(
+                               ctx, static_cast<ir::BatchNormMode>(*mode)));
       }
-      str("activation", n.attr<std::string>("activation_func", "relu"));
+      FailureOr<Activation> act = parsed(
+          parseActivation(n.attr<std::string>("activation_func", "relu")));
+      if (failed(act))
+        return failure();
+      if (act->kind != ActivationKind::Relu)
+        state.addAttribute("activation", ir::ActivationAttr::get(ctx, *act));
       double rate = n.attr<double>("dropout_rate", 0.0);
       if (rate != 0.0)
         state.addAttribute("dropout_rate", b_.getF64FloatAttr(rate));
@@ -210,7 +242,12 @@ private:
           n.attr<std::vector<int64_t>>("pool_shape", {});
       if (!pool.empty())
         state.addAttribute("pool", b_.getDenseI64ArrayAttr(pool));
-      str("conv_mode", n.attr<std::string>("conv_mode", "valid"));
+      FailureOr<ConvMode> mode =
+          parsed(parseConvMode(n.attr<std::string>("conv_mode", "valid")));
+      if (failed(mode))
+        return failure();
+      state.addAttribute("conv_mode",
+                         ir::ConvModeAttr::get(ctx, toDialect(*mode)));
       unit("mfp", "mfp");
       unit("invalidate_fov", "invalidate_fov");
     } else if (c == "UpConv") {
@@ -234,7 +271,12 @@ private:
       std::vector<int64_t> stride = n.attr<std::vector<int64_t>>("stride", {});
       if (!stride.empty())
         state.addAttribute("stride", b_.getDenseI64ArrayAttr(stride));
-      str("mode", n.attr<std::string>("mode", "max"));
+      FailureOr<PoolMode> mode =
+          parsed(parsePoolMode(n.attr<std::string>("mode", "max")));
+      if (failed(mode))
+        return failure();
+      state.addAttribute(
+          "mode", ir::PoolModeAttr::get(ctx, static_cast<ir::PoolMode>(*mode)));
     } else if (c == "Crop") {
       state.addAttribute("crop", sizes(n, "crop"));
     } else if (c == "Pad") {
@@ -254,7 +296,12 @@ private:
       unit("strip_singleton_dims", "strip_singleton_dims");
     } else if (c == "LRN") {
       state.addAttribute("filter_shape", sizes(n, "filter_shape"));
-      str("mode", n.attr<std::string>("mode", "spatial"));
+      FailureOr<LRNMode> mode =
+          parsed(parseLRNMode(n.attr<std::string>("mode", "spatial")));
+      if (failed(mode))
+        return failure();
+      state.addAttribute(
+          "mode", ir::LRNModeAttr::get(ctx, static_cast<ir::LRNMode>(*mode)));
       state.addAttribute("alpha",
                          b_.getF64FloatAttr(n.attr<double>("alpha", 1e-4)));
       state.addAttribute("k", b_.getF64FloatAttr(n.attr<double>("k", 1.0)));

@@ -1,6 +1,8 @@
 //===- Geometry.cpp -------------------------------------------------------===//
 #include "neuromancer/core/Geometry.h"
 
+#include "neuromancer/core/Enums.h"
+
 #include "neuromancer/core/Format.h"
 
 #include <optional>
@@ -46,47 +48,30 @@ int64_t batchOrOne(const TaggedShape &in) {
 } // namespace
 
 Expected<int64_t> activationFactor(std::string_view act) {
-  static constexpr std::string_view kNames[] = {
-      "tanh", "relu",   "prelu",         "elu",     "selu",
-      "abs",  "sig",    "logistic",      "sigmoid", "soft+",
-      "lin",  "linear", "concentration", "radius"};
-  for (std::string_view name : kNames)
-    if (act == name)
-      return int64_t(1);
-  constexpr std::string_view kMaxout = "maxout ";
-  if (act.substr(0, kMaxout.size()) == kMaxout) {
-    std::string_view digits = act.substr(kMaxout.size());
-    int64_t r = 0;
-    bool ok = !digits.empty() && digits.size() < 10;
-    for (char c : digits) {
-      if (c < '0' || c > '9') {
-        ok = false;
-        break;
-      }
-      r = r * 10 + (c - '0');
-    }
-    if (ok && r >= 2)
-      return r;
-  }
-  return valueError("Unknown activation_func '" + std::string(act) +
-                    "'. Permitted activation_funcs: ['tanh', 'relu', "
-                    "'prelu', 'elu', 'selu', 'abs', 'sig', 'logistic', "
-                    "'sigmoid', 'soft+', 'lin', 'linear', 'concentration', "
-                    "'radius', 'maxout <r>'] (r >= 2)");
+  Expected<Activation> parsed = parseActivation(act);
+  if (!parsed)
+    return parsed.failure();
+  return parsed->maxout;
 }
 
 Expected<TaggedShape> activationOutputShape(const TaggedShape &in,
                                             std::string_view act) {
-  Expected<int64_t> r = activationFactor(act);
-  if (!r)
-    return r.failure();
-  if (*r == 1)
+  Expected<Activation> parsed = parseActivation(act);
+  if (!parsed)
+    return parsed.failure();
+  return activationOutputShape(in, *parsed);
+}
+
+Expected<TaggedShape> activationOutputShape(const TaggedShape &in,
+                                            const Activation &act) {
+  int64_t r = act.maxout;
+  if (r == 1)
     return in;
-  if (!in.hasTag('f') || in['f'] == None || in['f'] % *r != 0)
-    return valueError("activation_func '" + std::string(act) +
+  if (!in.hasTag('f') || in['f'] == None || in['f'] % r != 0)
+    return valueError("activation_func '" + activationText(act) +
                       "' needs a number of features divisible by " +
-                      std::to_string(*r) + ", got " + in.repr());
-  return in.updateShape('f', in['f'] / *r);
+                      std::to_string(r) + ", got " + in.repr());
+  return in.updateShape('f', in['f'] / r);
 }
 
 std::optional<Failure> checkElementwiseFunction(std::string_view f) {

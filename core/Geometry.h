@@ -1,7 +1,7 @@
 //===- Geometry.h - shape, fov and cost rules of the layers ----*- C++ -*-===//
 //
-// The geometry rules of ELEKTRONN2 (docs/elektronn2-reference.md §1.4, §2.1) in one
-// place. The frontend calls them when a node is built; the nm dialect's
+// The geometry rules of ELEKTRONN2 (docs/elektronn2-reference.md §1.4, §2.1) in
+// one place. The frontend calls them when a node is built; the nm dialect's
 // verifiers and shape inference call the same functions. Failures come back as
 // values (Expected) carrying ELEKTRONN2's messages.
 //
@@ -87,6 +87,9 @@ Expected<int64_t> activationFactor(std::string_view activation);
 /// (ELEKTRONN2 does `n_f /= r`); everything else keeps the shape.
 Expected<TaggedShape> activationOutputShape(const TaggedShape &in,
                                             std::string_view activation);
+struct Activation;
+Expected<TaggedShape> activationOutputShape(const TaggedShape &in,
+                                            const Activation &activation);
 
 /// ApplyFunc's named elementwise functions: an activation that keeps the
 /// shape (not maxout, not prelu, which needs parameters) or exp, log, sqrt,

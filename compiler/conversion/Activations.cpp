@@ -93,13 +93,4 @@ FailureOr<Value> scalarFunction(OpBuilder &b, Location l, StringRef name,
   return failure();
 }
 
-int64_t maxoutFactor(StringRef act) {
-  if (!act.starts_with("maxout"))
-    return 0;
-  int64_t r = 0;
-  if (act.drop_front(6).trim().getAsInteger(10, r) || r <= 0)
-    return -1;
-  return r;
-}
-
 } // namespace nm::compiler::lowering

@@ -23,9 +23,6 @@ mlir::FailureOr<mlir::Value> scalarFunction(mlir::OpBuilder &b,
                                             llvm::StringRef name, mlir::Value x,
                                             mlir::Value slope = {});
 
-/// "maxout <r>" -> r; 0 for any other activation, -1 for a malformed maxout.
-int64_t maxoutFactor(llvm::StringRef act);
-
 } // namespace nm::compiler::lowering
 
 #endif // NEUROMANCER_COMPILER_CONVERSION_ACTIVATIONS_H

@@ -67,22 +67,26 @@ static Value maxoutReduce(OpBuilder &b, Location loc, Value x, int64_t r) {
 
 FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
                           Value bias, ValueRange bn,
-                          std::optional<StringRef> bnMode, StringRef act) {
+                          std::optional<ir::BatchNormMode> bnMode,
+                          const ::nm::Activation &act) {
   SmallVector<int64_t> shape = shapeOf(y);
   int64_t rank = shape.size();
   int64_t F = shape.back();
   Type elt = eltOf(y);
-  int64_t r = maxoutFactor(act);
-  if (r < 0 || (r > 0 && F % r != 0)) {
-    op->emitError() << "invalid maxout activation '" << act << "' for " << F
+  // The maxout factor, 0 for the other activations.
+  int64_t r = act.kind == ::nm::ActivationKind::Maxout ? act.maxout : 0;
+  if (r > 0 && F % r != 0) {
+    op->emitError() << "invalid maxout activation '"
+                    << ::nm::activationText(act) << "' for " << F
                     << " features";
     return failure();
   }
-  if (bnMode && *bnMode != "predict")
-    return notImplemented(op,
-                          ("batch_normalisation = '" + *bnMode + "'").str());
+  if (bnMode && *bnMode != ir::BatchNormMode::Predict)
+    return notImplemented(op, ("batch_normalisation = '" +
+                               ir::stringifyBatchNormMode(*bnMode) + "'")
+                                  .str());
   Value slope;
-  if (act == "prelu") {
+  if (act.kind == ::nm::ActivationKind::PRelu) {
     auto split = splitPreluBias(b, op, loc, bias);
     if (failed(split))
       return failure();
@@ -117,7 +121,9 @@ FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
       inputs.push_back(v);
       maps.push_back(fmap);
     }
-  StringRef elemAct = r > 0 ? StringRef("lin") : act;
+  // The element function by its ELEKTRONN2 name (ApplyFunc's vocabulary).
+  StringRef elemAct =
+      r > 0 ? StringRef("lin") : StringRef(::nm::activationName(act.kind));
   bool bad = false;
   SmallVector<IT> its(rank, IT::parallel);
   Value out = generic(
@@ -135,7 +141,8 @@ FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
         return *res;
       });
   if (bad) {
-    op->emitError() << "unknown activation function '" << act << "'";
+    op->emitError() << "unknown activation function '"
+                    << ::nm::activationText(act) << "'";
     return failure();
   }
   return r > 0 ? maxoutReduce(b, loc, out, r) : out;
@@ -143,7 +150,7 @@ FailureOr<Value> epilogue(OpBuilder &b, Operation *op, Location loc, Value y,
 
 FailureOr<Value> trainEpilogue(OpBuilder &b, Operation *op, Location loc,
                                Value y, Value bias, Value gamma,
-                               StringRef act) {
+                               const ::nm::Activation &act) {
   SmallVector<int64_t> shape = shapeOf(y);
   int64_t rank = shape.size();
   int64_t F = shape.back();
@@ -179,8 +186,7 @@ FailureOr<Value> trainEpilogue(OpBuilder &b, Operation *op, Location loc,
             nb, l, math::SqrtOp::create(nb, l, var), fcst(nb, l, elt, 1e-6)));
       });
   SmallVector<Value> bn{gamma, mean, sd};
-  return epilogue(b, op, loc, y, bias, bn, std::optional<StringRef>("predict"),
-                  act);
+  return epilogue(b, op, loc, y, bias, bn, ir::BatchNormMode::Predict, act);
 }
 
 template <typename LayerOp>
@@ -206,7 +212,8 @@ static LogicalResult lowerTrainBNImpl(LayerOp op, LoweringContext &ctx) {
   tmp.getBMutable().assign(zero.getResult());
   tmp.getBnMutable().clear();
   tmp.removeBatchNormalisationAttr();
-  tmp.setActivation("lin");
+  tmp.setActivationAttr(ir::ActivationAttr::get(
+      ob.getContext(), ::nm::Activation{::nm::ActivationKind::Linear, 1}));
   tmp.getOutput().setType(
       ir::getTaggedTensorType(out.updateShape('f', nf), elt));
   LogicalResult r = ctx.lowerOp(zero);
@@ -228,8 +235,9 @@ static LogicalResult lowerTrainBNImpl(LayerOp op, LoweringContext &ctx) {
       perm.push_back(i);
   perm.push_back(fI);
   Value ycl = transposeT(b, loc, lin, perm);
-  auto ep = trainEpilogue(b, op, loc, ycl, ctx.get(op.getB()),
-                          ctx.get(op.getBn()[0]), op.getActivation());
+  auto ep =
+      trainEpilogue(b, op, loc, ycl, ctx.get(op.getB()), ctx.get(op.getBn()[0]),
+                    ir::activationOf(op.getActivation()));
   if (failed(ep))
     return failure();
   return ctx.set(op, transposeT(b, loc, *ep, inversePerm(perm)));

@@ -25,14 +25,12 @@ namespace nm::compiler::lowering {
 template <typename LayerOp>
 static FailureOr<Value> layerEpilogue(LoweringContext &ctx, LayerOp op,
                                       Location loc, Value y) {
-  std::optional<StringRef> bnMode;
-  if (auto m = op.getBatchNormalisation())
-    bnMode = *m;
   SmallVector<Value> bn;
   for (Value v : op.getBn())
     bn.push_back(ctx.get(v));
-  return epilogue(ctx.builder(), op, loc, y, ctx.get(op.getB()), bn, bnMode,
-                  op.getActivation());
+  return epilogue(ctx.builder(), op, loc, y, ctx.get(op.getB()), bn,
+                  op.getBatchNormalisation(),
+                  ir::activationOf(op.getActivation()));
 }
 
 /// Conv weights [n_f, n_in, *filter] as [*filter, n_in, n_f], padded with
@@ -122,7 +120,7 @@ static FailureOr<Value> maxFragmentPool(OpBuilder &b, Operation *op,
       st.push_back(b.getIndexAttr(1));
     Value slice = tensor::ExtractSliceOp::create(
         b, loc, RankedTensorType::get(sliceSh, elt), conv, off, sz, st);
-    auto pl = pool(b, op, loc, slice, p, p, "max");
+    auto pl = pool(b, op, loc, slice, p, p, ir::PoolMode::Max);
     if (failed(pl))
       return failure();
     SmallVector<OpFoldResult> ioff{b.getIndexAttr(f * n)}, isz;
@@ -146,12 +144,12 @@ static FailureOr<Value> convPool(OpBuilder &b, ir::ConvOp op, Location loc,
     return conv;
   if (op.getMfp())
     return maxFragmentPool(b, op, loc, conv, p);
-  return pool(b, op, loc, conv, p, p, "max");
+  return pool(b, op, loc, conv, p, p, ir::PoolMode::Max);
 }
 
 LogicalResult lower(ir::ConvOp op, LoweringContext &ctx) {
   // Batch statistics: the conv is lowered without BN, then normalised.
-  if (op.getBatchNormalisation() == StringRef("train"))
+  if (op.getBatchNormalisation() == ir::BatchNormMode::Train)
     return lowerTrainBN(op, ctx);
   OpBuilder &b = ctx.builder();
   Location loc = op.getLoc();
@@ -170,18 +168,19 @@ LogicalResult lower(ir::ConvOp op, LoweringContext &ctx) {
   Type elt = eltOf(x);
   int64_t nf = wsh[0];
   // Output channels of the internal layout; maxout groups real channels.
-  int64_t r = maxoutFactor(op.getActivation());
+  ::nm::Activation act = ir::activationOf(op.getActivation());
+  int64_t r = act.kind == ::nm::ActivationKind::Maxout ? act.maxout : 0;
   int64_t fp = r > 0 ? nf : ctx.paddedChannels(nf);
   Value wt = convWeights(b, loc, w, shapeOf(x).back(), fp);
-  StringRef mode = op.getConvMode();
-  if (mode != "valid" && mode != "same" && mode != "full")
-    return op.emitError() << "unknown conv_mode '" << mode << "'";
+  ir::ConvMode mode = op.getConvMode();
   // 'same' and 'full' zero-pad the input by (k - 1) / 2 and k - 1.
   SmallVector<int64_t> k(wsh.begin() + 2, wsh.end());
   SmallVector<int64_t> padAmt(nsp + 2, 0);
   SmallVector<int64_t> psh = shapeOf(x);
   for (int64_t i = 0; i < nsp; ++i) {
-    int64_t p = mode == "same" ? (k[i] - 1) / 2 : mode == "full" ? k[i] - 1 : 0;
+    int64_t p = mode == ir::ConvMode::Same   ? (k[i] - 1) / 2
+                : mode == ir::ConvMode::Full ? k[i] - 1
+                                             : 0;
     padAmt[i + 1] = p;
     psh[i + 1] += 2 * p;
   }
@@ -202,7 +201,7 @@ LogicalResult lower(ir::ConvOp op, LoweringContext &ctx) {
 }
 
 LogicalResult lower(ir::PerceptronOp op, LoweringContext &ctx) {
-  if (op.getBatchNormalisation() == StringRef("train"))
+  if (op.getBatchNormalisation() == ir::BatchNormMode::Train)
     return lowerTrainBN(op, ctx);
   OpBuilder &b = ctx.builder();
   Location loc = op.getLoc();
@@ -323,12 +322,12 @@ LogicalResult lower(ir::UpConvOp op, LoweringContext &ctx) {
   groups.push_back({2 * k + 1});
   y = tensor::CollapseShapeOp::create(b, loc, y, groups);
   FailureOr<Value> ep = failure();
-  std::optional<StringRef> bn = op.getBatchNormalisation();
-  if (bn && *bn == "train") {
+  if (op.getBatchNormalisation() == ir::BatchNormMode::Train) {
     if (op.getBn().size() != 3)
       return op.emitError() << "batch normalisation needs gamma, mean and std";
-    ep = trainEpilogue(b, op, loc, y, ctx.get(op.getB()),
-                       ctx.get(op.getBn()[0]), op.getActivation());
+    ep =
+        trainEpilogue(b, op, loc, y, ctx.get(op.getB()), ctx.get(op.getBn()[0]),
+                      ir::activationOf(op.getActivation()));
   } else {
     ep = layerEpilogue(ctx, op, loc, y);
   }
@@ -431,14 +430,12 @@ LogicalResult lower(ir::LRNOp op, LoweringContext &ctx) {
   ArrayRef<int64_t> filter = op.getFilterShape();
   FailureOr<Value> sumSq = failure();
   int64_t n = 1; // the window size
-  if (op.getMode() == "spatial") {
+  if (op.getMode() == ir::LRNMode::Spatial) {
     sumSq = spatialSumSq(b, op, x, s);
     n = numElements(filter);
-  } else if (op.getMode() == "channel") {
+  } else {
     sumSq = channelSumSq(b, op, x, s);
     n = filter[0];
-  } else {
-    return op.emitError() << "unknown LRN mode '" << op.getMode() << "'";
   }
   if (failed(sumSq))
     return failure();

@@ -110,15 +110,15 @@ channelsLast(mlir::Operation *op, const ::nm::TaggedShape &s);
 mlir::FailureOr<mlir::Value> epilogue(mlir::OpBuilder &b, mlir::Operation *op,
                                       mlir::Location loc, mlir::Value y,
                                       mlir::Value bias, mlir::ValueRange bn,
-                                      std::optional<llvm::StringRef> bnMode,
-                                      llvm::StringRef act);
+                                      std::optional<ir::BatchNormMode> bnMode,
+                                      const ::nm::Activation &act);
 /// epilogue() of a channels-last pre-BN tensor y [..., F] with the batch
 /// mean and std (over every axis but F) in place of the stored ones.
 mlir::FailureOr<mlir::Value> trainEpilogue(mlir::OpBuilder &b,
                                            mlir::Operation *op,
                                            mlir::Location loc, mlir::Value y,
                                            mlir::Value bias, mlir::Value gamma,
-                                           llvm::StringRef act);
+                                           const ::nm::Activation &act);
 /// Conv or Perceptron with batch_normalisation = 'train': the layer without
 /// BN, bias and activation, then trainEpilogue().
 mlir::LogicalResult lowerTrainBN(ir::ConvOp op, LoweringContext &ctx);
@@ -129,7 +129,7 @@ mlir::FailureOr<mlir::Value> pool(mlir::OpBuilder &b, mlir::Operation *op,
                                   mlir::Location loc, mlir::Value x,
                                   llvm::ArrayRef<int64_t> window,
                                   llvm::ArrayRef<int64_t> stride,
-                                  llvm::StringRef mode);
+                                  ir::PoolMode mode);
 
 //===----------------------------------------------------------------------===//
 // Op families

@@ -20,7 +20,7 @@ namespace nm::compiler::lowering {
 
 FailureOr<Value> pool(OpBuilder &b, Operation *op, Location loc, Value x,
                       ArrayRef<int64_t> window, ArrayRef<int64_t> stride,
-                      StringRef mode) {
+                      ir::PoolMode mode) {
   SmallVector<int64_t> in = shapeOf(x);
   int64_t nsp = window.size();
   bool trivial = true;
@@ -33,13 +33,10 @@ FailureOr<Value> pool(OpBuilder &b, Operation *op, Location loc, Value x,
   for (int64_t i = 0; i < nsp; ++i)
     out.push_back((in[i + 1] - window[i]) / stride[i] + 1);
   out.push_back(in.back());
-  bool isMax = mode == "max";
-  bool isAvg = mode == "average" || mode == "average_inc_pad" ||
-               mode == "average_exc_pad";
-  if (!isMax && !isAvg && mode != "sum") {
-    op->emitError() << "unknown pooling mode '" << mode << "'";
-    return failure();
-  }
+  bool isMax = mode == ir::PoolMode::Max;
+  bool isAvg = mode == ir::PoolMode::Average ||
+               mode == ir::PoolMode::AverageIncPad ||
+               mode == ir::PoolMode::AverageExcPad;
   Value init =
       filled(b, loc, out, elt,
              fcst(b, loc, elt,

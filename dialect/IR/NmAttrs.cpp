@@ -9,10 +9,67 @@
 
 using namespace mlir;
 
+#include "neuromancer/dialect/IR/NmEnums.cpp.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "neuromancer/dialect/IR/NmAttrs.cpp.inc"
 
 namespace nm::ir {
+
+// The dialect's enums mirror core's (core/Enums.h, geometry's ConvMode).
+static_assert(static_cast<uint32_t>(ActivationKind::Maxout) ==
+              static_cast<uint32_t>(::nm::ActivationKind::Maxout));
+static_assert(static_cast<uint32_t>(ActivationKind::Radius) ==
+              static_cast<uint32_t>(::nm::ActivationKind::Radius));
+static_assert(static_cast<uint32_t>(PoolMode::Sum) ==
+              static_cast<uint32_t>(::nm::PoolMode::Sum));
+static_assert(static_cast<uint32_t>(BatchNormMode::Predict) ==
+              static_cast<uint32_t>(::nm::BatchNormMode::Predict));
+static_assert(static_cast<uint32_t>(LRNMode::Channel) ==
+              static_cast<uint32_t>(::nm::LRNMode::Channel));
+
+//===----------------------------------------------------------------------===//
+// #nm.activation
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ActivationAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       ActivationKind kind, int64_t maxout) {
+  if (kind == ActivationKind::Maxout ? maxout < 2 : maxout != 1)
+    return emitError() << "activation " << stringifyActivationKind(kind)
+                       << ": maxout factor " << maxout
+                       << (kind == ActivationKind::Maxout
+                               ? " must be at least 2"
+                               : " is only for maxout");
+  return success();
+}
+
+/// `<relu>`, `<maxout 2>`.
+Attribute ActivationAttr::parse(AsmParser &parser, Type) {
+  StringRef keyword;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseLess() || parser.parseKeyword(&keyword))
+    return {};
+  std::optional<ActivationKind> kind = symbolizeActivationKind(keyword);
+  if (!kind) {
+    parser.emitError(loc) << "unknown activation '" << keyword << "'";
+    return {};
+  }
+  int64_t maxout = 1;
+  if (*kind == ActivationKind::Maxout && parser.parseInteger(maxout))
+    return {};
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    *kind, maxout);
+}
+
+void ActivationAttr::print(AsmPrinter &p) const {
+  p << "<" << stringifyActivationKind(getKind());
+  if (getKind() == ActivationKind::Maxout)
+    p << " " << getMaxout();
+  p << ">";
+}
 
 void NmDialect::registerAttributes() {
   addAttributes<

@@ -10,9 +10,12 @@
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/TensorEncoding.h"
+#include "neuromancer/core/Enums.h"
 #include "neuromancer/core/TaggedShape.h"
 
 #include <optional>
+
+#include "neuromancer/dialect/IR/NmEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "neuromancer/dialect/IR/NmAttrs.h.inc"

@@ -3,6 +3,7 @@
 #define NM_ATTRS_TD
 
 include "dialect/IR/NmBase.td"
+include "dialect/IR/NmEnums.td"
 include "mlir/IR/TensorEncoding.td"
 
 class Nm_Attr<string name, string attrMnemonic, list<Trait> traits = []>
@@ -66,6 +67,33 @@ def Nm_TaggedAttr : Nm_Attr<"Tagged", "tagged",
   let parameters = (ins "AxesAttr":$axes, "GeometryAttr":$geometry);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
+}
+
+def Nm_ActivationAttr : Nm_Attr<"Activation", "activation"> {
+  let summary = "an activation function: #nm.activation<relu>, "
+                "#nm.activation<maxout 2>";
+  let description = [{
+    ELEKTRONN2's `activation_func`, parsed once by core (core/Enums.h):
+    the kind, and for maxout its factor r >= 2, which divides the number of
+    output features. Aliases are folded: sig/logistic/sigmoid print as
+    `sig`, lin/linear as `lin`, soft+ as `softplus`.
+  }];
+  let parameters = (ins EnumParameter<Nm_ActivationKind>:$kind,
+                        DefaultValuedParameter<"int64_t", "1">:$maxout);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "const ::nm::Activation &":$activation), [{
+      return $_get($_ctxt, static_cast<ActivationKind>(activation.kind),
+                   activation.maxout);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// core's value of the attribute.
+    ::nm::Activation getValue() const {
+      return {static_cast<::nm::ActivationKind>(getKind()), getMaxout()};
+    }
+  }];
 }
 
 #endif // NM_ATTRS_TD

@@ -103,26 +103,22 @@ std::optional<Failure> checkTag(const TaggedShape &s, StringRef tag,
 /// Bias, batch-norm operands, activation and dropout of a layer with n_f
 /// (pre-maxout) output features.
 std::optional<Failure> checkLayerParams(Value b, ValueRange bn, int64_t nF,
-                                        StringRef act,
-                                        std::optional<StringRef> bnMode,
+                                        const ::nm::Activation &act,
+                                        std::optional<BatchNormMode> bnMode,
                                         double dropout) {
-  Expected<int64_t> r = ::nm::activationFactor(act.str());
-  if (!r)
-    return r.failure();
   Expected<Sizes> bShape = paramShape(b, "bias");
   if (!bShape)
     return bShape.failure();
-  Sizes expected = act == "prelu" ? Sizes{nF, 2} : Sizes{nF};
+  Sizes expected =
+      act.kind == ::nm::ActivationKind::PRelu ? Sizes{nF, 2} : Sizes{nF};
   if (*bShape != expected)
     return error("bias must have shape ", str(expected), " for n_f = ", nF,
-                 " and activation '", act.str(), "', got ", str(*bShape));
+                 " and activation '", ::nm::activationText(act), "', got ",
+                 str(*bShape));
   if (bnMode) {
-    if (*bnMode != "train" && *bnMode != "fadeout" && *bnMode != "predict")
-      return error("Unknown value '", bnMode->str(),
-                   "' for batch_normalisation; expected 'train', 'fadeout' "
-                   "or 'predict'");
     if (bn.size() != 3)
-      return error("batch_normalisation '", bnMode->str(),
+      return error("batch_normalisation '",
+                   stringifyBatchNormMode(*bnMode).str(),
                    "' needs 3 bn operands (gamma, mean, std), got ", bn.size());
     for (Value v : bn) {
       Expected<Sizes> s = paramShape(v, "bn operand");
@@ -140,9 +136,11 @@ std::optional<Failure> checkLayerParams(Value b, ValueRange bn, int64_t nF,
 }
 
 SmallVector<Value> layerParams(Value w, Value b, ValueRange bn,
-                               std::optional<StringRef> bnMode) {
+                               std::optional<BatchNormMode> bnMode) {
   SmallVector<Value> params = {w, b};
-  if (bnMode && (*bnMode == "train" || *bnMode == "fadeout") && !bn.empty())
+  if (bnMode &&
+      (*bnMode == BatchNormMode::Train || *bnMode == BatchNormMode::Fadeout) &&
+      !bn.empty())
     params.push_back(bn.front());
   return params;
 }
@@ -246,19 +244,18 @@ Expected<TaggedShape> ConvOp::inferTaggedShape(Adaptor a) {
     return error("weight ", str(w), " expects n_in = ", w[1],
                  " input features but the input ", in.repr(), " has ",
                  in.hasTag('f') ? in['f'] : 0);
-  NM_TRY(mode, ::nm::parseConvMode(a.getConvMode().str()));
   ::nm::ConvGeometry g;
   g.n_f = w[0];
   g.filter = Sizes(w.begin() + 2, w.end());
   g.pool = toSizes(a.getPool());
-  g.mode = mode;
+  g.mode = toCore(a.getConvMode());
   g.mfp = a.getMfp();
   g.invalidateFov = a.getInvalidateFov();
-  NM_CHECK(checkLayerParams(a.getB(), a.getBn(), g.n_f, a.getActivation(),
-                            a.getBatchNormalisation(),
-                            toDouble(a.getDropoutRate())));
+  NM_CHECK(checkLayerParams(
+      a.getB(), a.getBn(), g.n_f, activationOf(a.getActivation()),
+      a.getBatchNormalisation(), toDouble(a.getDropoutRate())));
   NM_TRY(out, ::nm::convOutputShape(in, g));
-  return ::nm::activationOutputShape(out, a.getActivation().str());
+  return ::nm::activationOutputShape(out, activationOf(a.getActivation()));
 }
 NM_INFER(ConvOp)
 
@@ -271,7 +268,7 @@ int64_t ConvOp::getComputationalCost() {
   g.n_f = (*w)[0];
   g.filter = Sizes(w->begin() + 2, w->end());
   g.pool = toSizes(getPool());
-  g.mode = ::nm::parseConvMode(getConvMode().str()).take();
+  g.mode = toCore(getConvMode());
   g.mfp = getMfp();
   return ::nm::convCost(*in, g);
 }
@@ -290,11 +287,11 @@ Expected<TaggedShape> UpConvOp::inferTaggedShape(Adaptor a) {
   if (!in.hasTag('f') || in['f'] != w[1])
     return error("weight ", str(w), " expects n_in = ", w[1],
                  " input features but the input is ", in.repr());
-  NM_CHECK(checkLayerParams(a.getB(), a.getBn(), w[0], a.getActivation(),
-                            a.getBatchNormalisation(),
-                            toDouble(a.getDropoutRate())));
+  NM_CHECK(checkLayerParams(
+      a.getB(), a.getBn(), w[0], activationOf(a.getActivation()),
+      a.getBatchNormalisation(), toDouble(a.getDropoutRate())));
   NM_TRY(out, ::nm::upconvOutputShape(in, w[0], Sizes(w.begin() + 2, w.end())));
-  return ::nm::activationOutputShape(out, a.getActivation().str());
+  return ::nm::activationOutputShape(out, activationOf(a.getActivation()));
 }
 NM_INFER(UpConvOp)
 
@@ -322,11 +319,11 @@ Expected<TaggedShape> PerceptronOp::inferTaggedShape(Adaptor a) {
     return error("weight must have shape [n_in, n_f] with n_in = ", nIn,
                  flatten ? " (flattened input " : " (input ", in.repr(),
                  "), got ", str(w));
-  NM_CHECK(checkLayerParams(a.getB(), a.getBn(), w[1], a.getActivation(),
-                            a.getBatchNormalisation(),
-                            toDouble(a.getDropoutRate())));
+  NM_CHECK(checkLayerParams(
+      a.getB(), a.getBn(), w[1], activationOf(a.getActivation()),
+      a.getBatchNormalisation(), toDouble(a.getDropoutRate())));
   NM_TRY(out, ::nm::perceptronOutputShape(in, w[1], flatten));
-  return ::nm::activationOutputShape(out, a.getActivation().str());
+  return ::nm::activationOutputShape(out, activationOf(a.getActivation()));
 }
 NM_INFER(PerceptronOp)
 
@@ -385,13 +382,6 @@ SmallVector<Value> InitialStateOp::getTrainableParams() { return {getValue()}; }
 
 Expected<TaggedShape> PoolOp::inferTaggedShape(Adaptor a) {
   NM_TRY(in, shapeOf(a.getInput(), "input"));
-  StringRef mode = a.getMode();
-  if (!llvm::is_contained(
-          {"max", "average", "average_inc_pad", "average_exc_pad", "sum"},
-          mode))
-    return error("Unknown pooling mode '", mode.str(),
-                 "'; expected max, average, average_inc_pad, "
-                 "average_exc_pad or sum");
   return ::nm::poolOutputShape(in, Sizes(a.getPool()), toSizes(a.getStride()));
 }
 NM_INFER(PoolOp)
@@ -533,17 +523,13 @@ Expected<TaggedShape> LRNOp::inferTaggedShape(Adaptor a) {
   ArrayRef<int64_t> filter = a.getFilterShape();
   if (llvm::any_of(filter, [](int64_t x) { return x < 1; }))
     return error("LRN filter_shape entries must be >= 1");
-  if (a.getMode() == "spatial") {
+  if (a.getMode() == LRNMode::Spatial) {
     if (static_cast<int64_t>(filter.size()) != in.nSpatial())
       return error("LRN in 'spatial' mode needs one filter size per spatial "
                    "axis of ",
                    in.repr());
-  } else if (a.getMode() == "channel") {
-    if (filter.size() != 1 || filter[0] % 2 == 0)
-      return error("LRN in 'channel' mode needs one odd window size");
-  } else {
-    return error("Unknown LRN mode '", a.getMode().str(),
-                 "'; expected 'spatial' or 'channel'");
+  } else if (filter.size() != 1 || filter[0] % 2 == 0) {
+    return error("LRN in 'channel' mode needs one odd window size");
   }
   return in;
 }
@@ -568,11 +554,14 @@ NM_INFER(SoftmaxOp)
 LogicalResult SoftmaxOp::verify() {
   // ELEKTRONN2: the parent must have activation_func 'lin' if it has one.
   if (Operation *def = getInput().getDefiningOp())
-    if (auto act = def->getAttrOfType<StringAttr>("activation"))
-      if (act.getValue() != "lin" && act.getValue() != "linear")
+    if (isa<ConvOp, UpConvOp, PerceptronOp>(def)) {
+      ::nm::Activation act =
+          activationOf(def->getAttrOfType<ActivationAttr>("activation"));
+      if (act.kind != ::nm::ActivationKind::Linear)
         return emitOpError() << "input must come from a layer with "
                                 "activation 'lin', got '"
-                             << act.getValue() << "'";
+                             << ::nm::activationText(act) << "'";
+    }
   return success();
 }
 

@@ -36,13 +36,14 @@ class Nm_Op<string mnemonic, list<Trait> traits = [],
   }];
 }
 
-/// Activation names accepted by core::activationFactor.
+/// The epilogue options of the weight layers.
 defvar kActivationDoc = [{
-  `activation`: tanh, relu, prelu, elu, selu, abs, sig/logistic/sigmoid,
-  soft+, lin/linear, concentration, radius, or "maxout <r>" (divides the
-  number of output features by r). `batch_normalisation`: "train",
-  "fadeout" or "predict"; then the `bn` operands are gamma, mean, std, each
-  of shape [n_f]. prelu takes a bias of shape [n_f, 2].
+  `activation`: a `#nm.activation<...>` (tanh, relu, prelu, elu, selu, abs,
+  sig, softplus, lin, concentration, radius, or maxout r, which divides the
+  number of output features by r); absent means relu, ELEKTRONN2's default.
+  `batch_normalisation`: `#nm<batch_norm train|fadeout|predict>`; then the
+  `bn` operands are gamma, mean, std, each of shape [n_f]. prelu takes a
+  bias of shape [n_f, 2].
 }];
 
 //===----------------------------------------------------------------------===//
@@ -60,10 +61,10 @@ def Nm_ConvOp : Nm_Op<"conv", [],
   let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$w, Nm_Param:$b,
                    Variadic<Nm_Param>:$bn,
                    OptionalAttr<DenseI64ArrayAttr>:$pool,
-                   DefaultValuedStrAttr<StrAttr, "relu">:$activation,
-                   DefaultValuedStrAttr<StrAttr, "valid">:$conv_mode,
+                   OptionalAttr<Nm_ActivationAttr>:$activation,
+                   DefaultValuedAttr<Nm_ConvModeAttr, "::nm::ir::ConvMode::Valid">:$conv_mode,
                    UnitAttr:$mfp,
-                   OptionalAttr<StrAttr>:$batch_normalisation,
+                   OptionalAttr<Nm_BatchNormModeAttr>:$batch_normalisation,
                    DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
                    UnitAttr:$invalidate_fov);
   let assemblyFormat = [{
@@ -81,8 +82,8 @@ def Nm_UpConvOp : Nm_Op<"upconv", [],
   }], kActivationDoc);
   let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$w, Nm_Param:$b,
                    Variadic<Nm_Param>:$bn,
-                   DefaultValuedStrAttr<StrAttr, "relu">:$activation,
-                   OptionalAttr<StrAttr>:$batch_normalisation,
+                   OptionalAttr<Nm_ActivationAttr>:$activation,
+                   OptionalAttr<Nm_BatchNormModeAttr>:$batch_normalisation,
                    DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate);
   let assemblyFormat = [{
     $input `,` $w `,` $b (`bn` `(` $bn^ `)`)? attr-dict `:` functional-type(operands, results)
@@ -99,9 +100,9 @@ def Nm_PerceptronOp : Nm_Op<"perceptron", [],
   }], kActivationDoc);
   let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$w, Nm_Param:$b,
                    Variadic<Nm_Param>:$bn,
-                   DefaultValuedStrAttr<StrAttr, "relu">:$activation,
+                   OptionalAttr<Nm_ActivationAttr>:$activation,
                    UnitAttr:$flatten,
-                   OptionalAttr<StrAttr>:$batch_normalisation,
+                   OptionalAttr<Nm_BatchNormModeAttr>:$batch_normalisation,
                    DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate);
   let assemblyFormat = [{
     $input `,` $w `,` $b (`bn` `(` $bn^ `)`)? attr-dict `:` functional-type(operands, results)
@@ -170,7 +171,7 @@ def Nm_PoolOp : Nm_Op<"pool"> {
   }];
   let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$pool,
                    OptionalAttr<DenseI64ArrayAttr>:$stride,
-                   DefaultValuedStrAttr<StrAttr, "max">:$mode);
+                   DefaultValuedAttr<Nm_PoolModeAttr, "::nm::ir::PoolMode::Max">:$mode);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
 }
@@ -267,7 +268,7 @@ def Nm_ApplyOp : Nm_Op<"apply"> {
 def Nm_LRNOp : Nm_Op<"lrn"> {
   let summary = "local response normalisation";
   let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$filter_shape,
-                   DefaultValuedStrAttr<StrAttr, "spatial">:$mode,
+                   DefaultValuedAttr<Nm_LRNModeAttr, "::nm::ir::LRNMode::Spatial">:$mode,
                    DefaultValuedAttr<F64Attr, "0.0001">:$alpha,
                    DefaultValuedAttr<F64Attr, "1.0">:$k,
                    DefaultValuedAttr<F64Attr, "0.75">:$beta);

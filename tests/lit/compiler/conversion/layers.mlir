@@ -27,7 +27,7 @@ func.func @conv_relu_20(%x: !x {nm.input = "image"},
                         %w: tensor<20x4x1x3x3xf32> {nm.param = "c_w", nm.trainable},
                         %b: tensor<20xf32> {nm.param = "c_b", nm.trainable})
     -> tensor<1x20x6x8x8xf32, #nm.tagged<b,f,z,x,y, fov = [1, 3, 3]>> {
-  %0 = nm.conv %x, %w, %b {activation = "relu"}
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<relu>}
       : (!x, tensor<20x4x1x3x3xf32>, tensor<20xf32>)
       -> tensor<1x20x6x8x8xf32, #nm.tagged<b,f,z,x,y, fov = [1, 3, 3]>> loc("c")
   return %0 : tensor<1x20x6x8x8xf32, #nm.tagged<b,f,z,x,y, fov = [1, 3, 3]>>
@@ -50,9 +50,9 @@ func.func @conv_relu_20(%x: !x {nm.input = "image"},
 // CHECK-NEXT: return
 func.func @conv_chain(%x: !x, %w1: tensor<20x4x1x3x3xf32>, %b1: tensor<20xf32>,
                       %w2: tensor<8x20x1x3x3xf32>, %b2: tensor<8xf32>) -> !z {
-  %0 = nm.conv %x, %w1, %b1 {activation = "relu"}
+  %0 = nm.conv %x, %w1, %b1 {activation = #nm.activation<relu>}
       : (!x, tensor<20x4x1x3x3xf32>, tensor<20xf32>) -> !y
-  %1 = nm.conv %0, %w2, %b2 {activation = "lin"}
+  %1 = nm.conv %0, %w2, %b2 {activation = #nm.activation<lin>}
       : (!y, tensor<8x20x1x3x3xf32>, tensor<8xf32>) -> !z
   return %1 : !z
 }
@@ -74,7 +74,7 @@ func.func @conv_chain(%x: !x, %w1: tensor<20x4x1x3x3xf32>, %b1: tensor<20xf32>,
 // CHECK: arith.divf
 // CHECK: linalg.transpose {{.*}} permutation = [0, 3, 1, 2]
 func.func @conv2d(%x: !x, %w: tensor<4x2x3x3xf32>, %b: tensor<4xf32>) -> !y {
-  %0 = nm.conv %x, %w, %b {activation = "sig"}
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<sig>}
       : (!x, tensor<4x2x3x3xf32>, tensor<4xf32>) -> !y
   return %0 : !y
 }
@@ -99,7 +99,7 @@ func.func @conv2d(%x: !x, %w: tensor<4x2x3x3xf32>, %b: tensor<4xf32>) -> !y {
 // CHECK: arith.select %[[POS]], %[[A]], %[[NEG]]
 func.func @conv_same_prelu(%x: !x, %w: tensor<8x4x3x3x3xf32>,
                            %b: tensor<8x2xf32>) -> !y {
-  %0 = nm.conv %x, %w, %b {activation = "prelu", conv_mode = "same"}
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<prelu>, conv_mode = #nm<conv_mode same>}
       : (!x, tensor<8x4x3x3x3xf32>, tensor<8x2xf32>) -> !y
   return %0 : !y
 }
@@ -129,7 +129,7 @@ func.func @conv_same_prelu(%x: !x, %w: tensor<8x4x3x3x3xf32>,
 // CHECK: math.tanh %[[N]]
 func.func @conv_bn_predict(%x: !x, %w: tensor<8x4x1x1x1xf32>, %b: !v, %g: !v,
                            %m: !v, %s: !v) -> !y {
-  %0 = nm.conv %x, %w, %b bn(%g, %m, %s) {batch_normalisation = "predict", activation = "tanh"}
+  %0 = nm.conv %x, %w, %b bn(%g, %m, %s) {batch_normalisation = #nm<batch_norm predict>, activation = #nm.activation<tanh>}
       : (!x, tensor<8x4x1x1x1xf32>, !v, !v, !v, !v) -> !y
   return %0 : !y
 }
@@ -151,7 +151,7 @@ func.func @conv_bn_predict(%x: !x, %w: tensor<8x4x1x1x1xf32>, %b: !v, %g: !v,
 // CHECK: arith.maximumf
 func.func @conv_bn_train(%x: !x, %w: tensor<8x4x1x1x1xf32>, %b: !v, %g: !v,
                          %m: !v, %s: !v) -> !y {
-  %0 = nm.conv %x, %w, %b bn(%g, %m, %s) {batch_normalisation = "train", activation = "relu"}
+  %0 = nm.conv %x, %w, %b bn(%g, %m, %s) {batch_normalisation = #nm<batch_norm train>, activation = #nm.activation<relu>}
       : (!x, tensor<8x4x1x1x1xf32>, !v, !v, !v, !v) -> !y
   return %0 : !y
 }
@@ -168,7 +168,7 @@ func.func @conv_bn_train(%x: !x, %w: tensor<8x4x1x1x1xf32>, %b: !v, %g: !v,
 // CHECK: arith.maximumf
 // CHECK: -> tensor<1x6x10x10x4xf32>
 func.func @conv_maxout(%x: !x, %w: tensor<8x4x1x1x1xf32>, %b: tensor<8xf32>) -> !y {
-  %0 = nm.conv %x, %w, %b {activation = "maxout 2"}
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<maxout 2>}
       : (!x, tensor<8x4x1x1x1xf32>, tensor<8xf32>) -> !y
   return %0 : !y
 }
@@ -184,7 +184,7 @@ func.func @conv_maxout(%x: !x, %w: tensor<8x4x1x1x1xf32>, %b: tensor<8xf32>) -> 
 // CHECK-NOT: linalg.transpose
 func.func @perceptron_flatten(%x: !x, %w: tensor<2400x16xf32>, %b: tensor<16xf32>)
     -> tensor<1x16xf32, #nm.tagged<b,f>> {
-  %0 = nm.perceptron %x, %w, %b {activation = "tanh", flatten}
+  %0 = nm.perceptron %x, %w, %b {activation = #nm.activation<tanh>, flatten}
       : (!x, tensor<2400x16xf32>, tensor<16xf32>) -> tensor<1x16xf32, #nm.tagged<b,f>>
   return %0 : tensor<1x16xf32, #nm.tagged<b,f>>
 }
@@ -201,7 +201,7 @@ func.func @perceptron_flatten(%x: !x, %w: tensor<2400x16xf32>, %b: tensor<16xf32
 // CHECK: tensor.expand_shape {{.*}} into tensor<1x6x10x10x16xf32>
 // CHECK: linalg.transpose {{.*}} permutation = [0, 4, 1, 2, 3]
 func.func @perceptron_per_voxel(%x: !x, %w: tensor<4x16xf32>, %b: tensor<16xf32>) -> !y {
-  %0 = nm.perceptron %x, %w, %b {activation = "relu"} : (!x, tensor<4x16xf32>, tensor<16xf32>) -> !y
+  %0 = nm.perceptron %x, %w, %b {activation = #nm.activation<relu>} : (!x, tensor<4x16xf32>, tensor<16xf32>) -> !y
   return %0 : !y
 }
 
@@ -218,7 +218,7 @@ func.func @perceptron_per_voxel(%x: !x, %w: tensor<4x16xf32>, %b: tensor<16xf32>
 // CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3, 4], [5, 6], [7]] : tensor<1x6x1x10x2x10x2x3xf32> into tensor<1x6x20x20x3xf32>
 // CHECK: linalg.transpose {{.*}} outs(%{{.*}} : tensor<1x3x6x20x20xf32>) permutation = [0, 4, 1, 2, 3]
 func.func @upconv(%x: !x, %w: tensor<3x4x1x2x2xf32>, %b: tensor<3xf32>) -> !y {
-  %0 = nm.upconv %x, %w, %b {activation = "lin"}
+  %0 = nm.upconv %x, %w, %b {activation = #nm.activation<lin>}
       : (!x, tensor<3x4x1x2x2xf32>, tensor<3xf32>) -> !y
   return %0 : !y
 }
@@ -247,6 +247,6 @@ func.func @lrn_spatial(%x: !x) -> !x {
 // CHECK-COUNT-3: tensor.extract %arg0
 // CHECK: math.powf
 func.func @lrn_channel(%x: !x) -> !x {
-  %0 = nm.lrn %x {filter_shape = array<i64: 3>, mode = "channel", alpha = 2.0e-4} : (!x) -> !x
+  %0 = nm.lrn %x {filter_shape = array<i64: 3>, mode = #nm<lrn_mode channel>, alpha = 2.0e-4} : (!x) -> !x
   return %0 : !x
 }

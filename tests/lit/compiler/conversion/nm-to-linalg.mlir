@@ -17,7 +17,7 @@
 func.func @conv(%x: !x {nm.input = "image"},
                 %w: tensor<4x2x1x3x3xf32> {nm.param = "conv_w", nm.trainable},
                 %b: tensor<4xf32> {nm.param = "conv_b", nm.trainable}) -> !y {
-  %0 = nm.conv %x, %w, %b {pool = array<i64: 1, 2, 2>, activation = "tanh"}
+  %0 = nm.conv %x, %w, %b {pool = array<i64: 1, 2, 2>, activation = #nm.activation<tanh>}
       : (!x, tensor<4x2x1x3x3xf32>, tensor<4xf32>) -> !y loc("conv")
   return %0 : !y
 }
@@ -44,7 +44,7 @@ func.func @lrn(%x: !x) -> !x {
 func.func @bn_fadeout(%x: !x, %w: tensor<2x2x1x2x2xf32>, %b: !v, %g: !v,
                       %m: !v, %s: !v) -> !y {
   // expected-error @+1 {{lowering of 'nm.conv' to linalg is not implemented yet (batch_normalisation = 'fadeout')}}
-  %0 = nm.conv %x, %w, %b bn(%g, %m, %s) {batch_normalisation = "fadeout"}
+  %0 = nm.conv %x, %w, %b bn(%g, %m, %s) {batch_normalisation = #nm<batch_norm fadeout>}
       : (!x, tensor<2x2x1x2x2xf32>, !v, !v, !v, !v) -> !y
   return %0 : !y
 }

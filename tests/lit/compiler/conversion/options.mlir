@@ -37,7 +37,7 @@
 
 // BAD: error: convert-nm-to-linalg: channel-alignment must be >= 1
 func.func @conv_then_pool(%x: !x, %w: tensor<20x4x1x3x3xf32>, %b: tensor<20xf32>) -> !p {
-  %0 = nm.conv %x, %w, %b {activation = "relu"} : (!x, tensor<20x4x1x3x3xf32>, tensor<20xf32>) -> !y
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<relu>} : (!x, tensor<20x4x1x3x3xf32>, tensor<20xf32>) -> !y
   %1 = nm.pool %0 {pool = array<i64: 1, 2, 2>} : (!y) -> !p
   return %1 : !p
 }

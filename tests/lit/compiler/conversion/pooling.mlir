@@ -26,7 +26,7 @@ func.func @pool_max(%x: !x) -> !p {
 // CHECK: linalg.generic {{.*}} ins(%[[P]] : tensor<1x6x8x8x4xf32>)
 // CHECK: arith.mulf %{{.*}}, %[[NINTH]]
 func.func @pool_average(%x: !x) -> !p {
-  %0 = nm.pool %x {pool = array<i64: 1, 3, 3>, stride = array<i64: 1, 1, 1>, mode = "average"} : (!x) -> !p
+  %0 = nm.pool %x {pool = array<i64: 1, 3, 3>, stride = array<i64: 1, 1, 1>, mode = #nm<pool_mode average>} : (!x) -> !p
   return %0 : !p
 }
 
@@ -46,7 +46,7 @@ func.func @pool_average(%x: !x) -> !p {
 // CHECK: linalg.transpose ins(%[[S]] : tensor<1x6x4x4x20xf32>)
 // CHECK-NOT: linalg.transpose
 func.func @conv_then_pool(%x: !x, %w: tensor<20x4x1x3x3xf32>, %b: tensor<20xf32>) -> !p {
-  %0 = nm.conv %x, %w, %b {activation = "relu"} : (!x, tensor<20x4x1x3x3xf32>, tensor<20xf32>) -> !y
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<relu>} : (!x, tensor<20x4x1x3x3xf32>, tensor<20xf32>) -> !y
   %1 = nm.pool %0 {pool = array<i64: 1, 2, 2>} : (!y) -> !p
   return %1 : !p
 }
@@ -81,7 +81,7 @@ func.func @conv_then_pool(%x: !x, %w: tensor<20x4x1x3x3xf32>, %b: tensor<20xf32>
 // CHECK: tensor.extract_slice %[[T]][3, 0, 0, 0, 0]
 // CHECK: tensor.insert_slice {{.*}}[0, 0, 0, 1, 1] [1, 8, 6, 4, 4] [1, 1, 1, 2, 2]
 func.func @mfp(%x: !xm, %w: tensor<8x4x1x3x3xf32>, %b: tensor<8xf32>) -> !dense {
-  %0 = nm.conv %x, %w, %b {pool = array<i64: 1, 2, 2>, mfp, activation = "relu"} : (!xm, tensor<8x4x1x3x3xf32>, tensor<8xf32>) -> !frag
+  %0 = nm.conv %x, %w, %b {pool = array<i64: 1, 2, 2>, mfp, activation = #nm.activation<relu>} : (!xm, tensor<8x4x1x3x3xf32>, tensor<8xf32>) -> !frag
   %1 = nm.fragments_to_dense %0 : (!frag) -> !dense
   return %1 : !dense
 }

@@ -11,7 +11,7 @@
 // CHECK: return %[[X]], %[[X]], %[[X]], %[[X]]
 func.func @identity_folds(%x: !x) -> (!x, !x, !x, !x) {
   %0 = nm.pool %x {pool = array<i64: 1, 1, 1>} : (!x) -> !x
-  %1 = nm.pool %x {pool = array<i64: 1, 1, 1>, stride = array<i64: 1, 1, 1>, mode = "average"} : (!x) -> !x
+  %1 = nm.pool %x {pool = array<i64: 1, 1, 1>, stride = array<i64: 1, 1, 1>, mode = #nm<pool_mode average>} : (!x) -> !x
   %2 = nm.crop %x {crop = array<i64: 0, 0, 0>} : (!x) -> !x
   %3 = nm.pad %x {pad = array<i64: 0, 0, 0>} : (!x) -> !x
   return %0, %1, %2, %3 : !x, !x, !x, !x

@@ -58,7 +58,7 @@ func.func @conv_weight_rank(%x: !in, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>)
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @conv_prelu_bias(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>) {
   // expected-error @+1 {{bias must have shape [3, 2] for n_f = 3 and activation 'prelu', got [3]}}
-  %0 = nm.conv %x, %w, %b {activation = "prelu"} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<prelu>} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
   return
 }
 
@@ -66,8 +66,8 @@ func.func @conv_prelu_bias(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>
 
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @conv_activation(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>) {
-  // expected-error @+1 {{Unknown activation_func 'swish'}}
-  %0 = nm.conv %x, %w, %b {activation = "swish"} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
+  // expected-error @+1 {{unknown activation 'swish'}}
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<swish>} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
   return
 }
 
@@ -76,7 +76,16 @@ func.func @conv_activation(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @conv_maxout(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>) {
   // expected-error @+1 {{activation_func 'maxout 2' needs a number of features divisible by 2}}
-  %0 = nm.conv %x, %w, %b {activation = "maxout 2"} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<maxout 2>} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
+  return
+}
+
+// -----
+
+!in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+func.func @maxout_factor(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{activation maxout: maxout factor 1 must be at least 2}}
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<maxout 1>} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
   return
 }
 
@@ -84,8 +93,9 @@ func.func @conv_maxout(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>) {
 
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @conv_bn_mode(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>, %g: tensor<3xf32>) {
-  // expected-error @+1 {{Unknown value 'always' for batch_normalisation}}
-  %0 = nm.conv %x, %w, %b bn(%g, %g, %g) {batch_normalisation = "always"} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> !in
+  // expected-error @+2 {{expected ::nm::ir::BatchNormMode to be one of: train, fadeout, predict}}
+  // expected-error @+1 {{failed to parse Nm_BatchNormModeAttr}}
+  %0 = nm.conv %x, %w, %b bn(%g, %g, %g) {batch_normalisation = #nm<batch_norm always>} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> !in
   return
 }
 
@@ -94,7 +104,7 @@ func.func @conv_bn_mode(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>, %
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @conv_bn_operands(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>, %g: tensor<3xf32>) {
   // expected-error @+1 {{batch_normalisation 'train' needs 3 bn operands (gamma, mean, std), got 1}}
-  %0 = nm.conv %x, %w, %b bn(%g) {batch_normalisation = "train"} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>, tensor<3xf32>) -> !in
+  %0 = nm.conv %x, %w, %b bn(%g) {batch_normalisation = #nm<batch_norm train>} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>, tensor<3xf32>) -> !in
   return
 }
 
@@ -112,7 +122,7 @@ func.func @conv_dropout(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>) {
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @conv_same_even(%x: !in, %w: tensor<3x3x1x2x2xf32>, %b: tensor<3xf32>) {
   // expected-error @+1 {{conv_mode 'same' needs odd filter sizes, but spatial axis 'x' has kernel size 2}}
-  %0 = nm.conv %x, %w, %b {conv_mode = "same"} : (!in, tensor<3x3x1x2x2xf32>, tensor<3xf32>) -> !in
+  %0 = nm.conv %x, %w, %b {conv_mode = #nm<conv_mode same>} : (!in, tensor<3x3x1x2x2xf32>, tensor<3xf32>) -> !in
   return
 }
 
@@ -120,8 +130,9 @@ func.func @conv_same_even(%x: !in, %w: tensor<3x3x1x2x2xf32>, %b: tensor<3xf32>)
 
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @conv_mode(%x: !in, %w: tensor<3x3x1x1x1xf32>, %b: tensor<3xf32>) {
-  // expected-error @+1 {{Unknown conv_mode 'causal'}}
-  %0 = nm.conv %x, %w, %b {conv_mode = "causal"} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
+  // expected-error @+2 {{expected ::nm::ir::ConvMode to be one of: valid, same, full}}
+  // expected-error @+1 {{failed to parse Nm_ConvModeAttr}}
+  %0 = nm.conv %x, %w, %b {conv_mode = #nm<conv_mode causal>} : (!in, tensor<3x3x1x1x1xf32>, tensor<3xf32>) -> !in
   return
 }
 
@@ -155,8 +166,9 @@ func.func @pool_arity(%x: !in) {
 
 !in = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @pool_mode(%x: !in) {
-  // expected-error @+1 {{Unknown pooling mode 'min'}}
-  %0 = nm.pool %x {pool = array<i64: 1, 1, 1>, mode = "min"} : (!in) -> !in
+  // expected-error @+2 {{expected ::nm::ir::PoolMode to be one of: max, average, average_inc_pad, average_exc_pad, sum}}
+  // expected-error @+1 {{failed to parse Nm_PoolModeAttr}}
+  %0 = nm.pool %x {pool = array<i64: 1, 1, 1>, mode = #nm<pool_mode min>} : (!in) -> !in
   return
 }
 
@@ -212,7 +224,7 @@ func.func @apply_unknown(%x: !a) {
 !a = tensor<1x3x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
 func.func @lrn_channel(%x: !a) {
   // expected-error @+1 {{LRN in 'channel' mode needs one odd window size}}
-  %0 = nm.lrn %x {filter_shape = array<i64: 4>, mode = "channel"} : (!a) -> !a
+  %0 = nm.lrn %x {filter_shape = array<i64: 4>, mode = #nm<lrn_mode channel>} : (!a) -> !a
   return
 }
 

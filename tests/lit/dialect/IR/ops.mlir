@@ -15,18 +15,18 @@ func.func @layers(%x: !x, %w3: tensor<8x4x3x3x3xf32>, %b2: tensor<8x2xf32>,
                   %g: tensor<8xf32>, %m: tensor<8xf32>, %s: tensor<8xf32>,
                   %w1: tensor<8x4x1x1x1xf32>, %b8: tensor<8xf32>,
                   %wp: tensor<4x16xf32>, %wf: tensor<2400x16xf32>, %b16: tensor<16xf32>) {
-  // CHECK: nm.conv %{{.*}}, %{{.*}}, %{{.*}} bn(%{{.*}}, %{{.*}}, %{{.*}}) {activation = "prelu", batch_normalisation = "train", conv_mode = "same", dropout_rate = 5.000000e-01 : f64}
+  // CHECK: nm.conv %{{.*}}, %{{.*}}, %{{.*}} bn(%{{.*}}, %{{.*}}, %{{.*}}) {activation = #nm.activation<prelu>, batch_normalisation = #nm<batch_norm train>, conv_mode = #nm<conv_mode same>, dropout_rate = 5.000000e-01 : f64}
   // CHECK-SAME: -> tensor<1x8x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [3, 3, 3]>>
-  %0 = nm.conv %x, %w3, %b2 bn(%g, %m, %s) {activation = "prelu", conv_mode = "same", batch_normalisation = "train", dropout_rate = 0.5}
+  %0 = nm.conv %x, %w3, %b2 bn(%g, %m, %s) {activation = #nm.activation<prelu>, conv_mode = #nm<conv_mode same>, batch_normalisation = #nm<batch_norm train>, dropout_rate = 0.5}
       : (!x, tensor<8x4x3x3x3xf32>, tensor<8x2xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
       -> tensor<1x8x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [3, 3, 3]>>
   // maxout 2 halves the 8 features; invalidate_fov makes the fov unknown.
-  // CHECK: nm.conv {{.*}} {activation = "maxout 2", invalidate_fov} {{.*}} -> tensor<1x4x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [-1, -1, -1]>>
-  %1 = nm.conv %x, %w1, %b8 {activation = "maxout 2", invalidate_fov} : (!x, tensor<8x4x1x1x1xf32>, tensor<8xf32>) -> tensor<1x4x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [-1, -1, -1]>>
+  // CHECK: nm.conv {{.*}} {activation = #nm.activation<maxout 2>, invalidate_fov} {{.*}} -> tensor<1x4x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [-1, -1, -1]>>
+  %1 = nm.conv %x, %w1, %b8 {activation = #nm.activation<maxout 2>, invalidate_fov} : (!x, tensor<8x4x1x1x1xf32>, tensor<8xf32>) -> tensor<1x4x6x10x10xf32, #nm.tagged<b,f,z,x,y, fov = [-1, -1, -1]>>
   // CHECK: nm.perceptron {{.*}} -> tensor<1x16x6x10x10xf32, #nm.tagged<b,f,z,x,y>>
   %2 = nm.perceptron %x, %wp, %b16 : (!x, tensor<4x16xf32>, tensor<16xf32>) -> tensor<1x16x6x10x10xf32, #nm.tagged<b,f,z,x,y>>
-  // CHECK: nm.perceptron {{.*}} {activation = "tanh", flatten} {{.*}} -> tensor<1x16xf32, #nm.tagged<b,f>>
-  %3 = nm.perceptron %x, %wf, %b16 {activation = "tanh", flatten} : (!x, tensor<2400x16xf32>, tensor<16xf32>) -> tensor<1x16xf32, #nm.tagged<b,f>>
+  // CHECK: nm.perceptron {{.*}} {activation = #nm.activation<tanh>, flatten} {{.*}} -> tensor<1x16xf32, #nm.tagged<b,f>>
+  %3 = nm.perceptron %x, %wf, %b16 {activation = #nm.activation<tanh>, flatten} : (!x, tensor<2400x16xf32>, tensor<16xf32>) -> tensor<1x16xf32, #nm.tagged<b,f>>
   return
 }
 
@@ -47,7 +47,7 @@ func.func @mfp(%x: !xm, %w: tensor<8x4x1x3x3xf32>, %b: tensor<8xf32>) -> tensor<
 // CHECK-LABEL: func.func @upconv
 // CHECK: nm.upconv {{.*}} -> tensor<?x3x6x20x20xf32, #nm.tagged<b,f,z,x,y, fov = [-1, -1, -1]>>
 func.func @upconv(%x: !xs, %w: tensor<3x4x1x2x2xf32>, %b: tensor<3xf32>) {
-  %0 = nm.upconv %x, %w, %b {activation = "lin"} : (!xs, tensor<3x4x1x2x2xf32>, tensor<3xf32>) -> tensor<?x3x6x20x20xf32, #nm.tagged<b,f,z,x,y, fov = [-1, -1, -1]>>
+  %0 = nm.upconv %x, %w, %b {activation = #nm.activation<lin>} : (!xs, tensor<3x4x1x2x2xf32>, tensor<3xf32>) -> tensor<?x3x6x20x20xf32, #nm.tagged<b,f,z,x,y, fov = [-1, -1, -1]>>
   return
 }
 
@@ -55,8 +55,8 @@ func.func @upconv(%x: !xs, %w: tensor<3x4x1x2x2xf32>, %b: tensor<3xf32>) {
 func.func @geometry(%x: !x) {
   // CHECK: nm.pool {{.*}} {pool = array<i64: 1, 2, 2>} {{.*}} -> tensor<1x4x6x5x5xf32, #nm.tagged<b,f,z,x,y, fov = [1, 2, 2], strides = [1, 2, 2]>>
   %0 = nm.pool %x {pool = array<i64: 1, 2, 2>} : (!x) -> tensor<1x4x6x5x5xf32, #nm.tagged<b,f,z,x,y, fov = [1, 2, 2], strides = [1, 2, 2]>>
-  // CHECK: nm.pool {{.*}} {mode = "average", pool = array<i64: 1, 3, 3>, stride = array<i64: 1, 1, 1>} {{.*}} -> tensor<1x4x6x8x8xf32, #nm.tagged<b,f,z,x,y, fov = [1, 3, 3]>>
-  %1 = nm.pool %x {pool = array<i64: 1, 3, 3>, stride = array<i64: 1, 1, 1>, mode = "average"} : (!x) -> tensor<1x4x6x8x8xf32, #nm.tagged<b,f,z,x,y, fov = [1, 3, 3]>>
+  // CHECK: nm.pool {{.*}} {mode = #nm<pool_mode average>, pool = array<i64: 1, 3, 3>, stride = array<i64: 1, 1, 1>} {{.*}} -> tensor<1x4x6x8x8xf32, #nm.tagged<b,f,z,x,y, fov = [1, 3, 3]>>
+  %1 = nm.pool %x {pool = array<i64: 1, 3, 3>, stride = array<i64: 1, 1, 1>, mode = #nm<pool_mode average>} : (!x) -> tensor<1x4x6x8x8xf32, #nm.tagged<b,f,z,x,y, fov = [1, 3, 3]>>
   // CHECK: nm.crop {{.*}} -> tensor<1x4x4x6x6xf32, #nm.tagged<b,f,z,x,y>>
   %2 = nm.crop %x {crop = array<i64: 1, 2, 2>} : (!x) -> tensor<1x4x4x6x6xf32, #nm.tagged<b,f,z,x,y>>
   // CHECK: nm.pad {{.*}} {pad = array<i64: 0, 1, 1>, value = 1.000000e+00 : f64} {{.*}} -> tensor<1x4x6x12x12xf32, #nm.tagged<b,f,z,x,y>>
@@ -86,8 +86,8 @@ func.func @merges(%x: !x) {
   %5 = nm.apply %x {func = "soft+"} : (!x) -> !x
   // CHECK: nm.lrn {{.*}} {filter_shape = array<i64: 1, 3, 3>}
   %6 = nm.lrn %x {filter_shape = array<i64: 1, 3, 3>} : (!x) -> !x
-  // CHECK: nm.lrn {{.*}} {alpha = 2.000000e-04 : f64, filter_shape = array<i64: 5>, mode = "channel"}
-  %7 = nm.lrn %x {filter_shape = array<i64: 5>, mode = "channel", alpha = 2.0e-4} : (!x) -> !x
+  // CHECK: nm.lrn {{.*}} {alpha = 2.000000e-04 : f64, filter_shape = array<i64: 5>, mode = #nm<lrn_mode channel>}
+  %7 = nm.lrn %x {filter_shape = array<i64: 5>, mode = #nm<lrn_mode channel>, alpha = 2.0e-4} : (!x) -> !x
   return
 }
 
@@ -108,7 +108,7 @@ func.func @values(%x: !xs2, %p: tensor<1x3xf32>, %q: tensor<2x5xf64>, %v: tensor
 // CHECK-LABEL: func.func @losses
 func.func @losses(%x: !x, %t: !lbl, %t2: tensor<1x2x6x10x10xi16, #nm.tagged<b,f,z,x,y>>,
                   %w: tensor<4x4x1x1x1xf32>, %b: tensor<4xf32>) -> (!scalar, !scalar) {
-  %lin = nm.conv %x, %w, %b {activation = "lin"} : (!x, tensor<4x4x1x1x1xf32>, tensor<4xf32>) -> !x
+  %lin = nm.conv %x, %w, %b {activation = #nm.activation<lin>} : (!x, tensor<4x4x1x1x1xf32>, tensor<4xf32>) -> !x
   // CHECK: nm.softmax
   %sm = nm.softmax %lin : (!x) -> !x
   // CHECK: nm.softmax {{.*}} {n_indep = 2 : i64}

@@ -16,7 +16,7 @@
 // CHECK-NEXT: Computational Cost per pixel: 0.0 kilo Ops
 func.func @exclusion(%x: !in, %t: !lbl, %w: tensor<2x2x1x1x1xf32>, %b: tensor<2xf32>,
                      %ws: tensor<64x2x3x3x3xf32>, %bs: tensor<64xf32>) -> (!nll, !big) {
-  %0 = nm.conv %x, %w, %b {activation = "lin"} : (!in, tensor<2x2x1x1x1xf32>, tensor<2xf32>) -> !in loc("conv")
+  %0 = nm.conv %x, %w, %b {activation = #nm.activation<lin>} : (!in, tensor<2x2x1x1x1xf32>, tensor<2xf32>) -> !in loc("conv")
   %1 = nm.softmax %0 : (!in) -> !in loc("softmax")
   %2 = nm.multinoulli_nll %1, %t {target_is_sparse} : (!in, !lbl) -> !nll loc("nll")
   %3 = nm.conv %x, %ws, %bs : (!in, tensor<64x2x3x3x3xf32>, tensor<64xf32>) -> !big loc("side")

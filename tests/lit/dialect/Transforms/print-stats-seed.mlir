@@ -42,7 +42,7 @@ func.func @seed(%image: !img, %target: !tgt,
                 %w2: tensor<5x64x3x3x3xf32>, %b2: tensor<5xf32>) -> (!scalar, !scalar, !c2) {
   %0 = nm.conv %image, %w0, %b0 {pool = array<i64: 1, 2, 2>} : (!img, tensor<32x3x1x6x6xf32>, tensor<32xf32>) -> !c0 loc("conv")
   %1 = nm.conv %0, %w1, %b1 {pool = array<i64: 2, 2, 2>} : (!c0, tensor<64x32x4x6x6xf32>, tensor<64xf32>) -> !c1 loc("conv1")
-  %2 = nm.conv %1, %w2, %b2 {activation = "lin"} : (!c1, tensor<5x64x3x3x3xf32>, tensor<5xf32>) -> !c2 loc("conv2")
+  %2 = nm.conv %1, %w2, %b2 {activation = #nm.activation<lin>} : (!c1, tensor<5x64x3x3x3xf32>, tensor<5xf32>) -> !c2 loc("conv2")
   %3 = nm.softmax %2 : (!c2) -> !c2 loc("softmax")
   %4 = nm.multinoulli_nll %3, %target {target_is_sparse} : (!c2, !tgt) -> !nll loc("nll")
   %5 = nm.aggregate_loss %4 : (!nll) -> !scalar loc("loss")

@@ -33,7 +33,7 @@ func.func @net(%x: !in {nm.input = "image"}, %t: !t {nm.input = "target"},
                %w2: tensor<2x3x2x1x1xf32>, %b2: tensor<2xf32>)
     -> (tensor<1xf32, #nm.tagged<f>>, !c2) {
   %c1 = nm.conv %x, %w1, %b1 {pool = array<i64: 1, 2, 2>} : (!in, tensor<3x2x1x2x2xf32>, tensor<3xf32>) -> !c1
-  %c2 = nm.conv %c1, %w2, %b2 {activation = "lin"} : (!c1, tensor<2x3x2x1x1xf32>, tensor<2xf32>) -> !c2
+  %c2 = nm.conv %c1, %w2, %b2 {activation = #nm.activation<lin>} : (!c1, tensor<2x3x2x1x1xf32>, tensor<2xf32>) -> !c2
   %p = nm.softmax %c2 : (!c2) -> !c2
   %nll = nm.multinoulli_nll %p, %t {target_is_sparse} : (!c2, !t) -> !l
   %loss = nm.aggregate_loss %nll : (!l) -> tensor<1xf32, #nm.tagged<f>>
