@@ -7,14 +7,19 @@
 #include "neuromancer/compiler/codegen/CodeGen.h"
 #include "neuromancer/compiler/codegen/common/Signature.h"
 #include "neuromancer/compiler/codegen/common/Utils.h"
+#include "neuromancer/compiler/codegen/cpu/CodegenDialect.h"
 #include "neuromancer/compiler/codegen/cpu/Internal.h"
 #include "neuromancer/compiler/codegen/cpu/KernelDispatch.h"
 #include "neuromancer/compiler/codegen/cpu/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
@@ -84,6 +89,14 @@ void printOpCounts(ModuleOp module) {
 }
 
 } // namespace
+
+void registerCodegenDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<cpu::NmCpuDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
 
 std::string pipelineDescription(const CompileOptions &o) {
   std::string text;

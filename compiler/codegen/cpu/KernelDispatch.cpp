@@ -197,7 +197,7 @@ std::optional<OpSchedule> scheduleFor(linalg::LinalgOp op,
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
-  if (auto config = op->getAttrOfType<DictionaryAttr>(kLoweringConfig))
+  if (Attribute config = op->getAttr(kLoweringConfig))
     return fromAttr(config, ranges.size());
   OpSchedule s;
   s.tileSizes.assign(ranges.size(), 1);

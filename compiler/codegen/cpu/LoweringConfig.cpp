@@ -1,5 +1,6 @@
 //===- LoweringConfig.cpp - how one structured op is tiled ----------------===//
 #include "LoweringConfig.h"
+#include "CodegenDialect.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -9,64 +10,38 @@ using namespace mlir;
 
 namespace nm::codegen::cpu {
 
-DictionaryAttr toAttr(MLIRContext *ctx, const OpSchedule &s) {
-  Builder b(ctx);
-  SmallVector<NamedAttribute> a{
-      b.getNamedAttr("tile_sizes", b.getDenseI64ArrayAttr(s.tileSizes)),
-      b.getNamedAttr("peel", b.getDenseBoolArrayAttr(s.peel)),
-      b.getNamedAttr("generalize", b.getBoolAttr(s.generalize))};
-  if (!s.threadTiles.empty()) {
-    a.push_back(
-        b.getNamedAttr("thread_tiles", b.getDenseI64ArrayAttr(s.threadTiles)));
-    a.push_back(
-        b.getNamedAttr("thread_order", b.getDenseI64ArrayAttr(s.threadOrder)));
-  }
-  if (s.channelTile) {
-    a.push_back(
-        b.getNamedAttr("channel_dim", b.getI64IntegerAttr(s.channelDim)));
-    a.push_back(
-        b.getNamedAttr("channel_tile", b.getI64IntegerAttr(s.channelTile)));
-    a.push_back(b.getNamedAttr("channel_peel", b.getBoolAttr(s.channelPeel)));
-  }
-  // Fusion: the group a root leads, a member's place in it.
-  if (!s.fused.empty()) {
-    SmallVector<int64_t> fused(s.fused.begin(), s.fused.end());
-    a.push_back(b.getNamedAttr("fused", b.getDenseI64ArrayAttr(fused)));
-  }
-  if (s.isFused)
-    a.push_back(b.getNamedAttr("is_fused", b.getUnitAttr()));
-  if (s.fuseInitFill) {
-    a.push_back(b.getNamedAttr("fuse_init_fill", b.getUnitAttr()));
-    a.push_back(b.getNamedAttr("reduction_dims",
-                               b.getDenseBoolArrayAttr(s.reductionDims)));
-  }
-  if (s.inConsumerTile)
-    a.push_back(b.getNamedAttr("in_consumer_tile", b.getUnitAttr()));
-  if (s.remainder)
-    a.push_back(b.getNamedAttr("remainder", toAttr(ctx, *s.remainder)));
-  return b.getDictionaryAttr(a);
+namespace {
+
+/// The array, if it has one element per loop.
+template <typename T>
+std::optional<ArrayRef<T>> perLoop(mlir::detail::DenseArrayAttrImpl<T> a,
+                                   unsigned numLoops) {
+  if (!a || a.size() != static_cast<int64_t>(numLoops))
+    return std::nullopt;
+  return a.asArrayRef();
 }
 
-std::optional<OpSchedule> fromAttr(DictionaryAttr d, unsigned numLoops) {
+/// A hand-written `nm.lowering_config` dictionary (tests, tuning; nm-opt
+/// does not parse #nm_cpu attributes in its input): `tile_sizes` and
+/// optionally `peel`, `generalize`, `thread_tiles`, `thread_order`,
+/// `channel_dim`, `channel_tile`, `channel_peel`.
+std::optional<OpSchedule> fromDictionary(DictionaryAttr d, unsigned numLoops) {
   OpSchedule s;
-  auto tiles = d.getAs<DenseI64ArrayAttr>("tile_sizes");
-  if (!tiles || tiles.size() != static_cast<int64_t>(numLoops))
+  auto tiles = perLoop(d.getAs<DenseI64ArrayAttr>("tile_sizes"), numLoops);
+  if (!tiles)
     return std::nullopt;
-  s.tileSizes.assign(tiles.asArrayRef().begin(), tiles.asArrayRef().end());
+  s.tileSizes.assign(tiles->begin(), tiles->end());
   s.peel.assign(numLoops, false);
-  if (auto peel = d.getAs<DenseBoolArrayAttr>("peel");
-      peel && peel.size() == static_cast<int64_t>(numLoops))
-    s.peel.assign(peel.asArrayRef().begin(), peel.asArrayRef().end());
+  if (auto peel = perLoop(d.getAs<DenseBoolArrayAttr>("peel"), numLoops))
+    s.peel.assign(peel->begin(), peel->end());
   if (auto g = d.getAs<BoolAttr>("generalize"))
     s.generalize = g.getValue();
-  if (auto t = d.getAs<DenseI64ArrayAttr>("thread_tiles");
-      t && t.size() == static_cast<int64_t>(numLoops)) {
-    s.threadTiles.assign(t.asArrayRef().begin(), t.asArrayRef().end());
+  if (auto t = perLoop(d.getAs<DenseI64ArrayAttr>("thread_tiles"), numLoops)) {
+    s.threadTiles.assign(t->begin(), t->end());
     s.threadOrder.assign(numLoops, 0);
-    if (auto order = d.getAs<DenseI64ArrayAttr>("thread_order");
-        order && order.size() == static_cast<int64_t>(numLoops))
-      s.threadOrder.assign(order.asArrayRef().begin(),
-                           order.asArrayRef().end());
+    if (auto order =
+            perLoop(d.getAs<DenseI64ArrayAttr>("thread_order"), numLoops))
+      s.threadOrder.assign(order->begin(), order->end());
   }
   if (auto c = d.getAs<IntegerAttr>("channel_tile")) {
     s.channelTile = c.getInt();
@@ -74,22 +49,78 @@ std::optional<OpSchedule> fromAttr(DictionaryAttr d, unsigned numLoops) {
       s.channelDim = dim.getInt();
     if (auto p = d.getAs<BoolAttr>("channel_peel"))
       s.channelPeel = p.getValue();
-    if (s.channelDim < 0 || s.channelDim >= static_cast<int64_t>(numLoops))
-      s.channelTile = 0;
   }
-  if (auto fused = d.getAs<DenseI64ArrayAttr>("fused"))
+  return s;
+}
+
+std::optional<OpSchedule> fromTyped(LoweringConfigAttr c, unsigned numLoops) {
+  OpSchedule s;
+  auto tiles = perLoop(c.getTileSizes(), numLoops);
+  if (!tiles)
+    return std::nullopt;
+  s.tileSizes.assign(tiles->begin(), tiles->end());
+  s.peel.assign(numLoops, false);
+  if (auto peel = perLoop(c.getPeel(), numLoops))
+    s.peel.assign(peel->begin(), peel->end());
+  s.generalize = c.getGeneralize();
+  if (auto t = perLoop(c.getThreadTiles(), numLoops)) {
+    s.threadTiles.assign(t->begin(), t->end());
+    s.threadOrder.assign(numLoops, 0);
+    if (auto order = perLoop(c.getThreadOrder(), numLoops))
+      s.threadOrder.assign(order->begin(), order->end());
+  }
+  s.channelTile = c.getChannelTile();
+  s.channelDim = c.getChannelDim();
+  s.channelPeel = c.getChannelPeel();
+  if (DenseI64ArrayAttr fused = c.getFused())
     s.fused.assign(fused.asArrayRef().begin(), fused.asArrayRef().end());
-  s.isFused = d.get("is_fused") != nullptr;
-  if (auto r = d.getAs<DenseBoolArrayAttr>("reduction_dims");
-      r && d.get("fuse_init_fill") &&
-      r.size() == static_cast<int64_t>(numLoops)) {
+  s.isFused = c.getIsFused();
+  if (auto r = perLoop(c.getReductionDims(), numLoops)) {
     s.fuseInitFill = true;
-    s.reductionDims.assign(r.asArrayRef().begin(), r.asArrayRef().end());
+    s.reductionDims.assign(r->begin(), r->end());
   }
-  s.inConsumerTile = d.get("in_consumer_tile") != nullptr;
-  if (auto r = d.getAs<DictionaryAttr>("remainder"))
+  s.inConsumerTile = c.getInConsumerTile();
+  if (Attribute r = c.getRemainder())
     if (std::optional<OpSchedule> rem = fromAttr(r, numLoops))
       s.remainder = std::make_shared<OpSchedule>(std::move(*rem));
+  return s;
+}
+
+} // namespace
+
+LoweringConfigAttr toAttr(MLIRContext *ctx, const OpSchedule &s) {
+  Builder b(ctx);
+  DenseI64ArrayAttr threadTiles, threadOrder, fused;
+  if (!s.threadTiles.empty()) {
+    threadTiles = b.getDenseI64ArrayAttr(s.threadTiles);
+    threadOrder = b.getDenseI64ArrayAttr(s.threadOrder);
+  }
+  if (!s.fused.empty())
+    fused = b.getDenseI64ArrayAttr(
+        SmallVector<int64_t>(s.fused.begin(), s.fused.end()));
+  DenseBoolArrayAttr reductionDims;
+  if (s.fuseInitFill)
+    reductionDims = b.getDenseBoolArrayAttr(s.reductionDims);
+  Attribute remainder;
+  if (s.remainder)
+    remainder = toAttr(ctx, *s.remainder);
+  // The channel loop's fields only where there is one.
+  bool channels = s.channelTile != 0;
+  return LoweringConfigAttr::get(
+      ctx, b.getDenseI64ArrayAttr(s.tileSizes), b.getDenseBoolArrayAttr(s.peel),
+      s.generalize, threadTiles, threadOrder, channels ? s.channelDim : -1,
+      s.channelTile, channels && s.channelPeel, fused, s.isFused, reductionDims,
+      s.inConsumerTile, remainder);
+}
+
+std::optional<OpSchedule> fromAttr(Attribute a, unsigned numLoops) {
+  std::optional<OpSchedule> s;
+  if (auto typed = dyn_cast_or_null<LoweringConfigAttr>(a))
+    s = fromTyped(typed, numLoops);
+  else if (auto dictionary = dyn_cast_or_null<DictionaryAttr>(a))
+    s = fromDictionary(dictionary, numLoops);
+  if (s && (s->channelDim < 0 || s->channelDim >= int64_t(numLoops)))
+    s->channelTile = 0;
   return s;
 }
 
@@ -99,14 +130,10 @@ void attachSchedules(ModuleOp module, ArrayRef<Operation *> ops,
   MLIRContext *ctx = module.getContext();
   SmallVector<Attribute> list;
   for (auto [op, s] : llvm::zip_equal(ops, schedules)) {
-    DictionaryAttr config = toAttr(ctx, s);
+    LoweringConfigAttr config = toAttr(ctx, s);
     op->setAttr(s.tag, UnitAttr::get(ctx));
     op->setAttr(kLoweringConfig, config);
-    list.push_back(DictionaryAttr::get(
-        ctx, {NamedAttribute(StringAttr::get(ctx, "loops"),
-                             IntegerAttr::get(IntegerType::get(ctx, 64),
-                                              s.tileSizes.size())),
-              NamedAttribute(StringAttr::get(ctx, "config"), config)}));
+    list.push_back(config);
   }
   module->setAttr(kSchedules, ArrayAttr::get(ctx, list));
 }
@@ -116,11 +143,11 @@ std::vector<OpSchedule> loadSchedules(ModuleOp module) {
   auto list = module->getAttrOfType<ArrayAttr>(kSchedules);
   if (!list)
     return schedules;
-  for (auto [k, entry] : llvm::enumerate(list.getAsRange<DictionaryAttr>())) {
-    auto loops = entry.getAs<IntegerAttr>("loops");
-    auto config = entry.getAs<DictionaryAttr>("config");
-    assert(loops && config && "malformed schedule list");
-    std::optional<OpSchedule> s = fromAttr(config, loops.getInt());
+  for (auto [k, config] :
+       llvm::enumerate(list.getAsRange<LoweringConfigAttr>())) {
+    assert(config && "malformed schedule list");
+    std::optional<OpSchedule> s =
+        fromAttr(config, config.getTileSizes().size());
     assert(s && "a stored schedule fits its op");
     s->tag = (kTagPrefix + llvm::Twine(k)).str();
     schedules.push_back(std::move(*s));

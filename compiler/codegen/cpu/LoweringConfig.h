@@ -4,12 +4,14 @@
 // nm-cpu-select-lowering-config chooses per structured op (KernelDispatch.h)
 // and the tiling passes apply (TransformSchedule.h, TileAndFuse.cpp), and
 // the attributes that carry it between those passes:
-//   - `nm.lowering_config` on each op: its schedule, readable in the IR
-//     (an op that already carries one keeps it: tests, tuning);
+//   - `nm.lowering_config` on each op: its schedule, a typed attribute
+//     #nm_cpu.lowering_config (CodegenAttrs.td), readable in the IR (an op
+//     that already carries one, or a dictionary with its fields, keeps
+//     it: tests, tuning);
 //   - `nm.codegen.op<K>` (unit) on each op: its index K in the schedule
 //     list, which transform scripts match on;
-//   - `nm.codegen.schedules` on the module: the list itself, indexed by K
-//     (ops fused into a group reference each other by index).
+//   - `nm.codegen.schedules` on the module: the list of configs, indexed
+//     by K (ops fused into a group reference each other by index).
 // nm-cpu-vectorize removes them all.
 //
 //===----------------------------------------------------------------------===//
@@ -29,6 +31,7 @@
 
 namespace nm::codegen::cpu {
 
+class LoweringConfigAttr;
 using llvm::SmallVector;
 
 /// Lanes of the target's widest float vector (AVX-512: 16 x f32).
@@ -94,12 +97,13 @@ struct OpSchedule {
   bool inConsumerTile = false;
 };
 
-/// The schedule as a dictionary (`nm.lowering_config`), every field.
-mlir::DictionaryAttr toAttr(mlir::MLIRContext *ctx, const OpSchedule &s);
-/// The schedule of an op with `numLoops` loops from its dictionary; fields
-/// not given keep their defaults (a hand-written config needs only
-/// `tile_sizes`). Null if the tile sizes do not fit the op.
-std::optional<OpSchedule> fromAttr(mlir::DictionaryAttr d, unsigned numLoops);
+/// The schedule as #nm_cpu.lowering_config, every field.
+LoweringConfigAttr toAttr(mlir::MLIRContext *ctx, const OpSchedule &s);
+/// The schedule of an op with `numLoops` loops from its
+/// #nm_cpu.lowering_config or from a dictionary with the same fields
+/// (`tile_sizes` required, the channel and thread fields optional); fields
+/// not given keep their defaults. Null if the tile sizes do not fit the op.
+std::optional<OpSchedule> fromAttr(mlir::Attribute config, unsigned numLoops);
 
 /// Tags each op of `ops` (in order: the op of schedule K gets tag K), sets
 /// its `nm.lowering_config` and stores the list on `module`.

@@ -2,6 +2,8 @@
 #ifndef NEUROMANCER_COMPILER_CODEGEN_CPU_PASSES_H
 #define NEUROMANCER_COMPILER_CODEGEN_CPU_PASSES_H
 
+#include "neuromancer/compiler/codegen/cpu/CodegenDialect.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

@@ -62,8 +62,10 @@ def NmCpuSelectLoweringConfig
     tensors: register tiles, serial channel tiles, thread-level tiles and
     the fused conv -> pooling -> epilogue groups. Each op gets its schedule
     as `nm.lowering_config` and a tag `nm.codegen.op<K>`; the module gets
-    the list (`nm.codegen.schedules`) that the tiling passes apply. An op
-    that already carries a `nm.lowering_config` keeps it.
+    the list (`nm.codegen.schedules`) that the tiling passes apply. The
+    config is a #nm_cpu.lowering_config (CodegenAttrs.td). An op that
+    already carries a `nm.lowering_config` keeps it (a dictionary with the
+    same fields is accepted too).
   }];
   let options = [
     Option<"tileRows", "tile-rows", "int64_t", "8",
@@ -79,6 +81,7 @@ def NmCpuSelectLoweringConfig
     Option<"parallel", "parallel", "bool", "true",
            "Thread-level tiles for big ops">
   ];
+  let dependentDialects = ["::nm::codegen::cpu::NmCpuDialect"];
 }
 
 def NmCpuTileAndFuse : Pass<"nm-cpu-tile-and-fuse", "::mlir::ModuleOp"> {
@@ -101,7 +104,8 @@ def NmCpuTileAndFuse : Pass<"nm-cpu-tile-and-fuse", "::mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
-    "::mlir::transform::TransformDialect"
+    "::mlir::transform::TransformDialect",
+    "::nm::codegen::cpu::NmCpuDialect"
   ];
 }
 
@@ -136,7 +140,8 @@ def NmCpuTileRegisters : Pass<"nm-cpu-tile-registers", "::mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
-    "::mlir::transform::TransformDialect"
+    "::mlir::transform::TransformDialect",
+    "::nm::codegen::cpu::NmCpuDialect"
   ];
 }
 
