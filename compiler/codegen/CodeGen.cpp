@@ -187,6 +187,15 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   pm.addInstrumentation(std::make_unique<FailedPassName>(failedPass));
   if (timing)
     pm.enableTiming();
+  // What --mlir-print-ir-after-all and --mlir-pass-pipeline-crash-reproducer
+  // give nm-opt, for the models the API and the CLI compile:
+  // NEUROMANCER_CODEGEN_PRINT_IR=1 prints the IR after every pass on
+  // stderr; NEUROMANCER_CODEGEN_REPRODUCER=FILE writes the input and the
+  // pipeline to FILE when a pass fails (`nm-opt --run-reproducer FILE`).
+  if (std::getenv("NEUROMANCER_CODEGEN_PRINT_IR"))
+    pm.enableIRPrinting();
+  if (const char *path = std::getenv("NEUROMANCER_CODEGEN_REPRODUCER"))
+    pm.enableCrashReproducerGeneration(path);
   if (failed(pm.run(*module)))
     return makeError("codegen: pass " + failedPass + " failed:" + diags.text);
   lap("passes (linalg on tensors to the LLVM dialect)");

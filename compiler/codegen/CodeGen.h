@@ -40,7 +40,10 @@
 // Every stage is a pass (common/Passes.td, cpu/Passes.td; nm-opt runs each
 // alone), and the pipeline is built in one place, buildCpuCodegenPipeline
 // (cpu/Passes.cpp); the lowering config comes from cpu/KernelDispatch.cpp.
-// NEUROMANCER_CODEGEN_TIMING=1 prints the time of each pass on stderr.
+// NEUROMANCER_CODEGEN_TIMING=1 prints the time of each pass on stderr,
+// NEUROMANCER_CODEGEN_PRINT_IR=1 the IR after each pass;
+// NEUROMANCER_CODEGEN_REPRODUCER=FILE writes a reproducer of a failing
+// pipeline (nm-opt --run-reproducer FILE).
 //
 // Function signatures come from the func type. Optional argument/result
 // attributes: `nm.name = "image"` (ArgSpec name), `nm.dtype = "uint8"`

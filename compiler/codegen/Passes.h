@@ -21,6 +21,13 @@ inline void registerNmCodegenPasses() {
   registerNmCpuPipelines();
 }
 
+/// The dialect of the code generator's own attributes
+/// (#nm_cpu.lowering_config), for tools that parse IR taken between the
+/// passes (nm-opt: the output of nm-cpu-select-lowering-config and later).
+inline void registerNmCodegenDialects(mlir::DialectRegistry &registry) {
+  registry.insert<cpu::NmCpuDialect>();
+}
+
 } // namespace nm::codegen
 
 #endif // NEUROMANCER_COMPILER_CODEGEN_PASSES_H
