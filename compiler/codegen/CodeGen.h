@@ -37,7 +37,13 @@
 //      bare-pointer memrefs; LLVM IR; packed `_mlir_` wrappers, parallel
 //      dispatch trampolines, malloc/free -> nm_runtime_alloc/free; O1
 //      without LLVM's own unrolling/vectorisation; object.
-// NEUROMANCER_CODEGEN_TIMING=1 prints the time of each stage on stderr.
+// Every stage is a pass (common/Passes.td, cpu/Passes.td; nm-opt runs each
+// alone), and the pipeline is built in one place, buildCpuCodegenPipeline
+// (cpu/Passes.cpp); the lowering config comes from cpu/KernelDispatch.cpp.
+// NEUROMANCER_CODEGEN_TIMING=1 prints the time of each pass on stderr,
+// NEUROMANCER_CODEGEN_PRINT_IR=1 the IR after each pass;
+// NEUROMANCER_CODEGEN_REPRODUCER=FILE writes a reproducer of a failing
+// pipeline (nm-opt --run-reproducer FILE).
 //
 // Function signatures come from the func type. Optional argument/result
 // attributes: `nm.name = "image"` (ArgSpec name), `nm.dtype = "uint8"`
@@ -81,8 +87,8 @@ struct CompileOptions {
   unsigned optLevel = 1;
   /// Register tile of convs and matmuls: output-width (rows) x filters
   /// (columns). Rows are adapted to the loop and to the column count (see
-  /// rowTile in Pipeline.cpp); columns are at most tileCols, in tiles of 2
-  /// or 3 vectors that leave no single-vector tile where the channel count
+  /// rowTile in cpu/KernelDispatch.cpp); columns are at most tileCols, in tiles
+  /// of 2 or 3 vectors that leave no single-vector tile where the channel count
   /// allows (columnTile, channelTile). A tile that does not divide its loop
   /// leaves a peeled remainder tile, so every tile is static.
   int64_t tileRows = 8;
@@ -96,12 +102,12 @@ struct CompileOptions {
   /// which should stay in L2 while all its rows run (half the 2 MiB L2 of
   /// the cores we measure on). A conv whose 4- or 5-vector channel tile is
   /// larger is cut into two parts scheduled apart (channelSplitPoint in
-  /// Pipeline.cpp); 0: never cut.
+  /// cpu/ChannelGroups.cpp); 0: never cut.
   int64_t weightTileBytes = int64_t(1) << 20;
   /// Largest channel tail computed apart: where a conv's real output
   /// channels end `tail` channels into a vector (100 = 6 x 16 + 4), those
   /// channels are computed as dot products over the input channels instead
-  /// of as a 16-lane column (splitChannelTails in Pipeline.cpp); 0: never.
+  /// of as a 16-lane column (cpu/ChannelTails.cpp); 0: never.
   /// Measured on neuro3d at prediction size (sums of per-loop minima):
   /// tails up to 8 channels 2189 -> 2126 ms per forward at 1 thread, 1141
   /// -> 1071 ms at 2; up to 6 (leaving the 8-channel tails of layers 3, 8

@@ -3,7 +3,7 @@
 #ifndef NEUROMANCER_COMPILER_CODEGEN_INTERNAL_H
 #define NEUROMANCER_COMPILER_CODEGEN_INTERNAL_H
 
-#include "CodeGen.h"
+#include "neuromancer/compiler/codegen/CodeGen.h"
 
 namespace mlir {
 class Operation;

@@ -1,7 +1,7 @@
 //===- Parallel.cpp - outermost scf.forall loops onto the thread pool -----===//
 //
 // After bufferization, every outermost scf.forall (the thread-level tile
-// loop of a big op, see scheduleFor in Pipeline.cpp) is outlined:
+// loop of a big op, see scheduleFor in KernelDispatch.cpp) is outlined:
 //
 //   scf.forall (%i, %j) in (A, B) { body }
 //
@@ -28,6 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
+#include "Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -265,3 +266,20 @@ void outlineParallelLoops(ModuleOp module) {
 }
 
 } // namespace nm::codegen::detail
+
+namespace nm::codegen {
+
+#define GEN_PASS_DEF_NMCPUOUTLINEPARALLEL
+#include "compiler/codegen/cpu/Passes.h.inc"
+
+namespace {
+
+struct NmCpuOutlineParallel
+    : impl::NmCpuOutlineParallelBase<NmCpuOutlineParallel> {
+  void runOnOperation() override {
+    detail::outlineParallelLoops(getOperation());
+  }
+};
+
+} // namespace
+} // namespace nm::codegen
