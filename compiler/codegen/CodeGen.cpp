@@ -11,6 +11,7 @@
 #include "neuromancer/compiler/codegen/cpu/Internal.h"
 #include "neuromancer/compiler/codegen/cpu/KernelDispatch.h"
 #include "neuromancer/compiler/codegen/cpu/Passes.h"
+#include "neuromancer/compiler/support/Diagnostics.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -108,7 +109,10 @@ std::string pipelineDescription(const CompileOptions &o) {
      << " parallel_iterations=" << cpu::kParallelIterations
      << " weight_tile_bytes=" << o.weightTileBytes
      << " channel_tail_max=" << o.channelTailMax
-     << " codegen_threads=" << o.codegenThreads << " schedule=v5\n";
+     << " codegen_threads=" << o.codegenThreads
+     << " layout: channel_alignment=" << o.layout.channelAlignment
+     << " max_unpadded_channels=" << o.layout.maxUnpaddedChannels
+     << " keep_channels_last=" << o.layout.keepChannelsLast << "\n";
   // The pipeline text depends on the options only; build it once per set.
   static std::mutex mutex;
   static std::map<std::string, std::string> pipelines;
@@ -146,11 +150,11 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   DialectRegistry registry;
   registerCodegenDialects(registry);
   MLIRContext ctx(registry, MLIRContext::Threading::DISABLED);
-  DiagnosticCollector diags(&ctx);
+  compiler::DiagnosticCollector diags(ctx);
 
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(moduleText, &ctx);
   if (!module)
-    return makeError("codegen: cannot parse the module:" + diags.text);
+    return makeError("codegen: cannot parse the module:\n" + diags.text());
 
   CompiledObject result;
   result.target = detail::resolveTarget(options.target);
@@ -197,7 +201,8 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef moduleText,
   if (const char *path = std::getenv("NEUROMANCER_CODEGEN_REPRODUCER"))
     pm.enableCrashReproducerGeneration(path);
   if (failed(pm.run(*module)))
-    return makeError("codegen: pass " + failedPass + " failed:" + diags.text);
+    return makeError("codegen: pass " + failedPass + " failed:\n" +
+                     diags.text());
   lap("passes (linalg on tensors to the LLVM dialect)");
   if (timing)
     printOpCounts(*module);

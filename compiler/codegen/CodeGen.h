@@ -79,6 +79,19 @@ struct TargetInfo {
 };
 TargetInfo hostTarget();
 
+/// The internal layout this back end wants from the nm -> linalg
+/// conversion (the options of --convert-nm-to-linalg, NmToLinalg.h): a CPU
+/// decision, so it lives here and the driver hands it to the conversion.
+struct LayoutOptions {
+  /// Conv output channels rounded up to a multiple of the AVX-512 vector
+  /// (16 floats) so register tiles are full.
+  int64_t channelAlignment = 16;
+  /// Convs with at most this many output channels are not padded.
+  int64_t maxUnpaddedChannels = 4;
+  /// Convs and pools hand their channels-last values to the next one.
+  bool keepChannelsLast = true;
+};
+
 struct CompileOptions {
   /// LLVM optimisation level of the final O-pipeline and codegen (0-3).
   /// 1: the MLIR pipeline hands LLVM register-tiled vector code, on which
@@ -128,6 +141,8 @@ struct CompileOptions {
   unsigned codegenThreads = 0;
   /// Target; empty fields mean the host.
   TargetInfo target;
+  /// What the conversion to linalg produces for this back end.
+  LayoutOptions layout;
   /// Keep the intermediate IR in CompiledObject (tests, debugging).
   bool keepIntermediates = false;
 };

@@ -72,8 +72,12 @@ std::string Compilation::printNm() {
   return text;
 }
 
-std::string Compilation::lowerToLinalg() {
-  if (mlir::failed(compiler::lowerNmToLinalg(*module_)))
+std::string Compilation::lowerToLinalg(const codegen::LayoutOptions &layout) {
+  compiler::NmToLinalgOptions conversion;
+  conversion.channelAlignment = layout.channelAlignment;
+  conversion.maxUnpaddedChannels = layout.maxUnpaddedChannels;
+  conversion.keepChannelsLast = layout.keepChannelsLast;
+  if (mlir::failed(compiler::lowerNmToLinalg(*module_, conversion)))
     fail("Cannot compile " + what_);
   return codegen::printForKey(*module_);
 }
@@ -82,14 +86,15 @@ jit::CacheResult
 Compilation::compileLoaded(const codegen::CompileOptions &options,
                            const std::string &entry) {
   return jit::CompileCache::global().getOrCompile(
-      codegen::printForKey(*module_), [&] { return lowerToLinalg(); }, options,
-      entry);
+      codegen::printForKey(*module_),
+      [&] { return lowerToLinalg(options.layout); }, options, entry);
 }
 
 jit::ObjectResult
 Compilation::compileObject(const codegen::CompileOptions &options) {
   return jit::CompileCache::global().getOrCompileObject(
-      codegen::printForKey(*module_), [&] { return lowerToLinalg(); }, options);
+      codegen::printForKey(*module_),
+      [&] { return lowerToLinalg(options.layout); }, options);
 }
 
 std::string printGraph(const std::vector<GraphFunction> &functions,

@@ -67,8 +67,10 @@ public:
   jit::ObjectResult compileObject(const codegen::CompileOptions &options);
 
 private:
-  /// Lowers the module to linalg; the text code generation compiles.
-  std::string lowerToLinalg();
+  /// Lowers the module to linalg in the back end's layout; the text code
+  /// generation compiles. The layout is part of the options, hence of the
+  /// cache key.
+  std::string lowerToLinalg(const codegen::LayoutOptions &layout);
   [[noreturn]] void fail(const std::string &lead) const;
 
   std::string what_;

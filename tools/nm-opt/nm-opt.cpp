@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
   nm::ir::registerNmPasses();
   nm::compiler::registerNmToLinalgPass();
   nm::codegen::registerNmCodegenPasses();
+  nm::codegen::registerNmCodegenDialects(registry);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "neuromancer nm dialect optimizer\n", registry));
 }

@@ -3,6 +3,7 @@
 #include "neuromancer/compiler/codegen/common/Utils.h"
 
 #include "neuromancer/core/DType.h"
+#include "neuromancer/dialect/IR/NmDialect.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -14,7 +15,7 @@ namespace {
 
 llvm::Expected<DType> dtypeOf(Type type, DictionaryAttr attrs) {
   if (attrs)
-    if (auto name = attrs.getAs<StringAttr>("nm.dtype")) {
+    if (auto name = attrs.getAs<StringAttr>(ir::NmDialect::kDTypeAttrName)) {
       try {
         return parseDType(name.getValue());
       } catch (const std::exception &e) {
@@ -57,7 +58,7 @@ llvm::Expected<ArgSpec> argSpec(Type type, DictionaryAttr attrs,
   ArgSpec spec;
   spec.name = defaultName;
   if (attrs)
-    if (auto name = attrs.getAs<StringAttr>("nm.name"))
+    if (auto name = attrs.getAs<StringAttr>(ir::NmDialect::kNameAttrName))
       spec.name = name.str();
   spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   auto dtype = dtypeOf(tensor.getElementType(), attrs);
@@ -75,7 +76,7 @@ llvm::Expected<FunctionSignature> signatureOf(func::FuncOp func) {
   FunctionType type = func.getFunctionType();
   for (unsigned i = 0; i < type.getNumInputs(); ++i) {
     DictionaryAttr attrs = func.getArgAttrDict(i);
-    bool isParam = attrs && attrs.get("nm.parameter");
+    bool isParam = attrs && attrs.get(ir::NmDialect::kParameterAttrName);
     auto spec = argSpec(type.getInput(i), attrs,
                         (isParam ? "param" : "arg") + std::to_string(i));
     if (!spec)

@@ -17,15 +17,6 @@ llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-DiagnosticCollector::DiagnosticCollector(MLIRContext *ctx)
-    : handler(ctx, [this](Diagnostic &diag) {
-        llvm::raw_string_ostream os(text);
-        os << "\n  " << diag;
-        for (Diagnostic &note : diag.getNotes())
-          os << "\n    note: " << note;
-        return success();
-      }) {}
-
 void addCanonicalizationPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   for (Dialect *dialect : ctx->getLoadedDialects())

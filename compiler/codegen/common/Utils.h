@@ -1,7 +1,8 @@
 //===- Utils.h - helpers shared by the code generators ----------*- C++ -*-===//
 //
-// Error and diagnostic plumbing, the canonicalization pattern set and the
-// transform-script runner: what a CPU and a GPU pipeline both need.
+// Error plumbing (diagnostics as text: compiler/support), the canonicalization
+// pattern set and the transform-script runner: what a CPU and a GPU pipeline
+// both need.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NEUROMANCER_COMPILER_CODEGEN_COMMON_UTILS_H
@@ -20,16 +21,6 @@
 namespace nm::codegen {
 
 llvm::Error makeError(const llvm::Twine &message);
-
-/// Collects diagnostics of a context into a string while alive.
-class DiagnosticCollector {
-public:
-  explicit DiagnosticCollector(mlir::MLIRContext *ctx);
-  std::string text;
-
-private:
-  mlir::ScopedDiagnosticHandler handler;
-};
 
 /// The canonicalization patterns of every loaded dialect and registered op
 /// (what --canonicalize applies), for greedy rewrites that mix them with

@@ -1,11 +1,13 @@
 //===- Emit.cpp - LLVM dialect to a PIC object for the host ---------------===//
 //
-// mlir-notes §4 pitfalls: a TargetMachine with the real host CPU and
+// docs/mlir-notes.md §4 pitfalls: a TargetMachine with the real host CPU and
 // features, PIC and the small code model, so the object loads into the JIT
 // and links into a PIE (AOT) without text relocations.
 //
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
+
+#include "neuromancer/runtime/RuntimeSymbols.h"
 
 #include "mlir/IR/Operation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -59,9 +61,9 @@ void addPackedWrapper(llvm::Function &func) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::IRBuilder<> b(ctx);
   auto *type = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
-  auto *wrapper =
-      llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
-                             "_mlir_" + func.getName(), module);
+  auto *wrapper = llvm::Function::Create(
+      type, llvm::GlobalValue::ExternalLinkage,
+      runtime_symbols::kPackedPrefix + func.getName(), module);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", wrapper));
   llvm::Value *argList = wrapper->getArg(0);
   llvm::SmallVector<llvm::Value *> args;
@@ -121,7 +123,7 @@ void detail::lowerParallelDispatch(llvm::Module &module) {
   if (dispatches.empty())
     return;
   llvm::FunctionCallee runtime = module.getOrInsertFunction(
-      "nm_runtime_parallel_for",
+      runtime_symbols::kParallelFor,
       llvm::FunctionType::get(b.getVoidTy(), {ptr, ptr, i64}, false));
   for (llvm::Function *dispatch : dispatches) {
     llvm::Function *body =
@@ -182,9 +184,9 @@ void detail::useRuntimeAllocator(llvm::Module &module) {
     f->replaceAllUsesWith(callee.getCallee());
     f->eraseFromParent();
   };
-  retarget("malloc", "nm_runtime_alloc",
+  retarget("malloc", runtime_symbols::kAlloc,
            llvm::FunctionType::get(ptr, {i64}, false));
-  retarget("free", "nm_runtime_free",
+  retarget("free", runtime_symbols::kFree,
            llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false));
 }
 
