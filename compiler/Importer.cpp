@@ -168,7 +168,7 @@ private:
   }
 
   DenseI64ArrayAttr sizes(const NodeImpl &n, const char *key) {
-    return b_.getDenseI64ArrayAttr(n.attr<std::vector<int64_t>>(key, {}));
+    return b_.getDenseI64ArrayAttr(n.kwarg<std::vector<int64_t>>(key));
   }
 
   LogicalResult emit(const NodeImpl &n) {
@@ -196,11 +196,11 @@ private:
       return *expected;
     };
     auto unit = [&](const char *name, const char *key) {
-      if (n.attr<bool>(key, false))
+      if (n.kwarg<bool>(key))
         state.addAttribute(name, b_.getUnitAttr());
     };
     auto f64s = [&](const char *name, const char *key) {
-      std::vector<double> v = n.attr<std::vector<double>>(key, {});
+      std::vector<double> v = n.kwarg<std::vector<double>>(key);
       if (!v.empty())
         state.addAttribute(name, b_.getDenseF64ArrayAttr(v));
     };
@@ -211,7 +211,7 @@ private:
           return emitError(loc) << "missing parameter '" << p << "'";
         state.addOperands(v);
       }
-      std::string bn = n.attr<std::string>("batch_normalisation", "");
+      std::string bn = n.kwarg<std::string>("batch_normalisation");
       if (!bn.empty()) {
         for (const char *p : {"gamma", "mean", "std"})
           state.addOperands(param(n, p));
@@ -222,13 +222,13 @@ private:
                            ir::BatchNormModeAttr::get(
                                ctx, static_cast<ir::BatchNormMode>(*mode)));
       }
-      FailureOr<Activation> act = parsed(
-          parseActivation(n.attr<std::string>("activation_func", "relu")));
+      FailureOr<Activation> act =
+          parsed(parseActivation(n.kwarg<std::string>("activation_func")));
       if (failed(act))
         return failure();
       if (act->kind != ActivationKind::Relu)
         state.addAttribute("activation", ir::ActivationAttr::get(ctx, *act));
-      double rate = n.attr<double>("dropout_rate", 0.0);
+      double rate = n.kwarg<double>("dropout_rate");
       if (rate != 0.0)
         state.addAttribute("dropout_rate", b_.getF64FloatAttr(rate));
       return success();
@@ -238,12 +238,11 @@ private:
     if (c == "Conv") {
       if (failed(layer()))
         return failure();
-      std::vector<int64_t> pool =
-          n.attr<std::vector<int64_t>>("pool_shape", {});
+      std::vector<int64_t> pool = n.kwarg<std::vector<int64_t>>("pool_shape");
       if (!pool.empty())
         state.addAttribute("pool", b_.getDenseI64ArrayAttr(pool));
       FailureOr<ConvMode> mode =
-          parsed(parseConvMode(n.attr<std::string>("conv_mode", "valid")));
+          parsed(parseConvMode(n.kwarg<std::string>("conv_mode")));
       if (failed(mode))
         return failure();
       state.addAttribute("conv_mode",
@@ -268,11 +267,11 @@ private:
         unit("apply_train", "apply_train");
     } else if (c == "Pool") {
       state.addAttribute("pool", sizes(n, "pool_shape"));
-      std::vector<int64_t> stride = n.attr<std::vector<int64_t>>("stride", {});
+      std::vector<int64_t> stride = n.kwarg<std::vector<int64_t>>("stride");
       if (!stride.empty())
         state.addAttribute("stride", b_.getDenseI64ArrayAttr(stride));
       FailureOr<PoolMode> mode =
-          parsed(parsePoolMode(n.attr<std::string>("mode", "max")));
+          parsed(parsePoolMode(n.kwarg<std::string>("mode")));
       if (failed(mode))
         return failure();
       state.addAttribute(
@@ -281,51 +280,49 @@ private:
       state.addAttribute("crop", sizes(n, "crop"));
     } else if (c == "Pad") {
       state.addAttribute("pad", sizes(n, "pad"));
-      state.addAttribute("value",
-                         b_.getF64FloatAttr(n.attr<double>("value", 0.0)));
+      state.addAttribute("value", b_.getF64FloatAttr(n.kwarg<double>("value")));
     } else if (c == "Concat") {
-      str("axis", n.attr<std::string>("axis", "f"));
+      str("axis", n.kwarg<std::string>("axis"));
     } else if (c == "ApplyFunc") {
-      str("func", n.attr<std::string>("functor", ""));
+      str("func", n.kwarg<std::string>("functor"));
     } else if (c == "FromTensor") {
-      int64_t begin = n.attr<int64_t>("begin", 0);
-      str("axis", n.attr<std::string>("axis", "f"));
+      int64_t begin = n.kwarg<int64_t>("begin");
+      str("axis", n.kwarg<std::string>("axis"));
       state.addAttribute("start", b_.getI64IntegerAttr(begin));
-      state.addAttribute(
-          "size", b_.getI64IntegerAttr(n.attr<int64_t>("end", 0) - begin));
+      state.addAttribute("size",
+                         b_.getI64IntegerAttr(n.kwarg<int64_t>("end") - begin));
       unit("strip_singleton_dims", "strip_singleton_dims");
     } else if (c == "LRN") {
       state.addAttribute("filter_shape", sizes(n, "filter_shape"));
       FailureOr<LRNMode> mode =
-          parsed(parseLRNMode(n.attr<std::string>("mode", "spatial")));
+          parsed(parseLRNMode(n.kwarg<std::string>("mode")));
       if (failed(mode))
         return failure();
       state.addAttribute(
           "mode", ir::LRNModeAttr::get(ctx, static_cast<ir::LRNMode>(*mode)));
-      state.addAttribute("alpha",
-                         b_.getF64FloatAttr(n.attr<double>("alpha", 1e-4)));
-      state.addAttribute("k", b_.getF64FloatAttr(n.attr<double>("k", 1.0)));
-      state.addAttribute("beta",
-                         b_.getF64FloatAttr(n.attr<double>("beta", 0.75)));
+      state.addAttribute("alpha", b_.getF64FloatAttr(n.kwarg<double>("alpha")));
+      state.addAttribute("k", b_.getF64FloatAttr(n.kwarg<double>("k")));
+      state.addAttribute("beta", b_.getF64FloatAttr(n.kwarg<double>("beta")));
     } else if (c == "Softmax" || c == "Classification") {
       state.addAttribute("n_indep",
-                         b_.getI64IntegerAttr(n.attr<int64_t>("n_indep", 1)));
+                         b_.getI64IntegerAttr(n.kwarg<int64_t>("n_indep")));
     } else if (c == "OneHot") {
       state.addAttribute("n_class",
-                         b_.getI64IntegerAttr(n.attr<int64_t>("n_class", 0)));
-      str("axis", n.attr<std::string>("axis", "f"));
+                         b_.getI64IntegerAttr(n.kwarg<int64_t>("n_class")));
+      str("axis", n.kwarg<std::string>("axis"));
     } else if (c == "MultinoulliNLL" || c == "BlockedMultinoulliNLL") {
       if (n.parents.size() != 2)
         return emitError(loc) << "MultinoulliNLL with node-valued class or "
                                  "example weights is not supported yet";
-      if (n.attr<double>("weakness", 0.0) != 0.0)
+      if (c == "MultinoulliNLL" && n.kwarg<double>("weakness") != 0.0)
         return emitError(loc) << "MultinoulliNLL with weakness != 0 is not "
                                  "supported yet";
       unit("target_is_sparse", "target_is_sparse");
       f64s("class_weights", "class_weights");
       if (c == "BlockedMultinoulliNLL")
-        state.addAttribute("blocking_factor", b_.getF64FloatAttr(n.attr<double>(
-                                                  "blocking_factor", 0.5)));
+        state.addAttribute(
+            "blocking_factor",
+            b_.getF64FloatAttr(n.kwarg<double>("blocking_factor")));
     } else if (c == "_Errors") {
       unit("target_is_sparse", "target_is_sparse");
     } else if (c == "AggregateLoss") {
@@ -335,7 +332,7 @@ private:
     } else if (c == "BinaryNLL") {
       unit("subtract_label_entropy", "subtract_label_entropy");
     } else if (c == "RampLoss") {
-      double margin = n.attr<double>("margin", 0.0);
+      double margin = n.kwarg<double>("margin");
       if (margin != 0.0)
         state.addAttribute("margin", b_.getF64FloatAttr(margin));
     } else if (c == "SquaredLoss" || c == "AbsLoss") {

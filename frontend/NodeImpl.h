@@ -9,6 +9,7 @@
 #ifndef NEUROMANCER_FRONTEND_NODEIMPL_H
 #define NEUROMANCER_FRONTEND_NODEIMPL_H
 
+#include "neuromancer/core/Error.h"
 #include "neuromancer/frontend/Node.h"
 
 #include <nlohmann/json.hpp>
@@ -67,6 +68,22 @@ public:
     if (it == attrs.end() || it->is_null())
       return fallback;
     return it->get<T>();
+  }
+  /// A keyword argument the node's constructor always stores (with its
+  /// default filled in, so readers such as the importer never repeat the
+  /// defaults). KeyError naming the node and the keyword when it is
+  /// missing, TypeError when it has another type (a foreign model file).
+  template <typename T> T kwarg(const char *key) const {
+    auto it = attrs.find(key);
+    if (it == attrs.end())
+      throw KeyError(cls + " '" + name + "' has no keyword argument '" + key +
+                     "'");
+    try {
+      return it->get<T>();
+    } catch (const nlohmann::json::exception &) {
+      throw TypeError(cls + " '" + name + "': keyword argument '" + key +
+                      "' has the wrong type (" + it->dump() + ")");
+    }
   }
 };
 

@@ -1,4 +1,4 @@
-// neuro3d's prediction (examples/neuro3d: input 1x1x23x185x185) in linalg: `neuromancer lower` of the saved model, --nm-to-linalg
+// neuro3d's prediction (examples/neuro3d: input 1x1x23x185x185) in linalg: `neuromancer lower` of the saved model, --convert-nm-to-linalg
 // (neuro3d: after --nm-specialize-shapes), --canonicalize. Input of the
 // lowering-config tests.
 #map = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>

@@ -1,4 +1,4 @@
-// The seed CNN's prediction (examples/cnn3d: input 10x3x23x183x183) in linalg: `neuromancer lower` of the saved model, --nm-to-linalg
+// The seed CNN's prediction (examples/cnn3d: input 10x3x23x183x183) in linalg: `neuromancer lower` of the saved model, --convert-nm-to-linalg
 // (neuro3d: after --nm-specialize-shapes), --canonicalize. Input of the
 // lowering-config tests.
 #map = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
