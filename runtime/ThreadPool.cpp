@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -30,12 +31,38 @@
 
 namespace nm {
 
+namespace {
+
+/// Most threads a pool may have: far above any core count this runs on,
+/// far below what exhausts the process's threads.
+constexpr long kMaxThreads = 1024;
+
+/// $NEUROMANCER_NUM_THREADS as a thread count, or 0 (after one warning on
+/// stderr naming the value) when it is not a number in [1, kMaxThreads].
+int threadsFromEnvironment() {
+  const char *env = std::getenv("NEUROMANCER_NUM_THREADS");
+  if (!env || !*env)
+    return 0;
+  errno = 0;
+  char *end = nullptr;
+  long n = std::strtol(env, &end, 10);
+  if (errno == 0 && *end == '\0' && n >= 1 && n <= kMaxThreads)
+    return static_cast<int>(n);
+  static std::once_flag warned;
+  std::call_once(warned, [&] {
+    std::fprintf(stderr,
+                 "neuromancer: NEUROMANCER_NUM_THREADS='%s' is not a thread "
+                 "count from 1 to %ld; using the number of CPUs\n",
+                 env, kMaxThreads);
+  });
+  return 0;
+}
+
+} // namespace
+
 int default_num_threads() {
-  if (const char *env = std::getenv("NEUROMANCER_NUM_THREADS")) {
-    int n = std::atoi(env);
-    if (n > 0)
-      return n;
-  }
+  if (int n = threadsFromEnvironment())
+    return n;
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
     int n = CPU_COUNT(&set);
@@ -143,6 +170,7 @@ public:
   void resize(int n) {
     if (n <= 0)
       n = default_num_threads();
+    n = static_cast<int>(std::min<long>(n, kMaxThreads));
     std::lock_guard<std::mutex> use(useMutex_);
     if (n == threads())
       return;

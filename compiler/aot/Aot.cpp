@@ -6,6 +6,7 @@
 #include "neuromancer/compiler/codegen/CodeGen.h"
 #include "neuromancer/compiler/driver/Driver.h"
 #include "neuromancer/compiler/jit/CompileCache.h"
+#include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Geometry.h"
 #include "neuromancer/core/Log.h"
@@ -377,18 +378,8 @@ void freezeParameters(mlir::func::FuncOp func, const Selected &sel) {
 //--------------------------------------------------------------===//
 
 void writeFile(const fs::path &path, llvm::ArrayRef<char> data) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), data.size());
-    if (!out)
-      throw IOError("cannot write '" + path.string() + "'");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    throw IOError("cannot write '" + path.string() + "': " + ec.message());
+  writeFileAtomically(path.string(),
+                      std::string_view(data.data(), data.size()));
 }
 
 std::string axesOf(const Node &n) {

@@ -57,8 +57,10 @@ int nm_runtime_api_version(void);
  * it with the features their object was compiled for. */
 int nm_runtime_check_cpu(const char *features);
 
-/* Sets the number of threads compiled code uses (caller included);
- * n <= 0: the default (all cores, or $NEUROMANCER_NUM_THREADS). */
+/* Sets the number of threads compiled code uses (caller included), at most
+ * 1024; n <= 0: the default (all cores, or $NEUROMANCER_NUM_THREADS when it
+ * is a number from 1 to 1024; another value is reported once on stderr and
+ * ignored). */
 void nm_runtime_set_num_threads(int n);
 
 /* The current number of threads (>= 1). */

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "neuromancer/neuromancer.h"
 #include "neuromancer/compiler/aot/Aot.h"
+#include "neuromancer/core/AtomicFile.h"
 #include "tools/neuromancer/EmbeddedRuntime.h"
 
 #include <CLI/CLI.hpp>
@@ -92,21 +93,14 @@ CLI::App *addCompile(CLI::App &app, Arguments &a) {
   return cmd;
 }
 
-/// Writes `text` to `path` (via a temporary file, renamed) or stdout.
+/// Writes `text` to `path` (atomically: a unique temporary file renamed
+/// into place) or to stdout.
 void emit(std::string_view text, const std::string &path) {
   if (path.empty()) {
     std::cout << text;
     return;
   }
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out)
-      throw nm::IOError("cannot write '" + path + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw nm::IOError("cannot write '" + path + "'");
+  nm::writeFileAtomically(path, text);
 }
 
 int lower(const Arguments &a) {
@@ -181,7 +175,7 @@ int main(int argc, char **argv) {
   Arguments a;
   CLI::App *infoCmd = addInfo(app, a);
   CLI::App *lowerCmd = addLower(app, a);
-  CLI::App *compileCmd = addCompile(app, a);
+  addCompile(app, a); // the remaining command
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -1,0 +1,27 @@
+//===- AtomicFile.h - whole files written atomically ------------*- C++ -*-===//
+//
+// Every file neuromancer writes whole (AOT objects and headers, MLIR text,
+// later checkpoints) goes through writeFileAtomically: the bytes go to a
+// temporary file with a unique name in the target's directory, are flushed
+// to disk (fsync), and the temporary is renamed over the target, so a reader
+// sees the old file or the new one, never a mix, and two writers never share
+// a temporary. On any error the temporary is removed and nm::IOError names
+// the file and the system's reason (strerror). A target that is a symbolic
+// link is replaced through the link: the file it points to is written, the
+// link stays.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_CORE_ATOMICFILE_H
+#define NEUROMANCER_CORE_ATOMICFILE_H
+
+#include <string>
+#include <string_view>
+
+namespace nm {
+
+/// Writes `data` to `path` atomically (see above); IOError on failure.
+void writeFileAtomically(const std::string &path, std::string_view data);
+
+} // namespace nm
+
+#endif // NEUROMANCER_CORE_ATOMICFILE_H
