@@ -64,6 +64,7 @@ void collectParents(const std::shared_ptr<NodeImpl> &node,
 std::vector<Node> Node::all_parents() const {
   std::set<const NodeImpl *> seen;
   std::vector<Node> out;
+  impl(); // an empty handle is a ValueError, not a null dereference
   collectParents(impl_, seen, out);
   return out;
 }

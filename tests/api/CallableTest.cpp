@@ -92,6 +92,14 @@ TEST_F(ModelTest, WrongInputsGiveElektronn2Messages) {
   }
 }
 
+TEST_F(ModelTest, CallingAnEmptyHandleIsAValueError) {
+  Node empty;
+  Array x({1, 1, 4}, DType::Float32);
+  EXPECT_THROW(empty(x), ValueError);
+  EXPECT_THROW(empty(), ValueError);
+  EXPECT_THROW(empty.to_mlir(), ValueError);
+}
+
 TEST_F(ModelTest, ModelFunctions) {
   examples::Classifier m = smallSeed();
   Array image = Array::full(m.input.shape().shape(), 0.5);
