@@ -1,10 +1,11 @@
 //===- DenseTiling.h - how predict_dense cuts a volume into tiles -*- C++
 //-*-===//
 //
-// ELEKTRONN2's Node.predict_dense (docs/elektronn2-reference.md §5.1) as geometry:
-// given the raw volume, the network's input patch, output shape, strides and
-// offsets, which tiles are read and written. The runtime loop that calls the
-// network lives elsewhere; this is the arithmetic both it and tests rely on.
+// ELEKTRONN2's Node.predict_dense (docs/elektronn2-reference.md §5.1) as
+// geometry: given the raw volume, the network's input patch, output shape,
+// strides and offsets, which tiles are read and written. The runtime loop that
+// calls the network lives elsewhere; this is the arithmetic both it and tests
+// rely on.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NEUROMANCER_CORE_DENSETILING_H

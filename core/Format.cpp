@@ -72,6 +72,13 @@ std::string formatTuple(const std::vector<int64_t> &values) {
   return "(" + join(values, ", ") + ")";
 }
 
+std::string formatTupleList(const std::vector<std::vector<int64_t>> &shapes) {
+  std::string text;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    text += (i ? ", " : "") + formatTuple(shapes[i]);
+  return text;
+}
+
 std::string formatStringList(const std::vector<std::string> &values) {
   std::string out = "[";
   for (size_t i = 0; i < values.size(); ++i)

@@ -21,6 +21,8 @@ std::string formatNumpyArray(const std::vector<int64_t> &values,
                              bool asFloat = false);
 /// Python tuple: (1, 6, 6), (5,), ().
 std::string formatTuple(const std::vector<int64_t> &values);
+/// Shapes as ELEKTRONN2 lists them in messages: "(1, 2, 8), (4,)".
+std::string formatTupleList(const std::vector<std::vector<int64_t>> &shapes);
 /// Python list of strings: ['image', 'target'].
 std::string formatStringList(const std::vector<std::string> &values);
 /// Python's "%g".

@@ -63,13 +63,6 @@ std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
   return shapes;
 }
 
-std::string shapesText(const std::vector<Sizes> &shapes) {
-  std::string text;
-  for (size_t i = 0; i < shapes.size(); ++i)
-    text += (i ? ", " : "") + formatTuple(shapes[i]);
-  return text;
-}
-
 /// Compiles `outputs` as function `name` through the registered backend,
 /// specialised on `shapes` when given (None sizes). Logs ELEKTRONN2's
 /// compile lines.
@@ -77,8 +70,9 @@ std::shared_ptr<const Executable>
 compile(const std::vector<Node> &outputs, const std::string &name,
         const std::string &what, const std::vector<Sizes> &shapes = {}) {
   const Backend &compiler = backend();
-  log_info("Compiling " + what + ", inputs=" + sourceList(outputs) +
-           (shapes.empty() ? "" : ", shapes=[" + shapesText(shapes) + "]"));
+  log_info(
+      "Compiling " + what + ", inputs=" + sourceList(outputs) +
+      (shapes.empty() ? "" : ", shapes=[" + formatTupleList(shapes) + "]"));
   Clock::time_point start = Clock::now();
   bool fromCache = false;
   std::shared_ptr<const Executable> exe =
@@ -273,7 +267,7 @@ struct ModelFunctions {
     std::string key = name;
     if (needsSpecialisation(outputs)) {
       shapes = callShapes(outputs, inputs);
-      key += " " + shapesText(shapes);
+      key += " " + formatTupleList(shapes);
     }
     std::shared_ptr<const Executable> exe;
     {

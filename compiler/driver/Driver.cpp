@@ -26,13 +26,6 @@ std::unique_ptr<mlir::MLIRContext> makeContext() {
   return context;
 }
 
-std::string shapesText(const std::vector<Sizes> &shapes) {
-  std::string text;
-  for (size_t i = 0; i < shapes.size(); ++i)
-    text += (i ? ", " : "") + formatTuple(shapes[i]);
-  return text;
-}
-
 } // namespace
 
 Compilation::Compilation(std::string what)
@@ -61,7 +54,8 @@ mlir::func::FuncOp Compilation::import(const GraphFunction &function) {
 void Compilation::specialise(mlir::func::FuncOp func,
                              const std::vector<Sizes> &shapes) {
   if (mlir::failed(ir::specializeShapes(func, shapes)))
-    fail("Cannot compile " + what_ + " for input shapes " + shapesText(shapes));
+    fail("Cannot compile " + what_ + " for input shapes " +
+         formatTupleList(shapes));
 }
 
 std::string Compilation::printNm() {

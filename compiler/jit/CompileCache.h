@@ -109,8 +109,8 @@ public:
 
   /// The key material and the module to compile given separately: the key
   /// hashes `keyText` (e.g. the nm IR of the function in generic form, as
-  /// docs/design.md asks), and `lower` (returning the linalg module's text) runs
-  /// only when neither level has the entry.
+  /// docs/design.md asks), and `lower` (returning the linalg module's text)
+  /// runs only when neither level has the entry.
   CacheResult getOrCompile(llvm::StringRef keyText,
                            llvm::function_ref<std::string()> lower,
                            const codegen::CompileOptions &options = {},

@@ -1,8 +1,8 @@
 //===- PrintStats.cpp - --nm-print-stats ----------------------------------===//
 //
 // Prints ELEKTRONN2's per-node stats and Model.designate_nodes totals
-// (docs/elektronn2-reference.md §2.3, §2.4) from the cost interface; numbers are
-// formatted by core's Format.h, so they read exactly like the frontend's.
+// (docs/elektronn2-reference.md §2.3, §2.4) from the cost interface; numbers
+// are formatted by core's Format.h, so they read exactly like the frontend's.
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/dialect/Transforms/Passes.h"
