@@ -3,6 +3,7 @@
 
 #include "neuromancer/core/Error.h"
 
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -51,10 +52,10 @@ int writeAll(int fd, std::string_view data) {
   return 0;
 }
 
-} // namespace
 
-void writeFileAtomically(const std::string &path, std::string_view data) {
-  fs::path target = resolveTarget(path);
+/// Creates the unique temporary for `target`; returns its descriptor.
+int createTemporary(const std::string &path, const fs::path &target,
+                    std::string &tmp) {
   fs::path dir =
       target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::string pattern =
@@ -65,31 +66,68 @@ void writeFileAtomically(const std::string &path, std::string_view data) {
   if (fd < 0)
     fail(path, "cannot create a temporary file in '" + dir.string() + "'",
          errno);
-  std::string tmp(name.data());
-  auto cleanUp = [&](const std::string &what, int error) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    fail(path, what, error);
-  };
-  if (int error = writeAll(fd, data))
-    cleanUp("write", error);
+  tmp = name.data();
+  return fd;
+}
+
+/// Gives `fd` the mode of a file the user created, flushes it to disk and
+/// closes it; 0 or the errno of the step that failed (with its name).
+int finishTemporary(int fd, const char *&step) {
   // Readable like a file the user created (mkstemp makes it 0600).
   mode_t mask = ::umask(0);
   ::umask(mask);
-  if (::fchmod(fd, 0666 & ~mask) != 0)
-    cleanUp("chmod", errno);
-  if (::fsync(fd) != 0)
-    cleanUp("fsync", errno);
-  if (::close(fd) != 0) {
-    int error = errno;
-    ::unlink(tmp.c_str());
-    fail(path, "close", error);
+  int error = 0;
+  if (::fchmod(fd, 0666 & ~mask) != 0) {
+    step = "chmod";
+    error = errno;
+  } else if (::fsync(fd) != 0) {
+    step = "fsync";
+    error = errno;
   }
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    int error = errno;
-    ::unlink(tmp.c_str());
-    fail(path, "rename", error);
+  if (::close(fd) != 0 && !error) {
+    step = "close";
+    error = errno;
   }
+  return error;
+}
+
+} // namespace
+
+void writeFileAtomically(const std::string &path, std::string_view data) {
+  AtomicFile file(path);
+  int fd = ::open(file.tempPath().c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail(path, "open", errno);
+  if (int error = writeAll(fd, data)) {
+    ::close(fd);
+    fail(path, "write", error);
+  }
+  if (::close(fd) != 0)
+    fail(path, "close", errno);
+  file.commit();
+}
+
+AtomicFile::AtomicFile(const std::string &path)
+    : path_(path), target_(resolveTarget(path).string()) {
+  ::close(createTemporary(path_, target_, temp_));
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_)
+    ::unlink(temp_.c_str());
+}
+
+void AtomicFile::commit() {
+  assert(!committed_ && "an AtomicFile commits once");
+  int fd = ::open(temp_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    fail(path_, "reopen the temporary '" + temp_ + "'", errno);
+  const char *step = "";
+  if (int error = finishTemporary(fd, step))
+    fail(path_, step, error);
+  if (::rename(temp_.c_str(), target_.c_str()) != 0)
+    fail(path_, "rename", errno);
+  committed_ = true;
 }
 
 } // namespace nm

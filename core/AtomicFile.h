@@ -22,6 +22,30 @@ namespace nm {
 /// Writes `data` to `path` atomically (see above); IOError on failure.
 void writeFileAtomically(const std::string &path, std::string_view data);
 
+/// A file written by someone else (libhdf5, LLVM) under the same guarantees:
+/// the constructor creates the unique temporary (empty, 0600) in the
+/// target's directory; the writer fills tempPath(); commit() sets the mode
+/// from the umask, fsyncs and renames it over the target. Destroyed
+/// uncommitted (an error path), it removes the temporary.
+class AtomicFile {
+public:
+  explicit AtomicFile(const std::string &path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile &) = delete;
+  AtomicFile &operator=(const AtomicFile &) = delete;
+
+  /// Where the writer writes.
+  const std::string &tempPath() const { return temp_; }
+  /// The file commit() replaces: `path`, or the file a symlink points to.
+  const std::string &targetPath() const { return target_; }
+  /// Makes the temporary the target (IOError naming `path` and strerror).
+  void commit();
+
+private:
+  std::string path_, target_, temp_;
+  bool committed_ = false;
+};
+
 } // namespace nm
 
 #endif // NEUROMANCER_CORE_ATOMICFILE_H

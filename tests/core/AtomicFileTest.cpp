@@ -86,4 +86,31 @@ TEST(AtomicFile, WritesThroughASymbolicLink) {
   EXPECT_EQ(readAll(link), "new");
 }
 
+TEST(AtomicFile, AWriterFillsTheTemporaryAndCommitReplacesTheTarget) {
+  fs::path dir = scratch("writer");
+  fs::path file = dir / "model.h5";
+  std::ofstream(file) << "old";
+  {
+    nm::AtomicFile out(file.string());
+    EXPECT_EQ(fs::path(out.tempPath()).parent_path(), dir);
+    std::ofstream(out.tempPath()) << "new";
+    EXPECT_EQ(readAll(file), "old");
+    out.commit();
+  }
+  EXPECT_EQ(readAll(file), "new");
+  EXPECT_EQ(entries(dir), 1u);
+}
+
+TEST(AtomicFile, AnUncommittedFileLeavesTheTargetAndNoTemporary) {
+  fs::path dir = scratch("uncommitted");
+  fs::path file = dir / "model.h5";
+  std::ofstream(file) << "old";
+  {
+    nm::AtomicFile out(file.string());
+    std::ofstream(out.tempPath()) << "half";
+  }
+  EXPECT_EQ(readAll(file), "old");
+  EXPECT_EQ(entries(dir), 1u);
+}
+
 } // namespace
