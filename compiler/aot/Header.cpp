@@ -157,6 +157,25 @@ std::string cType(DType dtype) {
   return "void";
 }
 
+std::string objectMarker(const std::string &prefix, const std::string &id) {
+  return prefix + "_object_" + id;
+}
+
+/// A reference to the object's marker that every translation unit including
+/// the header keeps (`used`), so only the object written with this header
+/// links.
+static void emitObjectCheck(std::ostringstream &os, const HeaderDoc &doc) {
+  std::string marker = objectMarker(doc.prefix, doc.objectId);
+  os << "\n/* Ties this header to the " << doc.objectFile
+     << " written with it: linked with an\n * object of another compile, "
+        "the link fails with an undefined reference to\n * "
+     << marker << ". */\n"
+     << "extern const char " << marker << ";\n"
+     << "#if defined(__GNUC__)\n__attribute__((used))\n#endif\n"
+     << "static const char *const " << doc.prefix << "_object_check = &"
+     << marker << ";\n";
+}
+
 std::string emitHeader(const HeaderDoc &doc) {
   std::ostringstream os;
   const std::string P = upper(doc.prefix);
@@ -202,6 +221,7 @@ std::string emitHeader(const HeaderDoc &doc) {
      << "/* Instruction-set features the object needs (checked by every entry "
         "point). */\n"
      << "#define " << P << "_CPU_FEATURES \"" << doc.cpuFeatures << "\"\n";
+  emitObjectCheck(os, doc);
 
   for (const FunctionDoc &f : doc.functions) {
     const std::string F = upper(f.entry);
