@@ -5,6 +5,7 @@
 
 #include "neuromancer/core/Format.h"
 
+#include <cassert>
 #include <optional>
 
 namespace nm {
@@ -429,23 +430,41 @@ bool cnnSizeValid(const std::vector<CnnLayer> &layers, int64_t axis,
   return true;
 }
 
+CnnValidSizes cnnValidSizes(const std::vector<CnnLayer> &layers, int64_t axis) {
+  // Backwards from one output voxel: a layer of filter f and pool p needs
+  // out = p*s + (mfp ? 1 : 0) (for p > 1) valid pooled sizes s, and
+  // in = out + f - 1.
+  CnnValidSizes valid;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    int64_t f = it->filter.at(axis);
+    int64_t p = it->pool.empty() ? 1 : it->pool.at(axis);
+    int64_t offset = (p > 1 && it->mfp) ? 1 : 0;
+    valid.first = p * valid.first + offset + f - 1;
+    valid.step *= p;
+  }
+  assert(cnnSizeValid(layers, axis, valid.first));
+  return valid;
+}
+
+int64_t CnnValidSizes::atMost(int64_t size) const {
+  if (size < first)
+    return None;
+  return first + (size - first) / step * step;
+}
+
+int64_t CnnValidSizes::atLeast(int64_t size) const {
+  if (size <= first)
+    return first;
+  return first + (size - first + step - 1) / step * step;
+}
+
 Expected<CnnCalculation> cnncalculator(const std::vector<CnnLayer> &layers,
                                        const Sizes &desired) {
   CnnCalculation calc;
   const int64_t ndim = static_cast<int64_t>(desired.size());
   for (int64_t a = 0; a < ndim; ++a) {
-    int64_t smallest = None, best = None;
-    for (int64_t s = 2; s < 5000; ++s) {
-      if (!cnnSizeValid(layers, a, s))
-        continue;
-      if (smallest == None)
-        smallest = s;
-      if (s <= desired[a])
-        best = s;
-    }
-    if (smallest == None)
-      return valueError("No valid patch size in 2..4999 on spatial axis " +
-                        std::to_string(a));
+    CnnValidSizes valid = cnnValidSizes(layers, a);
+    int64_t smallest = valid.atLeast(2), best = valid.atMost(desired[a]);
     int64_t chosen = best == None ? smallest : best;
     if (chosen != desired[a])
       calc.notes.push_back(

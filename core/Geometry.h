@@ -114,9 +114,20 @@ struct CnnCalculation {
 /// True when `size` flows through every layer on axis `axis`.
 bool cnnSizeValid(const std::vector<CnnLayer> &layers, int64_t axis,
                   int64_t size);
+/// The valid sizes on one axis: first, first + step, first + 2*step, ...
+/// (every conv/pool layer maps an arithmetic progression of input sizes onto
+/// the valid sizes after it, so there is no upper bound).
+struct CnnValidSizes {
+  int64_t first = 1, step = 1;
+  /// The largest valid size <= `size`, or None when `size` < first.
+  int64_t atMost(int64_t size) const;
+  /// The smallest valid size >= `size`.
+  int64_t atLeast(int64_t size) const;
+};
+CnnValidSizes cnnValidSizes(const std::vector<CnnLayer> &layers, int64_t axis);
 /// Largest valid size <= desired ("size not possible"), or the smallest
-/// valid one when desired is below it ("size too small"), searched in
-/// 2..4999. Fails when no size in that range is valid.
+/// valid size >= 2 when desired is below it ("size too small"), as
+/// ELEKTRONN2's cnncalculator, with no upper limit on the sizes.
 Expected<CnnCalculation> cnncalculator(const std::vector<CnnLayer> &layers,
                                        const Sizes &desiredPatch);
 

@@ -153,19 +153,15 @@ std::vector<CnnLayer> convLayers(const Model &model) {
   return layers;
 }
 
-/// "105 + 4*k (105, 109, 113, ...)" or a list.
-std::string describeSizes(const std::vector<int64_t> &valid) {
+/// "105 + 4*k (105, 109, 113, 117, 121, 125, ...)".
+std::string describeSizes(const CnnValidSizes &valid) {
   std::vector<std::string> first;
-  for (size_t i = 0; i < valid.size() && i < 6; ++i)
-    first.push_back(std::to_string(valid[i]));
-  bool progression = valid.size() >= 3;
-  for (size_t i = 2; progression && i < valid.size(); ++i)
-    progression = valid[i] - valid[i - 1] == valid[1] - valid[0];
-  if (progression)
-    return std::to_string(valid[0]) + " + " +
-           std::to_string(valid[1] - valid[0]) + "*k (" + join(first) +
-           ", ...)";
-  return join(first) + (valid.size() > first.size() ? ", ..." : "");
+  for (int64_t i = 0; i < 6; ++i)
+    first.push_back(std::to_string(valid.first + i * valid.step));
+  if (valid.step == 1)
+    return std::to_string(valid.first) + " and larger";
+  return std::to_string(valid.first) + " + " + std::to_string(valid.step) +
+         "*k (" + join(first) + ", ...)";
 }
 
 /// ValueError naming axis `axis` of `input` and the valid sizes, or nothing
@@ -175,31 +171,20 @@ void checkSpatialSize(const std::vector<CnnLayer> &layers, const Node &input,
                       const std::string &given) {
   if (cnnSizeValid(layers, spatialIndex, size))
     return;
-  std::vector<int64_t> valid;
-  for (int64_t s = 1; s < 5000; ++s)
-    if (cnnSizeValid(layers, spatialIndex, s))
-      valid.push_back(s);
+  CnnValidSizes valid = cnnValidSizes(layers, spatialIndex);
   char tag = input.shape().tags()[axis];
   std::string msg = "--input-shape " + given + ": size " +
                     std::to_string(size) + " of axis '" + tag + "' (axis " +
                     std::to_string(axis) + " of input '" + input.name() +
                     "', " + input.shape().tagString() +
                     ") does not fit the conv/pool layers of the model";
-  if (valid.empty())
-    throw ValueError(msg + "; no size in 1..4999 does");
-  int64_t below = None, above = None;
-  for (int64_t s : valid) {
-    if (s < size)
-      below = s;
-    if (s > size && above == None)
-      above = s;
-  }
   std::vector<std::string> nearest;
-  if (below != None)
+  if (int64_t below = valid.atMost(size); below != None)
     nearest.push_back(std::to_string(below));
-  if (above != None)
-    nearest.push_back(std::to_string(above));
-  throw ValueError(msg + ": the nearest valid sizes are " +
+  nearest.push_back(std::to_string(valid.atLeast(size)));
+  throw ValueError(msg +
+                   (nearest.size() == 1 ? ": the nearest valid size is "
+                                        : ": the nearest valid sizes are ") +
                    join(nearest, " and ") + "; valid sizes on '" + tag +
                    "' are " + describeSizes(valid));
 }
