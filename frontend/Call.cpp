@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <new>
 #include <random>
 
 namespace nm {
@@ -75,8 +76,18 @@ compile(const std::vector<Node> &outputs, const std::string &name,
       (shapes.empty() ? "" : ", shapes=[" + formatTupleList(shapes) + "]"));
   Clock::time_point start = Clock::now();
   bool fromCache = false;
-  std::shared_ptr<const Executable> exe =
-      compiler.compile({name, outputs}, what, shapes, fromCache);
+  std::shared_ptr<const Executable> exe;
+  try {
+    exe = compiler.compile({name, outputs}, what, shapes, fromCache);
+  } catch (const Error &) {
+    throw;
+  } catch (const std::bad_alloc &) {
+    throw RuntimeError("out of memory compiling " + what);
+  } catch (const std::exception &e) {
+    // A failure below the backend's own checks (a library, the file
+    // system) still reaches the user as an nm::Error naming the function.
+    throw RuntimeError("compiling " + what + " failed: " + e.what());
+  }
   char line[96];
   std::snprintf(line, sizeof(line), " Compiling done  - in %.2f s%s",
                 secondsSince(start),
