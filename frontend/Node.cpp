@@ -213,6 +213,8 @@ double standardNormal() {
 
 void set_seed(uint64_t seed) { generator().seed(seed); }
 
+uint64_t next_seed() { return generator()(); }
+
 Array glorotNormal(const Sizes &shape, double fanSum) {
   Array a(shape);
   const double std = std::sqrt(2.0 / fanSum);

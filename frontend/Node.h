@@ -136,6 +136,11 @@ private:
 /// builds the same model twice gets the same parameters.
 void set_seed(uint64_t seed);
 
+/// A 64-bit value drawn from the generator set_seed seeds: the default seed
+/// of what owns its own generator (nm::BatchCreatorImage), so set_seed(n)
+/// at the start makes a whole program reproducible.
+uint64_t next_seed();
+
 } // namespace nm
 
 #endif // NEUROMANCER_FRONTEND_NODE_H

@@ -1,0 +1,174 @@
+//===- BatchCreatorImage.h - training batches from HDF5 cubes ---*- C++ -*-===//
+//
+// ELEKTRONN2's BatchCreatorImage (reference §6.4): image and label cubes
+// from HDF5 files, randomly placed label-centred patches, flips/swaps and
+// warps (Warp.h), grey-value augmentation (Augment.h), strided targets.
+//
+// Reproducible: batch i of a source is a pure function of (seed, source, i)
+// — its generator is derived from the three — so the same seed and options
+// give the same batch sequence, synchronously or from any number of
+// background worker threads (E2 drew from the process's clock-seeded state
+// and, for the warp, from the global np.random).
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_DATA_BATCHCREATORIMAGE_H
+#define NEUROMANCER_DATA_BATCHCREATORIMAGE_H
+
+#include "neuromancer/core/DType.h"
+#include "neuromancer/core/TaggedShape.h"
+#include "neuromancer/data/Warp.h"
+#include "neuromancer/frontend/Node.h"
+#include "neuromancer/runtime/Array.h"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nm {
+
+/// (file name relative to the path, HDF5 dataset key).
+using H5File = std::pair<std::string, std::string>;
+
+/// ELEKTRONN2's constructor keywords, in its order, then the seed.
+struct BatchCreatorOptions {
+  std::string d_path;
+  std::string l_path;
+  std::vector<H5File> d_files;
+  std::vector<H5File> l_files;
+  /// Sampling weights of the training cubes (unnormalised); default: the
+  /// label cube sizes.
+  std::optional<std::vector<double>> cube_prios;
+  /// Indices (into d_files) of the cubes used for validation only.
+  std::vector<int64_t> valid_cubes;
+  /// img-scalar mode only: "crop" (cut the cube to the patch) or "keep".
+  std::string border_mode = "crop";
+  double aniso_factor = 2;
+  /// Target channel triples holding vectors, re-rotated by the warp.
+  std::vector<std::array<int64_t, 3>> target_vec_ix;
+  /// Target channels interpolated by nearest neighbour; unset: all.
+  std::optional<std::vector<int64_t>> target_discrete_ix;
+  /// Read patches from disk instead of holding cubes in memory (not yet
+  /// supported: NotImplementedError).
+  bool h5stream = false;
+  /// Data are (z,x,y) / (ch,z,x,y); false: (x,y,z) / (ch,x,y,z), swapped.
+  bool zxy = true;
+  /// Seed of every random draw; unset: drawn from the generator that
+  /// nm::set_seed seeds (so set_seed(n) makes a whole program reproducible).
+  std::optional<uint64_t> seed;
+};
+
+/// ELEKTRONN2's getbatch keywords.
+struct GetBatchOptions {
+  int64_t batch_size = 1;
+  /// "train" or "valid".
+  std::string source = "train";
+  /// Input channels that get greyAugment (train only).
+  std::vector<int64_t> grey_augment_channels;
+  /// Fraction of examples warped: 0 never, 1 always (E2's True), between:
+  /// that probability. Flips and axis swaps happen regardless.
+  double warp = 0;
+  data::WarpArgs warp_args;
+  /// Reject an example when the fraction of negative targets exceeds this.
+  std::optional<double> ignore_thresh;
+  /// Full-resolution targets instead of targets strided like the network.
+  bool force_dense = false;
+  /// "", "malis" or "affinity" (only "" is supported yet).
+  std::string affinities;
+  bool operator==(const GetBatchOptions &) const = default;
+};
+
+class BatchCreatorImage {
+public:
+  /// Reads all cubes. Errors (nm::IOError, KeyError, ValueError) name the
+  /// file, dataset and sizes: a missing file or dataset, labels not centred
+  /// ("targets must be centered w.r.t. images"), a patch that does not fit
+  /// a cube, labels that overflow the target dtype, valid_cubes out of range.
+  BatchCreatorImage(const Node &input_node, const Node &target_node,
+                    const BatchCreatorOptions &options);
+  ~BatchCreatorImage();
+  BatchCreatorImage(const BatchCreatorImage &) = delete;
+  BatchCreatorImage &operator=(const BatchCreatorImage &) = delete;
+
+  /// The next batch of `options.source`: {images[bs, ch, *ps] float32,
+  /// target[bs, t_n_f, *target_ps strided] in the target node's dtype} (img-
+  /// scalar: target[bs, t_n_f]). With background workers the batch comes
+  /// from their queue (an error in a worker is rethrown here); the sequence
+  /// is the same either way.
+  std::vector<Array> getbatch(const GetBatchOptions &options = {});
+
+  /// ELEKTRONN2's background_processes: `workers` threads produce the
+  /// following batches into a queue of `queue_size` (0: 2 * workers) while
+  /// the caller trains; 0 workers: synchronous. A getbatch with other
+  /// options than the queued ones discards the queue (and recomputes).
+  void set_background(int workers, int queue_size = 0);
+  int background_workers() const { return workers_; }
+
+  /// "1-target Data Set with 1 input channel(s):\n#train cubes: 2 and
+  /// #valid cubes: 1, 10,125,000 labelled pixels."
+  std::string repr() const;
+  /// "Warp stats: successful: 10, failed 2, quota: 0.8".
+  std::string warp_stats() const;
+
+  // Geometry, as ELEKTRONN2 names it.
+  const Sizes &patch_size() const { return patchSize_; }
+  const Sizes &target_ps() const { return targetPs_; }
+  const Sizes &strides() const { return strides_; }
+  const Sizes &offsets() const { return offsets_; }
+  /// "img-img" or "img-scalar".
+  const std::string &mode() const { return mode_; }
+  DType t_dtype() const { return tDtype_; }
+  int64_t n_f() const { return nF_; }
+  int64_t t_n_f() const { return tNF_; }
+  int64_t n_labelled_pixel() const { return nLabelled_; }
+  int64_t training_count() const;
+  int64_t valid_count() const;
+  uint64_t seed() const { return seed_; }
+  /// Where patch centres of cube `index` (of `source`) may lie, per axis
+  /// (z, x, y; a 2-D network has z of size 1).
+  std::array<data::CentreRange, 3> centre_ranges(const std::string &source,
+                                                 int64_t index) const;
+
+  struct Cube;
+  class Prefetcher;
+
+private:
+  std::vector<Array> produce(int stream, uint64_t index,
+                             const GetBatchOptions &options) const;
+  void check(const GetBatchOptions &options) const;
+  const Cube &pickCube(int stream, data::Rng &rng) const;
+  void loadCubes(const BatchCreatorOptions &options);
+  void cropToPatch(Cube &cube) const;
+  void setRanges(Cube &cube) const;
+  void stopBackground();
+
+  Sizes patchSize_, targetPs_, strides_, offsets_;
+  data::Index3 ps3_{}, tps3_{}, strides3_{};
+  bool twoD_ = false;
+  std::string mode_;
+  DType tDtype_ = DType::Float32;
+  int64_t nF_ = 0, tNF_ = 0, nLabelled_ = 0;
+  int64_t inputF_ = None;
+  double aniso_ = 2;
+  bool cropScalar_ = true;
+  std::vector<bool> discrete_;
+  std::vector<std::array<int64_t, 3>> vecIx_;
+  uint64_t seed_ = 0;
+  std::vector<std::shared_ptr<const Cube>> train_, valid_;
+  std::vector<double> samplingWeight_; // cumulative, starting at 0
+  mutable std::atomic<int64_t> nSuccessfulWarp_{0}, nFailedWarp_{0};
+
+  std::mutex mutex_; // getbatch callers
+  uint64_t next_[2] = {0, 0};
+  int workers_ = 0, queueSize_ = 0;
+  std::unique_ptr<Prefetcher> prefetch_[2];
+};
+
+} // namespace nm
+
+#endif // NEUROMANCER_DATA_BATCHCREATORIMAGE_H
