@@ -348,26 +348,29 @@ void BatchCreatorImage::loadCubes(const BatchCreatorOptions &o) {
 }
 
 void BatchCreatorImage::cropToPatch(Cube &c) const {
-  // border_mode 'crop': the central patch-sized part of the image.
-  Index3 ex{}, sh = c.dsh;
+  // border_mode 'crop': the central part of the image, one voxel larger
+  // than the patch, which the interpolation's bounds check needs (E2 cuts
+  // exactly the patch size, which leaves no position its warp accepts).
+  Index3 ex{}, sh = c.dsh, cut;
   for (int a = 0; a < 3; ++a) {
+    cut[a] = std::min(sh[a], ps3_[a] + 1);
     if (sh[a] < ps3_[a])
       return; // setRanges reports the cube as too small
-    ex[a] = (sh[a] - ps3_[a]) / 2;
+    ex[a] = (sh[a] - cut[a]) / 2;
   }
-  std::vector<float> out(nF_ * ps3_[0] * ps3_[1] * ps3_[2]);
+  std::vector<float> out(nF_ * cut[0] * cut[1] * cut[2]);
   size_t i = 0;
   for (int64_t ch = 0; ch < nF_; ++ch)
-    for (int64_t z = 0; z < ps3_[0]; ++z)
-      for (int64_t x = 0; x < ps3_[1]; ++x) {
+    for (int64_t z = 0; z < cut[0]; ++z)
+      for (int64_t x = 0; x < cut[1]; ++x) {
         const float *row =
             c.d.data() +
             ((ch * sh[0] + z + ex[0]) * sh[1] + x + ex[1]) * sh[2] + ex[2];
-        std::copy(row, row + ps3_[2], out.data() + i);
-        i += ps3_[2];
+        std::copy(row, row + cut[2], out.data() + i);
+        i += cut[2];
       }
   c.d.swap(out);
-  c.dsh = ps3_;
+  c.dsh = cut;
 }
 
 void BatchCreatorImage::setRanges(Cube &c) const {

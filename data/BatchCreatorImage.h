@@ -46,7 +46,8 @@ struct BatchCreatorOptions {
   std::optional<std::vector<double>> cube_prios;
   /// Indices (into d_files) of the cubes used for validation only.
   std::vector<int64_t> valid_cubes;
-  /// img-scalar mode only: "crop" (cut the cube to the patch) or "keep".
+  /// img-scalar mode only: "crop" (cut the cube to the patch plus one voxel
+  /// for the interpolation) or "keep"; "mirror" and "0-pad" are not yet.
   std::string border_mode = "crop";
   double aniso_factor = 2;
   /// Target channel triples holding vectors, re-rotated by the warp.
