@@ -15,6 +15,7 @@
 #include "neuromancer/core/Geometry.h"
 #include "neuromancer/core/Log.h"
 #include "neuromancer/core/TaggedShape.h"
+#include "neuromancer/data/BatchCreatorImage.h"
 #include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Layers.h"
 #include "neuromancer/frontend/Model.h"

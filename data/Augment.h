@@ -9,6 +9,7 @@
 #ifndef NEUROMANCER_DATA_AUGMENT_H
 #define NEUROMANCER_DATA_AUGMENT_H
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -52,6 +53,41 @@ std::vector<GreyParams> greyAugment(float *data, int64_t n_ch,
                                     int64_t channelSize,
                                     const std::vector<int64_t> &channels,
                                     Rng &rng);
+
+/// ELEKTRONN2's noise_augment: d += level * (U - 0.5) on every voxel of
+/// every channel. ValueError unless 0 <= level <= 1.
+void noiseAugment(float *data, int64_t size, double level, Rng &rng);
+
+/// scipy.ndimage.gaussian_filter(d, sigma) on one (z, x, y) volume: the
+/// same sigma on each axis, truncate 4 (radius int(4 sigma + 0.5)), mode
+/// 'reflect' (d c b a | a b c d). In place.
+void gaussianFilter(float *data, const std::array<int64_t, 3> &shape,
+                    double sigma);
+
+/// The blob augmentations' keywords (ELEKTRONN2's *_args dicts).
+struct BlobArgs {
+  /// Number of blobs: randint(lo, hi), drawn once for all channels.
+  std::array<int64_t, 2> num_blob_range = {5, 15};
+  /// Blob side: randint(lo, hi) per blob; the cube is 2 * (side / 2).
+  std::array<int64_t, 2> blob_size_range = {10, 32};
+  /// blurry_blobs: the blur's sigma; 0: randint(1, 6) per blob.
+  double diffuseness = 0;
+  /// noisy_random_erasing: the uniform noise's range (ELEKTRONN2's default
+  /// (0, 255) on images scaled to [0, 1]).
+  std::array<double, 2> noise_range = {0, 255};
+  /// uniform_random_erasing: the fill value.
+  double value = 0;
+  bool operator==(const BlobArgs &) const = default;
+};
+
+enum class BlobKind { Blur, Noise, Uniform };
+
+/// ELEKTRONN2's add_blobs: per channel, num_blobs cubes with random centres
+/// (at least side/2 from the borders) are blurred, filled with noise or with
+/// one value. A side >= the smallest spatial size ends that channel's blobs
+/// (E2's `break`). ValueError for empty ranges.
+void addBlobs(float *data, int64_t n_ch, const std::array<int64_t, 3> &shape,
+              BlobKind kind, const BlobArgs &args, Rng &rng);
 
 } // namespace nm::data
 

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <sys/stat.h>
@@ -621,6 +622,13 @@ void BatchCreatorImage::check(const GetBatchOptions &o) const {
     throw ValueError("getbatch: warp must be in [0, 1] (the fraction of "
                      "warped examples), not " +
                      formatG(o.warp));
+  for (double p : {o.nga_blur_noise_probability, o.blurry_blobs_probability,
+                   o.uniform_random_erasing_probability,
+                   o.noisy_random_erasing_probability})
+    if (!(p >= 0 && p <= 1))
+      throw ValueError("getbatch: augmentation probabilities must be in "
+                       "[0, 1], not " +
+                       formatG(p));
   if (o.ignore_thresh && !(*o.ignore_thresh >= 0))
     throw ValueError("getbatch: ignore_thresh must be >= 0");
   if (o.affinities == "malis" || o.affinities == "affinity")
@@ -669,6 +677,32 @@ void writeTarget(Array &out, const std::vector<double> &dense, int64_t n,
 }
 
 } // namespace
+
+void BatchCreatorImage::augment(float *d, const GetBatchOptions &o,
+                                Rng &rng) const {
+  const int64_t psVol = ps3_[0] * ps3_[1] * ps3_[2];
+  if (!o.grey_augment_channels.empty())
+    data::greyAugment(d, nF_, psVol, o.grey_augment_channels, rng);
+  // ELEKTRONN2 discards the blur's result (blur_augment without
+  // data_overwrite); we apply what its documentation describes.
+  if (o.nga_blur_noise_probability > 0 &&
+      rng.rand() < o.nga_blur_noise_probability) {
+    for (int64_t c = 0; c < nF_; ++c)
+      data::gaussianFilter(d + c * psVol, ps3_, 1.0);
+    data::noiseAugment(d, nF_ * psVol, 0.15, rng);
+  }
+  if (o.blurry_blobs_probability > 0 && rng.rand() < o.blurry_blobs_probability)
+    data::addBlobs(d, nF_, ps3_, data::BlobKind::Blur, o.blurry_blobs_args,
+                   rng);
+  if (o.uniform_random_erasing_probability > 0 &&
+      rng.rand() < o.uniform_random_erasing_probability)
+    data::addBlobs(d, nF_, ps3_, data::BlobKind::Uniform,
+                   o.uniform_random_erasing_args, rng);
+  if (o.noisy_random_erasing_probability > 0 &&
+      rng.rand() < o.noisy_random_erasing_probability)
+    data::addBlobs(d, nF_, ps3_, data::BlobKind::Noise,
+                   o.noisy_random_erasing_args, rng);
+}
 
 std::vector<Array> BatchCreatorImage::produce(int stream, uint64_t index,
                                               const GetBatchOptions &o) const {
@@ -721,8 +755,8 @@ std::vector<Array> BatchCreatorImage::produce(int stream, uint64_t index,
       continue;
     }
     rejects = 0;
-    if (stream == 0 && !o.grey_augment_channels.empty())
-      data::greyAugment(di, nF_, psVol, o.grey_augment_channels, rng);
+    if (stream == 0)
+      augment(di, o, rng);
     ++count;
   }
   Sizes tShape = {bs, tNF_};

@@ -16,6 +16,7 @@
 
 #include "neuromancer/core/DType.h"
 #include "neuromancer/core/TaggedShape.h"
+#include "neuromancer/data/Augment.h"
 #include "neuromancer/data/Warp.h"
 #include "neuromancer/frontend/Node.h"
 #include "neuromancer/runtime/Array.h"
@@ -81,6 +82,16 @@ struct GetBatchOptions {
   bool force_dense = false;
   /// "", "malis" or "affinity" (only "" is supported yet).
   std::string affinities;
+  // Non-geometric augmentations (train only, after greyAugment, in this
+  // order; each applied with its probability).
+  /// Gaussian blur (sigma 1) then noise (level 0.15) on the whole patch.
+  double nga_blur_noise_probability = 0;
+  double blurry_blobs_probability = 0;
+  data::BlobArgs blurry_blobs_args;
+  double uniform_random_erasing_probability = 0;
+  data::BlobArgs uniform_random_erasing_args;
+  double noisy_random_erasing_probability = 0;
+  data::BlobArgs noisy_random_erasing_args;
   bool operator==(const GetBatchOptions &) const = default;
 };
 
@@ -142,6 +153,8 @@ private:
   std::vector<Array> produce(int stream, uint64_t index,
                              const GetBatchOptions &options) const;
   void check(const GetBatchOptions &options) const;
+  void augment(float *patch, const GetBatchOptions &options,
+               data::Rng &rng) const;
   const Cube &pickCube(int stream, data::Rng &rng) const;
   void loadCubes(const BatchCreatorOptions &options);
   void cropToPatch(Cube &cube) const;

@@ -545,3 +545,43 @@ TEST_F(BatchCreator, BadOptionsAndDtypes) {
   expectError<nm::ValueError>([&] { BatchCreatorImage(input, target, opts()); },
                               {"2 channel(s)", "the data 3"});
 }
+
+TEST_F(BatchCreator, NonGeometricAugmentationsOnTrainOnly) {
+  nodes({5, 9, 9}, {3, 5, 5}, {1, 2, 2});
+  writeCoordImages(file("raw_0.h5"), {15, 21, 21});
+  writeCodeLabels(file("lab_0.h5"), {9, 13, 13});
+  writeCoordImages(file("raw_1.h5"), {15, 21, 21});
+  writeCodeLabels(file("lab_1.h5"), {9, 13, 13});
+  auto o = opts(2);
+  o.valid_cubes = {1};
+  // One example per batch: augmentation draws shift the generator, so a
+  // second example would be placed elsewhere.
+  GetBatchOptions plain{.batch_size = 1};
+  GetBatchOptions aug = plain;
+  aug.uniform_random_erasing_probability = 1;
+  aug.uniform_random_erasing_args.num_blob_range = {1, 2};
+  aug.uniform_random_erasing_args.blob_size_range = {4, 5};
+  aug.uniform_random_erasing_args.value = -3;
+  GetBatchOptions zero = plain;
+  zero.blurry_blobs_probability = 0;
+  zero.nga_blur_noise_probability = 0;
+  BatchCreatorImage a(input, target, o), b(input, target, o),
+      c(input, target, o);
+  auto pa = a.getbatch(plain), pb = b.getbatch(aug), pc = c.getbatch(zero);
+  EXPECT_EQ(pa[0], pc[0]); // probability 0 draws nothing
+  EXPECT_NE(pa[0], pb[0]); // erased
+  EXPECT_EQ(pa[1], pb[1]); // targets untouched
+  int64_t erased = 0;
+  for (int64_t i = 0; i < pb[0].size(); ++i)
+    erased += pb[0].getFlat(i) == -3;
+  EXPECT_EQ(erased, 3 * 4 * 4 * 4); // one 4^3 blob per channel
+  aug.source = plain.source = "valid";
+  EXPECT_EQ(a.getbatch(plain)[0], b.getbatch(aug)[0]);
+  GetBatchOptions bad = plain;
+  bad.noisy_random_erasing_probability = 1.5;
+  EXPECT_THROW(a.getbatch(bad), nm::ValueError);
+  GetBatchOptions noise{.batch_size = 1};
+  noise.nga_blur_noise_probability = 1;
+  auto n = a.getbatch(noise);
+  EXPECT_EQ(n[0].shape(), (Sizes{1, 3, 5, 9, 9}));
+}
