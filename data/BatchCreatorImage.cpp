@@ -87,8 +87,17 @@ std::string typeNameOf(hid_t type) {
   return "HDF5 class " + std::to_string(static_cast<int>(cls));
 }
 
+/// What to read of a dataset: everything, its shape and type only, or the
+/// spatial box [lo, lo + n) of every channel (h5stream).
+struct H5Select {
+  bool metaOnly = false;
+  bool box = false;
+  Index3 lo{}, n{};
+};
+
 H5Data readH5(const std::string &path, const std::string &key,
-              const std::string &what, bool asDouble) {
+              const std::string &what, bool asDouble,
+              const H5Select &sel = {}) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     std::string msg = "BatchCreatorImage: " + what + " file '" + path +
@@ -136,11 +145,34 @@ H5Data readH5(const std::string &path, const std::string &key,
     out.shape.push_back(static_cast<int64_t>(v));
     n *= v;
   }
+  if (sel.metaOnly)
+    return out;
+  // A box: a hyperslab of the file, all channels.
+  hid_t memSpace = H5S_ALL, fileSpace = H5S_ALL;
+  std::unique_ptr<H5Handle> mem;
+  if (sel.box) {
+    if (rank != 3 && rank != 4)
+      throw ValueError("BatchCreatorImage: dataset '" + key + "' of '" + path +
+                       "' is not (z,x,y) or (ch,z,x,y)");
+    std::vector<hsize_t> start(rank, 0), count(dims);
+    n = rank == 4 ? dims[0] : 1;
+    for (int a = 0; a < 3; ++a) {
+      start[rank - 3 + a] = static_cast<hsize_t>(sel.lo[a]);
+      count[rank - 3 + a] = static_cast<hsize_t>(sel.n[a]);
+      n *= static_cast<size_t>(sel.n[a]);
+    }
+    H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                        count.data(), nullptr);
+    mem = std::make_unique<H5Handle>(
+        H5Screate_simple(rank, count.data(), nullptr), H5Sclose);
+    memSpace = mem->get();
+    fileSpace = space.get();
+  }
   // Read in the file's own type and convert here: HDF5's conversion path
   // (e.g. uint8 -> float) is several times slower.
   H5Handle native(H5Tget_native_type(type.get(), H5T_DIR_ASCEND), H5Tclose);
   std::vector<unsigned char> buf(n * H5Tget_size(native.get()));
-  if (H5Dread(ds.get(), native.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+  if (H5Dread(ds.get(), native.get(), memSpace, fileSpace, H5P_DEFAULT,
               buf.data()) < 0)
     throw IOError("BatchCreatorImage: reading dataset '" + key + "' of " +
                   what + " file '" + path + "' failed");
@@ -264,6 +296,11 @@ struct BatchCreatorImage::Cube {
   Index3 tsh{};
   std::vector<double> t; // (t_n_f, z, x, y) cast to t_dtype; scalar: t_n_f
   std::array<CentreRange, 3> ranges{};
+  int64_t labelSize = 0; // t.size() of ELEKTRONN2 (sampling weight)
+  // h5stream: d and t stay empty; patches are read from these.
+  bool stream = false;
+  std::string dPath, dKey, lPath, lKey;
+  float dDivisor = 1; // integer images: 255 (uint16: 65535)
 };
 
 namespace {
@@ -315,10 +352,12 @@ void BatchCreatorImage::loadCubes(const BatchCreatorOptions &o) {
     const std::string dp = joinPath(o.d_path, o.d_files[k].first);
     const std::string lp = joinPath(o.l_path, o.l_files[k].first);
     log_info("Loading " + o.d_files[k].first + " and " + o.l_files[k].first);
+    H5Select meta;
+    meta.metaOnly = o.h5stream; // h5stream: shapes and types only
     H5Data d = readH5(dp, o.d_files[k].second,
-                      "data (d_files[" + std::to_string(k) + "])", false);
+                      "data (d_files[" + std::to_string(k) + "])", false, meta);
     H5Data t = readH5(lp, o.l_files[k].second,
-                      "label (l_files[" + std::to_string(k) + "])", true);
+                      "label (l_files[" + std::to_string(k) + "])", true, meta);
     auto c = std::make_shared<Cube>();
     c->index = static_cast<int64_t>(k);
     c->name = "cube " + std::to_string(k) + " ('" + dp + "' '" +
@@ -356,15 +395,31 @@ void BatchCreatorImage::loadCubes(const BatchCreatorOptions &o) {
                        std::to_string(nF_) + " and " + std::to_string(tNF_));
     }
     // Integer images: /255 (ELEKTRONN2), uint16 by its range.
-    if (d.isInteger) {
-      float m = (d.isUnsigned && d.elemSize == 2) ? 65535.f : 255.f;
-      for (float &v : d.f)
-        v /= m;
-    }
-    castLabels(t.d, t, tDtype_, c->name);
+    if (d.isInteger)
+      c->dDivisor = (d.isUnsigned && d.elemSize == 2) ? 65535.f : 255.f;
     nLabelled_ += scalar ? 1 : c->tsh[0] * c->tsh[1] * c->tsh[2];
-    c->d = std::move(d.f);
-    c->t = std::move(t.d);
+    c->labelSize =
+        scalar ? t.shape[0] : tnf * c->tsh[0] * c->tsh[1] * c->tsh[2];
+    if (o.h5stream) {
+      // Patches are read as they are, without the cast and its check
+      // (ELEKTRONN2 asserts the same).
+      if (t.typeName != dtypeName(tDtype_))
+        throw ValueError("BatchCreatorImage: h5stream reads labels without "
+                         "a cast, but the labels of " +
+                         c->name + " are " + t.typeName +
+                         " and the target node's dtype is " +
+                         dtypeName(tDtype_));
+      c->stream = true;
+      c->dPath = dp, c->dKey = o.d_files[k].second;
+      c->lPath = lp, c->lKey = o.l_files[k].second;
+    } else {
+      if (d.isInteger)
+        for (float &v : d.f)
+          v /= c->dDivisor;
+      castLabels(t.d, t, tDtype_, c->name);
+      c->d = std::move(d.f);
+      c->t = std::move(t.d);
+    }
     cubes.push_back(std::move(c));
   }
   if (inputF_ != None && inputF_ != nF_)
@@ -500,10 +555,10 @@ BatchCreatorImage::BatchCreatorImage(const Node &input, const Node &target,
                        std::to_string(v) + ", but there are only " +
                        std::to_string(o.d_files.size()) + " cubes (0 to " +
                        std::to_string(o.d_files.size() - 1) + ")");
-  if (o.h5stream)
+  if (o.h5stream && (!o.zxy || mode_ != "img-img"))
     throw NotImplementedError("BatchCreatorImage: h5stream (reading patches "
-                              "from disk) is not implemented yet; the cubes "
-                              "are read into memory without it");
+                              "from disk) needs zxy data and the img-img "
+                              "mode");
   if (o.border_mode == "mirror" || o.border_mode == "0-pad")
     throw NotImplementedError("BatchCreatorImage: border_mode '" +
                               o.border_mode +
@@ -544,7 +599,7 @@ BatchCreatorImage::BatchCreatorImage(const Node &input, const Node &target,
                        std::to_string(train_.size()) + " training cube(s)");
   } else {
     for (const auto &c : train_)
-      prios.push_back(static_cast<double>(c->t.size()));
+      prios.push_back(static_cast<double>(c->labelSize));
   }
   double sum = 0;
   for (double p : prios) {
@@ -678,6 +733,31 @@ void writeTarget(Array &out, const std::vector<double> &dense, int64_t n,
 
 } // namespace
 
+bool BatchCreatorImage::cutFromDisk(const Cube &c, const data::Mat4 &M,
+                                    float *img, double *target) const {
+  // Both boxes first: nothing is read for an example that is redrawn.
+  Index3 ilo, ihi, tlo, thi, in, tn;
+  if (!data::imageBox(c.dsh, ps3_, M, ilo, ihi) ||
+      !data::targetBox(c.dsh, c.tsh, ps3_, tps3_, M, tlo, thi))
+    return false;
+  H5Select si, st;
+  si.box = st.box = true;
+  for (int a = 0; a < 3; ++a) {
+    in[a] = ihi[a] - ilo[a] + 1;
+    tn[a] = thi[a] - tlo[a] + 1;
+  }
+  si.lo = ilo, si.n = in, st.lo = tlo, st.n = tn;
+  H5Data d = readH5(c.dPath, c.dKey, "data", false, si);
+  H5Data t = readH5(c.lPath, c.lKey, "label", true, st);
+  if (c.dDivisor != 1)
+    for (float &v : d.f)
+      v /= c.dDivisor;
+  data::Volume<float> dv{d.f.data(), nF_, in, ilo, c.dsh};
+  data::Volume<double> tv{t.d.data(), tNF_, tn, tlo, c.tsh};
+  return data::warpImage(dv, ps3_, M, img) &&
+         data::warpTarget(tv, c.dsh, ps3_, tps3_, M, discrete_, vecIx_, target);
+}
+
 void BatchCreatorImage::augment(float *d, const GetBatchOptions &o,
                                 Rng &rng) const {
   const int64_t psVol = ps3_[0] * ps3_[1] * ps3_[2];
@@ -727,10 +807,15 @@ std::vector<Array> BatchCreatorImage::produce(int stream, uint64_t index,
     data::Mat4 M = data::composeWarp(draw, ps3_, aniso_, wa.sample_aniso);
     float *di = img + count * nF_ * psVol;
     double *dt = dense.data() + count * tNF_ * tVol;
-    bool ok = data::warpImage({c.d.data(), nF_, c.dsh}, ps3_, M, di);
-    if (ok && !scalar)
-      ok = data::warpTarget({c.t.data(), tNF_, c.tsh}, c.dsh, ps3_, tps3_, M,
-                            discrete_, vecIx_, dt);
+    bool ok;
+    if (c.stream) {
+      ok = cutFromDisk(c, M, di, dt);
+    } else {
+      ok = data::warpImage({c.d.data(), nF_, c.dsh}, ps3_, M, di);
+      if (ok && !scalar)
+        ok = data::warpTarget({c.t.data(), tNF_, c.tsh}, c.dsh, ps3_, tps3_, M,
+                              discrete_, vecIx_, dt);
+    }
     if (ok && scalar)
       std::copy(c.t.begin(), c.t.end(), dt);
     if (ok) {

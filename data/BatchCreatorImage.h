@@ -55,8 +55,9 @@ struct BatchCreatorOptions {
   std::vector<std::array<int64_t, 3>> target_vec_ix;
   /// Target channels interpolated by nearest neighbour; unset: all.
   std::optional<std::vector<int64_t>> target_discrete_ix;
-  /// Read patches from disk instead of holding cubes in memory (not yet
-  /// supported: NotImplementedError).
+  /// Read each patch's box from disk instead of holding the cubes in memory
+  /// (for cubes larger than memory); same batches as without. Labels must
+  /// already have the target dtype; zxy data, img-img mode only.
   bool h5stream = false;
   /// Data are (z,x,y) / (ch,z,x,y); false: (x,y,z) / (ch,x,y,z), swapped.
   bool zxy = true;
@@ -155,6 +156,8 @@ private:
   void check(const GetBatchOptions &options) const;
   void augment(float *patch, const GetBatchOptions &options,
                data::Rng &rng) const;
+  bool cutFromDisk(const Cube &cube, const data::Mat4 &M, float *img,
+                   double *target) const;
   const Cube &pickCube(int stream, data::Rng &rng) const;
   void loadCubes(const BatchCreatorOptions &options);
   void cropToPatch(Cube &cube) const;

@@ -237,11 +237,14 @@ double trilinear(const T *src, const Index3 &sh, double u, double v, double w) {
 }
 
 template <typename T>
-double nearest(const T *src, const Index3 &sh, double u, double v, double w) {
+double nearest(const T *src, const Index3 &sh, const Index3 &origin, double u,
+               double v, double w) {
   // np.round: half to even, as std::nearbyint in the default rounding mode.
-  const auto iu = static_cast<int64_t>(std::nearbyint(u)),
-             iv = static_cast<int64_t>(std::nearbyint(v)),
-             iw = static_cast<int64_t>(std::nearbyint(w));
+  // Rounded in cube coordinates, then moved into the box: ties to even are
+  // not invariant under odd shifts.
+  const auto iu = static_cast<int64_t>(std::nearbyint(u)) - origin[0],
+             iv = static_cast<int64_t>(std::nearbyint(v)) - origin[1],
+             iw = static_cast<int64_t>(std::nearbyint(w)) - origin[2];
   return src[(iu * sh[1] + iv) * sh[2] + iw];
 }
 
@@ -306,23 +309,69 @@ Mat4 composeWarp(const WarpDraw &d, const Index3 &ps, double aniso,
   return m;
 }
 
+namespace {
+
+Index3 labelOffset(const Index3 &img, const Index3 &lab, const Index3 &ps,
+                   const Index3 &tps, Index3 &offPs) {
+  Index3 off;
+  for (int a = 0; a < 3; ++a) {
+    if ((img[a] - lab[a]) % 2 || (ps[a] - tps[a]) % 2)
+      throw ValueError("targets must be centered w.r.t. images");
+    off[a] = (img[a] - lab[a]) / 2;
+    offPs[a] = (ps[a] - tps[a]) / 2;
+  }
+  return off;
+}
+
+/// A box read from disk must hold what the patch reads.
+template <typename T>
+void checkHolds(const Volume<T> &v, const Index3 &lo, const Index3 &hi) {
+  for (int a = 0; a < 3; ++a)
+    if (lo[a] < v.origin[a] || hi[a] >= v.origin[a] + v.shape[a])
+      throw RuntimeError("warp: the volume box does not hold the patch's "
+                         "source box");
+}
+
+} // namespace
+
+bool imageBox(const Index3 &img, const Index3 &ps, const Mat4 &M, Index3 &lo,
+              Index3 &hi) {
+  SourceCoords sc{invert4(M), isProjective(M)};
+  sourceBox(sc, {0, 0, 0}, ps, lo, hi);
+  return !outside(lo, hi, img);
+}
+
+bool targetBox(const Index3 &img, const Index3 &lab, const Index3 &ps,
+               const Index3 &tps, const Mat4 &M, Index3 &lo, Index3 &hi) {
+  Index3 offPs;
+  Index3 off = labelOffset(img, lab, ps, tps, offPs);
+  SourceCoords sc{invert4(M), isProjective(M)};
+  sourceBox(sc, offPs, tps, lo, hi);
+  for (int a = 0; a < 3; ++a) { // into label space
+    lo[a] -= off[a];
+    hi[a] -= off[a];
+  }
+  return !outside(lo, hi, lab);
+}
+
 bool warpImage(const Volume<float> &img, const Index3 &ps, const Mat4 &M,
                float *out) {
-  SourceCoords sc{invert4(M), isProjective(M)};
   Index3 lo, hi;
-  sourceBox(sc, {0, 0, 0}, ps, lo, hi);
-  if (outside(lo, hi, img.shape))
+  if (!imageBox(img.cube(), ps, M, lo, hi))
     return false;
+  checkHolds(img, lo, hi);
+  SourceCoords sc{invert4(M), isProjective(M)};
+  const Vec3 shift = {double(img.origin[0]), double(img.origin[1]),
+                      double(img.origin[2])};
   const int64_t chSize = img.shape[0] * img.shape[1] * img.shape[2];
   const int64_t outSize = ps[0] * ps[1] * ps[2];
   for (int64_t c = 0; c < img.n_ch; ++c) {
     const float *src = img.data + c * chSize;
     float *dst = out + c * outSize;
-    forEachSource(sc, {0, 0, 0}, ps, {0, 0, 0},
-                  [&](int64_t i, double u, double v, double w) {
-                    dst[i] =
-                        static_cast<float>(trilinear(src, img.shape, u, v, w));
-                  });
+    forEachSource(
+        sc, {0, 0, 0}, ps, shift, [&](int64_t i, double u, double v, double w) {
+          dst[i] = static_cast<float>(trilinear(src, img.shape, u, v, w));
+        });
   }
   return true;
 }
@@ -331,34 +380,26 @@ bool warpTarget(const Volume<double> &lab, const Index3 &imgShape,
                 const Index3 &ps, const Index3 &tps, const Mat4 &M,
                 const std::vector<bool> &discrete,
                 const std::vector<std::array<int64_t, 3>> &vecIx, double *out) {
-  Index3 offPs;
-  Vec3 off;
-  for (int a = 0; a < 3; ++a) {
-    if ((imgShape[a] - lab.shape[a]) % 2 || (ps[a] - tps[a]) % 2)
-      throw ValueError("targets must be centered w.r.t. images");
-    off[a] = double((imgShape[a] - lab.shape[a]) / 2);
-    offPs[a] = (ps[a] - tps[a]) / 2;
-  }
-  SourceCoords sc{invert4(M), isProjective(M)};
-  Index3 lo, hi;
-  sourceBox(sc, offPs, tps, lo, hi);
-  for (int a = 0; a < 3; ++a) { // into label space
-    lo[a] -= static_cast<int64_t>(off[a]);
-    hi[a] -= static_cast<int64_t>(off[a]);
-  }
-  if (outside(lo, hi, lab.shape))
+  Index3 lo, hi, offPs;
+  if (!targetBox(imgShape, lab.cube(), ps, tps, M, lo, hi))
     return false;
+  checkHolds(lab, lo, hi);
+  Index3 off = labelOffset(imgShape, lab.cube(), ps, tps, offPs);
+  SourceCoords sc{invert4(M), isProjective(M)};
+  const Vec3 shift = {double(off[0]), double(off[1]), double(off[2])};
+  const Index3 &o = lab.origin;
   const int64_t chSize = lab.shape[0] * lab.shape[1] * lab.shape[2];
   const int64_t outSize = tps[0] * tps[1] * tps[2];
   for (int64_t c = 0; c < lab.n_ch; ++c) {
     const double *src = lab.data + c * chSize;
     double *dst = out + c * outSize;
     bool discr = discrete.empty() || discrete.at(c);
-    forEachSource(sc, offPs, tps, off,
-                  [&](int64_t i, double u, double v, double w) {
-                    dst[i] = discr ? nearest(src, lab.shape, u, v, w)
-                                   : trilinear(src, lab.shape, u, v, w);
-                  });
+    forEachSource(
+        sc, offPs, tps, shift, [&](int64_t i, double u, double v, double w) {
+          dst[i] =
+              discr ? nearest(src, lab.shape, o, u, v, w)
+                    : trilinear(src, lab.shape, u - o[0], v - o[1], w - o[2]);
+        });
   }
   if (!vecIx.empty()) {
     if (sc.projective)

@@ -81,12 +81,27 @@ WarpDraw drawWarp(Rng &rng, const std::array<CentreRange, 3> &ranges,
 Mat4 composeWarp(const WarpDraw &draw, const Index3 &ps, double anisoFactor,
                  bool sampleAniso);
 
-/// A dense (ch, z, x, y) volume read by the warp (row-major, any element).
+/// A dense (ch, z, x, y) volume read by the warp (row-major, any element):
+/// a whole cube, or (h5stream) the box of it that a patch needs, whose
+/// voxel 0 is the cube's `origin` and whose cube has shape `full`.
 template <typename T> struct Volume {
   const T *data = nullptr;
   int64_t n_ch = 1;
   Index3 shape{};
+  Index3 origin{};
+  Index3 full{}; // all zero: `shape` (a whole cube)
+  Index3 cube() const { return full[0] ? full : shape; }
 };
+
+/// The box [lo, hi] (inclusive, +1 for the interpolation) of the image a
+/// patch reads; false when it leaves an image of shape `img`.
+bool imageBox(const Index3 &img, const Index3 &ps, const Mat4 &M, Index3 &lo,
+              Index3 &hi);
+/// The box [lo, hi] in label space that the target patch reads; false when
+/// it leaves the labels. ValueError when labels or target patch are not
+/// centred ("targets must be centered w.r.t. images").
+bool targetBox(const Index3 &img, const Index3 &lab, const Index3 &ps,
+               const Index3 &tps, const Mat4 &M, Index3 &lo, Index3 &hi);
 
 /// Cuts the warped image patch (n_ch, ps) into `out` (float32): trilinear.
 /// Returns false (ELEKTRONN2's WarpingOOBError) when a corner of the source

@@ -518,8 +518,15 @@ TEST_F(BatchCreator, BadOptionsAndDtypes) {
                               {"valid_cubes", "3", "1 cubes"});
   o = opts();
   o.h5stream = true;
+  o.zxy = false;
   expectError<nm::NotImplementedError>(
       [&] { BatchCreatorImage(input, target, o); }, {"h5stream"});
+  writeCodeLabels(file("lab_2.h5"), {9, 13, 13}); // int32 for an int16 target
+  o = opts();
+  o.h5stream = true;
+  o.l_files[0].first = "lab_2.h5";
+  expectError<nm::ValueError>([&] { BatchCreatorImage(input, target, o); },
+                              {"h5stream", "int32", "int16", "lab_2.h5"});
   o = opts();
   o.l_files.clear();
   expectError<nm::ValueError>([&] { BatchCreatorImage(input, target, o); },
@@ -584,4 +591,46 @@ TEST_F(BatchCreator, NonGeometricAugmentationsOnTrainOnly) {
   noise.nga_blur_noise_probability = 1;
   auto n = a.getbatch(noise);
   EXPECT_EQ(n[0].shape(), (Sizes{1, 3, 5, 9, 9}));
+}
+
+TEST_F(BatchCreator, H5streamGivesTheSameBatchesAsCubesInMemory) {
+  nodes({5, 9, 9}, {3, 5, 5}, {1, 2, 2});
+  writeCoordImages(file("raw_0.h5"), {21, 31, 31});
+  writeCodeLabels(file("lab_0.h5"), {13, 21, 21});
+  std::vector<uint8_t> raw(19 * 25 * 27);
+  for (size_t i = 0; i < raw.size(); ++i)
+    raw[i] = static_cast<uint8_t>(i * 13 % 251);
+  writeH5<uint8_t>(file("raw_1.h5"), "raw", {19, 25, 27}, raw);
+  writeCodeLabels(file("lab_1.h5"), {11, 15, 17});
+  GetBatchOptions g{.batch_size = 4, .grey_augment_channels = {1}};
+  g.warp = 0.7;
+  g.warp_args.perspective = true;
+  g.warp_args.lock_z = false;
+  // Cube 0: three coordinate channels; cube 1: one uint8 channel (its own
+  // creator, since the channel counts differ).
+  for (int cube : {0, 1}) {
+    nm::model_manager.newmodel();
+    nodes({5, 9, 9}, {3, 5, 5}, {1, 2, 2}, cube ? 1 : 3);
+    auto mem = opts();
+    mem.d_files = {{"raw_" + std::to_string(cube) + ".h5", "raw"}};
+    mem.l_files = {{"lab_" + std::to_string(cube) + ".h5", "lab"}};
+    auto disk = mem;
+    disk.h5stream = true;
+    if (cube)
+      g.grey_augment_channels = {0};
+    BatchCreatorImage a(input, target, mem), b(input, target, disk);
+    EXPECT_EQ(a.repr(), b.repr());
+    b.set_background(2);
+    for (int i = 0; i < 4; ++i) {
+      auto x = a.getbatch(g), y = b.getbatch(g);
+      ASSERT_EQ(x[0], y[0]) << "cube " << cube << " batch " << i;
+      for (int64_t j = 0; j < x[1].size(); ++j)
+        if (x[1].getFlat(j) != y[1].getFlat(j)) {
+          ADD_FAILURE() << j << ": " << x[1].getFlat(j) << " vs "
+                        << y[1].getFlat(j);
+          break;
+        }
+      ASSERT_EQ(x[1], y[1]) << "cube " << cube << " batch " << i;
+    }
+  }
 }
