@@ -634,3 +634,83 @@ TEST_F(BatchCreator, H5streamGivesTheSameBatchesAsCubesInMemory) {
     }
   }
 }
+
+// target_vec_ix: vector targets are re-rotated by M[:3,:3]. Without warp M
+// is a signed permutation: the x unit vector must point along the patch
+// axis in which the images' x coordinate grows (or shrinks, for -1).
+TEST_F(BatchCreator, VectorTargetsFollowTheTransform) {
+  nodes({5, 9, 9}, {3, 5, 5}, {1, 1, 1}, 3, "float32");
+  writeCoordImages(file("raw_0.h5"), {15, 21, 21});
+  std::vector<float> vec(3 * 9 * 13 * 13, 0.f);
+  std::fill(vec.begin() + 9 * 13 * 13, vec.begin() + 2 * 9 * 13 * 13, 1.f);
+  writeH5<float>(file("lab_0.h5"), "lab", {3, 9, 13, 13}, vec);
+  auto o = opts();
+  o.target_vec_ix = {{0, 1, 2}};
+  o.target_discrete_ix = std::vector<int64_t>{}; // all linear
+  BatchCreatorImage bc(input, target, o);
+  auto b = bc.getbatch({.batch_size = 8});
+  const int64_t tv = 3 * 5 * 5, pv = 5 * 9 * 9;
+  int swapped = 0;
+  for (int64_t n = 0; n < 8; ++n) {
+    double v[3];
+    for (int a = 0; a < 3; ++a)
+      v[a] = b[1].getFlat((n * 3 + a) * tv); // constant over the patch
+    EXPECT_EQ(v[0], 0.0);
+    ASSERT_EQ(std::fabs(v[1]) + std::fabs(v[2]), 1.0);
+    // Images' x coordinate (channel 1) along patch x and patch y.
+    const int64_t base = (n * 3 + 1) * pv + (2 * 9 + 4) * 9 + 4;
+    double dx = b[0].getFlat(base + 9) - b[0].getFlat(base);
+    double dy = b[0].getFlat(base + 1) - b[0].getFlat(base);
+    EXPECT_EQ(v[1], dx);
+    EXPECT_EQ(v[2], dy);
+    swapped += v[2] != 0;
+  }
+  EXPECT_GT(swapped, 0);
+  EXPECT_LT(swapped, 8);
+}
+
+TEST_F(BatchCreator, IgnoreThreshRejectsMostlyUnlabelledExamples) {
+  nodes({3, 5, 5}, {1, 3, 3}, {1, 1, 1}, 1, "int16");
+  writeH5<float>(file("raw_0.h5"), "raw", {12, 12, 12},
+                 std::vector<float>(1728, 0.5f));
+  std::vector<int16_t> lab(12 * 12 * 12, 1);
+  for (int64_t z = 0; z < 6; ++z) // half of the cube is unlabelled (-1)
+    for (int64_t i = 0; i < 144; ++i)
+      lab[z * 144 + i] = -1;
+  writeH5<int16_t>(file("lab_0.h5"), "lab", {12, 12, 12}, lab);
+  BatchCreatorImage bc(input, target, opts());
+  auto count = [](const nm::Array &t) {
+    int64_t neg = 0;
+    for (int64_t i = 0; i < t.size(); ++i)
+      neg += t.getFlat(i) < 0;
+    return neg;
+  };
+  EXPECT_GT(count(bc.getbatch({.batch_size = 50})[1]), 0);
+  GetBatchOptions g{.batch_size = 50};
+  g.ignore_thresh = 0.0;
+  EXPECT_EQ(count(bc.getbatch(g)[1]), 0);
+  g.ignore_thresh = 0.5; // examples at most half unlabelled
+  auto t = bc.getbatch(g)[1];
+  for (int64_t n = 0; n < 50; ++n) {
+    int64_t neg = 0;
+    for (int64_t i = 0; i < 27; ++i)
+      neg += t.getFlat(n * 27 + i) < 0;
+    EXPECT_LE(neg, 13);
+  }
+}
+
+TEST_F(BatchCreator, CubePriosMustMatchTheTrainingCubes) {
+  nodes({3, 3, 3}, {1, 1, 1}, {1, 1, 1}, 1);
+  for (int k = 0; k < 2; ++k) {
+    writeH5<float>(file("raw_" + std::to_string(k) + ".h5"), "raw", {5, 5, 5},
+                   std::vector<float>(125, 0.f));
+    writeH5<int32_t>(file("lab_" + std::to_string(k) + ".h5"), "lab", {5, 5, 5},
+                     std::vector<int32_t>(125, 0));
+  }
+  auto o = opts(2);
+  o.cube_prios = std::vector<double>{1};
+  expectError<nm::ValueError>([&] { BatchCreatorImage(input, target, o); },
+                              {"cube_prios has 1 entries for 2 training"});
+  o.valid_cubes = {1}; // now one training cube: fine
+  EXPECT_EQ(BatchCreatorImage(input, target, o).training_count(), 1);
+}
