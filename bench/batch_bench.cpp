@@ -137,6 +137,23 @@ int main(int argc, char **argv) {
                 workers, batches / dt, batches, dt / batches, dc / batches);
   }
   std::printf("%s\n", bc.warp_stats().c_str());
+  // h5stream: the same batches, each example's boxes read from disk (the
+  // files are in the page cache here, so this measures HDF5's overhead).
+  o.h5stream = true;
+  nm::BatchCreatorImage disk(in, target, o);
+  for (int workers : {0, 1}) {
+    disk.set_background(workers);
+    for (int i = 0; i < 3; ++i)
+      disk.getbatch(g);
+    t0 = now();
+    double c0 = cpu();
+    for (int i = 0; i < batches; ++i)
+      disk.getbatch(g);
+    double dt = now() - t0, dc = cpu() - c0;
+    std::printf("BATCHES h5stream workers=%d: %.2f batches/s (%.3f s each; "
+                "cpu %.3f s per batch)\n",
+                workers, batches / dt, dt / batches, dc / batches);
+  }
   if (made) {
     for (int k = 0; k < 3; ++k) {
       std::remove((dir + "/raw_" + std::to_string(k) + ".h5").c_str());
