@@ -91,10 +91,9 @@ int main(void) {
         fprintf(stderr, "%d thread(s), 1 MB headroom: not out of memory\n",
                 threads);
         ++failures;
-      }
-      else if (status != NM_OK) {
-        fprintf(stderr, "%d thread(s), %lld MB headroom: status %d\n",
-                threads, headroom >> 20, status);
+      } else if (status != NM_OK) {
+        fprintf(stderr, "%d thread(s), %lld MB headroom: status %d\n", threads,
+                headroom >> 20, status);
         ++failures;
       }
     }

@@ -114,6 +114,24 @@ TEST(OutOfMemory, FailedAllocationIsStickyUntilTaken) {
   EXPECT_EQ(nm_runtime_call_status(), NM_OK);
 }
 
+TEST(OutOfMemory, BlocksOfAFailedCallAreReleased) {
+  nm_runtime_release_memory(); // an empty block cache
+  const int64_t size = int64_t(2) << 20;
+  void *kept = nm_runtime_alloc(size);
+  ASSERT_NE(kept, nullptr);
+  std::memset(kept, 1, size);
+  ASSERT_EQ(nm_runtime_alloc(int64_t(1) << 62), nullptr);
+  // The call returns early without freeing `kept`; taking its status does.
+  EXPECT_EQ(nm_runtime_call_status(), NM_ERROR_OUT_OF_MEMORY);
+  // Blocks of 1 MiB and more go to the cache when released: the next
+  // allocation of that size gets the same block back.
+  void *again = nm_runtime_alloc(size);
+  EXPECT_EQ(again, kept);
+  nm_runtime_free(again);
+  EXPECT_EQ(nm_runtime_call_status(), NM_OK);
+  nm_runtime_release_memory();
+}
+
 struct Job {
   std::atomic<int64_t> chunks{0};
   std::atomic<int64_t> failedOn{-1};
