@@ -126,7 +126,8 @@ public:
   Volume(uint64_t seed, uint64_t index, Shape3 rawShape);
   /// Renders section z: grey values (before blur and noise) and labels.
   void renderSection(int64_t z, float *grey, uint8_t *label) const;
-  /// Smooth brightness drift at (z, x, y), in grey levels.
+  /// Smooth brightness drift in grey levels, a sum of three terms: the
+  /// section's (x, y < 0), the row's (x >= 0, y < 0), the column's (y >= 0).
   double drift(int64_t z, int64_t x, int64_t y) const;
 
 private:
@@ -164,11 +165,11 @@ Volume::Volume(uint64_t seed, uint64_t index, Shape3 rawShape)
   for (WarpTerm &t : warp_) {
     t.dir = randomDirection(rng);
     Vec3 k = randomDirection(rng);
-    double wavelength = rng.uniform(60, 160);
+    double wavelength = rng.uniform(45, 130);
     for (int i = 0; i < 3; ++i)
       t.omega[i] = k[i] * 2 * kPi / wavelength;
     t.phase = rng.uniform(0, 2 * kPi);
-    t.amp = rng.uniform(1.5, 4.0);
+    t.amp = rng.uniform(2.5, 5.5);
     maxWarp_ += t.amp;
   }
   makeSeeds(rng);
@@ -452,11 +453,14 @@ void Volume::renderSection(int64_t z, float *grey, uint8_t *label) const {
 }
 
 double Volume::drift(int64_t z, int64_t x, int64_t y) const {
+  // A sum of one-axis terms, so a section needs nx + ny evaluations.
   double zi = 2.0 * z;
-  return driftAmp_[0] * std::sin(driftOmega_[0] * zi + driftPhase_[0]) +
-         driftAmp_[1] * std::sin(driftOmega_[1] * x + driftPhase_[1] +
-                                 0.5 * std::sin(driftOmega_[3] * zi)) +
-         driftAmp_[2] * std::cos(driftOmega_[2] * y + driftPhase_[2]);
+  if (x < 0 && y < 0)
+    return driftAmp_[0] * std::sin(driftOmega_[0] * zi + driftPhase_[0]);
+  if (y < 0)
+    return driftAmp_[1] * std::sin(driftOmega_[1] * x + driftPhase_[1] +
+                                   0.5 * std::sin(driftOmega_[3] * zi));
+  return driftAmp_[2] * std::cos(driftOmega_[2] * y + driftPhase_[2]);
 }
 
 //===----------------------------------------------------------------------===//
@@ -489,14 +493,18 @@ void imageSection(const Volume &vol, uint64_t sectionSeed, int64_t z,
   blurSection(grey, nx, ny);
   Rng rng(sectionSeed);
   double gain = 1.0 + 0.07 * rng.normal();
-  double offset = 6.0 * rng.normal();
-  for (int64_t x = 0; x < nx; ++x)
+  double offset = 6.0 * rng.normal() + vol.drift(z, -1, -1);
+  std::vector<double> column(ny);
+  for (int64_t y = 0; y < ny; ++y)
+    column[y] = vol.drift(z, -1, y);
+  for (int64_t x = 0; x < nx; ++x) {
+    double row = offset + vol.drift(z, x, -1);
     for (int64_t y = 0; y < ny; ++y) {
-      double v = (grey[x * ny + y] - 150.0) * gain + 150.0 + offset +
-                 vol.drift(z, x, y);
+      double v = (grey[x * ny + y] - 150.0) * gain + 150.0 + row + column[y];
       v += std::sqrt(std::max(v, 0.0) * 0.5 + 25.0) * rng.normal(); // shot+read
       out[x * ny + y] = uint8_t(std::clamp(std::lround(v), 0L, 255L));
     }
+  }
 }
 
 void checkSpec(const SyntheticCubeSpec &spec) {
