@@ -29,7 +29,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -102,6 +104,22 @@ CLI::App *addCompile(CLI::App &app, Arguments &a) {
   return cmd;
 }
 
+/// A uint64 in decimal digits: CLI11 would wrap "-1" to 2^64 - 1 and
+/// silently accept a value past 2^64 - 1.
+CLI::Validator wholeNumber() {
+  return CLI::Validator(
+      [](std::string &text) -> std::string {
+        errno = 0;
+        if (!text.empty() &&
+            text.find_first_not_of("0123456789") == std::string::npos &&
+            (std::strtoull(text.c_str(), nullptr, 10), errno == 0))
+          return "";
+        return "must be a whole number from 0 to 18446744073709551615, not '" +
+               text + "'";
+      },
+      "");
+}
+
 CLI::App *addMakeData(CLI::App &app, Arguments &a) {
   CLI::App *cmd = app.add_subcommand(
       "make-data", "write a synthetic serial-section EM data set in "
@@ -110,6 +128,7 @@ CLI::App *addMakeData(CLI::App &app, Arguments &a) {
   cmd->add_option("dir", a.dataDir, "output directory (created)")->required();
   cmd->add_option("--seed", a.seed,
                   "random seed; the same seed gives the same files")
+      ->check(wholeNumber())
       ->capture_default_str();
   cmd->add_option("--size", a.size,
                   "full: raw (250,350,350), labels (150,150,150); small: "
