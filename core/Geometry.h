@@ -32,6 +32,11 @@ struct ConvGeometry {
   ConvMode mode = ConvMode::Valid;
   bool mfp = false;
   bool invalidateFov = false;
+  /// Empty: ELEKTRONN2's strided conv + pool. Else the densified form the
+  /// nm-densify pass makes (à trous): filter taps and pooling window
+  /// `dilation` voxels apart and the pool sliding by 1, so the output keeps
+  /// the input's stride; valid convs only, no MFP.
+  Sizes dilation;
 };
 
 /// Output shape of conv (+ max-pool or MFP). Needs an 'f' axis.
@@ -43,9 +48,12 @@ int64_t convCost(const TaggedShape &in, const ConvGeometry &conv);
 /// Weight shape [n_f, n_in, *filter].
 Sizes convWeightShape(const TaggedShape &in, const ConvGeometry &conv);
 
-/// Pool (stride defaults to pool): out = (n - p) // st + 1.
+/// Pool (stride defaults to pool): out = (n - p) // st + 1. With a
+/// `dilation` (the densified form) the window's taps are d apart:
+/// out = (n - (p - 1) * d - 1) // st + 1.
 Expected<TaggedShape> poolOutputShape(const TaggedShape &in, const Sizes &pool,
-                                      const Sizes &stride = {});
+                                      const Sizes &stride = {},
+                                      const Sizes &dilation = {});
 
 /// Transposed conv with filter = stride = pool: out = n * p, fov unknown.
 Expected<TaggedShape> upconvOutputShape(const TaggedShape &in, int64_t n_f,

@@ -11,7 +11,7 @@
 //     pad_raw: "Predicting img (3, 58, 326, 326) in 16 Blocks: (4, 2, 2)",
 //     output (5, 50, 300, 300)
 //
-// Options: --strategy stitch|mfp, --threads N.
+// Options: --strategy densify|mfp|stitch (default densify), --threads N.
 //
 //===----------------------------------------------------------------------===//
 #include "Models.h"
@@ -38,13 +38,13 @@ nm::Array randomImage(nm::Sizes shape) {
 
 int main(int argc, char **argv) {
   CLI::App app{"ELEKTRONN2's predict_dense examples", "predict_dense"};
-  std::string example, strategy = "stitch";
+  std::string example, strategy = "densify";
   int threads = 0;
   app.add_option("example", example, "neuro3d or cnn3d-mfp")
       ->required()
       ->check(CLI::IsMember({"neuro3d", "cnn3d-mfp"}));
-  app.add_option("--strategy", strategy, "stitch or mfp")
-      ->check(CLI::IsMember({"stitch", "mfp"}));
+  app.add_option("--strategy", strategy, "densify (default), mfp or stitch")
+      ->check(CLI::IsMember({"densify", "mfp", "stitch"}));
   app.add_option("--threads", threads, "threads (default: all cores)");
   CLI11_PARSE(app, argc, argv);
   nm_runtime_set_num_threads(threads);

@@ -67,9 +67,11 @@ std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
 /// Compiles `outputs` as function `name` through the registered backend,
 /// specialised on `shapes` when given (None sizes). Logs ELEKTRONN2's
 /// compile lines.
-std::shared_ptr<const Executable>
-compile(const std::vector<Node> &outputs, const std::string &name,
-        const std::string &what, const std::vector<Sizes> &shapes = {}) {
+std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
+                                          const std::string &name,
+                                          const std::string &what,
+                                          const std::vector<Sizes> &shapes = {},
+                                          bool densify = false) {
   const Backend &compiler = backend();
   log_info(
       "Compiling " + what + ", inputs=" + sourceList(outputs) +
@@ -78,7 +80,7 @@ compile(const std::vector<Node> &outputs, const std::string &name,
   bool fromCache = false;
   std::shared_ptr<const Executable> exe;
   try {
-    exe = compiler.compile({name, outputs}, what, shapes, fromCache);
+    exe = compiler.compile({name, outputs, densify}, what, shapes, fromCache);
   } catch (const Error &) {
     throw;
   } catch (const std::bad_alloc &) {
@@ -192,6 +194,26 @@ Array Node::operator()(const std::vector<Array> &inputs) const {
 }
 
 double Node::last_exec_time() const { return impl().lastExecTime; }
+
+Array call_densified(const Node &node, const std::vector<Array> &inputs) {
+  std::vector<Sizes> shapes;
+  for (const Array &a : inputs)
+    shapes.push_back(a.shape());
+  NodeImpl &impl = node.impl();
+  std::shared_ptr<const Executable> exe;
+  {
+    std::lock_guard<std::mutex> lock(impl.compileMutex);
+    std::shared_ptr<const Executable> &slot = impl.densified[shapes];
+    if (!slot)
+      slot = compile({node}, node.name(), node.name() + " (densified)", shapes,
+                     /*densify=*/true);
+    exe = slot;
+  }
+  double seconds = 0;
+  std::vector<Array> out = run(*exe, {node}, inputs, seconds);
+  impl.lastExecTime = seconds;
+  return std::move(out.front());
+}
 
 double Node::measure_exectime(int n_samples, int n_warmup, bool print_info,
                               bool local, bool nonegative) const {

@@ -29,10 +29,11 @@ struct PredictDenseOptions {
   /// Mirror the raw image (numpy 'symmetric') by the network's offsets, so
   /// the prediction covers the whole image.
   bool pad_raw = false;
-  /// How a tile of a strided network is predicted densely: "stitch"
-  /// (ELEKTRONN2's: one call per stride offset) or "mfp" (the model rebuilt
-  /// with override_mfp_to_active: one call per tile).
-  std::string strategy = "stitch";
+  /// How a tile of a strided network is predicted densely: "densify" (the
+  /// dilated equivalent network, nm-densify: one call per tile, no repeated
+  /// work), "mfp" (the model rebuilt with override_mfp_to_active: one call
+  /// per tile) or "stitch" (ELEKTRONN2's: one call per stride offset).
+  std::string strategy = "densify";
 };
 
 /// Parameter values of one node, by parameter name ("w", "b", "gamma", ...).

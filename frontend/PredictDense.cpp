@@ -9,6 +9,10 @@
 //  - "mfp": the model rebuilt with override_mfp_to_active (every Conv keeps
 //    all pooling phases, FragmentsToDense interleaves them), one call per
 //    tile of the rebuilt network.
+//  - "densify" (the default): the dilated equivalent of the network
+//    (nm-densify: pools slide by one, later taps spread by the strides
+//    before them), one call per tile that yields every voxel with no
+//    repeated work.
 // A network whose output has stride 1 needs one call per tile either way.
 //
 //===----------------------------------------------------------------------===//
@@ -210,6 +214,26 @@ Volume predictDenseTile(const Node &node, const Volume &tile,
   return prob;
 }
 
+/// The dense prediction of one tile by the densified network: one call on
+/// the whole tile (patch + strides - 1) gives out * strides voxels.
+Volume predictDensifiedTile(const Node &node, const Volume &tile,
+                            const DenseGeometry &g, DType inputType) {
+  Sizes probShape(3);
+  for (int a = 0; a < 3; ++a)
+    probShape[a] = g.out[a] * g.strides[a];
+  Array out = call_densified(
+      node, {networkInput(tile, {0, 0, 0}, tile.spatial, g, inputType)});
+  if (out.size() != g.labels * probShape[0] * probShape[1] * probShape[2])
+    throw RuntimeError("predict_dense: the densified network returned " +
+                       formatTuple(out.shape()) + " for a tile of " +
+                       formatTuple(tile.spatial));
+  Volume prob(g.labels, probShape);
+  Array values = out.astype(DType::Float32);
+  std::copy(values.data<float>(), values.data<float>() + values.size(),
+            prob.data.begin());
+  return prob;
+}
+
 /// The tile of `raw` starting at `start`, `shape` voxels, zero-padded on the
 /// right where the volume ends.
 Volume cutTile(const Volume &raw, const Sizes &start, const Sizes &shape) {
@@ -226,10 +250,10 @@ Volume cutTile(const Volume &raw, const Sizes &start, const Sizes &shape) {
   return tile;
 }
 
-/// ELEKTRONN2's predict_dense loop for `node` (strides handled by
-/// stitching).
-Array predictDenseStitched(const Node &node, const Array &raw,
-                           const PredictDenseOptions &options) {
+/// ELEKTRONN2's predict_dense loop for `node`; a strided network's tiles
+/// densified or (`densify` false) stitched.
+Array predictDenseTiles(const Node &node, const Array &raw,
+                        const PredictDenseOptions &options, bool densify) {
   DenseGeometry g = geometryOf(node);
   DType inputType = node.input_nodes().front().dtype();
   Clock::time_point start = Clock::now();
@@ -244,7 +268,8 @@ Array predictDenseStitched(const Node &node, const Array &raw,
     image = padSymmetric(image, t.padding);
 
   log_info(t.logLine());
-  node(); // compiles before the first tile, as ELEKTRONN2 does
+  if (!densify)
+    node(); // compiles before the first tile, as ELEKTRONN2 does
   Sizes predShape = {g.labels};
   predShape.insert(predShape.end(), t.predShape.begin(), t.predShape.end());
   Volume pred(g.labels, t.predShape);
@@ -253,8 +278,9 @@ Array predictDenseStitched(const Node &node, const Array &raw,
       for (int64_t yt = 0; yt < t.tiles[2]; ++yt) {
         Sizes at = {zt * t.probShape[0], xt * t.probShape[1],
                     yt * t.probShape[2]};
-        Volume prob = predictDenseTile(node, cutTile(image, at, t.tileShape), g,
-                                       inputType);
+        Volume tile = cutTile(image, at, t.tileShape);
+        Volume prob = densify ? predictDensifiedTile(node, tile, g, inputType)
+                              : predictDenseTile(node, tile, g, inputType);
         Sizes keep(3);
         for (int a = 0; a < 3; ++a)
           keep[a] = std::min(t.probShape[a], t.predShape[a] - at[a]);
@@ -314,7 +340,8 @@ Array predictDenseMfp(const Node &node, const Array &raw,
   Model &mfp = rebuild_model(model, rebuild);
   std::string name = mfp.name();
   try {
-    Array result = predictDenseStitched(mfp.prediction_node(), raw, options);
+    Array result =
+        predictDenseTiles(mfp.prediction_node(), raw, options, false);
     model_manager.remove(name);
     return result;
   } catch (...) {
@@ -328,12 +355,13 @@ Array predictDenseMfp(const Node &node, const Array &raw,
 Array Node::predict_dense(const Array &raw,
                           const PredictDenseOptions &options) const {
   const std::string &s = options.strategy;
-  if (s != "stitch" && s != "mfp")
+  if (s != "densify" && s != "stitch" && s != "mfp")
     throw ValueError("predict_dense: unknown strategy '" + s +
-                     "' (expected 'stitch' or 'mfp')");
+                     "' (expected 'densify', 'mfp' or 'stitch')");
   if (s == "mfp" && hasStride(*this))
     return predictDenseMfp(*this, raw, options);
-  return predictDenseStitched(*this, raw, options);
+  return predictDenseTiles(*this, raw, options,
+                           s == "densify" && hasStride(*this));
 }
 
 Array Model::predict_dense(const Array &raw,

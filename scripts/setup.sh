@@ -13,6 +13,8 @@ PACKAGES=(
   libhdf5-dev hdf5-tools nlohmann-json3-dev libgtest-dev libgmock-dev
   # The command line of the neuromancer tool.
   libcli11-dev
+  # PNG previews of the synthetic EM data (neuromancer make-data).
+  libpng-dev
   # clang-format for the style check.
   clang-format
 )

@@ -13,7 +13,10 @@
 #      packed entry point and matches the JIT too.
 #   3. Headers compile with -std=c99 -Wall -Wextra -Werror -pedantic and as
 #      C++; two objects of one model link into one program.
-#   4. Errors: wrong --input-shape (axis and valid sizes), missing model
+#   4. Out of memory: an entry point returns NM_ERROR_OUT_OF_MEMORY when
+#      refused (NEUROMANCER_MAX_TEMP_BYTES) or when an allocation fails
+#      under a capped address space (out_of_memory.c), and works after.
+#   5. Errors: wrong --input-shape (axis and valid sizes), missing model
 #      file, unknown function.
 set -euo pipefail
 
@@ -152,6 +155,20 @@ for trial in 1 2 3; do
     || fail "trial $trial left a header and an object of different compiles"
 done
 echo "ok"
+
+step "out of memory: refused over NEUROMANCER_MAX_TEMP_BYTES, failed allocations"
+$CC -std=c99 -Wall -Wextra -Werror -pedantic -I"$D" "$HERE/out_of_memory.c" \
+  "$D/neuro3d.o" -L"$D" -lneuromancer_runtime -Wl,-rpath,"$D" \
+  -o "$T/out_of_memory"
+"$T/out_of_memory"
+grep -q "NM_ERROR_OUT_OF_MEMORY" "$D/neuro3d.h" \
+  || fail "neuro3d.h does not list NM_ERROR_OUT_OF_MEMORY"
+if NEUROMANCER_MAX_TEMP_BYTES=64K "$T/embed" "$T/in.h5" "$T/oom.h5" \
+    2> "$T/oom.err"; then
+  fail "embed ran under a 64K limit"
+fi
+grep -q "neuro3d_prediction failed: out of memory" "$T/oom.err" \
+  || fail "embed under a 64K limit: $(cat "$T/oom.err")"
 
 step "errors"
 expect_error() { # expect_error PATTERN ARGS...

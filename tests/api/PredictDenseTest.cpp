@@ -196,7 +196,7 @@ TEST_F(ModelTest, PredictDenseGeometryOfTheTestNet) {
 TEST_F(ModelTest, PredictDenseStitchMatchesBruteForce) {
   Net3d net;
   Array raw = randomArray({2, 9, 21, 23}, 3);
-  Array pred = net.prediction.predict_dense(raw);
+  Array pred = net.prediction.predict_dense(raw, {.strategy = "stitch"});
   ASSERT_EQ(pred.shape(), (Sizes{2, 7, 13, 15}));
   RefVolume r = refRaw(raw);
   RefVolume want = bruteForce(net.reference(), r, {3, 8, 8}, {7, 13, 15});
@@ -210,10 +210,53 @@ TEST_F(ModelTest, PredictDenseStitchMatchesBruteForce) {
   EXPECT_NE(logText().find(" MB or MPix /s, time t="), std::string::npos);
 }
 
+TEST_F(ModelTest, PredictDenseDensifyMatchesBruteForce) {
+  Net3d net;
+  Array raw = randomArray({2, 9, 21, 23}, 3);
+  Array pred = net.prediction.predict_dense(raw); // densify, the default
+  ASSERT_EQ(pred.shape(), (Sizes{2, 7, 13, 15}));
+  RefVolume r = refRaw(raw);
+  RefVolume want = bruteForce(net.reference(), r, {3, 8, 8}, {7, 13, 15});
+  EXPECT_LE(maxRelError(pred, want), 1e-5);
+  EXPECT_NE(logText().find("Compiling softmax (densified), inputs=[raw], "
+                           "shapes=[(1, 2, 6, 15, 15)]"),
+            std::string::npos)
+      << logText();
+  // The same numbers padded, as uint8, and on a 2-D net.
+  Array padded = net.prediction.predict_dense(raw, {.pad_raw = true});
+  Array stitched =
+      net.prediction.predict_dense(raw, {.pad_raw = true, .strategy = "stitch"});
+  ASSERT_EQ(padded.shape(), stitched.shape());
+  double worst = 0;
+  for (int64_t i = 0; i < padded.size(); ++i)
+    worst = std::max(worst, std::abs(padded.getFlat(i) - stitched.getFlat(i)));
+  EXPECT_LE(worst, 1e-5);
+}
+
+TEST_F(ModelTest, PredictDenseDensifyRefusesWhatItCannotRewrite) {
+  Node input = Input({1, 1, 12, 12}, "b,f,x,y", {.name = "raw"});
+  Node c1 = Conv(input, 2, {3, 3}, {2, 2}, {.name = "c1"});
+  Node cropped = Crop(c1, {1, 1});
+  Node p = Softmax(cropped);
+  try {
+    p.predict_dense(randomArray({1, 20, 20}, 9));
+    FAIL() << "no error";
+  } catch (const ValueError &e) {
+    EXPECT_NE(std::string(e.what()).find("Cannot densify softmax"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("'mfp' or 'stitch' strategy"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(p.predict_dense(randomArray({1, 20, 20}, 9),
+                                  {.strategy = "stitch"}));
+}
+
 TEST_F(ModelTest, PredictDenseMfpEqualsStitchAndTheReference) {
   Net3d net;
   Array raw = randomArray({2, 9, 21, 23}, 4);
-  Array stitched = net.prediction.predict_dense(raw);
+  Array stitched = net.prediction.predict_dense(raw, {.strategy = "stitch"});
   std::vector<std::string> before = model_manager.names();
   Array mfp = model().predict_dense(raw, {.strategy = "mfp"});
   // The rebuilt MFP model is gone again and the current model is the same.

@@ -10,6 +10,10 @@
 //                                              ahead-of-time: DIR/NAME.o,
 //                                              DIR/NAME.h and the runtime
 //                                              library (compiler/aot/Aot.h)
+//   neuromancer make-data DIR [--seed N] [--size small|full] [--overwrite]
+//                       [--no-png]             a synthetic EM data set in
+//                                              neuro_data_zxy's layout
+//                                              (data/synthetic)
 //
 // The command line is CLI11's: `--help` on the tool and on each command
 // prints the usage and exits 0; a mistake exits 2 with a one-line error and
@@ -20,11 +24,14 @@
 #include "neuromancer/neuromancer.h"
 #include "neuromancer/compiler/aot/Aot.h"
 #include "neuromancer/core/AtomicFile.h"
+#include "neuromancer/data/synthetic/SyntheticEm.h"
 #include "tools/neuromancer/EmbeddedRuntime.h"
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -44,6 +51,10 @@ struct Arguments {
   std::vector<std::string> functions;
   std::string inputShape, name, cpu;
   bool paramsAsArgs = false;
+  // make-data
+  std::string dataDir, size = "full";
+  uint64_t seed = 0;
+  bool overwrite = false, noPng = false;
 };
 
 CLI::App *addInfo(CLI::App &app, Arguments &a) {
@@ -90,6 +101,43 @@ CLI::App *addCompile(CLI::App &app, Arguments &a) {
                   "file stem and C prefix (default: DIR's name)");
   cmd->add_option("--cpu", a.cpu,
                   "target CPU, e.g. x86-64-v3 (default: this machine's)");
+  return cmd;
+}
+
+/// A uint64 in decimal digits: CLI11 would wrap "-1" to 2^64 - 1 and
+/// silently accept a value past 2^64 - 1.
+CLI::Validator wholeNumber() {
+  return CLI::Validator(
+      [](std::string &text) -> std::string {
+        errno = 0;
+        if (!text.empty() &&
+            text.find_first_not_of("0123456789") == std::string::npos &&
+            (std::strtoull(text.c_str(), nullptr, 10), errno == 0))
+          return "";
+        return "must be a whole number from 0 to 18446744073709551615, not '" +
+               text + "'";
+      },
+      "");
+}
+
+CLI::App *addMakeData(CLI::App &app, Arguments &a) {
+  CLI::App *cmd = app.add_subcommand(
+      "make-data", "write a synthetic serial-section EM data set in "
+                   "neuro_data_zxy's layout: raw_{0,1,2}.h5, "
+                   "barrier_int16_{0,1,2}.h5, preview_cubes.h5");
+  cmd->add_option("dir", a.dataDir, "output directory (created)")->required();
+  cmd->add_option("--seed", a.seed,
+                  "random seed; the same seed gives the same files")
+      ->check(wholeNumber())
+      ->capture_default_str();
+  cmd->add_option("--size", a.size,
+                  "full: raw (250,350,350), labels (150,150,150); small: "
+                  "raw (64,256,256), labels (40,200,200)")
+      ->check(CLI::IsMember({"small", "full"}))
+      ->capture_default_str();
+  cmd->add_flag("--overwrite", a.overwrite,
+                "replace the files of an earlier run (default: refuse)");
+  cmd->add_flag("--no-png", a.noPng, "do not write preview_0.png");
   return cmd;
 }
 
@@ -164,6 +212,19 @@ int compile(const Arguments &a) {
   return 0;
 }
 
+int makeData(const Arguments &a) {
+  nm::data::MakeDataOptions options;
+  options.seed = a.seed;
+  options.size = nm::data::parseSyntheticSize(a.size);
+  options.overwrite = a.overwrite;
+  options.png = !a.noPng;
+  options.progress = [](const std::string &line) {
+    std::cout << line << std::endl;
+  };
+  nm::data::makeSyntheticData(a.dataDir, options);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -175,7 +236,8 @@ int main(int argc, char **argv) {
   Arguments a;
   CLI::App *infoCmd = addInfo(app, a);
   CLI::App *lowerCmd = addLower(app, a);
-  addCompile(app, a);    // the remaining command
+  CLI::App *compileCmd = addCompile(app, a);
+  addMakeData(app, a);   // the remaining command
   (void)nm::log_level(); // reports a bad NEUROMANCER_LOG_LEVEL up front
   try {
     app.parse(argc, argv);
@@ -185,7 +247,7 @@ int main(int argc, char **argv) {
       std::string what = e.what();
       if (argc > 1 && argv[1][0] != '-' && !app.get_subcommands().size())
         what = "unknown command '" + std::string(argv[1]) +
-               "' (expected info, lower or compile)";
+               "' (expected info, lower, compile or make-data)";
       std::cerr << "neuromancer: error: " << what << "\n";
       std::cerr << app.help(); // the failing command's, when one was given
       return 2;
@@ -197,7 +259,9 @@ int main(int argc, char **argv) {
       return lower(a);
     if (infoCmd->parsed())
       return info(a);
-    return compile(a);
+    if (compileCmd->parsed())
+      return compile(a);
+    return makeData(a);
   } catch (const nm::Error &e) {
     std::cerr << "neuromancer: error: " << e.what() << "\n";
     return 1;
