@@ -31,6 +31,7 @@
 #include <hdf5.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -272,12 +273,16 @@ Model &instantiate(nlohmann::json graph, const ModelLoadOptions &o,
                    const std::string &source, bool fromFile,
                    const ParamFiller &fill,
                    const std::function<void()> &finish = {}) {
-  applyLoadOptions(graph, o);
   std::string name = o.name;
-  if (name.empty()) {
-    std::vector<std::string> existing = model_manager.names();
-    name = choose_name(graph.value("model_name", std::string("model")),
-                       {existing.begin(), existing.end()});
+  try {
+    applyLoadOptions(graph, o);
+    if (name.empty()) {
+      std::vector<std::string> existing = model_manager.names();
+      name = choose_name(graph.value("model_name", std::string("model")),
+                         {existing.begin(), existing.end()});
+    }
+  } catch (const nlohmann::json::exception &e) {
+    throw IOError(source + ": graph description is corrupt: " + e.what());
   }
   Model &model = model_manager.newmodel(name);
   try {
@@ -592,25 +597,85 @@ void writeParams(hid_t file, const SavedModel &saved) {
   }
 }
 
-/// Writes the model file at `tmp` (an AtomicFile's temporary). Every
-/// handle is closed when this returns or throws, so nothing is left for
-/// libhdf5 to flush at exit.
-void writeHdf5(const std::string &tmp, const SavedModel &saved) {
+/// HDF5's metadata checksum (Bob Jenkins' lookup3 hashlittle, initval 0).
+uint32_t lookup3(const unsigned char *k, std::size_t length) {
+  auto rot = [](uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
+  auto word = [&](const unsigned char *p) {
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 |
+           uint32_t(p[3]) << 24;
+  };
+  uint32_t a, b, c;
+  a = b = c = 0xdeadbeef + static_cast<uint32_t>(length);
+  for (; length > 12; length -= 12, k += 12) {
+    a += word(k), b += word(k + 4), c += word(k + 8);
+    a -= c, a ^= rot(c, 4), c += b;
+    b -= a, b ^= rot(a, 6), a += c;
+    c -= b, c ^= rot(b, 8), b += a;
+    a -= c, a ^= rot(c, 16), c += b;
+    b -= a, b ^= rot(a, 19), a += c;
+    c -= b, c ^= rot(b, 4), b += a;
+  }
+  if (length == 0)
+    return c;
+  unsigned char tail[12] = {};
+  std::memcpy(tail, k, length);
+  a += word(tail), b += word(tail + 4), c += word(tail + 8);
+  c ^= b, c -= rot(b, 14);
+  a ^= c, a -= rot(c, 11);
+  b ^= a, b -= rot(a, 25);
+  c ^= b, c -= rot(b, 16);
+  a ^= c, a -= rot(c, 4);
+  b ^= a, b -= rot(a, 14);
+  c ^= b, c -= rot(b, 24);
+  return c;
+}
+
+/// libhdf5 1.10's H5Fget_file_image clears the superblock's status flags
+/// (as a closed file has them) without updating the superblock checksum;
+/// this recomputes it (superblock v2/v3 with 8-byte offsets: 44 bytes, then
+/// the checksum).
+void fixSuperblockChecksum(std::string &image) {
+  auto *bytes = reinterpret_cast<unsigned char *>(image.data());
+  if (image.size() < 48 || image.compare(0, 8, "\x89HDF\r\n\x1a\n") != 0 ||
+      bytes[8] < 2 || bytes[9] != 8 || bytes[10] != 8)
+    throw IOError("libhdf5 produced an unexpected superblock");
+  uint32_t sum = lookup3(bytes, 44);
+  for (int i = 0; i < 4; ++i)
+    bytes[44 + i] = static_cast<unsigned char>(sum >> (8 * i));
+}
+
+/// The model file's bytes, built by libhdf5 in memory (the core driver).
+/// libhdf5 never writes to disk: with the sec2 driver a failed write (full
+/// disk) left a file that H5Fclose could not close and libhdf5 crashed at
+/// exit; now the disk write is ours, with errno.
+std::string hdf5Image(const SavedModel &saved) {
+  static std::atomic<unsigned> serial{0};
   H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fapl_core(fapl, 1 << 20, /*backing_store=*/false);
   // Checksummed metadata (superblock v3, object headers v2, chunk indices).
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
   // Closing the file closes whatever an error path left open in it.
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-  H5Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
+  std::string name = "neuromancer-model-in-memory-" +
+                     std::to_string(::getpid()) + "-" +
+                     std::to_string(serial++);
+  H5Id file(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+            H5Fclose);
   if (!file.ok())
-    throw IOError("cannot create '" + tmp + "': " + hdf5Reason());
+    throw IOError("cannot create an HDF5 file in memory: " + hdf5Reason());
   writeStringAttr(file, kFormatAttr, kFormat);
   writeGraph(file, saved.graph.dump(1));
   writeParams(file, saved);
   if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
-    throw IOError("cannot write the file: " + hdf5Reason());
+    throw IOError("cannot flush the HDF5 file: " + hdf5Reason());
+  ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  std::string image(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
+  if (size <= 0 || H5Fget_file_image(file, image.data(), image.size()) != size)
+    throw IOError("cannot get the HDF5 file image: " + hdf5Reason());
   if (!file.close())
-    throw IOError("cannot close the file: " + hdf5Reason());
+    throw IOError("cannot close the HDF5 file: " + hdf5Reason());
+  fixSuperblockChecksum(image);
+  return image;
 }
 
 //===----------------------------------------------------------------------===//
@@ -678,6 +743,9 @@ std::optional<std::string> readStringAttr(hid_t loc, const char *name,
 
 /// The format version; only v1 and v2 files pass.
 void checkFormat(hid_t file, ModelFile &f) {
+  // A corrupt root object header (checksum) is not a foreign file.
+  if (H5Aexists(file, kFormatAttr) < 0)
+    fail(f, "cannot read its root group (" + hdf5Reason() + ")");
   std::optional<std::string> format = readStringAttr(file, kFormatAttr, 256);
   if (format == kFormatV1) {
     f.v1 = true;
@@ -690,10 +758,21 @@ void checkFormat(hid_t file, ModelFile &f) {
   if (format != kFormat)
     fail(f, std::string("is not a neuromancer model file (no '") + kFormatAttr +
                 "' = '" + kFormat + "' attribute)");
-  H5F_info2_t info;
+  H5F_info2_t info = {};
   if (H5Fget_info2(file, &info) < 0 || info.super.version < 2)
     fail(f, "the file's metadata carry no checksums (superblock version " +
                 std::to_string(info.super.version) + ")");
+}
+
+/// A contiguous dataset's bytes must lie inside the file.
+void checkInsideFile(hid_t ds, hsize_t bytes, const ModelFile &f,
+                     const std::string &what) {
+  H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  if (!dcpl.ok() || H5Pget_layout(dcpl) != H5D_CONTIGUOUS)
+    return;
+  haddr_t offset = H5Dget_offset(ds);
+  if (offset == HADDR_UNDEF || offset > f.size || f.size - offset < bytes)
+    fail(f, what + ": its data lie beyond the end of the file (truncated?)");
 }
 
 /// The JSON graph, its size checked before it is read, its CRC after.
@@ -713,6 +792,7 @@ nlohmann::json readGraph(hid_t file, const ModelFile &f) {
     fail(f, "'/graph' claims " + std::to_string(bytes) + " bytes but stores " +
                 std::to_string(H5Dget_storage_size(ds)) + " (file of " +
                 std::to_string(f.size) + " bytes; truncated or corrupt?)");
+  checkInsideFile(ds, bytes, f, "'/graph'");
   std::string text(bytes, '\0');
   H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(memType, bytes);
@@ -856,13 +936,7 @@ private:
         fail(f_, at + ": stores " + std::to_string(storage) +
                      " bytes, expected " + std::to_string(logical) +
                      " (truncated or corrupt?)");
-      if (layout == H5D_CONTIGUOUS) {
-        haddr_t offset = H5Dget_offset(ds);
-        if (offset == HADDR_UNDEF || offset > f_.size ||
-            f_.size - offset < storage)
-          fail(f_, at + ": its data lie beyond the end of the file "
-                        "(truncated?)");
-      }
+      checkInsideFile(ds, storage, f_, at);
       return;
     }
     if (logical == 0)
@@ -922,9 +996,7 @@ void Model::save(const std::string &path) const {
   SavedModel saved = describe(*this);
   silenceHdf5();
   try {
-    AtomicFile out(path);
-    writeHdf5(out.tempPath(), saved);
-    out.commit();
+    writeFileAtomically(path, hdf5Image(saved));
   } catch (const IOError &e) {
     throw IOError("Cannot save model to '" + path + "': " + e.what());
   }
