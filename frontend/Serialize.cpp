@@ -37,6 +37,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <new>
 #include <set>
 
 #include <fcntl.h>
@@ -1003,7 +1004,15 @@ void Model::save(const std::string &path) const {
 }
 
 Model &modelload(const std::string &path, const ModelLoadOptions &options) {
-  return loadFile(path, options);
+  try {
+    return loadFile(path, options);
+  } catch (const std::bad_alloc &) {
+    // A v1 graph (no checksum) can imply parameters of any size, allocated
+    // before the file's datasets are compared; Array reports its own
+    // failures, this catches any other allocation.
+    throw IOError("Cannot load model: '" + path +
+                  "': out of memory (corrupt graph?)");
+  }
 }
 
 Model &rebuild_model(const Model &model, const ModelLoadOptions &options) {

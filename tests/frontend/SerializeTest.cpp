@@ -511,6 +511,16 @@ TEST_F(ModelTest, GraphErrorsNameNodeAndWhatIsMissing) {
             std::string::npos)
       << what;
 
+  // A v1 graph has no checksum: an absurd size is an error, not a crash.
+  std::string huge = full;
+  huge.replace(huge.find("\"n_f\": 2"), 8, "\"n_f\": 1000000000000");
+  path = writeV1Graph(tempPath("huge.h5"), graph(huge, "raw", ""));
+  what = ioError([&] { modelload(path); });
+  EXPECT_NE(what.find("'" + path + "'"), std::string::npos) << what;
+  EXPECT_NE(what.find("node 'conv2' (Conv): out of memory allocating"),
+            std::string::npos)
+      << what;
+
   path = writeV1Graph(tempPath("no_parent.h5"), graph(full, "conv9", ""));
   what = ioError([&] { modelload(path); });
   EXPECT_NE(what.find("'" + path +
