@@ -187,7 +187,7 @@ const std::vector<std::string> &requiredAttrs(const std::string &cls) {
         "batch_normalisation", "dropout_rate"}},
       {"Pool", {"pool_shape", "stride", "mfp", "mode"}},
       {"Crop", {"crop"}},
-      {"Pad", {"pad"}},
+      {"Pad", {"pad", "value"}},
       {"Input", {"shape", "tags", "dtype"}},
       {"ValueNode", {"shape", "tags", "dtype", "apply_train"}},
   };
