@@ -52,7 +52,6 @@ int writeAll(int fd, std::string_view data) {
   return 0;
 }
 
-
 /// Creates the unique temporary for `target`; returns its descriptor.
 int createTemporary(const std::string &path, const fs::path &target,
                     std::string &tmp) {
@@ -95,15 +94,7 @@ int finishTemporary(int fd, const char *&step) {
 
 void writeFileAtomically(const std::string &path, std::string_view data) {
   AtomicFile file(path);
-  int fd = ::open(file.tempPath().c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    fail(path, "open", errno);
-  if (int error = writeAll(fd, data)) {
-    ::close(fd);
-    fail(path, "write", error);
-  }
-  if (::close(fd) != 0)
-    fail(path, "close", errno);
+  file.write(data);
   file.commit();
 }
 
@@ -115,6 +106,18 @@ AtomicFile::AtomicFile(const std::string &path)
 AtomicFile::~AtomicFile() {
   if (!committed_)
     ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(std::string_view data) {
+  int fd = ::open(temp_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0)
+    fail(path_, "open the temporary '" + temp_ + "'", errno);
+  if (int error = writeAll(fd, data)) {
+    ::close(fd);
+    fail(path_, "write", error);
+  }
+  if (::close(fd) != 0)
+    fail(path_, "close", errno);
 }
 
 void AtomicFile::commit() {

@@ -38,6 +38,9 @@ public:
   const std::string &tempPath() const { return temp_; }
   /// The file commit() replaces: `path`, or the file a symlink points to.
   const std::string &targetPath() const { return target_; }
+  /// Writes `data` as the temporary's whole content (for writers that hold
+  /// the bytes); IOError naming `path` and strerror.
+  void write(std::string_view data);
   /// Makes the temporary the target (IOError naming `path` and strerror).
   void commit();
 

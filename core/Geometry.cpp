@@ -5,6 +5,7 @@
 
 #include "neuromancer/core/Format.h"
 
+#include <cassert>
 #include <optional>
 
 namespace nm {
@@ -123,6 +124,42 @@ Sizes convWeightShape(const TaggedShape &in, const ConvGeometry &conv) {
   return w;
 }
 
+/// The densified conv + pool (ConvGeometry::dilation): taps and pooling
+/// window d apart, the pool sliding by 1.
+static Expected<TaggedShape> denseConvOutputShape(const TaggedShape &in,
+                                                  const ConvGeometry &conv,
+                                                  const Sizes &pool) {
+  const int64_t nsp = in.nSpatial();
+  if (auto f = checkSpatialList(in, conv.dilation, "dilation"))
+    return *f;
+  if (conv.mode != ConvMode::Valid || conv.mfp)
+    return valueError("a dilated (densified) Conv must be a valid conv "
+                      "without MFP");
+  TaggedShape out = in.updateShape('f', conv.n_f);
+  Sizes fov = in.fov();
+  const std::vector<int64_t> axes = in.spatialAxes();
+  for (int64_t j = 0; j < nsp; ++j) {
+    const int64_t n = in[axes[j]], f = conv.filter[j], p = pool[j];
+    const int64_t d = conv.dilation[j], step = d * in.strides()[j];
+    const char tag = in.tags()[axes[j]];
+    int64_t outSize = None;
+    if (n != None) {
+      outSize = n - (f - 1) * d - (p - 1) * d;
+      if (outSize < 1)
+        return valueError(
+            "Cannot convolve spatial axis '" + std::string(1, tag) +
+            "' of length " + std::to_string(n) + " with kernel of size " +
+            std::to_string(f) + " and pool " + std::to_string(p) +
+            " dilated by " + std::to_string(d) + " (output would be empty).");
+    }
+    out = out.updateShapeAt(axes[j], outSize);
+    fov[j] = (in.fov()[j] > 0 && !conv.invalidateFov)
+                 ? in.fov()[j] + (f + p - 2) * step
+                 : -1;
+  }
+  return out.withFov(fov);
+}
+
 Expected<TaggedShape> convOutputShape(const TaggedShape &in,
                                       const ConvGeometry &conv) {
   if (!in.hasTag('f'))
@@ -138,6 +175,9 @@ Expected<TaggedShape> convOutputShape(const TaggedShape &in,
     return *f;
   if (auto f = checkSpatialList(in, pool, "pool_shape"))
     return *f;
+
+  if (!conv.dilation.empty())
+    return denseConvOutputShape(in, conv, pool);
 
   const int64_t nFragments = static_cast<int64_t>(in.mfpOffsets().size());
   if (conv.mfp) {
@@ -229,35 +269,43 @@ int64_t convCost(const TaggedShape &in, const ConvGeometry &conv) {
     int64_t n = in[axes[j]], f = conv.filter.at(j);
     if (n == None)
       continue;
-    positions *= n + (conv.mode == ConvMode::Valid ? 1 - f : f - 1);
+    int64_t d = conv.dilation.empty() ? 1 : conv.dilation.at(j);
+    positions *=
+        n + (conv.mode == ConvMode::Valid ? 1 - (f - 1) * d - 1 : f - 1);
   }
   return product(convWeightShape(in, conv)) * positions * batchOrOne(in);
 }
 
 Expected<TaggedShape> poolOutputShape(const TaggedShape &in, const Sizes &pool,
-                                      const Sizes &strideIn) {
+                                      const Sizes &strideIn,
+                                      const Sizes &dilationIn) {
   Sizes stride = strideIn.empty() ? pool : strideIn;
+  Sizes dilation = onesIfEmpty(dilationIn, in.nSpatial());
   if (auto f = checkSpatialList(in, pool, "pool_shape"))
     return *f;
   if (auto f = checkSpatialList(in, stride, "stride"))
+    return *f;
+  if (auto f = checkSpatialList(in, dilation, "dilation"))
     return *f;
   TaggedShape out = in;
   Sizes fov = in.fov(), strides = in.strides();
   const std::vector<int64_t> axes = in.spatialAxes();
   for (size_t j = 0; j < axes.size(); ++j) {
-    int64_t n = in[axes[j]], p = pool[j], st = stride[j];
+    int64_t n = in[axes[j]], p = pool[j], st = stride[j], d = dilation[j];
+    int64_t extent = (p - 1) * d + 1; // input voxels one window spans
     int64_t size = None;
     if (n != None) {
-      if (n < p || (n - p) % st != 0)
-        return valueError("Cannot downsample spatial axis '" +
-                          std::string(1, in.tags()[axes[j]]) + "' of length " +
-                          std::to_string(n) + " with pool size " +
-                          std::to_string(p) + " and stride " +
-                          std::to_string(st) + ".");
-      size = (n - p) / st + 1;
+      if (n < extent || (n - extent) % st != 0)
+        return valueError(
+            "Cannot downsample spatial axis '" +
+            std::string(1, in.tags()[axes[j]]) + "' of length " +
+            std::to_string(n) + " with pool size " + std::to_string(p) +
+            " and stride " + std::to_string(st) +
+            (d > 1 ? " dilated by " + std::to_string(d) : "") + ".");
+      size = (n - extent) / st + 1;
     }
     out = out.updateShapeAt(axes[j], size);
-    fov[j] = in.fov()[j] > 0 ? in.fov()[j] + (p - 1) * in.strides()[j] : -1;
+    fov[j] = in.fov()[j] > 0 ? in.fov()[j] + (p - 1) * d * in.strides()[j] : -1;
     strides[j] = st * in.strides()[j];
   }
   return out.withFov(fov).withStrides(strides);
@@ -429,23 +477,41 @@ bool cnnSizeValid(const std::vector<CnnLayer> &layers, int64_t axis,
   return true;
 }
 
+CnnValidSizes cnnValidSizes(const std::vector<CnnLayer> &layers, int64_t axis) {
+  // Backwards from one output voxel: a layer of filter f and pool p needs
+  // out = p*s + (mfp ? 1 : 0) (for p > 1) valid pooled sizes s, and
+  // in = out + f - 1.
+  CnnValidSizes valid;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    int64_t f = it->filter.at(axis);
+    int64_t p = it->pool.empty() ? 1 : it->pool.at(axis);
+    int64_t offset = (p > 1 && it->mfp) ? 1 : 0;
+    valid.first = p * valid.first + offset + f - 1;
+    valid.step *= p;
+  }
+  assert(cnnSizeValid(layers, axis, valid.first));
+  return valid;
+}
+
+int64_t CnnValidSizes::atMost(int64_t size) const {
+  if (size < first)
+    return None;
+  return first + (size - first) / step * step;
+}
+
+int64_t CnnValidSizes::atLeast(int64_t size) const {
+  if (size <= first)
+    return first;
+  return first + (size - first + step - 1) / step * step;
+}
+
 Expected<CnnCalculation> cnncalculator(const std::vector<CnnLayer> &layers,
                                        const Sizes &desired) {
   CnnCalculation calc;
   const int64_t ndim = static_cast<int64_t>(desired.size());
   for (int64_t a = 0; a < ndim; ++a) {
-    int64_t smallest = None, best = None;
-    for (int64_t s = 2; s < 5000; ++s) {
-      if (!cnnSizeValid(layers, a, s))
-        continue;
-      if (smallest == None)
-        smallest = s;
-      if (s <= desired[a])
-        best = s;
-    }
-    if (smallest == None)
-      return valueError("No valid patch size in 2..4999 on spatial axis " +
-                        std::to_string(a));
+    CnnValidSizes valid = cnnValidSizes(layers, a);
+    int64_t smallest = valid.atLeast(2), best = valid.atMost(desired[a]);
     int64_t chosen = best == None ? smallest : best;
     if (chosen != desired[a])
       calc.notes.push_back(

@@ -32,6 +32,11 @@ struct ConvGeometry {
   ConvMode mode = ConvMode::Valid;
   bool mfp = false;
   bool invalidateFov = false;
+  /// Empty: ELEKTRONN2's strided conv + pool. Else the densified form the
+  /// nm-densify pass makes (à trous): filter taps and pooling window
+  /// `dilation` voxels apart and the pool sliding by 1, so the output keeps
+  /// the input's stride; valid convs only, no MFP.
+  Sizes dilation;
 };
 
 /// Output shape of conv (+ max-pool or MFP). Needs an 'f' axis.
@@ -43,9 +48,12 @@ int64_t convCost(const TaggedShape &in, const ConvGeometry &conv);
 /// Weight shape [n_f, n_in, *filter].
 Sizes convWeightShape(const TaggedShape &in, const ConvGeometry &conv);
 
-/// Pool (stride defaults to pool): out = (n - p) // st + 1.
+/// Pool (stride defaults to pool): out = (n - p) // st + 1. With a
+/// `dilation` (the densified form) the window's taps are d apart:
+/// out = (n - (p - 1) * d - 1) // st + 1.
 Expected<TaggedShape> poolOutputShape(const TaggedShape &in, const Sizes &pool,
-                                      const Sizes &stride = {});
+                                      const Sizes &stride = {},
+                                      const Sizes &dilation = {});
 
 /// Transposed conv with filter = stride = pool: out = n * p, fov unknown.
 Expected<TaggedShape> upconvOutputShape(const TaggedShape &in, int64_t n_f,
@@ -114,9 +122,20 @@ struct CnnCalculation {
 /// True when `size` flows through every layer on axis `axis`.
 bool cnnSizeValid(const std::vector<CnnLayer> &layers, int64_t axis,
                   int64_t size);
+/// The valid sizes on one axis: first, first + step, first + 2*step, ...
+/// (every conv/pool layer maps an arithmetic progression of input sizes onto
+/// the valid sizes after it, so there is no upper bound).
+struct CnnValidSizes {
+  int64_t first = 1, step = 1;
+  /// The largest valid size <= `size`, or None when `size` < first.
+  int64_t atMost(int64_t size) const;
+  /// The smallest valid size >= `size`.
+  int64_t atLeast(int64_t size) const;
+};
+CnnValidSizes cnnValidSizes(const std::vector<CnnLayer> &layers, int64_t axis);
 /// Largest valid size <= desired ("size not possible"), or the smallest
-/// valid one when desired is below it ("size too small"), searched in
-/// 2..4999. Fails when no size in that range is valid.
+/// valid size >= 2 when desired is below it ("size too small"), as
+/// ELEKTRONN2's cnncalculator, with no upper limit on the sizes.
 Expected<CnnCalculation> cnncalculator(const std::vector<CnnLayer> &layers,
                                        const Sizes &desiredPatch);
 

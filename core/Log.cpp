@@ -21,6 +21,10 @@ LogLevel levelFromEnvironment() {
     return LogLevel::Error;
   if (!std::strcmp(v, "off"))
     return LogLevel::Off;
+  if (*v && std::strcmp(v, "info"))
+    std::cerr << "neuromancer: warning: NEUROMANCER_LOG_LEVEL='" << v
+              << "' is not one of debug, info, warning, error, off; using "
+                 "info\n";
   return LogLevel::Info;
 }
 

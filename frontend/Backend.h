@@ -29,6 +29,8 @@ class Executable;
 struct GraphFunction {
   std::string name;
   std::vector<Node> outputs;
+  /// Compile the dilated equivalent (nm-densify) at the call's shapes.
+  bool densify = false;
 };
 
 class Backend {

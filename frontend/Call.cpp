@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <new>
 #include <random>
 
 namespace nm {
@@ -66,17 +67,29 @@ std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
 /// Compiles `outputs` as function `name` through the registered backend,
 /// specialised on `shapes` when given (None sizes). Logs ELEKTRONN2's
 /// compile lines.
-std::shared_ptr<const Executable>
-compile(const std::vector<Node> &outputs, const std::string &name,
-        const std::string &what, const std::vector<Sizes> &shapes = {}) {
+std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
+                                          const std::string &name,
+                                          const std::string &what,
+                                          const std::vector<Sizes> &shapes = {},
+                                          bool densify = false) {
   const Backend &compiler = backend();
   log_info(
       "Compiling " + what + ", inputs=" + sourceList(outputs) +
       (shapes.empty() ? "" : ", shapes=[" + formatTupleList(shapes) + "]"));
   Clock::time_point start = Clock::now();
   bool fromCache = false;
-  std::shared_ptr<const Executable> exe =
-      compiler.compile({name, outputs}, what, shapes, fromCache);
+  std::shared_ptr<const Executable> exe;
+  try {
+    exe = compiler.compile({name, outputs, densify}, what, shapes, fromCache);
+  } catch (const Error &) {
+    throw;
+  } catch (const std::bad_alloc &) {
+    throw RuntimeError("out of memory compiling " + what);
+  } catch (const std::exception &e) {
+    // A failure below the backend's own checks (a library, the file
+    // system) still reaches the user as an nm::Error naming the function.
+    throw RuntimeError("compiling " + what + " failed: " + e.what());
+  }
   char line[96];
   std::snprintf(line, sizeof(line), " Compiling done  - in %.2f s%s",
                 secondsSince(start),
@@ -181,6 +194,26 @@ Array Node::operator()(const std::vector<Array> &inputs) const {
 }
 
 double Node::last_exec_time() const { return impl().lastExecTime; }
+
+Array call_densified(const Node &node, const std::vector<Array> &inputs) {
+  std::vector<Sizes> shapes;
+  for (const Array &a : inputs)
+    shapes.push_back(a.shape());
+  NodeImpl &impl = node.impl();
+  std::shared_ptr<const Executable> exe;
+  {
+    std::lock_guard<std::mutex> lock(impl.compileMutex);
+    std::shared_ptr<const Executable> &slot = impl.densified[shapes];
+    if (!slot)
+      slot = compile({node}, node.name(), node.name() + " (densified)", shapes,
+                     /*densify=*/true);
+    exe = slot;
+  }
+  double seconds = 0;
+  std::vector<Array> out = run(*exe, {node}, inputs, seconds);
+  impl.lastExecTime = seconds;
+  return std::move(out.front());
+}
 
 double Node::measure_exectime(int n_samples, int n_warmup, bool print_info,
                               bool local, bool nonegative) const {

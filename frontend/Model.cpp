@@ -230,8 +230,13 @@ void ModelManager::remove(const std::string &name) {
     if ((*it)->name() == name) {
       for (const Node &n : (*it)->nodes())
         n.impl().model = nullptr;
-      if (current_ == it->get())
-        current_ = nullptr;
+      // The model current before the removed one became current is current
+      // again (a temporary model, e.g. predict_dense's MFP rebuild, leaves
+      // the user's current model as it was).
+      if (current_ == it->get()) {
+        current_ = last_;
+        last_ = nullptr;
+      }
       if (last_ == it->get())
         last_ = nullptr;
       models_.erase(it);

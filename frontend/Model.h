@@ -87,6 +87,9 @@ public:
   Array predict(const std::vector<Array> &inputs);
   std::vector<Array> predict_ext(const std::vector<Array> &inputs);
   Array loss(const std::vector<Array> &inputs);
+  /// predict_dense of the prediction node (Node::predict_dense).
+  Array predict_dense(const Array &raw,
+                      const PredictDenseOptions &options = {});
 
   ModelParamValues get_param_values(bool skip_const = false) const;
   /// KeyError for an unknown node name.

@@ -22,6 +22,20 @@ namespace nm {
 class NodeImpl;
 class Model;
 
+/// Keyword arguments of predict_dense, ELEKTRONN2's two first.
+struct PredictDenseOptions {
+  /// Probabilities as uint8 (p * 255, truncated) instead of float32.
+  bool as_uint8 = false;
+  /// Mirror the raw image (numpy 'symmetric') by the network's offsets, so
+  /// the prediction covers the whole image.
+  bool pad_raw = false;
+  /// How a tile of a strided network is predicted densely: "densify" (the
+  /// dilated equivalent network, nm-densify: one call per tile, no repeated
+  /// work), "mfp" (the model rebuilt with override_mfp_to_active: one call
+  /// per tile) or "stitch" (ELEKTRONN2's: one call per stride offset).
+  std::string strategy = "densify";
+};
+
 /// Parameter values of one node, by parameter name ("w", "b", "gamma", ...).
 using ParamValues = OrderedDict<Array>;
 
@@ -76,6 +90,15 @@ public:
   }
   /// node(): compiles only.
   void operator()() const;
+  /// ELEKTRONN2's predict_dense: the dense prediction (n_lab, z, x, y) of a
+  /// raw image (ch, z, x, y) (or (ch, x, y) -> (n_lab, x, y) for a 2-D
+  /// network), cut into tiles; integer images are divided by 255. Logs
+  /// "Predicting img (3, 58, 326, 326) in 16 Blocks: (4, 2, 2)" and
+  /// " Inference speed: ... MB or MPix /s, time t=..s". ValueError for an
+  /// image with the wrong channels or rank, smaller than the field of view,
+  /// or a network without a known field of view.
+  Array predict_dense(const Array &raw,
+                      const PredictDenseOptions &options = {}) const;
   /// Wall-clock seconds of the last call.
   double last_exec_time() const;
   /// Median-style execution time in ms as ELEKTRONN2 reports it (the mean of

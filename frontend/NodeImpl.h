@@ -58,6 +58,8 @@ public:
   std::mutex compileMutex;
   std::shared_ptr<const Executable> executable;
   std::map<std::vector<Sizes>, std::shared_ptr<const Executable>> specialised;
+  // The sub-graph rewritten by nm-densify, per input shapes (predict_dense).
+  std::map<std::vector<Sizes>, std::shared_ptr<const Executable>> densified;
   double lastExecTime = 0;
   double totalExecTime = -1; // ms, from measure_exectime
 
@@ -108,6 +110,11 @@ void setInitialParam(NodeImpl &node, const std::string &param,
 // Parameter initialisation (reference §1.3), from the seeded generator.
 Array glorotNormal(const Sizes &shape, double fanSum);
 Array uniformArray(const Sizes &shape, double low, double high);
+
+/// Calls the dilated equivalent of `node`'s sub-graph (nm-densify) on
+/// `inputs`, whose sizes may be any that cover the field of view; compiled
+/// once per input shapes. The result has stride 1: every output voxel.
+Array call_densified(const Node &node, const std::vector<Array> &inputs);
 
 } // namespace nm
 

@@ -25,6 +25,8 @@ const char *nm_status_string(int status) {
     return "invalid argument";
   case NM_ERROR_UNSUPPORTED_CPU:
     return "this CPU lacks an instruction-set feature the compiled code needs";
+  case NM_ERROR_OUT_OF_MEMORY:
+    return "out of memory";
   default:
     return "unknown status";
   }
@@ -151,4 +153,8 @@ void (*const nm_runtime_exports_[])(void) = {
     (void (*)(void))nm_runtime_parallel_for,
     (void (*)(void))nm_runtime_set_num_threads,
     (void (*)(void))nm_runtime_get_num_threads,
+    (void (*)(void))nm_runtime_max_temp_bytes,
+    (void (*)(void))nm_runtime_check_temp_bytes,
+    (void (*)(void))nm_runtime_call_failed,
+    (void (*)(void))nm_runtime_call_status,
 };

@@ -4,6 +4,7 @@
 #include "neuromancer/core/Error.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/runtime/Array.h"
+#include "neuromancer/runtime/ThreadPool.h"
 
 #include <cstdio>
 #include <utility>
@@ -59,6 +60,36 @@ void check(const char *what, const std::vector<ArgSpec> &specs,
   throw TypeError(message);
 }
 
+/// "128.0 GB", "1.5 MB", "512 bytes" (powers of 1024, one decimal).
+std::string formatBytes(int64_t bytes) {
+  if (bytes < 1024)
+    return std::to_string(bytes) + " bytes";
+  const char *units[] = {"KB", "MB", "GB", "TB", "PB", "EB"};
+  double value = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 5) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f %s", value, units[unit]);
+  return buf;
+}
+
+/// The RuntimeError of a call that failed for lack of memory.
+RuntimeError outOfMemory(const std::string &function,
+                         const CallFailure &failure) {
+  if (failure.refused)
+    return RuntimeError(
+        "'" + function + "' needs " + formatBytes(failure.bytes) +
+        " of intermediate buffers, more than the limit of " +
+        formatBytes(failure.limit) +
+        " (NEUROMANCER_MAX_TEMP_BYTES, default the physical memory); it "
+        "was not run");
+  return RuntimeError("out of memory allocating " + formatBytes(failure.bytes) +
+                      " for '" + function + "'");
+}
+
 } // namespace
 
 void Executable::call(const std::vector<const Array *> &inputs,
@@ -89,6 +120,11 @@ void Executable::callUnchecked(const std::vector<void *> &args) const {
   for (size_t i = 0; i < args.size(); ++i)
     slots[i] = const_cast<void **>(&args[i]);
   function_(slots.data());
+  // The compiled code returns early when it is refused or an allocation
+  // fails (ThreadPool.h); the outputs are then unspecified.
+  CallFailure failure;
+  if (takeCallFailure(failure))
+    throw outOfMemory(signature_.entry, failure);
 }
 
 } // namespace nm

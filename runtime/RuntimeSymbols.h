@@ -25,6 +25,12 @@ inline constexpr const char *kParallelFor =
     NM_RUNTIME_SYMBOL(nm_runtime_parallel_for);
 inline constexpr const char *kAlloc = NM_RUNTIME_SYMBOL(nm_runtime_alloc);
 inline constexpr const char *kFree = NM_RUNTIME_SYMBOL(nm_runtime_free);
+/// Out-of-memory safety (MemoryChecks.cpp): the entry's check of the
+/// estimate, the test after a called body.
+inline constexpr const char *kCheckTempBytes =
+    NM_RUNTIME_SYMBOL(nm_runtime_check_temp_bytes);
+inline constexpr const char *kCallFailed =
+    NM_RUNTIME_SYMBOL(nm_runtime_call_failed);
 /// Every runtime symbol starts with it.
 inline constexpr const char *kPrefix = "nm_runtime_";
 /// libm function `f` of an AOT object becomes kLibmPrefix + f.

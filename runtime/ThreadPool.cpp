@@ -16,11 +16,14 @@
 
 #include <sched.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +76,154 @@ int default_num_threads() {
 }
 
 namespace {
+
+/// Header in front of every block of nm_runtime_alloc (keeps the payload
+/// 64-byte aligned). A block in use is linked into the list of the call
+/// state it was allocated under, so that a call that fails half-way frees
+/// what it had allocated (CallState::releaseBlocks).
+struct CallState;
+struct alignas(64) BlockHeader {
+  int64_t size;
+  uint64_t magic;
+  BlockHeader *prev;
+  BlockHeader *next;
+  CallState *owner;
+};
+constexpr uint64_t kMagic = 0x6e6d616c6c6f6321ull; // "nmalloc!"
+
+void releaseBlock(BlockHeader *h);
+
+/// The state of one call of a compiled function: whether it failed (over
+/// the temporary limit, or an allocation failed) and the blocks it holds.
+/// Each thread has one; pool workers use the caller's while they run its
+/// chunks, so a failure on a worker is the caller's failure.
+struct CallState {
+  CallState() { blocks.prev = blocks.next = &blocks; }
+  ~CallState() { releaseBlocks(); }
+
+  /// Records the first failure of the call.
+  void fail(bool isRefusal, int64_t size, int64_t max) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!failed.load(std::memory_order_relaxed)) {
+      refused = isRefusal;
+      bytes = size;
+      limit = max;
+    }
+    failed.store(true, std::memory_order_release);
+  }
+  void link(BlockHeader *h) {
+    std::lock_guard<std::mutex> lock(mutex);
+    h->owner = this;
+    h->prev = &blocks;
+    h->next = blocks.next;
+    blocks.next->prev = h;
+    blocks.next = h;
+  }
+  void unlink(BlockHeader *h) {
+    std::lock_guard<std::mutex> lock(mutex);
+    h->prev->next = h->next;
+    h->next->prev = h->prev;
+    h->prev = h->next = nullptr;
+    h->owner = nullptr;
+  }
+  /// Frees every block still held (those of a call that returned early).
+  void releaseBlocks() {
+    for (;;) {
+      BlockHeader *h;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (blocks.next == &blocks)
+          return;
+        h = blocks.next;
+      }
+      unlink(h);
+      releaseBlock(h);
+    }
+  }
+  /// Takes the failure (if any), frees what the call left, starts afresh.
+  bool take(bool &isRefusal, int64_t &size, int64_t &max) {
+    if (!failed.load(std::memory_order_acquire))
+      return false;
+    releaseBlocks();
+    std::lock_guard<std::mutex> lock(mutex);
+    isRefusal = refused;
+    size = bytes;
+    max = limit;
+    failed.store(false, std::memory_order_relaxed);
+    return true;
+  }
+
+  std::atomic<bool> failed{false};
+  std::mutex mutex;
+  bool refused = false;
+  int64_t bytes = 0, limit = 0;
+  BlockHeader blocks{}; // sentinel of the list of blocks in use
+};
+
+thread_local CallState tOwnState;
+/// The state of the call this thread works for (a worker: the caller's).
+thread_local CallState *tState = nullptr;
+
+CallState &currentState() { return tState ? *tState : tOwnState; }
+
+/// "512", "64K", "3G", "1T" (powers of 1024) as bytes; -1 if malformed,
+/// zero or too large.
+int64_t parseBytes(const char *text) {
+  if (!std::isdigit(static_cast<unsigned char>(*text)))
+    return -1;
+  errno = 0;
+  char *end = nullptr;
+  unsigned long long n = std::strtoull(text, &end, 10);
+  if (errno != 0)
+    return -1;
+  int shift = 0;
+  switch (std::toupper(static_cast<unsigned char>(*end))) {
+  case 'K':
+    shift = 10;
+    break;
+  case 'M':
+    shift = 20;
+    break;
+  case 'G':
+    shift = 30;
+    break;
+  case 'T':
+    shift = 40;
+    break;
+  }
+  if (shift)
+    ++end;
+  if (*end != '\0' || n == 0 || n > (unsigned long long)(INT64_MAX >> shift))
+    return -1;
+  return static_cast<int64_t>(n << shift);
+}
+
+/// $NEUROMANCER_MAX_TEMP_BYTES as bytes, or 0 (after one warning on stderr
+/// naming the value) when unset or not a positive size.
+int64_t tempLimitFromEnvironment() {
+  const char *env = std::getenv("NEUROMANCER_MAX_TEMP_BYTES");
+  if (!env || !*env)
+    return 0;
+  int64_t n = parseBytes(env);
+  if (n > 0)
+    return n;
+  static std::once_flag warned;
+  std::call_once(warned, [&] {
+    std::fprintf(stderr,
+                 "neuromancer: NEUROMANCER_MAX_TEMP_BYTES='%s' is not a "
+                 "positive number of bytes (optionally with a K, M, G or T "
+                 "suffix); using the physical memory\n",
+                 env);
+  });
+  return 0;
+}
+
+int64_t physicalMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0 || pages > INT64_MAX / page)
+    return INT64_MAX;
+  return static_cast<int64_t>(pages) * page;
+}
 
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -179,7 +330,8 @@ public:
   }
 
   void run(nm_parallel_body body, void *ctx, int64_t n) {
-    if (n <= 0)
+    // A call that has failed runs nothing more (it is returning early).
+    if (n <= 0 || currentState().failed.load(std::memory_order_acquire))
       return;
     if (LoopProfile *profile = LoopProfile::get(); profile && !tInsideBody) {
       runProfiled(*profile, body, ctx, n);
@@ -224,6 +376,7 @@ private:
     }
     job_.body = body;
     job_.ctx = ctx;
+    job_.state = &currentState();
     job_.n = n;
     job_.shares = 2 * int64_t(workers_.size() + 1);
     job_.next.store(0, std::memory_order_relaxed);
@@ -247,6 +400,7 @@ private:
   struct Job {
     nm_parallel_body body = nullptr;
     void *ctx = nullptr;
+    CallState *state = nullptr; // the caller's, for the workers
     int64_t n = 0;
     int64_t shares = 2; // chunk = remaining / shares
     std::atomic<int64_t> next{0};
@@ -263,8 +417,13 @@ private:
 
   void work() {
     bool outer = tInsideBody;
+    CallState *outerState = tState;
     tInsideBody = true;
+    tState = job_.state;
     for (;;) {
+      // After a failure (here or on another thread) no further chunks.
+      if (job_.state->failed.load(std::memory_order_relaxed))
+        break;
       int64_t begin = job_.next.load(std::memory_order_relaxed), end;
       do {
         if (begin >= job_.n)
@@ -277,6 +436,7 @@ private:
       job_.body(job_.ctx, begin, end);
     }
     tInsideBody = outer;
+    tState = outerState;
   }
 
   /// `seen`: the generation when the worker was created (a job published
@@ -337,13 +497,6 @@ private:
   Job job_;
 };
 
-/// Header in front of every block of nm_runtime_alloc (keeps the payload
-/// 64-byte aligned).
-struct alignas(64) BlockHeader {
-  int64_t size;
-  uint64_t magic;
-};
-constexpr uint64_t kMagic = 0x6e6d616c6c6f6321ull; // "nmalloc!"
 /// Blocks at least this large are cached on free.
 constexpr int64_t kCachedBlock = int64_t(1) << 20;
 /// At most this many bytes stay cached.
@@ -421,26 +574,49 @@ private:
   int64_t cached_ = 0;
 };
 
+/// Returns a block that is no longer in use: to the cache, or freed.
+void releaseBlock(BlockHeader *h) {
+  h->magic = 0;
+  if (h->size >= kCachedBlock && BlockCache::get().put(h))
+    return;
+  std::free(h);
+}
+
 } // namespace
+
+bool takeCallFailure(CallFailure &failure) {
+  return currentState().take(failure.refused, failure.bytes, failure.limit);
+}
+
 } // namespace nm
 
 extern "C" {
 
 void *nm_runtime_alloc(int64_t size) {
   using nm::BlockHeader;
-  if (size < 0)
+  nm::CallState &state = nm::currentState();
+  // After a failure every allocation fails, so the call returns early.
+  if (size < 0 || state.failed.load(std::memory_order_acquire)) {
+    state.fail(false, size, 0);
     return nullptr;
+  }
   BlockHeader *h = nullptr;
   if (size >= nm::kCachedBlock)
     h = nm::BlockCache::get().take(size);
   if (!h) {
-    int64_t total = (int64_t(sizeof(BlockHeader)) + size + 63) / 64 * 64;
-    h = static_cast<BlockHeader *>(nm::allocateBlock(total));
-    if (!h)
+    int64_t total = size > INT64_MAX - 127
+                        ? -1
+                        : (int64_t(sizeof(BlockHeader)) + size + 63) / 64 * 64;
+    h = total < 0 ? nullptr
+                  : static_cast<BlockHeader *>(nm::allocateBlock(total));
+    if (!h) {
+      state.fail(false, size, 0);
       return nullptr;
+    }
     h->size = size;
   }
   h->magic = nm::kMagic;
+  state.link(h);
   return h + 1;
 }
 
@@ -449,12 +625,10 @@ void nm_runtime_free(void *ptr) {
   if (!ptr)
     return;
   BlockHeader *h = static_cast<BlockHeader *>(ptr) - 1;
-  if (h->magic != nm::kMagic)
+  if (h->magic != nm::kMagic || !h->owner)
     std::abort(); // not ours: a bug in the compiled code or the caller
-  h->magic = 0;
-  if (h->size >= nm::kCachedBlock && nm::BlockCache::get().put(h))
-    return;
-  std::free(h);
+  h->owner->unlink(h);
+  nm::releaseBlock(h);
 }
 
 void nm_runtime_release_memory(void) { nm::BlockCache::get().clear(); }
@@ -466,5 +640,37 @@ void nm_runtime_parallel_for(nm_parallel_body body, void *ctx, int64_t n) {
 void nm_runtime_set_num_threads(int n) { nm::Pool::get().resize(n); }
 
 int nm_runtime_get_num_threads(void) { return nm::Pool::get().threads(); }
+
+int64_t nm_runtime_max_temp_bytes(void) {
+  if (int64_t n = nm::tempLimitFromEnvironment())
+    return n;
+  return nm::physicalMemory();
+}
+
+int nm_runtime_check_temp_bytes(int64_t bytes, int64_t per_thread_bytes) {
+  nm::CallState &state = nm::currentState();
+  nm::CallFailure stale; // of an earlier call nobody asked about
+  state.take(stale.refused, stale.bytes, stale.limit);
+  int64_t extra = std::max(0, nm_runtime_get_num_threads() - 1);
+  int64_t need = bytes;
+  if (per_thread_bytes > 0 && extra > 0)
+    need = per_thread_bytes > (INT64_MAX - bytes) / extra
+               ? INT64_MAX
+               : bytes + per_thread_bytes * extra;
+  int64_t limit = nm_runtime_max_temp_bytes();
+  if (need <= limit)
+    return NM_OK;
+  state.fail(true, need, limit);
+  return NM_ERROR_OUT_OF_MEMORY;
+}
+
+int nm_runtime_call_failed(void) {
+  return nm::currentState().failed.load(std::memory_order_acquire) ? 1 : 0;
+}
+
+int nm_runtime_call_status(void) {
+  nm::CallFailure failure;
+  return nm::takeCallFailure(failure) ? NM_ERROR_OUT_OF_MEMORY : NM_OK;
+}
 
 } // extern "C"

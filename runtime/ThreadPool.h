@@ -16,6 +16,17 @@
 // nm_runtime_set_num_threads(n) / nm::set_num_threads(n) set it at run time
 // (n <= 0 restores the default).
 //
+// Memory: nm_runtime_alloc/free serve the intermediate buffers of compiled
+// code. Each call of a compiled function has a call state (the calling
+// thread's; pool workers use the caller's while they run its chunks) that
+// holds the blocks in use and the call's first failure: a refusal by
+// nm_runtime_check_temp_bytes (the compile-time estimate over
+// NEUROMANCER_MAX_TEMP_BYTES or the physical memory) or a failed
+// allocation. After a failure allocations return NULL and parallel loops
+// run nothing, so the compiled code (which tests both) returns early; the
+// caller then takes the failure (nm_runtime_call_status, takeCallFailure),
+// which frees the blocks the call left.
+//
 // C ABI and no MLIR/LLVM: AOT objects link against this library only.
 //
 //===----------------------------------------------------------------------===//
@@ -37,6 +48,21 @@ inline int get_num_threads() { return nm_runtime_get_num_threads(); }
 /// The default thread count: $NEUROMANCER_NUM_THREADS if set to a positive
 /// number, else the number of CPUs this process may run on.
 int default_num_threads();
+
+/// Why the last call of a compiled function on this thread failed.
+struct CallFailure {
+  /// true: refused before it ran (its estimate `bytes` of intermediate
+  /// buffers exceeds `limit`, nm_runtime_max_temp_bytes); false: an
+  /// allocation of `bytes` failed.
+  bool refused = false;
+  int64_t bytes = 0;
+  int64_t limit = 0;
+};
+
+/// nm_runtime_call_status with the details: false if the last call on this
+/// thread succeeded; else fills `failure`, frees what the call left
+/// allocated and clears the state.
+bool takeCallFailure(CallFailure &failure);
 
 } // namespace nm
 #endif

@@ -26,12 +26,20 @@
 #include "mlir/IR/MLIRContext.h"
 
 #include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/SHA256.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -145,19 +153,15 @@ std::vector<CnnLayer> convLayers(const Model &model) {
   return layers;
 }
 
-/// "105 + 4*k (105, 109, 113, ...)" or a list.
-std::string describeSizes(const std::vector<int64_t> &valid) {
+/// "105 + 4*k (105, 109, 113, 117, 121, 125, ...)".
+std::string describeSizes(const CnnValidSizes &valid) {
   std::vector<std::string> first;
-  for (size_t i = 0; i < valid.size() && i < 6; ++i)
-    first.push_back(std::to_string(valid[i]));
-  bool progression = valid.size() >= 3;
-  for (size_t i = 2; progression && i < valid.size(); ++i)
-    progression = valid[i] - valid[i - 1] == valid[1] - valid[0];
-  if (progression)
-    return std::to_string(valid[0]) + " + " +
-           std::to_string(valid[1] - valid[0]) + "*k (" + join(first) +
-           ", ...)";
-  return join(first) + (valid.size() > first.size() ? ", ..." : "");
+  for (int64_t i = 0; i < 6; ++i)
+    first.push_back(std::to_string(valid.first + i * valid.step));
+  if (valid.step == 1)
+    return std::to_string(valid.first) + " and larger";
+  return std::to_string(valid.first) + " + " + std::to_string(valid.step) +
+         "*k (" + join(first) + ", ...)";
 }
 
 /// ValueError naming axis `axis` of `input` and the valid sizes, or nothing
@@ -167,31 +171,20 @@ void checkSpatialSize(const std::vector<CnnLayer> &layers, const Node &input,
                       const std::string &given) {
   if (cnnSizeValid(layers, spatialIndex, size))
     return;
-  std::vector<int64_t> valid;
-  for (int64_t s = 1; s < 5000; ++s)
-    if (cnnSizeValid(layers, spatialIndex, s))
-      valid.push_back(s);
+  CnnValidSizes valid = cnnValidSizes(layers, spatialIndex);
   char tag = input.shape().tags()[axis];
   std::string msg = "--input-shape " + given + ": size " +
                     std::to_string(size) + " of axis '" + tag + "' (axis " +
                     std::to_string(axis) + " of input '" + input.name() +
                     "', " + input.shape().tagString() +
                     ") does not fit the conv/pool layers of the model";
-  if (valid.empty())
-    throw ValueError(msg + "; no size in 1..4999 does");
-  int64_t below = None, above = None;
-  for (int64_t s : valid) {
-    if (s < size)
-      below = s;
-    if (s > size && above == None)
-      above = s;
-  }
   std::vector<std::string> nearest;
-  if (below != None)
+  if (int64_t below = valid.atMost(size); below != None)
     nearest.push_back(std::to_string(below));
-  if (above != None)
-    nearest.push_back(std::to_string(above));
-  throw ValueError(msg + ": the nearest valid sizes are " +
+  nearest.push_back(std::to_string(valid.atLeast(size)));
+  throw ValueError(msg +
+                   (nearest.size() == 1 ? ": the nearest valid size is "
+                                        : ": the nearest valid sizes are ") +
                    join(nearest, " and ") + "; valid sizes on '" + tag +
                    "' are " + describeSizes(valid));
 }
@@ -377,9 +370,57 @@ void freezeParameters(mlir::func::FuncOp func, const Selected &sel) {
 //===--- files
 //--------------------------------------------------------------===//
 
-void writeFile(const fs::path &path, llvm::ArrayRef<char> data) {
-  writeFileAtomically(path.string(),
-                      std::string_view(data.data(), data.size()));
+/// What distinguishes this object from the objects of other compiles: a
+/// hash of the compiled object and the renames that make it the AOT object
+/// (identical ids mean identical objects).
+std::string objectId(llvm::ArrayRef<char> object,
+                     const std::map<std::string, std::string> &renames) {
+  llvm::SHA256 hasher;
+  hasher.update(llvm::StringRef(object.data(), object.size()));
+  for (const auto &[from, to] : renames) {
+    hasher.update(from);
+    hasher.update(llvm::StringRef("\0", 1));
+    hasher.update(to);
+    hasher.update(llvm::StringRef("\0", 1));
+  }
+  return llvm::toHex(hasher.final(), /*LowerCase=*/true).substr(0, 16);
+}
+
+/// Holds an exclusive flock on a directory while alive.
+class DirectoryLock {
+public:
+  explicit DirectoryLock(const fs::path &dir)
+      : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0)
+      throw IOError("cannot open '" + dir.string() +
+                    "': " + std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR)
+        throw IOError("cannot lock '" + dir.string() +
+                      "': " + std::strerror(errno));
+  }
+  ~DirectoryLock() { ::close(fd_); }
+  DirectoryLock(const DirectoryLock &) = delete;
+  DirectoryLock &operator=(const DirectoryLock &) = delete;
+
+private:
+  int fd_;
+};
+
+/// Writes the object and its header as one unit: both temporaries are
+/// written first, then renamed in place while holding the directory's lock,
+/// so concurrent compiles into one directory leave one compile's pair; the
+/// header's reference to the object's marker makes any other pair (a crash
+/// between the renames) fail to link.
+void writePair(const fs::path &dir, const std::string &objectPath,
+               llvm::ArrayRef<char> object, const std::string &headerPath,
+               const std::string &header) {
+  AtomicFile objectFile(objectPath), headerFile(headerPath);
+  objectFile.write(std::string_view(object.data(), object.size()));
+  headerFile.write(header);
+  DirectoryLock lock(dir);
+  objectFile.commit();
+  headerFile.commit();
 }
 
 std::string axesOf(const Node &n) {
@@ -444,6 +485,8 @@ std::vector<int64_t> parseShape(const std::string &text) {
 CompileReport compileModel(const CompileRequest &request) {
   if (request.outputDir.empty())
     throw ValueError("compile needs an output directory (-o DIR)");
+  if (!request.cpu.empty())
+    checkCpuName(request.cpu);
   fs::path dir(request.outputDir);
   std::string stem = request.name;
   if (stem.empty()) {
@@ -594,7 +637,9 @@ CompileReport compileModel(const CompileRequest &request) {
     report.notes.push_back("the object also calls " + join(foreign) +
                            " (not in libc or libneuromancer_runtime)");
   }
-  auto object = renameSymbols(compiled.object, renames);
+  doc.objectId = objectId(compiled.object, renames);
+  auto object = renameSymbols(compiled.object, renames,
+                              {objectMarker(prefix, doc.objectId)});
   if (!object)
     throw RuntimeError("cannot rename the object's symbols: " +
                        llvm::toString(object.takeError()));
@@ -605,10 +650,8 @@ CompileReport compileModel(const CompileRequest &request) {
     throw IOError("cannot create '" + dir.string() + "': " + ec.message());
   report.objectPath = (dir / (stem + ".o")).string();
   report.headerPath = (dir / (stem + ".h")).string();
-  writeFile(report.objectPath, *object);
-  std::string header = emitHeader(doc);
-  writeFile(report.headerPath,
-            llvm::ArrayRef<char>(header.data(), header.size()));
+  writePair(dir, report.objectPath, *object, report.headerPath,
+            emitHeader(doc));
   report.key = compiled.key;
   report.fromCache = compiled.source == jit::CacheSource::Disk;
   report.seconds = compiled.seconds;

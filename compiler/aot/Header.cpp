@@ -157,6 +157,25 @@ std::string cType(DType dtype) {
   return "void";
 }
 
+std::string objectMarker(const std::string &prefix, const std::string &id) {
+  return prefix + "_object_" + id;
+}
+
+/// A reference to the object's marker that every translation unit including
+/// the header keeps (`used`), so only the object written with this header
+/// links.
+static void emitObjectCheck(std::ostringstream &os, const HeaderDoc &doc) {
+  std::string marker = objectMarker(doc.prefix, doc.objectId);
+  os << "\n/* Ties this header to the " << doc.objectFile
+     << " written with it: linked with an\n * object of another compile, "
+        "the link fails with an undefined reference to\n * "
+     << marker << ". */\n"
+     << "extern const char " << marker << ";\n"
+     << "#if defined(__GNUC__)\n__attribute__((used))\n#endif\n"
+     << "static const char *const " << doc.prefix << "_object_check = &"
+     << marker << ";\n";
+}
+
 std::string emitHeader(const HeaderDoc &doc) {
   std::ostringstream os;
   const std::string P = upper(doc.prefix);
@@ -189,10 +208,15 @@ std::string emitHeader(const HeaderDoc &doc) {
             "between calls (temporaries are allocated and freed by each "
             "call) and share only the runtime's thread pool, which uses all "
             "cores unless nm_runtime_set_num_threads() says otherwise. They "
-            "return NM_OK (0), NM_ERROR_NULL_POINTER for a NULL argument, or "
+            "return NM_OK (0), NM_ERROR_NULL_POINTER for a NULL argument, "
             "NM_ERROR_UNSUPPORTED_CPU when this CPU lacks a feature the "
             "object was compiled for (" +
-                P + "_CPU_FEATURES).",
+                P +
+                "_CPU_FEATURES), or NM_ERROR_OUT_OF_MEMORY when the call's "
+                "intermediate buffers exceed NEUROMANCER_MAX_TEMP_BYTES "
+                "(default: the physical memory; the call is refused before "
+                "it runs) or one of them cannot be allocated (the outputs "
+                "are then unspecified; what the call allocated is freed).",
             " * ")
      << " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
@@ -202,6 +226,7 @@ std::string emitHeader(const HeaderDoc &doc) {
      << "/* Instruction-set features the object needs (checked by every entry "
         "point). */\n"
      << "#define " << P << "_CPU_FEATURES \"" << doc.cpuFeatures << "\"\n";
+  emitObjectCheck(os, doc);
 
   for (const FunctionDoc &f : doc.functions) {
     const std::string F = upper(f.entry);
@@ -256,17 +281,18 @@ std::string emitHeader(const HeaderDoc &doc) {
          << "void " << f.packed << "(void **args);\n";
     os << "\n";
     os << "/*\n"
-       << commentLines(
-              "Runs " + f.function + ": reads the " +
-                  std::to_string(f.inputs.size()) + " input(s)" +
-                  (f.parameters.empty()
-                       ? ""
-                       : " and " + std::to_string(f.parameters.size()) +
-                             " parameter(s)") +
-                  ", writes the " + std::to_string(f.outputs.size()) +
-                  " output(s). Returns NM_OK, NM_ERROR_NULL_POINTER or "
-                  "NM_ERROR_UNSUPPORTED_CPU (neuromancer_runtime.h).",
-              " * ")
+       << commentLines("Runs " + f.function + ": reads the " +
+                           std::to_string(f.inputs.size()) + " input(s)" +
+                           (f.parameters.empty()
+                                ? ""
+                                : " and " +
+                                      std::to_string(f.parameters.size()) +
+                                      " parameter(s)") +
+                           ", writes the " + std::to_string(f.outputs.size()) +
+                           " output(s). Returns NM_OK, NM_ERROR_NULL_POINTER, "
+                           "NM_ERROR_UNSUPPORTED_CPU or NM_ERROR_OUT_OF_MEMORY "
+                           "(neuromancer_runtime.h).",
+                       " * ")
        << " */\n"
        << "static inline int " << f.entry << "(" << params << ") {\n"
        << "  int status = nm_runtime_check_cpu(" << P << "_CPU_FEATURES);\n"
@@ -277,8 +303,10 @@ std::string emitHeader(const HeaderDoc &doc) {
         nullCheck += (nullCheck.empty() ? "" : " || ") + ("!" + a.cName);
     if (!nullCheck.empty())
       os << "  if (" << nullCheck << ")\n    return NM_ERROR_NULL_POINTER;\n";
+    // The kernel returns early when its intermediate buffers are refused
+    // or cannot be allocated; the runtime holds the status.
     os << "  " << f.kernel << "(" << argumentNames(f) << ");\n"
-       << "  return NM_OK;\n}\n";
+       << "  return nm_runtime_call_status();\n}\n";
   }
   os << "\n#ifdef __cplusplus\n} /* extern \"C\" */\n#endif\n\n#endif /* "
      << guard << " */\n";

@@ -60,9 +60,15 @@ struct HeaderDoc {
   std::string triple, cpu; // target of the object
   std::string cpuFeatures; // comma-separated features checked at run time
   std::string cacheKey;    // compile cache key of the object
+  std::string objectId;    // the object's marker symbol (objectMarker)
   std::vector<std::string> extraLibraries; // e.g. "-lm", when needed
   std::vector<FunctionDoc> functions;
 };
+
+/// The symbol an AOT object defines and its header references, so that a
+/// header linked with an object of another compile fails to link (undefined
+/// reference) instead of describing buffers the object does not use.
+std::string objectMarker(const std::string &prefix, const std::string &id);
 
 /// The header text.
 std::string emitHeader(const HeaderDoc &doc);

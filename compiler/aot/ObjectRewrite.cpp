@@ -13,6 +13,9 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include "neuromancer/core/Error.h"
+
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -51,7 +54,8 @@ llvm::Expected<ObjectSymbols> listSymbols(llvm::ArrayRef<char> object) {
 
 llvm::Expected<std::vector<char>>
 renameSymbols(llvm::ArrayRef<char> object,
-              const std::map<std::string, std::string> &renames) {
+              const std::map<std::string, std::string> &renames,
+              const std::vector<std::string> &markers) {
   auto binary = llvm::object::createBinary(
       llvm::MemoryBufferRef(bytes(object), "object"));
   if (!binary)
@@ -59,6 +63,12 @@ renameSymbols(llvm::ArrayRef<char> object,
   llvm::objcopy::ConfigManager config;
   for (const auto &[from, to] : renames)
     config.Common.SymbolsToRename.insert({from, to});
+  for (const std::string &name : markers) {
+    llvm::objcopy::NewSymbolInfo symbol;
+    symbol.SymbolName = name;
+    symbol.Flags.push_back(llvm::objcopy::SymbolFlag::Global);
+    config.Common.SymbolsToAdd.push_back(std::move(symbol));
+  }
   llvm::SmallVector<char, 0> out;
   llvm::raw_svector_ostream os(out);
   if (llvm::Error e =
@@ -86,12 +96,48 @@ const std::vector<std::string> &runtimeLibmFunctions() {
   return names;
 }
 
-std::string checkedCpuFeatures(const codegen::TargetInfo &target) {
+namespace {
+
+void initializeNativeTarget() {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
+}
+
+} // namespace
+
+void checkCpuName(const std::string &cpu) {
+  initializeNativeTarget();
+  llvm::Triple triple(codegen::hostTarget().triple);
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    throw ValueError("--cpu " + cpu + ": no LLVM target for " + triple.str() +
+                     " (" + error + ")");
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (sti && sti->isCPUStringValid(cpu))
+    return;
+  std::vector<std::pair<unsigned, std::string>> nearest;
+  if (sti)
+    for (const llvm::SubtargetSubTypeKV &kv :
+         sti->getAllProcessorDescriptions())
+      nearest.push_back({llvm::StringRef(kv.Key).edit_distance(cpu), kv.Key});
+  std::sort(nearest.begin(), nearest.end());
+  std::string closest;
+  for (size_t i = 0; i < nearest.size() && i < 3; ++i)
+    closest += (i ? ", " : "") + nearest[i].second;
+  throw ValueError("--cpu '" + cpu + "' is not a CPU LLVM knows for " +
+                   triple.str() +
+                   (closest.empty() ? "" : "; closest: " + closest) +
+                   " (`llc -mcpu=help` lists them)");
+}
+
+std::string checkedCpuFeatures(const codegen::TargetInfo &target) {
+  initializeNativeTarget();
   codegen::TargetInfo host = codegen::hostTarget();
   std::string triple = target.triple.empty() ? host.triple : target.triple;
   std::string cpu = target.cpu.empty() ? host.cpu : target.cpu;

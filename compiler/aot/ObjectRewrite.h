@@ -27,10 +27,13 @@ struct ObjectSymbols {
 llvm::Expected<ObjectSymbols> listSymbols(llvm::ArrayRef<char> object);
 
 /// The object with symbols renamed (old name -> new name), as
-/// `llvm-objcopy --redefine-sym` does: section contents are unchanged.
+/// `llvm-objcopy --redefine-sym` does, and the global absolute symbols
+/// `markers` added (value 0, `--add-symbol`): section contents are
+/// unchanged.
 llvm::Expected<std::vector<char>>
 renameSymbols(llvm::ArrayRef<char> object,
-              const std::map<std::string, std::string> &renames);
+              const std::map<std::string, std::string> &renames,
+              const std::vector<std::string> &markers = {});
 
 /// The libm functions libneuromancer_runtime forwards as
 /// `nm_runtime_libm_<name>` (runtime/CApi.c).
@@ -39,6 +42,10 @@ const std::vector<std::string> &runtimeLibmFunctions();
 /// The x86 features nm_runtime_check_cpu knows (runtime/CApi.c) that
 /// `target` (empty fields: the host) enables, comma-separated.
 std::string checkedCpuFeatures(const codegen::TargetInfo &target);
+
+/// ValueError unless `cpu` is a CPU name LLVM knows for the host's triple
+/// (the message names the closest known names).
+void checkCpuName(const std::string &cpu);
 
 } // namespace nm::aot
 

@@ -24,7 +24,9 @@ public:
                                             bool &fromCache) const override {
     driver::Compilation compilation(what);
     mlir::func::FuncOp func = compilation.import(function);
-    if (!shapes.empty())
+    if (function.densify)
+      compilation.densify(func, shapes);
+    else if (!shapes.empty())
       compilation.specialise(func, shapes);
     jit::CacheResult result = compilation.compileLoaded({}, function.name);
     fromCache = result.source == jit::CacheSource::Disk;

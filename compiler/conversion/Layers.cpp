@@ -58,14 +58,14 @@ static Value convWeights(OpBuilder &b, Location loc, Value w, int64_t cIn,
 /// a matmul per output row ([W, C] x [C, F] register tiles) and fuses the
 /// epilogue, which a matmul behind a reshape would not get.
 static Value namedConv(OpBuilder &b, Location loc, Value x, Value wt,
-                       ArrayRef<int64_t> outShape) {
+                       ArrayRef<int64_t> outShape, ArrayRef<int64_t> dilation) {
   int64_t nsp = outShape.size() - 2;
   Type elt = eltOf(x);
   Value init = filled(b, loc, outShape, elt, fcst(b, loc, elt, 0.0));
   SmallVector<int64_t> ones(nsp, 1);
   SmallVector<NamedAttribute> attrs{
       b.getNamedAttr("strides", i64Vec(b, ones)),
-      b.getNamedAttr("dilations", i64Vec(b, ones))};
+      b.getNamedAttr("dilations", i64Vec(b, dilation))};
   SmallVector<Type> rt{init.getType()};
   if (nsp == 1)
     return linalg::Conv1DNwcWcfOp::create(b, loc, rt, ValueRange{x, wt},
@@ -134,9 +134,10 @@ static FailureOr<Value> maxFragmentPool(OpBuilder &b, Operation *op,
 }
 
 /// The conv's max pooling (or MFP) of its channels-last output; the output
-/// itself without a pool.
+/// itself without a pool. A dilated conv's pool slides by one with its
+/// window's taps `dilation` apart.
 static FailureOr<Value> convPool(OpBuilder &b, ir::ConvOp op, Location loc,
-                                 Value conv) {
+                                 Value conv, ArrayRef<int64_t> dilation) {
   SmallVector<int64_t> p(shapeOf(conv).size() - 2, 1);
   if (auto pa = op.getPool())
     p.assign(pa->begin(), pa->end());
@@ -144,6 +145,9 @@ static FailureOr<Value> convPool(OpBuilder &b, ir::ConvOp op, Location loc,
     return conv;
   if (op.getMfp())
     return maxFragmentPool(b, op, loc, conv, p);
+  if (op.getDilation())
+    return pool(b, op, loc, conv, p, SmallVector<int64_t>(p.size(), 1),
+                ir::PoolMode::Max, dilation);
   return pool(b, op, loc, conv, p, p, ir::PoolMode::Max);
 }
 
@@ -185,13 +189,16 @@ LogicalResult lower(ir::ConvOp op, LoweringContext &ctx) {
     psh[i + 1] += 2 * p;
   }
   x = padded(b, loc, x, padAmt, psh, fcst(b, loc, elt, 0.0));
+  SmallVector<int64_t> dilation(nsp, 1);
+  if (auto da = op.getDilation())
+    dilation.assign(da->begin(), da->end());
   SmallVector<int64_t> xs = shapeOf(x);
   SmallVector<int64_t> cs{xs[0]};
   for (int64_t i = 0; i < nsp; ++i)
-    cs.push_back(xs[i + 1] - k[i] + 1);
+    cs.push_back(xs[i + 1] - (k[i] - 1) * dilation[i]);
   cs.push_back(fp);
-  Value conv = namedConv(b, loc, x, wt, cs);
-  FailureOr<Value> pooled = convPool(b, op, loc, conv);
+  Value conv = namedConv(b, loc, x, wt, cs, dilation);
+  FailureOr<Value> pooled = convPool(b, op, loc, conv, dilation);
   if (failed(pooled))
     return failure();
   auto ep = layerEpilogue(ctx, op, loc, *pooled);

@@ -124,12 +124,12 @@ mlir::FailureOr<mlir::Value> trainEpilogue(mlir::OpBuilder &b,
 mlir::LogicalResult lowerTrainBN(ir::ConvOp op, LoweringContext &ctx);
 mlir::LogicalResult lowerTrainBN(ir::PerceptronOp op, LoweringContext &ctx);
 
-/// Pooling of a channels-last tensor [N, spatial..., F].
-mlir::FailureOr<mlir::Value> pool(mlir::OpBuilder &b, mlir::Operation *op,
-                                  mlir::Location loc, mlir::Value x,
-                                  llvm::ArrayRef<int64_t> window,
-                                  llvm::ArrayRef<int64_t> stride,
-                                  ir::PoolMode mode);
+/// Pooling of a channels-last tensor [N, spatial..., F]; `dilation` (empty:
+/// ones) spaces the window's taps (nm-densify's dilated pools).
+mlir::FailureOr<mlir::Value>
+pool(mlir::OpBuilder &b, mlir::Operation *op, mlir::Location loc, mlir::Value x,
+     llvm::ArrayRef<int64_t> window, llvm::ArrayRef<int64_t> stride,
+     ir::PoolMode mode, llvm::ArrayRef<int64_t> dilation = {});
 
 //===----------------------------------------------------------------------===//
 // Op families

@@ -20,9 +20,12 @@ namespace nm::compiler::lowering {
 
 FailureOr<Value> pool(OpBuilder &b, Operation *op, Location loc, Value x,
                       ArrayRef<int64_t> window, ArrayRef<int64_t> stride,
-                      ir::PoolMode mode) {
+                      ir::PoolMode mode, ArrayRef<int64_t> dilationIn) {
   SmallVector<int64_t> in = shapeOf(x);
   int64_t nsp = window.size();
+  SmallVector<int64_t> dilation(nsp, 1);
+  if (!dilationIn.empty())
+    dilation.assign(dilationIn.begin(), dilationIn.end());
   bool trivial = true;
   for (int64_t i = 0; i < nsp; ++i)
     trivial &= window[i] == 1 && stride[i] == 1;
@@ -31,7 +34,8 @@ FailureOr<Value> pool(OpBuilder &b, Operation *op, Location loc, Value x,
   Type elt = eltOf(x);
   SmallVector<int64_t> out{in[0]};
   for (int64_t i = 0; i < nsp; ++i)
-    out.push_back((in[i + 1] - window[i]) / stride[i] + 1);
+    out.push_back((in[i + 1] - (window[i] - 1) * dilation[i] - 1) / stride[i] +
+                  1);
   out.push_back(in.back());
   bool isMax = mode == ir::PoolMode::Max;
   bool isAvg = mode == ir::PoolMode::Average ||
@@ -42,10 +46,9 @@ FailureOr<Value> pool(OpBuilder &b, Operation *op, Location loc, Value x,
              fcst(b, loc, elt,
                   isMax ? -std::numeric_limits<double>::infinity() : 0.0));
   Value win = emptyT(b, loc, window, elt);
-  SmallVector<int64_t> ones(nsp, 1);
   SmallVector<NamedAttribute> attrs{
       b.getNamedAttr("strides", i64Vec(b, stride)),
-      b.getNamedAttr("dilations", i64Vec(b, ones))};
+      b.getNamedAttr("dilations", i64Vec(b, dilation))};
   SmallVector<Type> rt{init.getType()};
   SmallVector<Value> ins{x, win};
   Value res;
@@ -84,8 +87,11 @@ LogicalResult lower(ir::PoolOp op, LoweringContext &ctx) {
   SmallVector<int64_t> st = p;
   if (auto sa = op.getStride())
     st.assign(sa->begin(), sa->end());
+  SmallVector<int64_t> dilation;
+  if (auto da = op.getDilation())
+    dilation.assign(da->begin(), da->end());
   Value x = ctx.channelsLastInput(loc, op.getInput(), *permOr);
-  auto pl = pool(b, op, loc, x, p, st, op.getMode());
+  auto pl = pool(b, op, loc, x, p, st, op.getMode(), dilation);
   if (failed(pl))
     return failure();
   int64_t channels = s.shape()[s.tagIndex('f')];

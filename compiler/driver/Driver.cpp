@@ -58,6 +58,13 @@ void Compilation::specialise(mlir::func::FuncOp func,
          formatTupleList(shapes));
 }
 
+void Compilation::densify(mlir::func::FuncOp func,
+                          const std::vector<Sizes> &shapes) {
+  if (mlir::failed(ir::densify(func, shapes)))
+    fail("Cannot densify " + what_ + " for input shapes " +
+         formatTupleList(shapes));
+}
+
 std::string Compilation::printNm() {
   std::string text;
   llvm::raw_string_ostream os(text);

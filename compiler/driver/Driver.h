@@ -55,6 +55,10 @@ public:
   /// and re-infers every type. "Cannot compile <what> for input shapes
   /// (...):" on failure (e.g. a size the conv/pool rules reject).
   void specialise(mlir::func::FuncOp func, const std::vector<Sizes> &shapes);
+  /// Rewrites `func` into its dilated equivalent (nm-densify) for inputs of
+  /// `shapes` (any sizes covering the field of view). "Cannot densify
+  /// <what>:" and the diagnostics on failure (an op the pass cannot rewrite).
+  void densify(mlir::func::FuncOp func, const std::vector<Sizes> &shapes);
 
   /// The module as nm IR, node names inline as locations (to_mlir()).
   std::string printNm();

@@ -3,6 +3,7 @@
 
 #include "compiler/jit/BuildId.h"
 #include "neuromancer/compiler/jit/JitLoader.h"
+#include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/core/Error.h"
 #include "neuromancer/core/Log.h"
 
@@ -15,16 +16,14 @@
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <sstream>
 #include <system_error>
-#include <thread>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -37,7 +36,7 @@ struct CompileCache::Loaded {
 
 namespace {
 
-constexpr int kFormat = 1;
+constexpr int kFormat = 2;
 
 std::string sha256Hex(llvm::ArrayRef<uint8_t> data) {
   auto digest = llvm::SHA256::hash(data);
@@ -99,48 +98,54 @@ bool specsFromJson(const llvm::json::Array *array, std::vector<ArgSpec> &out) {
   return true;
 }
 
-/// Writes `bytes` to a unique temp file in `dir`, then renames it to
-/// `path` (atomic on POSIX within one file system).
-bool writeAtomically(const fs::path &dir, const fs::path &path,
-                     llvm::StringRef bytes, std::string &error) {
-  static std::atomic<uint64_t> counter{0};
-  std::ostringstream name;
-  name << ".tmp-" << ::getpid() << "-"
-       << std::hash<std::thread::id>()(std::this_thread::get_id()) << "-"
-       << counter++ << "-" << path.filename().string();
-  fs::path tmp = dir / name.str();
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      error = "cannot create " + tmp.string();
-      return false;
-    }
-    out.write(bytes.data(), bytes.size());
-    out.flush();
-    if (!out) {
-      error = "cannot write " + tmp.string();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return false;
-    }
-  }
+/// Reads a whole regular file; false (with the reason) when it is missing,
+/// not a regular file or unreadable.
+bool readFile(const fs::path &path, std::vector<char> &out, std::string &why) {
   std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    error = "cannot rename " + tmp.string() + ": " + ec.message();
-    fs::remove(tmp, ec);
+  if (!fs::is_regular_file(path, ec)) {
+    why = path.string() +
+          (fs::exists(path, ec) ? " is not a regular file" : " is missing");
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = "cannot open " + path.string() + ": " + std::strerror(errno);
+    return false;
+  }
+  try {
+    out.assign(std::istreambuf_iterator<char>(in),
+               std::istreambuf_iterator<char>());
+  } catch (const std::exception &e) {
+    why = "cannot read " + path.string() + ": " + e.what();
+    return false;
+  }
+  if (in.bad()) {
+    why = "cannot read " + path.string();
     return false;
   }
   return true;
 }
 
-bool readFile(const fs::path &path, std::vector<char> &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  out.assign(std::istreambuf_iterator<char>(in),
-             std::istreambuf_iterator<char>());
-  return !in.bad();
+/// Removes what stands where an entry's file goes when it is not a regular
+/// file (an empty directory, a dangling link), so the cache heals; anything
+/// that cannot go is left for writeFileAtomically to report.
+void clearWayFor(const fs::path &path) {
+  std::error_code ec;
+  fs::file_status status = fs::symlink_status(path, ec);
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status))
+    fs::remove(path, ec);
+}
+
+/// The checksum of a metadata object: SHA-256 of its canonical text (keys
+/// sorted by llvm::json) without the checksum field itself, so a damaged
+/// signature is noticed before it shapes a call or a C header.
+std::string metadataChecksum(llvm::json::Object meta) {
+  meta.erase("metadata_sha256");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(meta));
+  os.flush();
+  return sha256Hex(llvm::ArrayRef<char>(text.data(), text.size()));
 }
 
 } // namespace
@@ -350,8 +355,9 @@ bool CompileCache::readEntry(const std::string &key, std::vector<char> &object,
     return false; // a plain miss (or an entry whose metadata is not yet in)
 
   std::vector<char> metaBytes;
-  if (!readFile(metaPath, metaBytes)) {
-    warnCorrupt(key, "cannot read " + metaPath.string());
+  std::string why;
+  if (!readFile(metaPath, metaBytes, why)) {
+    warnCorrupt(key, why);
     return false;
   }
   auto json =
@@ -372,6 +378,8 @@ bool CompileCache::readEntry(const std::string &key, std::vector<char> &object,
     return fail("unknown metadata format");
   if (meta->getString("key") != llvm::StringRef(key))
     return fail("metadata belongs to another key");
+  if (meta->getString("metadata_sha256") != metadataChecksum(*meta))
+    return fail("metadata checksum mismatch");
   auto objectName = meta->getString("object");
   auto objectSize = meta->getInteger("object_size");
   auto objectSha = meta->getString("object_sha256");
@@ -397,8 +405,8 @@ bool CompileCache::readEntry(const std::string &key, std::vector<char> &object,
     return fail("metadata lists no function");
 
   fs::path objectPath = dir / objectName->str();
-  if (!readFile(objectPath, object))
-    return fail("object " + objectPath.string() + " is missing");
+  if (!readFile(objectPath, object, why))
+    return fail("object " + why);
   if (static_cast<int64_t>(object.size()) != *objectSize)
     return fail("object is truncated or extended (" +
                 std::to_string(object.size()) + " bytes, expected " +
@@ -468,19 +476,23 @@ void CompileCache::writeToDisk(const std::string &key,
       {"build_id", buildId()},
       {"llvm_version", LLVM_VERSION_STRING},
       {"compile_seconds", compiled.seconds}};
+  meta["metadata_sha256"] = metadataChecksum(meta);
   std::string metaText;
   llvm::raw_string_ostream os(metaText);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(meta))) << "\n";
 
-  std::string error;
   // Object first, metadata last: a reader that sees the metadata sees a
   // complete object (both are renamed into place).
-  if (!writeAtomically(
-          dir, dir / objectName,
-          llvm::StringRef(compiled.object.data(), compiled.object.size()),
-          error) ||
-      !writeAtomically(dir, dir / (key + ".json"), metaText, error))
-    warnUnwritable(error);
+  try {
+    clearWayFor(dir / objectName);
+    clearWayFor(dir / (key + ".json"));
+    writeFileAtomically(
+        (dir / objectName).string(),
+        std::string_view(compiled.object.data(), compiled.object.size()));
+    writeFileAtomically((dir / (key + ".json")).string(), metaText);
+  } catch (const IOError &e) {
+    warnUnwritable(e.what());
+  }
 }
 
 void CompileCache::warnCorrupt(const std::string &key,

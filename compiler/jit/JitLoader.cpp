@@ -79,6 +79,8 @@ loadObject(llvm::ArrayRef<char> object,
   define(runtime_symbols::kParallelFor, &nm_runtime_parallel_for);
   define(runtime_symbols::kAlloc, &nm_runtime_alloc);
   define(runtime_symbols::kFree, &nm_runtime_free);
+  define(runtime_symbols::kCheckTempBytes, &nm_runtime_check_temp_bytes);
+  define(runtime_symbols::kCallFailed, &nm_runtime_call_failed);
   if (llvm::Error e = (*jit)->getMainJITDylib().define(
           llvm::orc::absoluteSymbols(std::move(runtime))))
     return std::move(e);

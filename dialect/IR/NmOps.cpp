@@ -251,6 +251,7 @@ Expected<TaggedShape> ConvOp::inferTaggedShape(Adaptor a) {
   g.mode = toCore(a.getConvMode());
   g.mfp = a.getMfp();
   g.invalidateFov = a.getInvalidateFov();
+  g.dilation = toSizes(a.getDilation());
   NM_CHECK(checkLayerParams(
       a.getB(), a.getBn(), g.n_f, activationOf(a.getActivation()),
       a.getBatchNormalisation(), toDouble(a.getDropoutRate())));
@@ -270,6 +271,7 @@ int64_t ConvOp::getComputationalCost() {
   g.pool = toSizes(getPool());
   g.mode = toCore(getConvMode());
   g.mfp = getMfp();
+  g.dilation = toSizes(getDilation());
   return ::nm::convCost(*in, g);
 }
 
@@ -382,7 +384,8 @@ SmallVector<Value> InitialStateOp::getTrainableParams() { return {getValue()}; }
 
 Expected<TaggedShape> PoolOp::inferTaggedShape(Adaptor a) {
   NM_TRY(in, shapeOf(a.getInput(), "input"));
-  return ::nm::poolOutputShape(in, Sizes(a.getPool()), toSizes(a.getStride()));
+  return ::nm::poolOutputShape(in, Sizes(a.getPool()), toSizes(a.getStride()),
+                               toSizes(a.getDilation()));
 }
 NM_INFER(PoolOp)
 

@@ -57,6 +57,9 @@ def Nm_ConvOp : Nm_Op<"conv", [],
     ELEKTRONN2's Conv. The weight has shape [n_f, n_in, *filter], so n_f and
     the filter come from it. `pool` defaults to ones; `conv_mode` is valid,
     same or full. `mfp` pools into fragments stacked on the batch axis.
+    `dilation` (set by --nm-densify) is the densified form: filter taps and
+    the max-pool window `dilation` voxels apart, the pool sliding by one, so
+    the output keeps the input's stride (valid convs without MFP only).
   }], kActivationDoc);
   let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$w, Nm_Param:$b,
                    Variadic<Nm_Param>:$bn,
@@ -66,7 +69,8 @@ def Nm_ConvOp : Nm_Op<"conv", [],
                    UnitAttr:$mfp,
                    OptionalAttr<Nm_BatchNormModeAttr>:$batch_normalisation,
                    DefaultValuedAttr<F64Attr, "0.0">:$dropout_rate,
-                   UnitAttr:$invalidate_fov);
+                   UnitAttr:$invalidate_fov,
+                   OptionalAttr<DenseI64ArrayAttr>:$dilation);
   let assemblyFormat = [{
     $input `,` $w `,` $b (`bn` `(` $bn^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
@@ -167,10 +171,12 @@ def Nm_PoolOp : Nm_Op<"pool"> {
   let description = [{
     ELEKTRONN2's Pool: out = (n - p) // stride + 1; `mode` is max, average,
     average_inc_pad, average_exc_pad or sum. Pooling by ones with stride
-    one folds to its input.
+    one folds to its input. `dilation` (set by --nm-densify) spaces the
+    window's taps: out = (n - (p - 1) * dilation - 1) // stride + 1.
   }];
   let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$pool,
                    OptionalAttr<DenseI64ArrayAttr>:$stride,
+                   OptionalAttr<DenseI64ArrayAttr>:$dilation,
                    DefaultValuedAttr<Nm_PoolModeAttr, "::nm::ir::PoolMode::Max">:$mode);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;

@@ -21,6 +21,21 @@ mlir::LogicalResult
 specializeShapes(mlir::func::FuncOp func,
                  const std::vector<std::vector<int64_t>> &shapes);
 
+/// The C++ entry of --nm-densify (see Passes.td); `shapes` may be empty
+/// (keep the inputs' shapes) or hold one shape per `nm.input` argument.
+mlir::LogicalResult densify(mlir::func::FuncOp func,
+                            const std::vector<std::vector<int64_t>> &shapes);
+
+/// Re-derives the result type of every nm op of `func` (one block) from its
+/// operands, in order, then the function type; what specializeShapes and
+/// densify do after changing argument types or op attributes.
+mlir::LogicalResult reinferTypes(mlir::func::FuncOp func);
+
+/// Parses pass options of sizes joined by 'x' ("1x1x23x185x185").
+mlir::FailureOr<std::vector<std::vector<int64_t>>>
+parseShapeOptions(mlir::Operation *op, llvm::ArrayRef<std::string> shapes,
+                  llvm::StringRef passName);
+
 #define GEN_PASS_REGISTRATION
 #include "neuromancer/dialect/Transforms/Passes.h.inc"
 

@@ -55,4 +55,31 @@ def NmSpecializeShapes : Pass<"nm-specialize-shapes", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def NmDensify : Pass<"nm-densify", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite a strided (pooled) network into its dilated "
+                "equivalent that computes every output voxel";
+  let description = [{
+    Dense prediction without repeated work (à trous): a max-pool of size p
+    (a conv's or a stride-s nm.pool) slides by one instead of p (s), and
+    every filter tap and pooling window after it is spread by the product of
+    the strides before it (the `dilation` attribute of nm.conv and nm.pool).
+    The rewritten function computes, at stride 1, every voxel the strided
+    network computes at its output strides, with the same numbers; its
+    result has stride 1 and size = input - fov + 1 per spatial axis.
+    Conv layers, pools and the ops that act on each voxel alone (add, mult,
+    apply, softmax) are rewritten; an op that mixes voxels after a strided
+    layer (crop, pad, concat, upconv, reshape, LRN, MFP, ...) fails the pass
+    naming it. `shapes` (one per nm.input argument) gives the inputs new
+    static shapes first: the dilated network takes any spatial size that
+    covers its field of view, e.g. predict_dense's tile = patch + strides - 1.
+
+      nm-opt --nm-densify="shapes=1x1x24x188x188"
+  }];
+  let options = [
+    ListOption<"shapes", "shapes", "std::string",
+               "One shape per nm.input argument, sizes joined by 'x'">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // NM_TRANSFORMS_PASSES_TD

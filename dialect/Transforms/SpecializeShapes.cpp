@@ -73,7 +73,9 @@ FailureOr<Type> refinedInputType(func::FuncOp func, unsigned index,
       refined, cast<RankedTensorType>(type).getElementType()));
 }
 
-LogicalResult reinferResults(func::FuncOp func) {
+} // namespace
+
+LogicalResult reinferTypes(func::FuncOp func) {
   for (Operation &op : func.front().without_terminator()) {
     auto iface = dyn_cast<TaggedShapeInferenceInterface>(&op);
     if (!iface)
@@ -86,30 +88,42 @@ LogicalResult reinferResults(func::FuncOp func) {
       return op.emitOpError() << "cannot infer the result element type";
     op.getResult(0).setType(getTaggedTensorType(*shape, elementType));
   }
+  Operation *terminator = func.front().getTerminator();
+  func.setFunctionType(FunctionType::get(func.getContext(),
+                                         func.front().getArgumentTypes(),
+                                         terminator->getOperandTypes()));
   return success();
 }
+
+FailureOr<std::vector<std::vector<int64_t>>>
+parseShapeOptions(Operation *op, ArrayRef<std::string> shapes,
+                  StringRef passName) {
+  std::vector<std::vector<int64_t>> parsed;
+  for (const std::string &text : shapes) {
+    std::vector<int64_t> sizes;
+    for (StringRef part : llvm::split(StringRef(text), 'x')) {
+      int64_t v = 0;
+      if (part.trim().getAsInteger(10, v))
+        return op->emitError()
+               << passName << ": cannot parse shape '" << text
+               << "' (expected sizes joined by 'x', e.g. 1x1x23x185x185)";
+      sizes.push_back(v);
+    }
+    parsed.push_back(std::move(sizes));
+  }
+  return parsed;
+}
+
+namespace {
 
 struct SpecializeShapesPass
     : impl::NmSpecializeShapesBase<SpecializeShapesPass> {
   using NmSpecializeShapesBase::NmSpecializeShapesBase;
 
   void runOnOperation() override {
-    std::vector<std::vector<int64_t>> parsed;
-    for (const std::string &text : shapes) {
-      std::vector<int64_t> sizes;
-      for (llvm::StringRef part : llvm::split(llvm::StringRef(text), 'x')) {
-        int64_t v = 0;
-        if (part.trim().getAsInteger(10, v)) {
-          getOperation().emitError()
-              << "nm-specialize-shapes: cannot parse shape '" << text
-              << "' (expected sizes joined by 'x', e.g. 1x1x23x185x185)";
-          return signalPassFailure();
-        }
-        sizes.push_back(v);
-      }
-      parsed.push_back(std::move(sizes));
-    }
-    if (failed(specializeShapes(getOperation(), parsed)))
+    auto parsed =
+        parseShapeOptions(getOperation(), shapes, "nm-specialize-shapes");
+    if (failed(parsed) || failed(specializeShapes(getOperation(), *parsed)))
       signalPassFailure();
   }
 };
@@ -134,12 +148,8 @@ specializeShapes(func::FuncOp func,
       return failure();
     func.getArgument(inputs[k]).setType(*type);
   }
-  if (failed(reinferResults(func)))
+  if (failed(reinferTypes(func)))
     return failure();
-  Operation *terminator = func.front().getTerminator();
-  func.setFunctionType(FunctionType::get(func.getContext(),
-                                         func.front().getArgumentTypes(),
-                                         terminator->getOperandTypes()));
   return verify(func);
 }
 

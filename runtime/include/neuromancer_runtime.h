@@ -38,7 +38,12 @@ enum nm_status {
   NM_ERROR_INVALID_ARGUMENT = 2,
   /* This CPU lacks an instruction-set feature the object was compiled for
    * (see `neuromancer compile --cpu`). */
-  NM_ERROR_UNSUPPORTED_CPU = 3
+  NM_ERROR_UNSUPPORTED_CPU = 3,
+  /* The call's intermediate buffers exceed the limit (see
+   * nm_runtime_max_temp_bytes), or one of them could not be allocated;
+   * the outputs are unspecified and everything the call allocated has
+   * been freed. */
+  NM_ERROR_OUT_OF_MEMORY = 4
 };
 
 /* A constant English text for a status code ("ok", "null pointer", ...). */
@@ -66,6 +71,21 @@ void nm_runtime_set_num_threads(int n);
 /* The current number of threads (>= 1). */
 int nm_runtime_get_num_threads(void);
 
+/* The most bytes of intermediate buffers one call of a compiled function
+ * may need: $NEUROMANCER_MAX_TEMP_BYTES (bytes, or a number with a K, M, G
+ * or T suffix, powers of 1024; read at every call; another value is
+ * reported once on stderr and ignored), else the machine's physical
+ * memory. A call whose compile-time estimate exceeds it is refused before
+ * it runs (NM_ERROR_OUT_OF_MEMORY). */
+int64_t nm_runtime_max_temp_bytes(void);
+
+/* NM_OK, or NM_ERROR_OUT_OF_MEMORY when the last call of a compiled
+ * function on this thread was refused (over the limit) or an allocation of
+ * it failed (on this thread or on a pool thread working for it). Frees
+ * what such a call left allocated and clears the state; the generated
+ * entry points call it after the compiled function returns. */
+int nm_runtime_call_status(void);
+
 /* ---- Called by compiled code (JIT and AOT alike). The compiler takes the
  * names of these functions from this header (runtime/RuntimeSymbols.h), so
  * this is the one declaration of the ABI between generated code and the
@@ -88,6 +108,21 @@ void *nm_runtime_alloc(int64_t size);
 void nm_runtime_free(void *ptr);
 /* Returns the cached blocks to the system. */
 void nm_runtime_release_memory(void);
+
+/* Out-of-memory safety. A compiled function first calls
+ * nm_runtime_check_temp_bytes with the compile-time estimate of its
+ * intermediate buffers: `bytes` (everything alive at once, each parallel
+ * body counted once) plus `per_thread_bytes` (the largest parallel body's
+ * buffers) for every further pool thread. Over nm_runtime_max_temp_bytes it
+ * records the refusal and returns NM_ERROR_OUT_OF_MEMORY, and the function
+ * returns at once; it also starts the calling thread's call state afresh.
+ * A failed nm_runtime_alloc returns NULL and records the failure in that
+ * state; compiled code then returns early (it tests every allocation, and
+ * nm_runtime_call_failed after every parallel loop), the pool runs no
+ * further chunks, and later allocations of the call fail too. */
+int nm_runtime_check_temp_bytes(int64_t bytes, int64_t per_thread_bytes);
+/* Nonzero once the current call has failed (see above). */
+int nm_runtime_call_failed(void);
 
 /* AOT objects call libm through the runtime: `neuromancer compile` renames
  * a reference to `expf` into nm_runtime_libm_expf (and so on for every

@@ -13,7 +13,10 @@
 #      packed entry point and matches the JIT too.
 #   3. Headers compile with -std=c99 -Wall -Wextra -Werror -pedantic and as
 #      C++; two objects of one model link into one program.
-#   4. Errors: wrong --input-shape (axis and valid sizes), missing model
+#   4. Out of memory: an entry point returns NM_ERROR_OUT_OF_MEMORY when
+#      refused (NEUROMANCER_MAX_TEMP_BYTES) or when an allocation fails
+#      under a capped address space (out_of_memory.c), and works after.
+#   5. Errors: wrong --input-shape (axis and valid sizes), missing model
 #      file, unknown function.
 set -euo pipefail
 
@@ -129,6 +132,44 @@ $CC -std=c99 -Wall -Werror -I"$D" -I"$T/build/train" "$HERE/two_models.c" \
   -lm -Wl,-rpath,"$D" -o "$T/two_models"
 "$T/two_models"
 
+step "a header and an object of two compiles do not link"
+if $CC -std=c99 -I"$D" $HDF5_CFLAGS "$EMBED_C" "$T/args/neuro3d/neuro3d.o" \
+    -L"$D" -lneuromancer_runtime $HDF5_LIBS -o "$T/mixed" 2> "$T/mixed.err"; then
+  fail "neuro3d.h of one compile linked with the neuro3d.o of another"
+fi
+grep -q "neuro3d_object_" "$T/mixed.err" || { cat "$T/mixed.err"; fail "the link error does not name the object marker"; }
+echo "ok: $(grep -o "undefined reference to .neuro3d_object_[0-9a-f]*." "$T/mixed.err" | head -1)"
+
+step "concurrent compiles into one directory leave one compile's pair"
+for trial in 1 2 3; do
+  $NEUROMANCER compile "$T/neuro3d.h5" --function prediction --input-shape $SHAPE \
+    -o "$T/race/neuro3d" > /dev/null &
+  $NEUROMANCER compile "$T/neuro3d.h5" --function prediction --input-shape $SHAPE \
+    --params-as-args -o "$T/race/neuro3d" > /dev/null &
+  wait
+  leftovers=$(ls -A "$T/race/neuro3d" | grep -c '\.tmp\.' || true)
+  [ "$leftovers" = 0 ] || fail "temporaries left behind: $(ls -A "$T/race/neuro3d")"
+  printf '#include "neuro3d.h"\nint main(void) { return 0; }\n' > "$T/race.c"
+  $CC -std=c99 -I"$T/race/neuro3d" "$T/race.c" "$T/race/neuro3d/neuro3d.o" \
+    -L"$D" -lneuromancer_runtime -Wl,-rpath,"$D" -o "$T/race_app" \
+    || fail "trial $trial left a header and an object of different compiles"
+done
+echo "ok"
+
+step "out of memory: refused over NEUROMANCER_MAX_TEMP_BYTES, failed allocations"
+$CC -std=c99 -Wall -Wextra -Werror -pedantic -I"$D" "$HERE/out_of_memory.c" \
+  "$D/neuro3d.o" -L"$D" -lneuromancer_runtime -Wl,-rpath,"$D" \
+  -o "$T/out_of_memory"
+"$T/out_of_memory"
+grep -q "NM_ERROR_OUT_OF_MEMORY" "$D/neuro3d.h" \
+  || fail "neuro3d.h does not list NM_ERROR_OUT_OF_MEMORY"
+if NEUROMANCER_MAX_TEMP_BYTES=64K "$T/embed" "$T/in.h5" "$T/oom.h5" \
+    2> "$T/oom.err"; then
+  fail "embed ran under a 64K limit"
+fi
+grep -q "neuro3d_prediction failed: out of memory" "$T/oom.err" \
+  || fail "embed under a 64K limit: $(cat "$T/oom.err")"
+
 step "errors"
 expect_error() { # expect_error PATTERN ARGS...
   local pattern=$1; shift
@@ -150,6 +191,10 @@ expect_error "unknown (None) size on axis 'b'" "$T/neuro3d.h5" -o "$T/bad"
 expect_error "file '$T/missing.h5' does not exist" "$T/missing.h5" -o "$T/bad"
 expect_error "unknown function 'nope': expected prediction, prediction_ext, loss or a node name" \
   "$T/neuro3d.h5" --function nope --input-shape $SHAPE -o "$T/bad"
+expect_error "--cpu 'skylakx' is not a CPU LLVM knows" \
+  "$T/neuro3d.h5" --input-shape $SHAPE --cpu skylakx -o "$T/bad"
+expect_error "closest: skylake" \
+  "$T/neuro3d.h5" --input-shape $SHAPE --cpu skylakx -o "$T/bad"
 [ ! -e "$T/bad" ] || fail "a failed compile left $T/bad behind"
 
 echo; echo "PASS"

@@ -144,6 +144,32 @@ TEST(Geometry, Cnncalculator) { // vector 14
             "patch_size (211) changed to (210) (size not possible)");
 }
 
+TEST(Geometry, CnncalculatorHasNoUpperLimit) {
+  // The seed model's layers; patch sizes of 5000 and more were "not found".
+  std::vector<CnnLayer> layers = {{{1, 6, 6}, {1, 2, 2}, false},
+                                  {{4, 6, 6}, {2, 2, 2}, false},
+                                  {{3, 3, 3}, {1, 1, 1}, false}};
+  CnnCalculation c = *cnncalculator(layers, {23, 5003, 100001});
+  EXPECT_EQ(c.patch, (Sizes{23, 5003, 99999}));
+  for (int64_t a : {0, 1, 2}) {
+    CnnValidSizes v = cnnValidSizes(layers, a);
+    // The closed form agrees with the layer-by-layer rule on every size.
+    for (int64_t s = 1; s < 400; ++s)
+      EXPECT_EQ(cnnSizeValid(layers, a, s),
+                s >= v.first && (s - v.first) % v.step == 0)
+          << "axis " << a << " size " << s;
+  }
+  std::vector<CnnLayer> mfp = layers;
+  for (CnnLayer &l : mfp)
+    l.mfp = true;
+  for (int64_t s = 1; s < 400; ++s) {
+    CnnValidSizes v = cnnValidSizes(mfp, 1);
+    EXPECT_EQ(cnnSizeValid(mfp, 1, s),
+              s >= v.first && (s - v.first) % v.step == 0)
+        << s;
+  }
+}
+
 TEST(Geometry, ValidSizesOfSeedModel) { // vector 15
   std::vector<CnnLayer> plain = {{{1, 6, 6}, {1, 2, 2}, false},
                                  {{4, 6, 6}, {2, 2, 2}, false},

@@ -14,6 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 namespace {
@@ -54,6 +57,53 @@ TEST(FrontendAlone, CompilingNeedsABackendAndSaysSo) {
     EXPECT_NE(what.find("//:neuromancer"), std::string::npos) << what;
   }
   EXPECT_THROW(p.to_mlir(), nm::RuntimeError);
+}
+
+/// A backend whose compiler fails below neuromancer's own checks.
+class FailingBackend : public nm::Backend {
+public:
+  explicit FailingBackend(bool outOfMemory) : outOfMemory_(outOfMemory) {}
+  std::string name() const override { return "failing"; }
+  std::string to_mlir(const std::vector<nm::GraphFunction> &,
+                      const std::string &) const override {
+    return "";
+  }
+  std::shared_ptr<const nm::Executable> compile(const nm::GraphFunction &,
+                                                const std::string &,
+                                                const std::vector<nm::Sizes> &,
+                                                bool &) const override {
+    if (outOfMemory_)
+      throw std::bad_alloc();
+    throw std::runtime_error("filesystem error: disk on fire");
+  }
+
+private:
+  bool outOfMemory_;
+};
+
+// Runs last: it registers a backend.
+TEST(FrontendAlone, FailuresBelowTheBackendBecomeErrors) {
+  nm::Node p = smallNet();
+  nm::Array x({1, 1, 5, 12, 12}, nm::DType::Float32);
+  nm::register_backend(std::make_shared<FailingBackend>(false));
+  try {
+    p(x);
+    FAIL() << "no exception";
+  } catch (const nm::RuntimeError &e) {
+    EXPECT_NE(std::string(e.what()).find("compiling softmax failed: "
+                                         "filesystem error: disk on fire"),
+              std::string::npos)
+        << e.what();
+  }
+  nm::register_backend(std::make_shared<FailingBackend>(true));
+  try {
+    p(x);
+    FAIL() << "no exception";
+  } catch (const nm::RuntimeError &e) {
+    EXPECT_NE(std::string(e.what()).find("out of memory compiling"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 } // namespace

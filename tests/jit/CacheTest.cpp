@@ -136,7 +136,30 @@ TEST(CompileCache, MemoryLevelHitsInProcess) {
               a.seconds * 1e3, c.seconds * 1e3, b.seconds * 1e3);
 }
 
-enum class Damage { Truncate, FlipByte, DeleteObject, BadJson, ForeignKey };
+enum class Damage {
+  Truncate,
+  FlipByte,
+  DeleteObject,
+  BadJson,
+  ForeignKey,
+  ShapeInSignature,
+  RenamedEntry,
+  ObjectIsADirectory,
+  MetadataIsADirectory
+};
+
+/// Replaces the first `from` in the file at `path` by `to`.
+void editFile(const fs::path &path, const std::string &from,
+              const std::string &to) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  in.close();
+  size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from << " not in " << text;
+  text.replace(at, from.size(), to);
+  std::ofstream(path, std::ios::trunc) << text;
+}
 
 class CorruptEntry : public ::testing::TestWithParam<Damage> {};
 
@@ -171,15 +194,23 @@ TEST_P(CorruptEntry, IsReportedOnceAndRebuilt) {
   case Damage::BadJson:
     std::ofstream(meta, std::ios::trunc) << "{\"format\": 1, \"key\": ";
     break;
-  case Damage::ForeignKey: {
-    std::ifstream in(meta);
-    std::string text((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-    in.close();
-    text.replace(text.find(key), key.size(), std::string(key.size(), 'f'));
-    std::ofstream(meta, std::ios::trunc) << text;
+  case Damage::ForeignKey:
+    editFile(meta, key, std::string(key.size(), 'f'));
     break;
-  }
+  case Damage::ShapeInSignature: // a damaged signature would shape the call
+    editFile(meta, "\"shape\": [\n", "\"shape\": [\n        2,\n");
+    break;
+  case Damage::RenamedEntry:
+    editFile(meta, "\"entry\": \"", "\"entry\": \"x");
+    break;
+  case Damage::ObjectIsADirectory:
+    fs::remove(object);
+    fs::create_directory(object);
+    break;
+  case Damage::MetadataIsADirectory:
+    fs::remove(meta);
+    fs::create_directory(meta);
+    break;
   }
 
   jit::CompileCache reader(dir.string());
@@ -207,8 +238,11 @@ TEST_P(CorruptEntry, IsReportedOnceAndRebuilt) {
 INSTANTIATE_TEST_SUITE_P(Damages, CorruptEntry,
                          ::testing::Values(Damage::Truncate, Damage::FlipByte,
                                            Damage::DeleteObject,
-                                           Damage::BadJson,
-                                           Damage::ForeignKey));
+                                           Damage::BadJson, Damage::ForeignKey,
+                                           Damage::ShapeInSignature,
+                                           Damage::RenamedEntry,
+                                           Damage::ObjectIsADirectory,
+                                           Damage::MetadataIsADirectory));
 
 TEST(CompileCache, ConcurrentFirstCallsCompileOnce) {
   fs::path dir = freshDir("threads");

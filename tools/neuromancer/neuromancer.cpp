@@ -175,7 +175,8 @@ int main(int argc, char **argv) {
   Arguments a;
   CLI::App *infoCmd = addInfo(app, a);
   CLI::App *lowerCmd = addLower(app, a);
-  addCompile(app, a); // the remaining command
+  addCompile(app, a);    // the remaining command
+  (void)nm::log_level(); // reports a bad NEUROMANCER_LOG_LEVEL up front
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -127,6 +127,8 @@ void buildCpuLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createNmConvertToLLVM());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Every malloc and every called body tested; early return on failure.
+  pm.addPass(createNmCpuCheckAllocations());
   // Each scalar access of an unrolled register tile computes its full
   // address (a multiply-add per memref dim); most of it is shared or
   // constant. Folding it here is cheaper than carrying it through LLVM.

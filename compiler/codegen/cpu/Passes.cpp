@@ -66,6 +66,10 @@ void buildCpuCodegenPipeline(
   if (o.parallel)
     pm.addPass(createNmCpuOutlineParallel());
   stageEnd(CodegenStage::Lowered);
+  // Out-of-memory safety (MemoryChecks.cpp): the estimate of the
+  // intermediate buffers checked at entry; every allocation checked after
+  // the conversion to the LLVM dialect (in buildCpuLLVMPipeline).
+  pm.addPass(createNmCpuCheckTempBytes());
   buildCpuLLVMPipeline(pm);
 }
 

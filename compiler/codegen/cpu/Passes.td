@@ -194,6 +194,29 @@ def NmCpuOutlineParallel
   ];
 }
 
+def NmCpuCheckTempBytes
+    : Pass<"nm-cpu-check-temp-bytes", "::mlir::ModuleOp"> {
+  let summary = "Estimate each function's intermediate buffers; check them "
+                "against the runtime's limit at entry";
+  let description = [{
+    On buffers, after nm-cpu-outline-parallel. Every public function gets an
+    upper bound of the bytes of the buffers it allocates that are alive at
+    once (`nm.temp_bytes`: allocs and deallocs walked in program order, one
+    iteration of each serial loop, a call or parallel dispatch adding its
+    callee's own peak) and of the largest parallel body's
+    (`nm.temp_bytes_per_thread`, which every further pool thread may hold
+    at once). Its entry calls nm_runtime_check_temp_bytes(bytes,
+    per_thread) and returns at once when the runtime refuses (more than
+    NEUROMANCER_MAX_TEMP_BYTES or the physical memory; the caller gets the
+    reason from nm_runtime_call_status). MemoryChecks.cpp.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::func::FuncDialect"
+  ];
+}
+
 def NmConvertToLLVM : Pass<"nm-convert-to-llvm", "::mlir::ModuleOp"> {
   let summary = "Lower vector, memref, arith, math, index, ub, func, cf and "
                 "affine ops to the LLVM dialect in one dialect conversion";
@@ -211,6 +234,21 @@ def NmConvertToLLVM : Pass<"nm-convert-to-llvm", "::mlir::ModuleOp"> {
     Same result as running those passes one after another, in one walk of
     the module instead of nine: on neuro3d's forward (about 30k LLVM ops)
     stage 4 takes 0.46 s instead of 1.1 s.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def NmCpuCheckAllocations
+    : Pass<"nm-cpu-check-allocations", "::mlir::ModuleOp"> {
+  let summary = "Return early when an allocation or a called body failed";
+  let description = [{
+    On the LLVM dialect, after nm-convert-to-llvm. Each call of malloc
+    (nm_runtime_alloc in the object) is followed by a null test, and each
+    call of a parallel dispatch or of another function defined in the
+    module by a test of nm_runtime_call_failed(); either branches to a block
+    that returns. The runtime has recorded the failure and frees what the
+    call allocated when the caller takes its status (runtime/ThreadPool.h).
+    MemoryChecks.cpp.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

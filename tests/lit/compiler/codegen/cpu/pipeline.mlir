@@ -4,9 +4,18 @@
 // 32-lane vectors (split into 16 lanes by LLVM), its thread-level loop outlined into a parallel body.
 // RUN: nm-opt %s --nm-cpu-codegen | FileCheck %s
 
+// The out-of-memory guards (MemoryChecks.cpp): the entry checks the
+// estimate (the body's 2304-byte task buffer, once and per further
+// thread), the dispatch is followed by a failure test, the body's malloc
+// by a null test.
 // CHECK-LABEL: llvm.func @conv_bias_relu
+// CHECK-SAME: nm.temp_bytes = 2304 : i64, nm.temp_bytes_per_thread = 2304 : i64
+// CHECK: llvm.call @nm_runtime_check_temp_bytes
 // CHECK: llvm.call @nm_dispatch.conv_bias_relu__par0
+// CHECK-NEXT: llvm.call @nm_runtime_call_failed()
 // CHECK-LABEL: llvm.func @conv_bias_relu__par0
+// CHECK: %[[BUF:.*]] = llvm.call @malloc
+// CHECK: llvm.icmp "eq" %[[BUF]]
 // CHECK: llvm.intr.fmuladd({{.*}}) : (vector<32xf32>, vector<32xf32>, vector<32xf32>) -> vector<32xf32>
 // CHECK: llvm.func @nm_dispatch.conv_bias_relu__par0
 #id = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
