@@ -105,7 +105,9 @@ bool sameAsSaved(nm::Model &loaded) {
   return true;
 }
 
-/// Outcomes, counted in memory shared with the children.
+/// Outcomes, counted in memory shared with the children (volatile: the
+/// parent reads what a crashed child wrote; `x = x + 1`, as ++ on a
+/// volatile is deprecated).
 struct Shared {
   std::size_t current; // the file being loaded
   std::size_t loaded, refused;
@@ -121,13 +123,13 @@ int loadOnce(const std::string &path, volatile Shared *shared) {
     nm::Model &loaded = nm::modelload(path, {.name = "loaded"});
     if (!sameAsSaved(loaded)) {
       code = shared->allowChanged ? Loaded : SilentlyWrong;
-      ++shared->changed;
+      shared->changed = shared->changed + 1;
     }
     nm::model_manager.remove("loaded");
-    ++shared->loaded;
+    shared->loaded = shared->loaded + 1;
   } catch (const nm::Error &) {
     code = Refused;
-    ++shared->refused;
+    shared->refused = shared->refused + 1;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "not an nm::Error: %s\n", e.what());
     code = OtherException;
