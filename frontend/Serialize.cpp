@@ -1,16 +1,27 @@
 //===- Serialize.cpp - one HDF5 file per model; modelload, rebuild_model --===//
 //
-// File layout (readable with h5dump):
-//   /                attribute neuromancer_format = "neuromancer-model-v1"
+// File layout, format "neuromancer-model-v2" (readable with h5dump):
+//   /                attribute neuromancer_format = "neuromancer-model-v2"
 //   /graph           string: JSON {model_name, nodes: [{cls, name, parents,
-//                    attrs}], designation: {...}}
-//   /params/<node>/<param>   one dataset per parameter; the group carries the
-//                    node's real name as attribute "node" (names may hold '/').
+//                    attrs}], designation: {...}}; attribute "crc32" (uint32,
+//                    CRC-32 of the string's bytes)
+//   /params/<node>/<param>   one dataset per parameter, chunked with the
+//                    Fletcher32 checksum filter (rank-0 values as shape (1));
+//                    the group carries the node's real name as attribute
+//                    "node" (names may hold '/').
+// The file is written with the HDF5 1.10 object formats (superblock v3,
+// object headers v2, chunk indices), whose metadata carry checksums too.
 //
-// Loading replays the node list through the same builders the constructors
-// use, then restores parameter values and the designation.
+// Loading opens only regular files, checks the graph's checksum, replays the
+// node list through the same builders the constructors use, and then reads
+// each parameter the graph implies into the node's (already allocated)
+// array, after its type, dimensions, layout and storage size were checked
+// against the graph and the file size. A missing, extra, mis-shaped or
+// corrupt parameter is an IOError naming file, node and parameter.
+// "neuromancer-model-v1" files (no checksums) load with one warning.
 //
 //===----------------------------------------------------------------------===//
+#include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Geometry.h"
 #include "neuromancer/core/Log.h"
@@ -19,21 +30,36 @@
 
 #include <hdf5.h>
 
-#include <cstdio>
-#include <filesystem>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <new>
+#include <set>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace nm {
 namespace {
 
 constexpr const char *kFormatAttr = "neuromancer_format";
-constexpr const char *kFormat = "neuromancer-model-v1";
+constexpr const char *kFormatV1 = "neuromancer-model-v1";
+constexpr const char *kFormat = "neuromancer-model-v2";
+constexpr const char *kCrcAttr = "crc32";
 
-/// The model as data: what save writes and load reads.
+/// The model as data: what save writes and rebuild_model reads.
 struct SavedModel {
   nlohmann::json graph;
   OrderedDict<ParamValues> params;
 };
+
+/// Fills the parameters of a node that instantiate just built.
+using ParamFiller = std::function<void(NodeImpl &)>;
 
 //===----------------------------------------------------------------------===//
 // Model <-> SavedModel
@@ -145,58 +171,134 @@ void applyLoadOptions(nlohmann::json &graph, const ModelLoadOptions &o) {
   attrs["shape"] = shape;
 }
 
-Model &instantiate(SavedModel saved, const ModelLoadOptions &o,
-                   const std::string &source) {
-  nlohmann::json &graph = saved.graph;
-  applyLoadOptions(graph, o);
+/// The attributes a node's builder needs and would otherwise default
+/// silently (the constructors always store them): a file whose node lacks
+/// one is corrupt, not a node with n_f = 0.
+const std::vector<std::string> &requiredAttrs(const std::string &cls) {
+  static const std::map<std::string, std::vector<std::string>> table = {
+      {"Conv",
+       {"n_f", "filter_shape", "pool_shape", "conv_mode", "mfp",
+        "activation_func", "batch_normalisation", "dropout_rate"}},
+      {"Perceptron",
+       {"n_f", "flatten", "activation_func", "batch_normalisation",
+        "dropout_rate"}},
+      {"UpConv",
+       {"n_f", "pool_shape", "identity_init", "activation_func",
+        "batch_normalisation", "dropout_rate"}},
+      {"Pool", {"pool_shape", "stride", "mfp", "mode"}},
+      {"Crop", {"crop"}},
+      {"Pad", {"pad", "value"}},
+      {"Input", {"shape", "tags", "dtype"}},
+      {"ValueNode", {"shape", "tags", "dtype", "apply_train"}},
+  };
+  static const std::vector<std::string> none;
+  auto it = table.find(cls);
+  return it == table.end() ? none : it->second;
+}
+
+/// Parent nodes of `desc` (the node at `index`), with a message naming the
+/// node when a parent is defined later or nowhere.
+std::vector<Node> parentsOf(Model &model, const nlohmann::json &nodes,
+                            std::size_t index, const std::string &source) {
+  const nlohmann::json &desc = nodes.at(index);
+  const std::string name = desc.at("name").get<std::string>();
+  std::vector<Node> parents;
+  for (const nlohmann::json &p : desc.at("parents")) {
+    std::string parent = p.get<std::string>();
+    if (model.contains(parent)) {
+      parents.push_back(model[parent]);
+      continue;
+    }
+    bool later = false;
+    for (std::size_t j = index; j < nodes.size() && !later; ++j)
+      later = nodes.at(j).at("name") == parent;
+    throw IOError(source + ": node '" + name + "' (" +
+                  desc.at("cls").get<std::string>() + ") names parent '" +
+                  parent + "', which " +
+                  (later ? "is defined after it" : "does not exist"));
+  }
+  return parents;
+}
+
+/// Builds one node of the description; errors name the node and source.
+Node buildNode(Model &model, const nlohmann::json &nodes, std::size_t index,
+               const std::string &source, bool fromFile) {
+  const nlohmann::json &desc = nodes.at(index);
+  const std::string name = desc.at("name").get<std::string>();
+  const std::string cls = desc.at("cls").get<std::string>();
+  const std::string where = source + ": node '" + name + "' (" + cls + ")";
+  std::vector<Node> parents = parentsOf(model, nodes, index, source);
+  const nlohmann::json &attrs = desc.at("attrs");
+  if (!attrs.is_object())
+    throw IOError(where + ": 'attrs' is not an object");
+  for (const std::string &key : requiredAttrs(cls))
+    if (!attrs.contains(key))
+      throw IOError(where + " has no attribute '" + key + "'");
+  try {
+    return makeNode(cls, parents, attrs);
+  } catch (const nlohmann::json::exception &e) {
+    throw IOError(where + ": an attribute has the wrong type: " + e.what());
+  } catch (const Error &e) {
+    if (!fromFile)
+      throw;
+    throw IOError(where + ": " + e.what());
+  }
+}
+
+void designate(Model &model, const nlohmann::json &d) {
+  if (d.empty())
+    return;
+  DesignateOptions opts;
+  opts.input_node = d.at("input_node").get<std::string>();
+  auto optional = [&](const char *key) -> std::optional<NodeRef> {
+    std::string v = d.value(key, std::string());
+    if (v.empty())
+      return std::nullopt;
+    return NodeRef(v);
+  };
+  opts.target_node = optional("target_node");
+  opts.loss_node = optional("loss_node");
+  opts.prediction_node = optional("prediction_node");
+  opts.error_node = optional("error_node");
+  for (const auto &v : d.at("prediction_ext"))
+    opts.prediction_ext.emplace_back(v.get<std::string>());
+  for (const auto &v : d.at("debug_outputs"))
+    opts.debug_outputs.emplace_back(v.get<std::string>());
+  model.designate_nodes(opts);
+}
+
+/// Builds the model described by `graph`; `fill` gives each node its saved
+/// parameters right after the node is built. `finish` runs once all nodes
+/// exist (the file reader checks for parameters no node claimed).
+Model &instantiate(nlohmann::json graph, const ModelLoadOptions &o,
+                   const std::string &source, bool fromFile,
+                   const ParamFiller &fill,
+                   const std::function<void()> &finish = {}) {
   std::string name = o.name;
-  if (name.empty()) {
-    std::vector<std::string> existing = model_manager.names();
-    name = choose_name(graph.value("model_name", std::string("model")),
-                       {existing.begin(), existing.end()});
+  try {
+    applyLoadOptions(graph, o);
+    if (name.empty()) {
+      std::vector<std::string> existing = model_manager.names();
+      name = choose_name(graph.value("model_name", std::string("model")),
+                         {existing.begin(), existing.end()});
+    }
+  } catch (const nlohmann::json::exception &e) {
+    throw IOError(source + ": graph description is corrupt: " + e.what());
   }
   Model &model = model_manager.newmodel(name);
   try {
-    for (const nlohmann::json &desc : graph.at("nodes")) {
-      std::vector<Node> parents;
-      for (const nlohmann::json &p : desc.at("parents"))
-        parents.push_back(model[p.get<std::string>()]);
-      Node node = makeNode(desc.at("cls").get<std::string>(), parents,
-                           desc.at("attrs"));
-      if (node.name() != desc.at("name").get<std::string>())
-        throw IOError(source + ": node '" + desc.at("name").get<std::string>() +
+    const nlohmann::json &nodes = graph.at("nodes");
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      Node node = buildNode(model, nodes, i, source, fromFile);
+      if (node.name() != nodes.at(i).at("name").get<std::string>())
+        throw IOError(source + ": node '" +
+                      nodes.at(i).at("name").get<std::string>() +
                       "' appears twice");
-      if (!saved.params.contains(node.name()))
-        continue;
-      for (const auto &[key, value] : saved.params.at(node.name())) {
-        auto it = node.impl().params.find(key);
-        if (it == node.impl().params.end() ||
-            it->second.value.shape() != value.shape())
-          throw IOError(source + ": parameter '" + key + "' of node '" +
-                        node.name() + "' does not match the graph");
-        it->second.value = value.astype(it->second.value.dtype());
-      }
+      fill(node.impl());
     }
-    const nlohmann::json &d = graph.at("designation");
-    if (!d.empty()) {
-      DesignateOptions opts;
-      opts.input_node = d.at("input_node").get<std::string>();
-      auto optional = [&](const char *key) -> std::optional<NodeRef> {
-        std::string v = d.value(key, std::string());
-        if (v.empty())
-          return std::nullopt;
-        return NodeRef(v);
-      };
-      opts.target_node = optional("target_node");
-      opts.loss_node = optional("loss_node");
-      opts.prediction_node = optional("prediction_node");
-      opts.error_node = optional("error_node");
-      for (const auto &v : d.at("prediction_ext"))
-        opts.prediction_ext.emplace_back(v.get<std::string>());
-      for (const auto &v : d.at("debug_outputs"))
-        opts.debug_outputs.emplace_back(v.get<std::string>());
-      model.designate_nodes(opts);
-    }
+    if (finish)
+      finish();
+    designate(model, graph.at("designation"));
   } catch (const nlohmann::json::exception &e) {
     model_manager.remove(name);
     throw IOError(source + ": graph description is corrupt: " + e.what());
@@ -207,11 +309,48 @@ Model &instantiate(SavedModel saved, const ModelLoadOptions &o,
   return model;
 }
 
+/// The in-memory filler of rebuild_model: the values describe() took.
+ParamFiller memoryFiller(const SavedModel &saved, const std::string &source) {
+  return [&saved, source](NodeImpl &node) {
+    if (!saved.params.contains(node.name))
+      return;
+    for (const auto &[key, value] : saved.params.at(node.name)) {
+      auto it = node.params.find(key);
+      if (it == node.params.end() || it->second.value.shape() != value.shape())
+        throw IOError(source + ": parameter '" + key + "' of node '" +
+                      node.name + "' does not match the graph");
+      it->second.value = value.astype(it->second.value.dtype());
+    }
+  };
+}
+
 //===----------------------------------------------------------------------===//
-// HDF5
+// Checksums
 //===----------------------------------------------------------------------===//
 
-/// Closes an HDF5 handle on scope exit.
+/// CRC-32 (IEEE 802.3, as zlib's crc32) of `data`.
+uint32_t crc32(std::string_view data) {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char byte : data)
+    crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFu;
+}
+
+//===----------------------------------------------------------------------===//
+// HDF5 helpers
+//===----------------------------------------------------------------------===//
+
+/// Closes an HDF5 handle on scope exit (or on close(), which reports).
 class H5Id {
 public:
   H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
@@ -223,6 +362,12 @@ public:
   H5Id &operator=(const H5Id &) = delete;
   operator hid_t() const { return id_; }
   bool ok() const { return id_ >= 0; }
+  /// Closes now; false when HDF5 reports a failure (e.g. the final flush).
+  bool close() {
+    hid_t id = id_;
+    id_ = -1;
+    return id < 0 || close_(id) >= 0;
+  }
 
 private:
   hid_t id_;
@@ -231,6 +376,39 @@ private:
 
 /// HDF5 prints error stacks by default; we report errors ourselves.
 void silenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+/// What HDF5's error stack says about the last failure: the system's reason
+/// when a read or write failed ("No space left on device"), else the
+/// innermost description. `checksum` is set when a checksum did not match.
+std::string hdf5Reason(bool *checksum = nullptr) {
+  struct Walk {
+    std::string innermost, os;
+    bool checksum = false;
+  } walk;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t *e, void *data) -> herr_t {
+        auto &w = *static_cast<Walk *>(data);
+        std::string desc = e->desc ? e->desc : "";
+        if (w.innermost.empty())
+          w.innermost = desc;
+        if (desc.find("checksum") != std::string::npos ||
+            desc.find("fletcher32") != std::string::npos)
+          w.checksum = true;
+        std::size_t at = desc.find("error message = '");
+        if (w.os.empty() && at != std::string::npos) {
+          at += 17;
+          w.os = desc.substr(at, desc.find('\'', at) - at);
+        }
+        return 0;
+      },
+      &walk);
+  if (checksum)
+    *checksum = walk.checksum;
+  if (!walk.os.empty())
+    return walk.os;
+  return walk.innermost.empty() ? "HDF5 error" : walk.innermost;
+}
 
 hid_t h5Type(DType d) {
   switch (d) {
@@ -259,27 +437,22 @@ hid_t h5Type(DType d) {
   return H5T_NATIVE_FLOAT;
 }
 
-/// The dtype an HDF5 dataset type maps to (for reading).
-DType dtypeOf(hid_t type) {
+/// Whether a file's element type holds `d` exactly (class, size, sign).
+bool typeMatches(hid_t type, DType d) {
+  hid_t want = h5Type(d);
   H5T_class_t cls = H5Tget_class(type);
-  size_t size = H5Tget_size(type);
-  if (cls == H5T_FLOAT)
-    return size == 8 ? DType::Float64 : DType::Float32;
-  if (cls == H5T_INTEGER) {
-    bool sign = H5Tget_sign(type) == H5T_SGN_2;
-    switch (size) {
-    case 1:
-      return sign ? DType::Int8 : DType::UInt8;
-    case 2:
-      return sign ? DType::Int16 : DType::UInt16;
-    case 4:
-      return sign ? DType::Int32 : DType::UInt32;
-    default:
-      return sign ? DType::Int64 : DType::UInt64;
-    }
-  }
-  throw IOError("unsupported HDF5 element type (class " +
-                std::to_string(static_cast<int>(cls)) + ")");
+  if (cls != H5Tget_class(want) || H5Tget_size(type) != H5Tget_size(want))
+    return false;
+  return cls != H5T_INTEGER || H5Tget_sign(type) == H5Tget_sign(want);
+}
+
+std::string typeName(hid_t type) {
+  H5T_class_t cls = H5Tget_class(type);
+  std::string kind = cls == H5T_FLOAT     ? "float"
+                     : cls == H5T_INTEGER ? "integer"
+                     : cls == H5T_STRING  ? "string"
+                                          : "class " + std::to_string(cls);
+  return std::to_string(H5Tget_size(type)) + "-byte " + kind;
 }
 
 /// Group names cannot hold '/'; escape it (and '%') reversibly.
@@ -296,6 +469,45 @@ std::string escapeName(const std::string &name) {
   return out == "." ? "%2E" : out;
 }
 
+std::string unescapeName(std::string name) {
+  if (name == "%2E")
+    return ".";
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name.compare(i, 3, "%2F") == 0) {
+      out += '/';
+      i += 2;
+    } else if (name.compare(i, 3, "%25") == 0) {
+      out += '%';
+      i += 2;
+    } else {
+      out += name[i];
+    }
+  }
+  return out;
+}
+
+herr_t collectName(hid_t, const char *name, const H5L_info_t *, void *out) {
+  static_cast<std::vector<std::string> *>(out)->push_back(name);
+  return 0;
+}
+
+std::vector<std::string> childNames(hid_t group) {
+  std::vector<std::string> names;
+  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collectName,
+                 &names) < 0)
+    throw IOError("cannot list a group (" + hdf5Reason() + ")");
+  return names;
+}
+
+bool hasLink(hid_t loc, const std::string &name) {
+  return H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Writing
+//===----------------------------------------------------------------------===//
+
 void writeStringAttr(hid_t loc, const char *name, const std::string &value) {
   H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type, value.size() + 1); // room for the terminator
@@ -303,194 +515,511 @@ void writeStringAttr(hid_t loc, const char *name, const std::string &value) {
   H5Id attr(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT),
             H5Aclose);
   if (!attr.ok() || H5Awrite(attr, type, value.c_str()) < 0)
-    throw IOError(std::string("cannot write attribute '") + name + "'");
+    throw IOError(std::string("cannot write attribute '") + name +
+                  "': " + hdf5Reason());
 }
 
-std::string readStringAttr(hid_t loc, const char *name) {
+void writeCrcAttr(hid_t loc, uint32_t crc) {
+  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Id attr(
+      H5Acreate2(loc, kCrcAttr, H5T_STD_U32LE, space, H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
+  if (!attr.ok() || H5Awrite(attr, H5T_NATIVE_UINT32, &crc) < 0)
+    throw IOError(std::string("cannot write attribute '") + kCrcAttr +
+                  "': " + hdf5Reason());
+}
+
+void writeGraph(hid_t file, const std::string &text) {
+  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type, text.size() + 1); // room for the terminator
+  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Id ds(H5Dcreate2(file, "graph", type, space, H5P_DEFAULT, H5P_DEFAULT,
+                     H5P_DEFAULT),
+          H5Dclose);
+  if (!ds.ok() ||
+      H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.c_str()) < 0)
+    throw IOError("cannot write dataset 'graph': " + hdf5Reason());
+  writeCrcAttr(ds, crc32(text));
+}
+
+/// Chunk dimensions for a dataset of `dims`: the whole array, halved along
+/// the leading axes while a chunk exceeds 256 MiB (HDF5's limit is 4 GiB).
+std::vector<hsize_t> chunkDims(std::vector<hsize_t> dims, std::size_t item) {
+  constexpr hsize_t kMaxChunk = hsize_t(256) << 20;
+  auto bytes = [&] {
+    hsize_t b = item;
+    for (hsize_t d : dims)
+      b *= d;
+    return b;
+  };
+  for (hsize_t &d : dims)
+    while (bytes() > kMaxChunk && d > 1)
+      d = (d + 1) / 2;
+  return dims;
+}
+
+/// One parameter: chunked with Fletcher32, so libhdf5 verifies it on read.
+void writeArray(hid_t loc, const std::string &name, const Array &a) {
+  std::vector<hsize_t> dims(a.shape().begin(), a.shape().end());
+  if (dims.empty())
+    dims = {1}; // a scalar cannot be chunked
+  H5Id space(
+      H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
+  H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (a.size() > 0) { // a chunk cannot have a zero dimension
+    std::vector<hsize_t> chunk = chunkDims(dims, dtypeSize(a.dtype()));
+    H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_fletcher32(dcpl);
+  }
+  H5Id ds(H5Dcreate2(loc, name.c_str(), h5Type(a.dtype()), space, H5P_DEFAULT,
+                     dcpl, H5P_DEFAULT),
+          H5Dclose);
+  if (!ds.ok() || H5Dwrite(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                           a.raw()) < 0)
+    throw IOError("cannot write dataset '" + name + "': " + hdf5Reason());
+}
+
+void writeParams(hid_t file, const SavedModel &saved) {
+  H5Id params(H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              H5Gclose);
+  if (!params.ok())
+    throw IOError("cannot create group 'params': " + hdf5Reason());
+  for (const auto &[node, values] : saved.params) {
+    H5Id group(H5Gcreate2(params, escapeName(node).c_str(), H5P_DEFAULT,
+                          H5P_DEFAULT, H5P_DEFAULT),
+               H5Gclose);
+    if (!group.ok())
+      throw IOError("cannot create group for node '" + node +
+                    "': " + hdf5Reason());
+    writeStringAttr(group, "node", node);
+    for (const auto &[key, value] : values)
+      writeArray(group, escapeName(key), value);
+  }
+}
+
+/// HDF5's metadata checksum (Bob Jenkins' lookup3 hashlittle, initval 0).
+uint32_t lookup3(const unsigned char *k, std::size_t length) {
+  auto rot = [](uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
+  auto word = [&](const unsigned char *p) {
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 |
+           uint32_t(p[3]) << 24;
+  };
+  uint32_t a, b, c;
+  a = b = c = 0xdeadbeef + static_cast<uint32_t>(length);
+  for (; length > 12; length -= 12, k += 12) {
+    a += word(k), b += word(k + 4), c += word(k + 8);
+    a -= c, a ^= rot(c, 4), c += b;
+    b -= a, b ^= rot(a, 6), a += c;
+    c -= b, c ^= rot(b, 8), b += a;
+    a -= c, a ^= rot(c, 16), c += b;
+    b -= a, b ^= rot(a, 19), a += c;
+    c -= b, c ^= rot(b, 4), b += a;
+  }
+  if (length == 0)
+    return c;
+  unsigned char tail[12] = {};
+  std::memcpy(tail, k, length);
+  a += word(tail), b += word(tail + 4), c += word(tail + 8);
+  c ^= b, c -= rot(b, 14);
+  a ^= c, a -= rot(c, 11);
+  b ^= a, b -= rot(a, 25);
+  c ^= b, c -= rot(b, 16);
+  a ^= c, a -= rot(c, 4);
+  b ^= a, b -= rot(a, 14);
+  c ^= b, c -= rot(b, 24);
+  return c;
+}
+
+/// libhdf5 1.10's H5Fget_file_image clears the superblock's status flags
+/// (as a closed file has them) without updating the superblock checksum;
+/// this recomputes it (superblock v2/v3 with 8-byte offsets: 44 bytes, then
+/// the checksum).
+void fixSuperblockChecksum(std::string &image) {
+  auto *bytes = reinterpret_cast<unsigned char *>(image.data());
+  if (image.size() < 48 || image.compare(0, 8, "\x89HDF\r\n\x1a\n") != 0 ||
+      bytes[8] < 2 || bytes[9] != 8 || bytes[10] != 8)
+    throw IOError("libhdf5 produced an unexpected superblock");
+  uint32_t sum = lookup3(bytes, 44);
+  for (int i = 0; i < 4; ++i)
+    bytes[44 + i] = static_cast<unsigned char>(sum >> (8 * i));
+}
+
+/// The model file's bytes, built by libhdf5 in memory (the core driver).
+/// libhdf5 never writes to disk: with the sec2 driver a failed write (full
+/// disk) left a file that H5Fclose could not close and libhdf5 crashed at
+/// exit; now the disk write is ours, with errno.
+std::string hdf5Image(const SavedModel &saved) {
+  static std::atomic<unsigned> serial{0};
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fapl_core(fapl, 1 << 20, /*backing_store=*/false);
+  // Checksummed metadata (superblock v3, object headers v2, chunk indices).
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+  // Closing the file closes whatever an error path left open in it.
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  std::string name = "neuromancer-model-in-memory-" +
+                     std::to_string(::getpid()) + "-" +
+                     std::to_string(serial++);
+  H5Id file(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+            H5Fclose);
+  if (!file.ok())
+    throw IOError("cannot create an HDF5 file in memory: " + hdf5Reason());
+  writeStringAttr(file, kFormatAttr, kFormat);
+  writeGraph(file, saved.graph.dump(1));
+  writeParams(file, saved);
+  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
+    throw IOError("cannot flush the HDF5 file: " + hdf5Reason());
+  ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  std::string image(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
+  if (size <= 0 || H5Fget_file_image(file, image.data(), image.size()) != size)
+    throw IOError("cannot get the HDF5 file image: " + hdf5Reason());
+  if (!file.close())
+    throw IOError("cannot close the HDF5 file: " + hdf5Reason());
+  fixSuperblockChecksum(image);
+  return image;
+}
+
+//===----------------------------------------------------------------------===//
+// Reading
+//===----------------------------------------------------------------------===//
+
+/// An open model file and what every check needs to know about it.
+struct ModelFile {
+  std::string path;
+  std::string quoted; // 'path', the prefix of every message
+  hsize_t size = 0;
+  bool v1 = false;
+};
+
+[[noreturn]] void fail(const ModelFile &f, const std::string &what) {
+  throw IOError("Cannot load model: " + f.quoted + ": " + what);
+}
+
+/// Refuses anything but a readable regular file, with the system's reason,
+/// before HDF5 sees it (a FIFO would block HDF5 forever).
+hsize_t checkRegularFile(const std::string &path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      throw IOError("Cannot load model: file '" + path + "' does not exist");
+    throw IOError("Cannot load model: cannot access '" + path +
+                  "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode))
+    throw IOError("Cannot load model: '" + path +
+                  "' is not a regular file (a directory, FIFO or device)");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    throw IOError("Cannot load model: cannot open '" + path +
+                  "': " + std::strerror(errno));
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular) // replaced between stat and open
+    throw IOError("Cannot load model: '" + path + "' is not a regular file");
+  return static_cast<hsize_t>(st.st_size);
+}
+
+/// A fixed-length string of one element, read only after its size was
+/// checked against `limit`; nullopt when absent or of another kind.
+std::optional<std::string> readStringAttr(hid_t loc, const char *name,
+                                          hsize_t limit) {
   if (H5Aexists(loc, name) <= 0)
-    return "";
+    return std::nullopt;
   H5Id attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
+  if (!attr.ok())
+    return std::nullopt;
   H5Id type(H5Aget_type(attr), H5Tclose);
-  if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0)
-    return "";
+  H5Id space(H5Aget_space(attr), H5Sclose);
+  if (!type.ok() || !space.ok() || H5Tget_class(type) != H5T_STRING ||
+      H5Tis_variable_str(type) != 0 ||
+      H5Sget_simple_extent_npoints(space) != 1 || H5Tget_size(type) > limit)
+    return std::nullopt;
   std::string value(H5Tget_size(type) + 1, '\0');
   H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(memType, value.size());
   if (H5Aread(attr, memType, value.data()) < 0)
-    return "";
+    return std::nullopt;
   return value.substr(0, value.find('\0'));
 }
 
-void writeString(hid_t loc, const char *name, const std::string &value) {
-  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, value.size() + 1); // room for the terminator
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id ds(
-      H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-      H5Dclose);
-  if (!ds.ok() ||
-      H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.c_str()) < 0)
-    throw IOError(std::string("cannot write dataset '") + name + "'");
+/// The format version; only v1 and v2 files pass.
+void checkFormat(hid_t file, ModelFile &f) {
+  // A corrupt root object header (checksum) is not a foreign file.
+  if (H5Aexists(file, kFormatAttr) < 0)
+    fail(f, "cannot read its root group (" + hdf5Reason() + ")");
+  std::optional<std::string> format = readStringAttr(file, kFormatAttr, 256);
+  if (format == kFormatV1) {
+    f.v1 = true;
+    log_warning("Model file " + f.quoted + " is in the old format '" +
+                kFormatV1 +
+                "' without checksums: corruption cannot be detected; save "
+                "the model again to add them.");
+    return;
+  }
+  if (format != kFormat)
+    fail(f, std::string("is not a neuromancer model file (no '") + kFormatAttr +
+                "' = '" + kFormat + "' attribute)");
+  H5F_info2_t info = {};
+  if (H5Fget_info2(file, &info) < 0 || info.super.version < 2)
+    fail(f, "the file's metadata carry no checksums (superblock version " +
+                std::to_string(info.super.version) + ")");
 }
 
-std::string readString(hid_t loc, const char *name, const std::string &file) {
-  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
-    throw IOError("'" + file + "' has no '/" + name + "' dataset");
-  H5Id ds(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose);
-  H5Id type(H5Dget_type(ds), H5Tclose);
-  if (!ds.ok() || H5Tget_class(type) != H5T_STRING)
-    throw IOError("'" + file + "': '/" + name + "' is not a string");
-  std::string value(H5Tget_size(type) + 1, '\0');
-  H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(memType, value.size());
-  if (H5Dread(ds, memType, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) < 0)
-    throw IOError("'" + file + "': cannot read '/" + name +
-                  "' (file truncated or corrupt?)");
-  return value.substr(0, value.find('\0'));
+/// A contiguous dataset's bytes must lie inside the file.
+void checkInsideFile(hid_t ds, hsize_t bytes, const ModelFile &f,
+                     const std::string &what) {
+  H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  if (!dcpl.ok() || H5Pget_layout(dcpl) != H5D_CONTIGUOUS)
+    return;
+  haddr_t offset = H5Dget_offset(ds);
+  if (offset == HADDR_UNDEF || offset > f.size || f.size - offset < bytes)
+    fail(f, what + ": its data lie beyond the end of the file (truncated?)");
 }
 
-void writeArray(hid_t loc, const std::string &name, const Array &a) {
-  std::vector<hsize_t> dims(a.shape().begin(), a.shape().end());
-  H5Id space(a.ndim() ? H5Screate_simple(static_cast<int>(dims.size()),
-                                         dims.data(), nullptr)
-                      : H5Screate(H5S_SCALAR),
-             H5Sclose);
-  H5Id ds(H5Dcreate2(loc, name.c_str(), h5Type(a.dtype()), space, H5P_DEFAULT,
-                     H5P_DEFAULT, H5P_DEFAULT),
-          H5Dclose);
-  if (!ds.ok() || H5Dwrite(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           a.raw()) < 0)
-    throw IOError("cannot write dataset '" + name + "'");
-}
-
-Array readArray(hid_t loc, const std::string &name, const std::string &file) {
-  H5Id ds(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
+/// The JSON graph, its size checked before it is read, its CRC after.
+nlohmann::json readGraph(hid_t file, const ModelFile &f) {
+  if (!hasLink(file, "graph"))
+    fail(f, "has no '/graph' dataset");
+  H5Id ds(H5Dopen2(file, "graph", H5P_DEFAULT), H5Dclose);
   if (!ds.ok())
-    throw IOError("'" + file + "': cannot open dataset '" + name + "'");
-  H5Id space(H5Dget_space(ds), H5Sclose);
-  int rank = H5Sget_simple_extent_ndims(space);
-  std::vector<hsize_t> dims(rank > 0 ? rank : 0);
-  if (rank > 0)
-    H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+    fail(f, "cannot open '/graph' (" + hdf5Reason() + ")");
   H5Id type(H5Dget_type(ds), H5Tclose);
-  Array a(Sizes(dims.begin(), dims.end()), dtypeOf(type));
-  if (H5Dread(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.raw()) <
-      0)
-    throw IOError("'" + file + "': cannot read dataset '" + name +
-                  "' (file truncated or corrupt?)");
-  return a;
-}
-
-void writeHdf5(const std::string &path, const SavedModel &saved) {
-  silenceHdf5();
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  H5Id space(H5Dget_space(ds), H5Sclose);
+  if (!type.ok() || !space.ok() || H5Tget_class(type) != H5T_STRING ||
+      H5Tis_variable_str(type) != 0 || H5Sget_simple_extent_npoints(space) != 1)
+    fail(f, "'/graph' is not a string");
+  hsize_t bytes = H5Tget_size(type);
+  if (bytes > f.size || H5Dget_storage_size(ds) != bytes)
+    fail(f, "'/graph' claims " + std::to_string(bytes) + " bytes but stores " +
+                std::to_string(H5Dget_storage_size(ds)) + " (file of " +
+                std::to_string(f.size) + " bytes; truncated or corrupt?)");
+  checkInsideFile(ds, bytes, f, "'/graph'");
+  std::string text(bytes, '\0');
+  H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(memType, bytes);
+  if (H5Dread(ds, memType, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()) < 0)
+    fail(f, "cannot read '/graph' (" + hdf5Reason() + ")");
+  text.resize(std::min(text.size(), text.find('\0')));
+  if (!f.v1) {
+    uint32_t stored = 0;
+    H5Id attr(H5Aexists(ds, kCrcAttr) > 0 ? H5Aopen(ds, kCrcAttr, H5P_DEFAULT)
+                                          : -1,
+              H5Aclose);
+    H5Id attrSpace(attr.ok() ? H5Aget_space(attr) : -1, H5Sclose);
+    if (!attr.ok() || H5Sget_simple_extent_npoints(attrSpace) != 1 ||
+        H5Aread(attr, H5T_NATIVE_UINT32, &stored) < 0)
+      fail(f, "'/graph' has no readable 'crc32' checksum attribute");
+    if (stored != crc32(text))
+      fail(f, "checksum mismatch in '/graph' (the graph description is "
+              "corrupt)");
+  }
   try {
-    {
-      H5Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                H5Fclose);
-      if (!file.ok())
-        throw IOError("cannot create '" + tmp + "'");
-      writeStringAttr(file, kFormatAttr, kFormat);
-      writeString(file, "graph", saved.graph.dump(1));
-      H5Id params(
-          H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-          H5Gclose);
-      for (const auto &[node, values] : saved.params) {
-        H5Id group(H5Gcreate2(params, escapeName(node).c_str(), H5P_DEFAULT,
-                              H5P_DEFAULT, H5P_DEFAULT),
-                   H5Gclose);
-        if (!group.ok())
-          throw IOError("cannot create group for node '" + node + "'");
-        writeStringAttr(group, "node", node);
-        for (const auto &[key, value] : values)
-          writeArray(group, escapeName(key), value);
-      }
-      if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
-        throw IOError("cannot flush '" + tmp + "'");
-    }
-    std::filesystem::rename(tmp, path);
-  } catch (const std::exception &e) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw IOError("Cannot save model to '" + path + "': " + e.what());
+    nlohmann::json graph = nlohmann::json::parse(text);
+    (void)graph.at("nodes");
+    (void)graph.at("designation");
+    return graph;
+  } catch (const nlohmann::json::exception &e) {
+    fail(f, std::string("graph description is corrupt: ") + e.what());
   }
 }
 
-herr_t collectGroupName(hid_t, const char *name, const H5L_info_t *,
-                        void *out) {
-  static_cast<std::vector<std::string> *>(out)->push_back(name);
-  return 0;
-}
+/// Reads the parameters the graph implies, node by node, into the arrays
+/// the builders allocated; remembers which datasets it used.
+class FileParams {
+public:
+  FileParams(hid_t file, const ModelFile &f) : f_(f) {
+    if (hasLink(file, "params"))
+      params_ = H5Gopen2(file, "params", H5P_DEFAULT);
+  }
+  ~FileParams() {
+    if (params_ >= 0)
+      H5Gclose(params_);
+  }
+  FileParams(const FileParams &) = delete;
+  FileParams &operator=(const FileParams &) = delete;
 
-std::vector<std::string> childNames(hid_t group) {
-  std::vector<std::string> names;
-  H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, nullptr, collectGroupName,
-             &names);
-  if (names.empty())
-    H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collectGroupName,
-               &names);
-  return names;
-}
+  void fill(NodeImpl &node) {
+    if (node.params.empty())
+      return;
+    std::string groupName = escapeName(node.name);
+    if (params_ < 0 || !hasLink(params_, groupName))
+      missing(node, node.params.begin()->first);
+    H5Id group(H5Gopen2(params_, groupName.c_str(), H5P_DEFAULT), H5Gclose);
+    if (!group.ok())
+      fail(f_, where(node, node.params.begin()->first) +
+                   ": cannot open its group (" + hdf5Reason() + ")");
+    for (auto &[key, param] : node.params) {
+      if (!hasLink(group, escapeName(key)))
+        missing(node, key);
+      readParam(group, node, key, param.value);
+      used_.insert("/params/" + groupName + "/" + escapeName(key));
+    }
+  }
 
-SavedModel readHdf5(const std::string &path) {
+  /// Datasets no node claimed mean graph and parameters disagree.
+  void checkNoneLeft() {
+    if (params_ < 0)
+      return;
+    for (const std::string &group : childNames(params_)) {
+      H5Id g(H5Gopen2(params_, group.c_str(), H5P_DEFAULT), H5Gclose);
+      if (!g.ok())
+        fail(f_, "'/params/" + group + "' is not a group");
+      for (const std::string &ds : childNames(g))
+        if (!used_.count("/params/" + group + "/" + ds))
+          fail(f_, "parameter '" + unescapeName(ds) + "' of node '" +
+                       unescapeName(group) +
+                       "' is stored but the graph has no such parameter");
+    }
+  }
+
+private:
+  std::string where(const NodeImpl &node, const std::string &key) const {
+    return "node '" + node.name + "' (" + node.cls + "), parameter '" + key +
+           "'";
+  }
+  [[noreturn]] void missing(const NodeImpl &node, const std::string &key) {
+    fail(f_, where(node, key) + " is missing from the file");
+  }
+
+  void readParam(hid_t group, const NodeImpl &node, const std::string &key,
+                 Array &value) {
+    const std::string at = where(node, key);
+    H5Id ds(H5Dopen2(group, escapeName(key).c_str(), H5P_DEFAULT), H5Dclose);
+    if (!ds.ok())
+      fail(f_, at + ": cannot open its dataset (" + hdf5Reason() + ")");
+    checkTypeAndShape(ds, at, value);
+    checkStorage(ds, at, value);
+    bool checksum = false;
+    if (H5Dread(ds, h5Type(value.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                value.raw()) < 0) {
+      std::string reason = hdf5Reason(&checksum);
+      fail(f_, at + (checksum ? ": checksum mismatch (the stored values are "
+                                "corrupt)"
+                              : ": cannot read it (" + reason + ")"));
+    }
+  }
+
+  void checkTypeAndShape(hid_t ds, const std::string &at, const Array &value) {
+    H5Id type(H5Dget_type(ds), H5Tclose);
+    if (!type.ok() || !typeMatches(type, value.dtype()))
+      fail(f_, at + ": stored as " + (type.ok() ? typeName(type) : "?") +
+                   ", the graph implies " + dtypeName(value.dtype()));
+    H5Id space(H5Dget_space(ds), H5Sclose);
+    int rank = space.ok() ? H5Sget_simple_extent_ndims(space) : -1;
+    if (rank < 0 || rank > H5S_MAX_RANK)
+      fail(f_, at + ": unreadable dataspace");
+    std::vector<hsize_t> dims(rank);
+    H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+    Sizes stored(dims.begin(), dims.end());
+    Sizes want = value.shape();
+    // v2 stores a scalar as shape (1); v1 as an HDF5 scalar.
+    if (want.empty() && !f_.v1)
+      want = {1};
+    if (stored != want)
+      fail(f_, at + ": stored with shape " + formatTuple(stored) +
+                   ", the graph implies " + formatTuple(want));
+  }
+
+  /// Layout and bytes on disk against the logical size and the file size,
+  /// so no read can run past the data or make HDF5 allocate more.
+  void checkStorage(hid_t ds, const std::string &at, const Array &value) {
+    hsize_t logical = value.nbytes();
+    hsize_t storage = H5Dget_storage_size(ds);
+    H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+    if (!dcpl.ok())
+      fail(f_, at + ": unreadable dataset properties");
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    int filters = H5Pget_nfilters(dcpl);
+    if (f_.v1) {
+      if (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT)
+        fail(f_, at + ": unexpected storage layout for a v1 file");
+      if (filters != 0 || storage != logical)
+        fail(f_, at + ": stores " + std::to_string(storage) +
+                     " bytes, expected " + std::to_string(logical) +
+                     " (truncated or corrupt?)");
+      checkInsideFile(ds, storage, f_, at);
+      return;
+    }
+    if (logical == 0)
+      return; // nothing stored, nothing to checksum
+    unsigned flags = 0, config = 0;
+    std::size_t nelmts = 0;
+    if (layout != H5D_CHUNKED || filters != 1 ||
+        H5Pget_filter2(dcpl, 0, &flags, &nelmts, nullptr, 0, nullptr,
+                       &config) != H5Z_FILTER_FLETCHER32)
+      fail(f_, at + ": not stored with its Fletcher32 checksum");
+    int rank = value.ndim() ? static_cast<int>(value.ndim()) : 1;
+    std::vector<hsize_t> chunk(rank);
+    if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank)
+      fail(f_, at + ": corrupt chunk layout");
+    hsize_t chunkBytes = dtypeSize(value.dtype());
+    for (int i = 0; i < rank; ++i) {
+      hsize_t dim = value.ndim() ? value.shape()[i] : 1;
+      if (chunk[i] == 0 || chunk[i] > dim)
+        fail(f_, at + ": corrupt chunk layout");
+      chunkBytes *= chunk[i];
+    }
+    if (storage < logical || storage > f_.size || chunkBytes > f_.size)
+      fail(f_, at + ": stores " + std::to_string(storage) + " bytes for " +
+                   std::to_string(logical) + " bytes of values in a file of " +
+                   std::to_string(f_.size) + " (truncated or corrupt?)");
+  }
+
+  const ModelFile &f_;
+  hid_t params_ = -1;
+  std::set<std::string> used_;
+};
+
+Model &loadFile(const std::string &path, const ModelLoadOptions &options) {
   silenceHdf5();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw IOError("Cannot load model: file '" + path + "' does not exist");
+  ModelFile f{path, "'" + path + "'", checkRegularFile(path)};
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw IOError("Cannot load model: '" + path +
                   "' is not an HDF5 file (or it is truncated)");
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
   if (!file.ok())
-    throw IOError("Cannot load model: '" + path +
-                  "' cannot be opened (truncated or corrupt HDF5 file?)");
-  if (readStringAttr(file, kFormatAttr) != kFormat)
-    throw IOError("Cannot load model: '" + path +
-                  "' is not a neuromancer model file (no '" +
-                  std::string(kFormatAttr) + "' = '" + kFormat +
-                  "' attribute)");
-  SavedModel saved;
-  std::string text = readString(file, "graph", path);
-  try {
-    saved.graph = nlohmann::json::parse(text);
-    (void)saved.graph.at("nodes");
-    (void)saved.graph.at("designation");
-  } catch (const nlohmann::json::exception &e) {
-    throw IOError("Cannot load model: '" + path +
-                  "': graph description is corrupt: " + e.what());
-  }
-  if (H5Lexists(file, "params", H5P_DEFAULT) <= 0)
-    return saved;
-  H5Id params(H5Gopen2(file, "params", H5P_DEFAULT), H5Gclose);
-  for (const std::string &groupName : childNames(params)) {
-    H5Id group(H5Gopen2(params, groupName.c_str(), H5P_DEFAULT), H5Gclose);
-    std::string node = readStringAttr(group, "node");
-    if (node.empty())
-      node = groupName;
-    ParamValues values;
-    for (const std::string &ds : childNames(group)) {
-      std::string key = ds;
-      for (std::size_t at; (at = key.find("%2F")) != std::string::npos;)
-        key.replace(at, 3, "/");
-      values.set(key, readArray(group, ds, path));
-    }
-    saved.params.set(node, std::move(values));
-  }
-  return saved;
+    fail(f,
+         "cannot be opened (truncated or corrupt HDF5 file?): " + hdf5Reason());
+  checkFormat(file, f);
+  nlohmann::json graph = readGraph(file, f);
+  FileParams params(file, f);
+  return instantiate(
+      std::move(graph), options, f.quoted, /*fromFile=*/true,
+      [&](NodeImpl &node) { params.fill(node); },
+      [&] { params.checkNoneLeft(); });
 }
 
 } // namespace
 
 void Model::save(const std::string &path) const {
-  writeHdf5(path, describe(*this));
+  SavedModel saved = describe(*this);
+  silenceHdf5();
+  try {
+    writeFileAtomically(path, hdf5Image(saved));
+  } catch (const IOError &e) {
+    throw IOError("Cannot save model to '" + path + "': " + e.what());
+  }
 }
 
 Model &modelload(const std::string &path, const ModelLoadOptions &options) {
-  return instantiate(readHdf5(path), options, "'" + path + "'");
+  try {
+    return loadFile(path, options);
+  } catch (const std::bad_alloc &) {
+    // A v1 graph (no checksum) can imply parameters of any size, allocated
+    // before the file's datasets are compared; Array reports its own
+    // failures, this catches any other allocation.
+    throw IOError("Cannot load model: '" + path +
+                  "': out of memory (corrupt graph?)");
+  }
 }
 
 Model &rebuild_model(const Model &model, const ModelLoadOptions &options) {
-  return instantiate(describe(model), options, "model '" + model.name() + "'");
+  SavedModel saved = describe(model);
+  std::string source = "model '" + model.name() + "'";
+  return instantiate(std::move(saved.graph), options, source,
+                     /*fromFile=*/false, memoryFiller(saved, source));
 }
 
 } // namespace nm
