@@ -1,12 +1,11 @@
 //===- BatchCreatorImage.cpp - training batches from HDF5 cubes -----------===//
 #include "neuromancer/data/BatchCreatorImage.h"
+#include "neuromancer/io/Hdf5.h"
 
 #include "neuromancer/core/Error.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Log.h"
 #include "neuromancer/data/Augment.h"
-
-#include <hdf5.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -38,23 +37,6 @@ std::mutex &h5Mutex() {
   static std::mutex m;
   return m;
 }
-
-class H5Handle {
-public:
-  H5Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~H5Handle() {
-    if (id_ >= 0)
-      close_(id_);
-  }
-  H5Handle(const H5Handle &) = delete;
-  H5Handle &operator=(const H5Handle &) = delete;
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
-private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
 
 /// One dataset, read whole, in double (exact for every integer a label
 /// cube holds) or float.
@@ -108,8 +90,8 @@ H5Data readH5(const std::string &path, const std::string &key,
     throw IOError(msg);
   }
   std::lock_guard<std::mutex> lock(h5Mutex());
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  h5::silenceErrors();
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok())
     throw IOError("BatchCreatorImage: " + what + " file '" + path +
                   "' is not a readable HDF5 file");
@@ -121,12 +103,12 @@ H5Data readH5(const std::string &path, const std::string &key,
                    "' has no dataset '" + key +
                    "' (it has: " + formatStringList(names) + ")");
   }
-  H5Handle ds(H5Dopen2(file.get(), key.c_str(), H5P_DEFAULT), H5Dclose);
+  h5::Handle ds(H5Dopen2(file.get(), key.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.ok())
     throw IOError("BatchCreatorImage: '" + key + "' in " + what + " file '" +
                   path + "' is not a dataset");
-  H5Handle type(H5Dget_type(ds.get()), H5Tclose);
-  H5Handle space(H5Dget_space(ds.get()), H5Sclose);
+  h5::Handle type(H5Dget_type(ds.get()), H5Tclose);
+  h5::Handle space(H5Dget_space(ds.get()), H5Sclose);
   H5Data out;
   out.typeName = typeNameOf(type.get());
   H5T_class_t cls = H5Tget_class(type.get());
@@ -149,7 +131,7 @@ H5Data readH5(const std::string &path, const std::string &key,
     return out;
   // A box: a hyperslab of the file, all channels.
   hid_t memSpace = H5S_ALL, fileSpace = H5S_ALL;
-  std::unique_ptr<H5Handle> mem;
+  std::unique_ptr<h5::Handle> mem;
   if (sel.box) {
     if (rank != 3 && rank != 4)
       throw ValueError("BatchCreatorImage: dataset '" + key + "' of '" + path +
@@ -163,14 +145,14 @@ H5Data readH5(const std::string &path, const std::string &key,
     }
     H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr,
                         count.data(), nullptr);
-    mem = std::make_unique<H5Handle>(
+    mem = std::make_unique<h5::Handle>(
         H5Screate_simple(rank, count.data(), nullptr), H5Sclose);
     memSpace = mem->get();
     fileSpace = space.get();
   }
   // Read in the file's own type and convert here: HDF5's conversion path
   // (e.g. uint8 -> float) is several times slower.
-  H5Handle native(H5Tget_native_type(type.get(), H5T_DIR_ASCEND), H5Tclose);
+  h5::Handle native(H5Tget_native_type(type.get(), H5T_DIR_ASCEND), H5Tclose);
   std::vector<unsigned char> buf(n * H5Tget_size(native.get()));
   if (H5Dread(ds.get(), native.get(), memSpace, fileSpace, H5P_DEFAULT,
               buf.data()) < 0)

@@ -27,8 +27,7 @@
 #include "neuromancer/core/Log.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
-
-#include <hdf5.h>
+#include "neuromancer/io/Hdf5.h"
 
 #include <array>
 #include <atomic>
@@ -350,33 +349,6 @@ uint32_t crc32(std::string_view data) {
 // HDF5 helpers
 //===----------------------------------------------------------------------===//
 
-/// Closes an HDF5 handle on scope exit (or on close(), which reports).
-class H5Id {
-public:
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~H5Id() {
-    if (id_ >= 0)
-      close_(id_);
-  }
-  H5Id(const H5Id &) = delete;
-  H5Id &operator=(const H5Id &) = delete;
-  operator hid_t() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-  /// Closes now; false when HDF5 reports a failure (e.g. the final flush).
-  bool close() {
-    hid_t id = id_;
-    id_ = -1;
-    return id < 0 || close_(id) >= 0;
-  }
-
-private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-/// HDF5 prints error stacks by default; we report errors ourselves.
-void silenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
 /// What HDF5's error stack says about the last failure: the system's reason
 /// when a read or write failed ("No space left on device"), else the
 /// innermost description. `checksum` is set when a checksum did not match.
@@ -410,36 +382,9 @@ std::string hdf5Reason(bool *checksum = nullptr) {
   return walk.innermost.empty() ? "HDF5 error" : walk.innermost;
 }
 
-hid_t h5Type(DType d) {
-  switch (d) {
-  case DType::Float32:
-    return H5T_NATIVE_FLOAT;
-  case DType::Float64:
-    return H5T_NATIVE_DOUBLE;
-  case DType::Int8:
-    return H5T_NATIVE_INT8;
-  case DType::Int16:
-    return H5T_NATIVE_INT16;
-  case DType::Int32:
-    return H5T_NATIVE_INT32;
-  case DType::Int64:
-    return H5T_NATIVE_INT64;
-  case DType::UInt8:
-  case DType::Bool:
-    return H5T_NATIVE_UINT8;
-  case DType::UInt16:
-    return H5T_NATIVE_UINT16;
-  case DType::UInt32:
-    return H5T_NATIVE_UINT32;
-  case DType::UInt64:
-    return H5T_NATIVE_UINT64;
-  }
-  return H5T_NATIVE_FLOAT;
-}
-
 /// Whether a file's element type holds `d` exactly (class, size, sign).
 bool typeMatches(hid_t type, DType d) {
-  hid_t want = h5Type(d);
+  hid_t want = h5::nativeType(d);
   H5T_class_t cls = H5Tget_class(type);
   if (cls != H5Tget_class(want) || H5Tget_size(type) != H5Tget_size(want))
     return false;
@@ -509,19 +454,19 @@ bool hasLink(hid_t loc, const std::string &name) {
 //===----------------------------------------------------------------------===//
 
 void writeStringAttr(hid_t loc, const char *name, const std::string &value) {
-  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type, value.size() + 1); // room for the terminator
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id attr(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT),
-            H5Aclose);
+  h5::Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  h5::Handle attr(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT),
+                  H5Aclose);
   if (!attr.ok() || H5Awrite(attr, type, value.c_str()) < 0)
     throw IOError(std::string("cannot write attribute '") + name +
                   "': " + hdf5Reason());
 }
 
 void writeCrcAttr(hid_t loc, uint32_t crc) {
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id attr(
+  h5::Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  h5::Handle attr(
       H5Acreate2(loc, kCrcAttr, H5T_STD_U32LE, space, H5P_DEFAULT, H5P_DEFAULT),
       H5Aclose);
   if (!attr.ok() || H5Awrite(attr, H5T_NATIVE_UINT32, &crc) < 0)
@@ -530,12 +475,12 @@ void writeCrcAttr(hid_t loc, uint32_t crc) {
 }
 
 void writeGraph(hid_t file, const std::string &text) {
-  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type, text.size() + 1); // room for the terminator
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id ds(H5Dcreate2(file, "graph", type, space, H5P_DEFAULT, H5P_DEFAULT,
-                     H5P_DEFAULT),
-          H5Dclose);
+  h5::Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  h5::Handle ds(H5Dcreate2(file, "graph", type, space, H5P_DEFAULT, H5P_DEFAULT,
+                           H5P_DEFAULT),
+                H5Dclose);
   if (!ds.ok() ||
       H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.c_str()) < 0)
     throw IOError("cannot write dataset 'graph': " + hdf5Reason());
@@ -563,32 +508,33 @@ void writeArray(hid_t loc, const std::string &name, const Array &a) {
   std::vector<hsize_t> dims(a.shape().begin(), a.shape().end());
   if (dims.empty())
     dims = {1}; // a scalar cannot be chunked
-  H5Id space(
+  h5::Handle space(
       H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
       H5Sclose);
-  H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   if (a.size() > 0) { // a chunk cannot have a zero dimension
     std::vector<hsize_t> chunk = chunkDims(dims, dtypeSize(a.dtype()));
     H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
     H5Pset_fletcher32(dcpl);
   }
-  H5Id ds(H5Dcreate2(loc, name.c_str(), h5Type(a.dtype()), space, H5P_DEFAULT,
-                     dcpl, H5P_DEFAULT),
-          H5Dclose);
-  if (!ds.ok() || H5Dwrite(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           a.raw()) < 0)
+  h5::Handle ds(H5Dcreate2(loc, name.c_str(), h5::nativeType(a.dtype()), space,
+                           H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                H5Dclose);
+  if (!ds.ok() || H5Dwrite(ds, h5::nativeType(a.dtype()), H5S_ALL, H5S_ALL,
+                           H5P_DEFAULT, a.raw()) < 0)
     throw IOError("cannot write dataset '" + name + "': " + hdf5Reason());
 }
 
 void writeParams(hid_t file, const SavedModel &saved) {
-  H5Id params(H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Gclose);
+  h5::Handle params(
+      H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      H5Gclose);
   if (!params.ok())
     throw IOError("cannot create group 'params': " + hdf5Reason());
   for (const auto &[node, values] : saved.params) {
-    H5Id group(H5Gcreate2(params, escapeName(node).c_str(), H5P_DEFAULT,
-                          H5P_DEFAULT, H5P_DEFAULT),
-               H5Gclose);
+    h5::Handle group(H5Gcreate2(params, escapeName(node).c_str(), H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT),
+                     H5Gclose);
     if (!group.ok())
       throw IOError("cannot create group for node '" + node +
                     "': " + hdf5Reason());
@@ -651,7 +597,7 @@ void fixSuperblockChecksum(std::string &image) {
 /// exit; now the disk write is ours, with errno.
 std::string hdf5Image(const SavedModel &saved) {
   static std::atomic<unsigned> serial{0};
-  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fapl_core(fapl, 1 << 20, /*backing_store=*/false);
   // Checksummed metadata (superblock v3, object headers v2, chunk indices).
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
@@ -660,8 +606,8 @@ std::string hdf5Image(const SavedModel &saved) {
   std::string name = "neuromancer-model-in-memory-" +
                      std::to_string(::getpid()) + "-" +
                      std::to_string(serial++);
-  H5Id file(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
-            H5Fclose);
+  h5::Handle file(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+                  H5Fclose);
   if (!file.ok())
     throw IOError("cannot create an HDF5 file in memory: " + hdf5Reason());
   writeStringAttr(file, kFormatAttr, kFormat);
@@ -725,17 +671,17 @@ std::optional<std::string> readStringAttr(hid_t loc, const char *name,
                                           hsize_t limit) {
   if (H5Aexists(loc, name) <= 0)
     return std::nullopt;
-  H5Id attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
+  h5::Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
   if (!attr.ok())
     return std::nullopt;
-  H5Id type(H5Aget_type(attr), H5Tclose);
-  H5Id space(H5Aget_space(attr), H5Sclose);
+  h5::Handle type(H5Aget_type(attr), H5Tclose);
+  h5::Handle space(H5Aget_space(attr), H5Sclose);
   if (!type.ok() || !space.ok() || H5Tget_class(type) != H5T_STRING ||
       H5Tis_variable_str(type) != 0 ||
       H5Sget_simple_extent_npoints(space) != 1 || H5Tget_size(type) > limit)
     return std::nullopt;
   std::string value(H5Tget_size(type) + 1, '\0');
-  H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
+  h5::Handle memType(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(memType, value.size());
   if (H5Aread(attr, memType, value.data()) < 0)
     return std::nullopt;
@@ -768,7 +714,7 @@ void checkFormat(hid_t file, ModelFile &f) {
 /// A contiguous dataset's bytes must lie inside the file.
 void checkInsideFile(hid_t ds, hsize_t bytes, const ModelFile &f,
                      const std::string &what) {
-  H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  h5::Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
   if (!dcpl.ok() || H5Pget_layout(dcpl) != H5D_CONTIGUOUS)
     return;
   haddr_t offset = H5Dget_offset(ds);
@@ -780,11 +726,11 @@ void checkInsideFile(hid_t ds, hsize_t bytes, const ModelFile &f,
 nlohmann::json readGraph(hid_t file, const ModelFile &f) {
   if (!hasLink(file, "graph"))
     fail(f, "has no '/graph' dataset");
-  H5Id ds(H5Dopen2(file, "graph", H5P_DEFAULT), H5Dclose);
+  h5::Handle ds(H5Dopen2(file, "graph", H5P_DEFAULT), H5Dclose);
   if (!ds.ok())
     fail(f, "cannot open '/graph' (" + hdf5Reason() + ")");
-  H5Id type(H5Dget_type(ds), H5Tclose);
-  H5Id space(H5Dget_space(ds), H5Sclose);
+  h5::Handle type(H5Dget_type(ds), H5Tclose);
+  h5::Handle space(H5Dget_space(ds), H5Sclose);
   if (!type.ok() || !space.ok() || H5Tget_class(type) != H5T_STRING ||
       H5Tis_variable_str(type) != 0 || H5Sget_simple_extent_npoints(space) != 1)
     fail(f, "'/graph' is not a string");
@@ -795,17 +741,17 @@ nlohmann::json readGraph(hid_t file, const ModelFile &f) {
                 std::to_string(f.size) + " bytes; truncated or corrupt?)");
   checkInsideFile(ds, bytes, f, "'/graph'");
   std::string text(bytes, '\0');
-  H5Id memType(H5Tcopy(H5T_C_S1), H5Tclose);
+  h5::Handle memType(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(memType, bytes);
   if (H5Dread(ds, memType, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()) < 0)
     fail(f, "cannot read '/graph' (" + hdf5Reason() + ")");
   text.resize(std::min(text.size(), text.find('\0')));
   if (!f.v1) {
     uint32_t stored = 0;
-    H5Id attr(H5Aexists(ds, kCrcAttr) > 0 ? H5Aopen(ds, kCrcAttr, H5P_DEFAULT)
-                                          : -1,
-              H5Aclose);
-    H5Id attrSpace(attr.ok() ? H5Aget_space(attr) : -1, H5Sclose);
+    h5::Handle attr(
+        H5Aexists(ds, kCrcAttr) > 0 ? H5Aopen(ds, kCrcAttr, H5P_DEFAULT) : -1,
+        H5Aclose);
+    h5::Handle attrSpace(attr.ok() ? H5Aget_space(attr) : -1, H5Sclose);
     if (!attr.ok() || H5Sget_simple_extent_npoints(attrSpace) != 1 ||
         H5Aread(attr, H5T_NATIVE_UINT32, &stored) < 0)
       fail(f, "'/graph' has no readable 'crc32' checksum attribute");
@@ -844,7 +790,8 @@ public:
     std::string groupName = escapeName(node.name);
     if (params_ < 0 || !hasLink(params_, groupName))
       missing(node, node.params.begin()->first);
-    H5Id group(H5Gopen2(params_, groupName.c_str(), H5P_DEFAULT), H5Gclose);
+    h5::Handle group(H5Gopen2(params_, groupName.c_str(), H5P_DEFAULT),
+                     H5Gclose);
     if (!group.ok())
       fail(f_, where(node, node.params.begin()->first) +
                    ": cannot open its group (" + hdf5Reason() + ")");
@@ -861,7 +808,7 @@ public:
     if (params_ < 0)
       return;
     for (const std::string &group : childNames(params_)) {
-      H5Id g(H5Gopen2(params_, group.c_str(), H5P_DEFAULT), H5Gclose);
+      h5::Handle g(H5Gopen2(params_, group.c_str(), H5P_DEFAULT), H5Gclose);
       if (!g.ok())
         fail(f_, "'/params/" + group + "' is not a group");
       for (const std::string &ds : childNames(g))
@@ -884,14 +831,15 @@ private:
   void readParam(hid_t group, const NodeImpl &node, const std::string &key,
                  Array &value) {
     const std::string at = where(node, key);
-    H5Id ds(H5Dopen2(group, escapeName(key).c_str(), H5P_DEFAULT), H5Dclose);
+    h5::Handle ds(H5Dopen2(group, escapeName(key).c_str(), H5P_DEFAULT),
+                  H5Dclose);
     if (!ds.ok())
       fail(f_, at + ": cannot open its dataset (" + hdf5Reason() + ")");
     checkTypeAndShape(ds, at, value);
     checkStorage(ds, at, value);
     bool checksum = false;
-    if (H5Dread(ds, h5Type(value.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                value.raw()) < 0) {
+    if (H5Dread(ds, h5::nativeType(value.dtype()), H5S_ALL, H5S_ALL,
+                H5P_DEFAULT, value.raw()) < 0) {
       std::string reason = hdf5Reason(&checksum);
       fail(f_, at + (checksum ? ": checksum mismatch (the stored values are "
                                 "corrupt)"
@@ -900,11 +848,11 @@ private:
   }
 
   void checkTypeAndShape(hid_t ds, const std::string &at, const Array &value) {
-    H5Id type(H5Dget_type(ds), H5Tclose);
+    h5::Handle type(H5Dget_type(ds), H5Tclose);
     if (!type.ok() || !typeMatches(type, value.dtype()))
       fail(f_, at + ": stored as " + (type.ok() ? typeName(type) : "?") +
                    ", the graph implies " + dtypeName(value.dtype()));
-    H5Id space(H5Dget_space(ds), H5Sclose);
+    h5::Handle space(H5Dget_space(ds), H5Sclose);
     int rank = space.ok() ? H5Sget_simple_extent_ndims(space) : -1;
     if (rank < 0 || rank > H5S_MAX_RANK)
       fail(f_, at + ": unreadable dataspace");
@@ -925,7 +873,7 @@ private:
   void checkStorage(hid_t ds, const std::string &at, const Array &value) {
     hsize_t logical = value.nbytes();
     hsize_t storage = H5Dget_storage_size(ds);
-    H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+    h5::Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
     if (!dcpl.ok())
       fail(f_, at + ": unreadable dataset properties");
     H5D_layout_t layout = H5Pget_layout(dcpl);
@@ -971,14 +919,14 @@ private:
 };
 
 Model &loadFile(const std::string &path, const ModelLoadOptions &options) {
-  silenceHdf5();
+  h5::silenceErrors();
   ModelFile f{path, "'" + path + "'", checkRegularFile(path)};
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw IOError("Cannot load model: '" + path +
                   "' is not an HDF5 file (or it is truncated)");
-  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
   if (!file.ok())
     fail(f,
          "cannot be opened (truncated or corrupt HDF5 file?): " + hdf5Reason());
@@ -995,7 +943,7 @@ Model &loadFile(const std::string &path, const ModelLoadOptions &options) {
 
 void Model::save(const std::string &path) const {
   SavedModel saved = describe(*this);
-  silenceHdf5();
+  h5::silenceErrors();
   try {
     writeFileAtomically(path, hdf5Image(saved));
   } catch (const IOError &e) {

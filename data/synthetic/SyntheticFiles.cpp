@@ -7,11 +7,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/data/synthetic/SyntheticEm.h"
+#include "neuromancer/io/Hdf5.h"
 
 #include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/core/Error.h"
 
-#include <hdf5.h>
 #include <png.h>
 
 #include <algorithm>
@@ -28,54 +28,6 @@ namespace fs = std::filesystem;
 
 constexpr int kCubes = 3;
 
-/// Closes an HDF5 handle on scope exit.
-class H5Id {
-public:
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~H5Id() {
-    if (id_ >= 0)
-      close_(id_);
-  }
-  H5Id(const H5Id &) = delete;
-  H5Id &operator=(const H5Id &) = delete;
-  operator hid_t() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
-private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-/// HDF5 prints error stacks by default; we report errors ourselves.
-void silenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
-hid_t h5Type(DType d) {
-  switch (d) {
-  case DType::Float32:
-    return H5T_NATIVE_FLOAT;
-  case DType::Float64:
-    return H5T_NATIVE_DOUBLE;
-  case DType::Int8:
-    return H5T_NATIVE_INT8;
-  case DType::Int16:
-    return H5T_NATIVE_INT16;
-  case DType::Int32:
-    return H5T_NATIVE_INT32;
-  case DType::Int64:
-    return H5T_NATIVE_INT64;
-  case DType::UInt8:
-  case DType::Bool:
-    return H5T_NATIVE_UINT8;
-  case DType::UInt16:
-    return H5T_NATIVE_UINT16;
-  case DType::UInt32:
-    return H5T_NATIVE_UINT32;
-  case DType::UInt64:
-    return H5T_NATIVE_UINT64;
-  }
-  return H5T_NATIVE_FLOAT;
-}
-
 /// Writes `a` as dataset `name`, chunked and gzip-compressed, no timestamps.
 void writeDataset(hid_t file, const std::string &path, const std::string &name,
                   const Array &a, int gzipLevel) {
@@ -85,19 +37,19 @@ void writeDataset(hid_t file, const std::string &path, const std::string &name,
   for (std::size_t i = 0; i < dims.size(); ++i)
     chunk[i] =
         std::min<hsize_t>(dims[i], chunkCap[std::min<std::size_t>(i, 2)]);
-  H5Id space(H5Screate_simple(int(dims.size()), dims.data(), nullptr),
-             H5Sclose);
-  H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  h5::Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr),
+                   H5Sclose);
+  h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   if (!space.ok() || !dcpl.ok() ||
       H5Pset_chunk(dcpl, int(chunk.size()), chunk.data()) < 0 ||
       H5Pset_deflate(dcpl, unsigned(gzipLevel)) < 0 ||
       H5Pset_obj_track_times(dcpl, false) < 0)
     throw IOError("'" + path + "': cannot set up dataset '" + name + "'");
-  H5Id ds(H5Dcreate2(file, name.c_str(), h5Type(a.dtype()), space, H5P_DEFAULT,
-                     dcpl, H5P_DEFAULT),
-          H5Dclose);
-  if (!ds.ok() || H5Dwrite(ds, h5Type(a.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           a.raw()) < 0)
+  h5::Handle ds(H5Dcreate2(file, name.c_str(), h5::nativeType(a.dtype()), space,
+                           H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                H5Dclose);
+  if (!ds.ok() || H5Dwrite(ds, h5::nativeType(a.dtype()), H5S_ALL, H5S_ALL,
+                           H5P_DEFAULT, a.raw()) < 0)
     throw IOError("'" + path + "': cannot write dataset '" + name + "' " +
                   a.shapeString() + " (disk full?)");
 }
@@ -106,14 +58,14 @@ void writeDataset(hid_t file, const std::string &path, const std::string &name,
 void writeHdf5(const std::string &path,
                const std::vector<std::pair<std::string, const Array *>> &sets,
                int gzipLevel) {
-  silenceHdf5();
+  h5::silenceErrors();
   AtomicFile out(path);
   {
     // The root group's timestamps too: same seed, same bytes.
-    H5Id fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    h5::Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
     if (!fcpl.ok() || H5Pset_obj_track_times(fcpl, false) < 0)
       throw IOError("'" + path + "': cannot set up the HDF5 file");
-    H5Id file(
+    h5::Handle file(
         H5Fcreate(out.tempPath().c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT),
         H5Fclose);
     if (!file.ok())
@@ -302,20 +254,20 @@ MakeDataReport makeSyntheticData(const std::string &dir,
 }
 
 Array readHdf5Dataset(const std::string &path, const std::string &dataset) {
-  silenceHdf5();
+  h5::silenceErrors();
   std::error_code ec;
   if (!fs::exists(path, ec))
     throw IOError("cannot read '" + path + "': no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw IOError("cannot read '" + path + "': not an HDF5 file");
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok())
     throw IOError("cannot open HDF5 file '" + path + "'");
   if (H5Lexists(file, dataset.c_str(), H5P_DEFAULT) <= 0)
     throw IOError("'" + path + "' has no dataset '" + dataset + "'");
-  H5Id ds(H5Dopen2(file, dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  H5Id space(ds.ok() ? H5Dget_space(ds) : -1, H5Sclose);
-  H5Id type(ds.ok() ? H5Dget_type(ds) : -1, H5Tclose);
+  h5::Handle ds(H5Dopen2(file, dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  h5::Handle space(ds.ok() ? H5Dget_space(ds) : -1, H5Sclose);
+  h5::Handle type(ds.ok() ? H5Dget_type(ds) : -1, H5Tclose);
   if (!ds.ok() || !space.ok() || !type.ok())
     throw IOError("'" + path + "': cannot open dataset '" + dataset + "'");
   int rank = H5Sget_simple_extent_ndims(space);
@@ -339,15 +291,16 @@ Array readHdf5Dataset(const std::string &path, const std::string &dataset) {
                   "' is neither integer nor floating point");
   }
   Array a(std::vector<int64_t>(dims.begin(), dims.end()), dt);
-  if (H5Dread(ds, h5Type(dt), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.raw()) < 0)
+  if (H5Dread(ds, h5::nativeType(dt), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.raw()) <
+      0)
     throw IOError("'" + path + "': cannot read dataset '" + dataset +
                   "' (file truncated or corrupt?)");
   return a;
 }
 
 std::vector<std::string> hdf5DatasetNames(const std::string &path) {
-  silenceHdf5();
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  h5::silenceErrors();
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok())
     throw IOError("cannot open HDF5 file '" + path + "'");
   std::vector<std::string> names;
