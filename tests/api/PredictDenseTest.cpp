@@ -224,8 +224,8 @@ TEST_F(ModelTest, PredictDenseDensifyMatchesBruteForce) {
       << logText();
   // The same numbers padded, as uint8, and on a 2-D net.
   Array padded = net.prediction.predict_dense(raw, {.pad_raw = true});
-  Array stitched =
-      net.prediction.predict_dense(raw, {.pad_raw = true, .strategy = "stitch"});
+  Array stitched = net.prediction.predict_dense(
+      raw, {.pad_raw = true, .strategy = "stitch"});
   ASSERT_EQ(padded.shape(), stitched.shape());
   double worst = 0;
   for (int64_t i = 0; i < padded.size(); ++i)
@@ -249,8 +249,8 @@ TEST_F(ModelTest, PredictDenseDensifyRefusesWhatItCannotRewrite) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_NO_THROW(p.predict_dense(randomArray({1, 20, 20}, 9),
-                                  {.strategy = "stitch"}));
+  EXPECT_NO_THROW(
+      p.predict_dense(randomArray({1, 20, 20}, 9), {.strategy = "stitch"}));
 }
 
 TEST_F(ModelTest, PredictDenseMfpEqualsStitchAndTheReference) {
