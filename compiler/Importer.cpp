@@ -128,8 +128,13 @@ public:
       entry->getArgument(i).setLoc(argLocs[i]);
       func.setArgAttr(i, ir::NmDialect::kParamAttrName,
                       b_.getStringAttr(n->name + "_" + pname));
-      if (n->params.at(pname).trainable)
+      const Param &param = n->params.at(pname);
+      if (param.trainable)
         func.setArgAttr(i, ir::NmDialect::kTrainableAttrName, b_.getUnitAttr());
+      // ELEKTRONN2 decays apply_reg parameters, a BN gamma 3x as much.
+      if (param.trainable && param.apply_reg)
+        func.setArgAttr(i, ir::NmDialect::kWeightDecayAttrName,
+                        b_.getF64FloatAttr(pname == "gamma" ? 3.0 : 1.0));
       paramValues_[{n, pname}] = entry->getArgument(i);
     }
 

@@ -49,6 +49,13 @@ NM_DECLARE_ERROR(IOError, ErrorKind::IO)
 NM_DECLARE_ERROR(RuntimeError, ErrorKind::Runtime)
 #undef NM_DECLARE_ERROR
 
+/// A computation produced a non-finite value (a training step whose loss or
+/// gradient is NaN or infinite).
+class NumericalError : public RuntimeError {
+public:
+  using RuntimeError::RuntimeError;
+};
+
 /// A failure as a value: kind + message.
 struct Failure {
   ErrorKind kind = ErrorKind::Value;

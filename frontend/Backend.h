@@ -31,7 +31,17 @@ struct GraphFunction {
   std::vector<Node> outputs;
   /// Compile the dilated equivalent (nm-densify) at the call's shapes.
   bool densify = false;
+  /// Training form: "" (none), kGradients (outputs, then the gradient of
+  /// the mean of outputs[0] for every trainable parameter) or an optimiser
+  /// name ("SGD", "AdaGrad", "AdaDelta", "Adam": outputs, then every
+  /// trainable parameter after one step and its optimiser state). The
+  /// parameters of such a function are the nodes' parameters, the state
+  /// "<node>_<param>:<state>" and "hyper" (see Training.h).
+  std::string training;
 };
+
+/// GraphFunction::training for gradients without an update.
+inline constexpr const char kGradients[] = "gradients";
 
 class Backend {
 public:

@@ -11,6 +11,7 @@
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Log.h"
 #include "neuromancer/frontend/Backend.h"
+#include "frontend/CallDetail.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/runtime/Executable.h"
@@ -23,6 +24,9 @@
 #include <random>
 
 namespace nm {
+using detail::callShapes;
+using detail::needsSpecialisation;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -39,10 +43,9 @@ std::string sourceList(const std::vector<Node> &outputs) {
   return names + "]";
 }
 
-/// True when some source of `outputs` has a None size: compiled code is
-/// then specialised on the shapes of each call (ELEKTRONN2's functions
-/// accept any size there).
-bool needsSpecialisation(const std::vector<Node> &outputs) {
+} // namespace
+
+bool detail::needsSpecialisation(const std::vector<Node> &outputs) {
   for (const Node &src : source_nodes(outputs))
     for (int64_t s : src.shape().shape())
       if (s == None)
@@ -50,10 +53,8 @@ bool needsSpecialisation(const std::vector<Node> &outputs) {
   return false;
 }
 
-/// The specialisation key of a call: its input shapes. Fails with
-/// ELEKTRONN2's count message when the number of inputs is wrong.
-std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
-                              const std::vector<Array> &inputs) {
+std::vector<Sizes> detail::callShapes(const std::vector<Node> &outputs,
+                                      const std::vector<Array> &inputs) {
   size_t required = source_nodes(outputs).size();
   if (inputs.size() != required)
     throw TypeError("\n " + std::to_string(required) + " inputs required, " +
@@ -64,38 +65,16 @@ std::vector<Sizes> callShapes(const std::vector<Node> &outputs,
   return shapes;
 }
 
-/// Compiles `outputs` as function `name` through the registered backend,
-/// specialised on `shapes` when given (None sizes). Logs ELEKTRONN2's
-/// compile lines.
+namespace {
+
+/// compileFunction() of `outputs` as function `name`.
 std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
                                           const std::string &name,
                                           const std::string &what,
                                           const std::vector<Sizes> &shapes = {},
                                           bool densify = false) {
-  const Backend &compiler = backend();
-  log_info(
-      "Compiling " + what + ", inputs=" + sourceList(outputs) +
-      (shapes.empty() ? "" : ", shapes=[" + formatTupleList(shapes) + "]"));
-  Clock::time_point start = Clock::now();
-  bool fromCache = false;
-  std::shared_ptr<const Executable> exe;
-  try {
-    exe = compiler.compile({name, outputs, densify}, what, shapes, fromCache);
-  } catch (const Error &) {
-    throw;
-  } catch (const std::bad_alloc &) {
-    throw RuntimeError("out of memory compiling " + what);
-  } catch (const std::exception &e) {
-    // A failure below the backend's own checks (a library, the file
-    // system) still reaches the user as an nm::Error naming the function.
-    throw RuntimeError("compiling " + what + " failed: " + e.what());
-  }
-  char line[96];
-  std::snprintf(line, sizeof(line), " Compiling done  - in %.2f s%s",
-                secondsSince(start),
-                fromCache ? " (loaded from the compile cache)" : "");
-  log_info(line);
-  return exe;
+  GraphFunction function{name, outputs, densify};
+  return detail::compileFunction(function, what, shapes);
 }
 
 /// Parameter values by the names the importer gives the arguments
@@ -175,6 +154,37 @@ std::vector<Array> randomInputs(const Node &node) {
 }
 
 } // namespace
+
+std::shared_ptr<const Executable>
+detail::compileFunction(const GraphFunction &function, const std::string &what,
+                        const std::vector<Sizes> &shapes) {
+  const std::vector<Node> &outputs = function.outputs;
+  const Backend &compiler = backend();
+  log_info(
+      "Compiling " + what + ", inputs=" + sourceList(outputs) +
+      (shapes.empty() ? "" : ", shapes=[" + formatTupleList(shapes) + "]"));
+  Clock::time_point start = Clock::now();
+  bool fromCache = false;
+  std::shared_ptr<const Executable> exe;
+  try {
+    exe = compiler.compile(function, what, shapes, fromCache);
+  } catch (const Error &) {
+    throw;
+  } catch (const std::bad_alloc &) {
+    throw RuntimeError("out of memory compiling " + what);
+  } catch (const std::exception &e) {
+    // A failure below the backend's own checks (a library, the file
+    // system) still reaches the user as an nm::Error naming the function.
+    throw RuntimeError("compiling " + what + " failed: " + e.what());
+  }
+  char line[96];
+  std::snprintf(line, sizeof(line), " Compiling done  - in %.2f s%s",
+                secondsSince(start),
+                fromCache ? " (loaded from the compile cache)" : "");
+  log_info(line);
+  return exe;
+}
+
 
 void Node::operator()() const {
   if (needsSpecialisation({*this})) {

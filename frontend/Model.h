@@ -3,6 +3,7 @@
 #define NEUROMANCER_FRONTEND_MODEL_H
 
 #include "neuromancer/frontend/Node.h"
+#include "neuromancer/frontend/Training.h"
 
 #include <map>
 #include <memory>
@@ -91,6 +92,46 @@ public:
   Array predict_dense(const Array &raw,
                       const PredictDenseOptions &options = {});
 
+  //===--------------------------------------------------------------------===//
+  // Training (Training.cpp; reference §3, §6.6)
+  //===--------------------------------------------------------------------===//
+
+  /// One step of `options.optimiser` on the batch `inputs` (the loss's
+  /// sources in all_parents order, as model.loss takes them): loss,
+  /// gradients and the update in one compiled call, parameters and
+  /// optimiser state updated in place. A non-finite loss or update changes
+  /// nothing and raises NumericalError naming the step and the first node
+  /// with a non-finite gradient. Logs "Compiling Adam step, inputs=[...]"
+  /// on first use.
+  StepResult trainingstep(const std::vector<Array> &inputs,
+                          const TrainingStepOptions &options = {});
+  /// The gradient of the loss's mean for every trainable parameter, per
+  /// node and parameter (as get_param_values).
+  ModelParamValues gradients(const std::vector<Array> &inputs);
+  /// Sets lr, mom, wd (shared by all optimisers, as in ELEKTRONN2) and
+  /// beta2; ValueError for an unknown optimiser or key.
+  void set_opt_meta_params(const std::string &opt_name,
+                           const std::map<std::string, double> &params);
+  double lr() const { return training_.lr; }
+  void set_lr(double lr) { training_.lr = lr; }
+  double mom() const { return training_.mom; }
+  void set_mom(double mom) { training_.mom = mom; }
+  double wd() const { return training_.wd; }
+  void set_wd(double wd) { training_.wd = wd; }
+  double beta2() const { return training_.beta2; }
+  void set_beta2(double beta2) { training_.beta2 = beta2; }
+  /// Training steps made.
+  int64_t iterations() const { return training_.iterations; }
+  /// Mean of the last 50 step times + 1e-6 s (ELEKTRONN2's).
+  double time_per_step() const;
+  /// Mean of the last 200 losses.
+  double loss_smooth() const;
+  /// Hyper-parameters, accumulators and counters (saved with the model).
+  const OptimiserState &optimiser_state() const { return training_; }
+  void set_optimiser_state(OptimiserState state) {
+    training_ = std::move(state);
+  }
+
   ModelParamValues get_param_values(bool skip_const = false) const;
   /// KeyError for an unknown node name.
   void set_param_values(const ModelParamValues &values,
@@ -125,7 +166,9 @@ private:
   // Compiled designated functions ("prediction", "prediction_ext", "loss").
   std::mutex compileMutex_;
   std::map<std::string, std::shared_ptr<const Executable>> compiled_;
+  OptimiserState training_;
   friend struct ModelFunctions;
+  friend struct TrainingFunctions;
 };
 
 /// ELEKTRONN2's model_manager: the models of this program and which one new

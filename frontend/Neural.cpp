@@ -70,7 +70,8 @@ void addWeightLayerParams(NodeImpl &n, const WeightLayerSpec &spec) {
   std::string bn = n.attr<std::string>("batch_normalisation", "");
   if (!bn.empty()) {
     bool train = bn != "predict";
-    addParam(n, "gamma", Array::full({spec.n_f}, 1.0), train);
+    addParam(n, "gamma", Array::full({spec.n_f}, 1.0), train, false,
+             /*applyReg=*/true);
     addParam(n, "mean", Array::full({spec.n_f}, 0.0), false);
     addParam(n, "std", Array::full({spec.n_f}, 1.0), false);
   }

@@ -28,6 +28,8 @@ public:
       compilation.densify(func, shapes);
     else if (!shapes.empty())
       compilation.specialise(func, shapes);
+    if (!function.training.empty())
+      compilation.differentiate(func, function.training);
     jit::CacheResult result = compilation.compileLoaded({}, function.name);
     fromCache = result.source == jit::CacheSource::Disk;
     return result.executable;

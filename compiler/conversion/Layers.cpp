@@ -57,7 +57,7 @@ static Value convWeights(OpBuilder &b, Location loc, Value w, int64_t cIn,
 /// 1x1x1 kernels too: the conv schedule of compiler/codegen tiles them like
 /// a matmul per output row ([W, C] x [C, F] register tiles) and fuses the
 /// epilogue, which a matmul behind a reshape would not get.
-static Value namedConv(OpBuilder &b, Location loc, Value x, Value wt,
+Value namedConv(OpBuilder &b, Location loc, Value x, Value wt,
                        ArrayRef<int64_t> outShape, ArrayRef<int64_t> dilation) {
   int64_t nsp = outShape.size() - 2;
   Type elt = eltOf(x);

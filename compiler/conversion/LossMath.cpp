@@ -112,4 +112,53 @@ std::optional<int64_t> softmaxIndep(Value v) {
   return std::nullopt;
 }
 
+/// Whether a label (int or float scalar) is one of the classes 0..C-1:
+/// theano's eq(t, arange(C)) holds for integral t in [0, C).
+Value labelInRange(OpBuilder &b, Location l, Value label, int64_t C) {
+  Type t = label.getType();
+  if (isa<FloatType>(t)) {
+    Value fl = math::FloorOp::create(b, l, label);
+    Value integral =
+        arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, fl, label);
+    Value ge = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, label,
+                                     fcst(b, l, t, 0));
+    Value lt = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, label,
+                                     fcst(b, l, t, C));
+    return arith::AndIOp::create(b, l, integral,
+                                 arith::AndIOp::create(b, l, ge, lt));
+  }
+  Value li = label;
+  if (t.getIntOrFloatBitWidth() < 64)
+    li = arith::ExtSIOp::create(b, l, b.getI64Type(), label);
+  Value ge = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, li,
+                                   icst(b, l, li.getType(), 0));
+  Value lt = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, li,
+                                   icst(b, l, li.getType(), C));
+  return arith::AndIOp::create(b, l, ge, lt);
+}
+
+/// n_up of multinoulli_nll, sum(T), as a rank-0 `elt` tensor: for a sparse
+/// target the number of labels that are one of the C classes, for a dense
+/// one the sum of its elements.
+Value targetCount(OpBuilder &b, Location loc, Value t, bool sparse,
+                         int64_t C, Type elt) {
+  if (!sparse)
+    return reduceAll(b, loc, t, elt, fcst(b, loc, elt, 0.0),
+                     [&](OpBuilder &nb, Location l, Value x, Value acc) {
+                       return Value(arith::AddFOp::create(
+                           nb, l, acc, toFloat(nb, l, x, elt)));
+                     });
+  int64_t rank = shapeOf(t).size();
+  Value init = filled(b, loc, {}, elt, fcst(b, loc, elt, 0.0));
+  SmallVector<IT> all(rank, IT::reduction);
+  return generic(b, loc, {t}, {b.getMultiDimIdentityMap(rank)}, init,
+                 scalarMap(b, rank), all,
+                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                   Value one = arith::SelectOp::create(
+                       nb, l, labelInRange(nb, l, a[0], C),
+                       fcst(nb, l, elt, 1.0), fcst(nb, l, elt, 0.0));
+                   return arith::AddFOp::create(nb, l, a[1], one);
+                 });
+}
+
 } // namespace nm::compiler::lowering

@@ -73,6 +73,17 @@ mlir::Value labelledCount(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
 mlir::Value labelledScale(mlir::OpBuilder &b, mlir::Location l,
                           mlir::Value count, int64_t size, mlir::Type elt);
 
+/// Whether a label element (any int or float type) is one of the classes
+/// 0 .. C-1 (negative labels mark unlabelled voxels).
+mlir::Value labelInRange(mlir::OpBuilder &b, mlir::Location l,
+                         mlir::Value label, int64_t C);
+
+/// n_up of multinoulli_nll, sum(T), as a rank-0 `elt` tensor: for a sparse
+/// target the number of labels that are one of the C classes, for a dense
+/// one the sum of its elements.
+mlir::Value targetCount(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
+                        bool sparse, int64_t C, mlir::Type elt);
+
 } // namespace nm::compiler::lowering
 
 #endif // NEUROMANCER_COMPILER_CONVERSION_LOSSMATH_H

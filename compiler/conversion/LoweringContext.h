@@ -46,6 +46,8 @@ public:
 
   /// The lowered value of the old value `v`.
   mlir::Value get(mlir::Value v) { return map_.lookup(v); }
+  /// Records `lowered` as the lowered value of the old value `v`.
+  void map(mlir::Value v, mlir::Value lowered) { map_.map(v, lowered); }
   /// Forgets the lowered value of `v` (of a temporary op of the old IR).
   void forget(mlir::Value v) { map_.erase(v); }
   /// Records the lowered value of `op`'s result, checking its shape.
@@ -131,6 +133,16 @@ pool(mlir::OpBuilder &b, mlir::Operation *op, mlir::Location loc, mlir::Value x,
      llvm::ArrayRef<int64_t> window, llvm::ArrayRef<int64_t> stride,
      ir::PoolMode mode, llvm::ArrayRef<int64_t> dilation = {});
 
+/// linalg.conv_{1,2,3}d_n*c_*cf of the channels-last x [N, S..., C] and the
+/// weights wt [*filter, C, F] into a zero-filled `outShape` [N, S'..., F].
+mlir::Value namedConv(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      mlir::Value wt, llvm::ArrayRef<int64_t> outShape,
+                      llvm::ArrayRef<int64_t> dilation);
+
+/// Records the lowered values of every result of `op` (multi-result ops).
+mlir::LogicalResult setResults(LoweringContext &ctx, mlir::Operation *op,
+                               mlir::ValueRange values);
+
 //===----------------------------------------------------------------------===//
 // Op families
 //===----------------------------------------------------------------------===//
@@ -170,6 +182,35 @@ mlir::LogicalResult lower(ir::ReshapeOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::ValueOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::InitialStateOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::OneHotOp op, LoweringContext &ctx);
+
+// ConvGradients.cpp: gradients of the weight layers.
+mlir::LogicalResult lower(ir::ConvGradInputOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::ConvGradWeightOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::BiasGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::DenseGradInputOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::DenseGradWeightOp op, LoweringContext &ctx);
+
+// PoolGradients.cpp: the gradient of pooling.
+mlir::LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx);
+
+// ElementwiseGradients.cpp: seeds, sums and the gradients of elementwise
+// functions and data movement.
+mlir::LogicalResult lower(ir::FillOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::AccumulateOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::RetagOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::BroadcastGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::ApplyGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::CropGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::PadGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::SliceGradOp op, LoweringContext &ctx);
+
+// LossGradients.cpp: gradients of softmax and the losses.
+mlir::LogicalResult lower(ir::SoftmaxGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::MultinoulliNLLGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::LossGradOp op, LoweringContext &ctx);
+
+// Optimisers.cpp: ELEKTRONN2's parameter updates.
+mlir::LogicalResult lower(ir::OptimizerUpdateOp op, LoweringContext &ctx);
 
 // Elementwise.cpp: elementwise arithmetic and ApplyFunc.
 mlir::LogicalResult lower(ir::AddOp op, LoweringContext &ctx);

@@ -79,6 +79,19 @@ LogicalResult LoweringContext::set(Operation *op, Value v) {
   return success();
 }
 
+LogicalResult setResults(LoweringContext &ctx, Operation *op,
+                         ValueRange values) {
+  assert(values.size() == op->getNumResults() && "one value per result");
+  for (auto [r, v] : llvm::zip(op->getResults(), values)) {
+    if (v.getType() != plainType(r.getType()))
+      return op->emitError() << "internal error in the linalg lowering: "
+                             << v.getType() << " instead of "
+                             << plainType(r.getType());
+    ctx.map(r, v);
+  }
+  return success();
+}
+
 int64_t LoweringContext::paddedChannels(int64_t n) const {
   if (n <= options_.maxUnpaddedChannels)
     return n;
@@ -134,7 +147,13 @@ LogicalResult LoweringContext::lowerOp(Operation *op) {
             ir::FragmentsToDenseOp, ir::ValueOp, ir::InitialStateOp,
             ir::OneHotOp, ir::UpConvOp, ir::LRNOp, ir::BinaryNLLOp,
             ir::SquaredLossOp, ir::AbsLossOp, ir::GaussianNLLOp, ir::BetaNLLOp,
-            ir::RampLossOp, ir::EuclideanDistanceOp>(
+            ir::RampLossOp, ir::EuclideanDistanceOp, ir::ConvGradInputOp,
+            ir::ConvGradWeightOp, ir::BiasGradOp, ir::DenseGradInputOp,
+            ir::DenseGradWeightOp, ir::PoolGradOp, ir::FillOp,
+            ir::AccumulateOp, ir::RetagOp, ir::BroadcastGradOp,
+            ir::ApplyGradOp, ir::CropGradOp, ir::PadGradOp, ir::SliceGradOp,
+            ir::SoftmaxGradOp, ir::MultinoulliNLLGradOp, ir::LossGradOp,
+            ir::OptimizerUpdateOp>(
           [&](auto o) { return lower(o, *this); })
       .Default([&](Operation *o) { return notImplemented(o); });
 }

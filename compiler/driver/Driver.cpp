@@ -65,6 +65,16 @@ void Compilation::densify(mlir::func::FuncOp func,
          formatTupleList(shapes));
 }
 
+void Compilation::differentiate(mlir::func::FuncOp func,
+                                const std::string &training) {
+  bool step = training != kGradients;
+  if (mlir::failed(ir::decomposeLayers(func)) ||
+      mlir::failed(ir::differentiate(func)) ||
+      (step && mlir::failed(ir::addOptimizerStep(func, training))))
+    fail("Cannot compile " + (step ? "the " + training + " step of " : "the gradients of ") +
+         what_);
+}
+
 std::string Compilation::printNm() {
   std::string text;
   llvm::raw_string_ostream os(text);

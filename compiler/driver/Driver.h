@@ -60,6 +60,14 @@ public:
   /// <what>:" and the diagnostics on failure (an op the pass cannot rewrite).
   void densify(mlir::func::FuncOp func, const std::vector<Sizes> &shapes);
 
+  /// Turns `func` (whose first result is the loss) into its training form:
+  /// training == kGradients appends the parameters' gradients
+  /// (nm-decompose-layers, nm-autodiff); an optimiser name ("Adam") returns
+  /// the updated parameters and optimiser state instead
+  /// (+ nm-optimizer-step). "Cannot compile the Adam step of <what>:" and
+  /// the diagnostics on failure (an op without a gradient).
+  void differentiate(mlir::func::FuncOp func, const std::string &training);
+
   /// The module as nm IR, node names inline as locations (to_mlir()).
   std::string printNm();
 

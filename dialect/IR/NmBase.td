@@ -39,6 +39,10 @@ def Nm_Dialect : Dialect {
     /// The parameter is trained (UnitAttr, only beside nm.param).
     static constexpr ::llvm::StringLiteral kTrainableAttrName =
         "nm.trainable";
+    /// Weight-decay multiplier of a trainable parameter (FloatAttr: 1 for
+    /// ELEKTRONN2's apply_reg weights, 3 for a BN gamma; absent: none).
+    static constexpr ::llvm::StringLiteral kWeightDecayAttrName =
+        "nm.weight_decay";
     // On the functions convert-nm-to-linalg produces (the code generator's
     // ABI, compiler/codegen/CodeGen.h):
     /// Name of an argument or result (StringAttr).

@@ -43,6 +43,8 @@ LogicalResult verifyFunctionAttr(Operation *op, NamedAttribute attr,
   if (isArgument &&
       (name == NmDialect::kInputAttrName || name == NmDialect::kParamAttrName))
     return expect(isa<StringAttr>(value), "a string");
+  if (isArgument && name == NmDialect::kWeightDecayAttrName)
+    return expect(isa<FloatAttr>(value), "a float");
   if (isArgument && (name == NmDialect::kTrainableAttrName ||
                      name == NmDialect::kParameterAttrName))
     return expect(isa<UnitAttr>(value), "a unit attribute");

@@ -54,18 +54,23 @@ def Nm_CostInterface : OpInterface<"CostInterface"> {
 def Nm_GradientInterface : OpInterface<"GradientInterface"> {
   let cppNamespace = "::nm::ir";
   let description = [{
-    Hook for symbolic differentiation (the autodiff transform). Given the
-    gradient of the op's result, build the gradients of its operands (null
-    for operands that need none). The training work implements this per
-    op; until then the default reports "not implemented" so that a caller
-    fails cleanly instead of producing wrong gradients.
+    Symbolic differentiation (--nm-autodiff): given the gradient of the op's
+    result, build the gradients of its operands with the backward ops of
+    NmGradientOps.td at the builder's insertion point. `operandGrads` comes
+    with one null entry per operand; an operand that needs no gradient
+    (labels, integer inputs), or whose entry in `needed` is false, keeps its
+    null. Every nm op implements it, in
+    the file of its family (dialect/IR/Gradients/); an op or an option
+    without a gradient fails with a diagnostic that names it, so a caller
+    never gets a wrong gradient.
   }];
   let methods = [
     InterfaceMethod<"Builds operand gradients from the result gradient.",
       "::mlir::LogicalResult", "buildGradients",
       (ins "::mlir::OpBuilder &":$builder, "::mlir::Value":$resultGrad,
+           "::llvm::ArrayRef<bool>":$needed,
            "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads), [{}],
-      [{ return $_op->emitOpError("gradient is not implemented yet"); }]>,
+      [{ return $_op->emitOpError("has no gradient"); }]>,
   ];
 }
 

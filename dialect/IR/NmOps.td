@@ -26,7 +26,7 @@ class Nm_Op<string mnemonic, list<Trait> traits = [],
     : Op<Nm_Dialect, mnemonic,
          [Pure, Nm_TaggedShapeInferenceInterface, InferTypeOpAdaptor,
           DeclareOpInterfaceMethods<Nm_CostInterface, costMethods>,
-          Nm_GradientInterface] # traits> {
+          DeclareOpInterfaceMethods<Nm_GradientInterface, ["buildGradients"]>] # traits> {
   let results = (outs Nm_TaggedTensor:$output);
   let extraClassDeclaration = [{
     /// The result's TaggedShape by core's rules (or their failure message).
@@ -121,7 +121,7 @@ def Nm_ValueOp : Op<Nm_Dialect, "value",
     [Pure, Nm_TaggedShapeInferenceInterface,
      DeclareOpInterfaceMethods<Nm_CostInterface,
                                ["getComputationalCost", "getTrainableParams"]>,
-     Nm_GradientInterface]> {
+     DeclareOpInterfaceMethods<Nm_GradientInterface, ["buildGradients"]>]> {
   let summary = "a parameter viewed as a tagged tensor (ELEKTRONN2's ValueNode)";
   let description = [{
     ELEKTRONN2's ValueNode: its value is a parameter (a function argument),
@@ -220,7 +220,7 @@ def Nm_SliceOp : Nm_Op<"slice", [], ["getComputationalCost"]> {
 def Nm_ReshapeOp : Op<Nm_Dialect, "reshape",
     [Pure, Nm_TaggedShapeInferenceInterface,
      DeclareOpInterfaceMethods<Nm_CostInterface, ["getComputationalCost"]>,
-     Nm_GradientInterface]> {
+     DeclareOpInterfaceMethods<Nm_GradientInterface, ["buildGradients"]>]> {
   let summary = "reshape to a given tagged type (stripbatch_prod preserved)";
   let description = [{
     ELEKTRONN2's Reshape: the result type (shape, tags, geometry) is given;
@@ -408,5 +408,7 @@ def Nm_ErrorsOp : Nm_Op<"errors"> {
                    UnitAttr:$target_is_sparse);
   let assemblyFormat = "$cls `,` $target attr-dict `:` functional-type(operands, results)";
 }
+
+include "dialect/IR/NmGradientOps.td"
 
 #endif // NM_OPS_TD

@@ -26,6 +26,17 @@ specializeShapes(mlir::func::FuncOp func,
 mlir::LogicalResult densify(mlir::func::FuncOp func,
                             const std::vector<std::vector<int64_t>> &shapes);
 
+/// The C++ entries of --nm-decompose-layers, --nm-autodiff and
+/// --nm-optimizer-step (see Passes.td); on failure a diagnostic names the op.
+mlir::LogicalResult decomposeLayers(mlir::func::FuncOp func);
+mlir::LogicalResult differentiate(mlir::func::FuncOp func);
+mlir::LogicalResult addOptimizerStep(mlir::func::FuncOp func,
+                                     llvm::StringRef optimiser);
+
+/// The state tensors `optimiser` keeps per parameter, in order ("d" for
+/// SGD; "h"; "s", "d"; "m", "s"); empty for an unknown name.
+std::vector<std::string> optimizerStateNames(llvm::StringRef optimiser);
+
 /// Re-derives the result type of every nm op of `func` (one block) from its
 /// operands, in order, then the function type; what specializeShapes and
 /// densify do after changing argument types or op attributes.

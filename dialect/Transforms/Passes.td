@@ -82,4 +82,62 @@ def NmDensify : Pass<"nm-densify", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def NmDecomposeLayers : Pass<"nm-decompose-layers", "::mlir::func::FuncOp"> {
+  let summary = "Split a weight layer's fused pooling and activation into "
+                "nm.pool and nm.apply ops (before --nm-autodiff)";
+  let description = [{
+    ELEKTRONN2's Conv is conv -> max-pool -> bias -> activation. Training
+    needs the values between those stages, so this pass rewrites
+    `nm.conv {pool, activation = a}` into a linear, unpooled nm.conv (the
+    bias added before the pool, which max- and average-pooling commute
+    with), an `nm.pool` and an `nm.apply {func = a}`; a Perceptron's
+    activation likewise. Each piece then has a local gradient. Layers with
+    batch normalisation, MFP, dilation, maxout or prelu are left as they
+    are (--nm-autodiff names them). The rewritten function computes the
+    same values.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def NmAutodiff : Pass<"nm-autodiff", "::mlir::func::FuncOp"> {
+  let summary = "Append the gradient of the loss with respect to every "
+                "trainable parameter to a function's results";
+  let description = [{
+    The first result of the function is the loss. Its mean is
+    differentiated in reverse (each op's GradientInterface builds its
+    operands' gradients with the backward ops of NmGradientOps.td); only
+    values between a trainable parameter (`nm.trainable` argument) and the
+    loss get gradients, so, e.g., the input gradient of the first conv is
+    never built. One result is appended per trainable parameter, in
+    argument order, named `nm.name = "<param>:grad"`; a parameter the loss
+    does not depend on gets zeros. Run --nm-decompose-layers first. An op
+    without a gradient fails the pass naming the op and the option.
+
+      nm-opt --nm-decompose-layers --nm-autodiff
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def NmOptimizerStep : Pass<"nm-optimizer-step", "::mlir::func::FuncOp"> {
+  let summary = "Turn the gradients of --nm-autodiff into one optimiser "
+                "step: new parameters and optimiser state as results";
+  let description = [{
+    For each `<param>:grad` result: state arguments `nm.param =
+    "<param>:<state>"` (SGD: d; AdaGrad: h; AdaDelta: s, d; Adam: m, s) are
+    added, one `nm.param = "hyper"` argument (tensor<8xf64>, see
+    nm.optimizer_update) is added last, and the gradient result is replaced
+    by the new parameter (`nm.name = "<param>"`) and the new state
+    (`nm.name = "<param>:<state>"`). Weight decay follows the parameter's
+    `nm.weight_decay` multiplier (absent: none). The forward results (loss,
+    debug outputs) stay first.
+
+      nm-opt --nm-decompose-layers --nm-autodiff --nm-optimizer-step=optimiser=Adam
+  }];
+  let options = [
+    Option<"optimiser", "optimiser", "std::string", "\"SGD\"",
+           "SGD, AdaGrad, AdaDelta or Adam">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // NM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,86 @@
+//===- DataMovementGradients.cpp - gradients of merges, crops, pads -------===//
+//
+// Ops that move elements hand each element's gradient back to where it came
+// from; ops that add (nm.add) hand it to both operands.
+//
+//===----------------------------------------------------------------------===//
+#include "GradientUtils.h"
+
+using namespace mlir;
+
+namespace nm::ir {
+
+LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  for (unsigned i = 0; i < 2; ++i)
+    if (needed[i])
+      grads[i] = grad::retag(b, getLoc(), dy, getOperand(i).getType());
+  return success();
+}
+
+LogicalResult MultOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &) {
+  return grad::notImplemented(*this, "nm.mult");
+}
+
+LogicalResult ApplyOp::buildGradients(OpBuilder &b, Value dy,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &grads) {
+  if (needed[0])
+    grads[0] = ApplyGradOp::create(b, getLoc(), getInput().getType(),
+                                   getInput(), dy, getFuncAttr());
+  return success();
+}
+
+LogicalResult CropOp::buildGradients(OpBuilder &b, Value dy,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  if (needed[0])
+    grads[0] = CropGradOp::create(b, getLoc(), getInput().getType(), dy,
+                                  getCropAttr());
+  return success();
+}
+
+LogicalResult PadOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  if (needed[0])
+    grads[0] =
+        PadGradOp::create(b, getLoc(), getInput().getType(), dy, getPadAttr());
+  return success();
+}
+
+LogicalResult ConcatOp::buildGradients(OpBuilder &b, Value dy,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  std::string axis = getAxis().str();
+  int64_t start = 0;
+  for (auto [i, in] : llvm::enumerate(getInputs())) {
+    ::nm::TaggedShape s = *getTaggedShape(in.getType());
+    if (!s.hasTag(axis[0]))
+      return emitOpError() << "input " << i << " has no axis '" << axis << "'";
+    if (needed[i])
+      grads[i] = SliceGradOp::create(b, getLoc(), in.getType(), dy, getAxis(),
+                                     start);
+    start += s.shape()[s.tagIndex(axis[0])];
+  }
+  return success();
+}
+
+LogicalResult SliceOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
+                                      SmallVectorImpl<Value> &) {
+  return grad::notImplemented(*this, "nm.slice");
+}
+
+LogicalResult ReshapeOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
+                                        SmallVectorImpl<Value> &) {
+  return grad::notImplemented(*this, "nm.reshape");
+}
+
+LogicalResult OneHotOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
+                                       SmallVectorImpl<Value> &) {
+  return grad::notDifferentiable(*this);
+}
+
+} // namespace nm::ir

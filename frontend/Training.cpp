@@ -1,0 +1,281 @@
+//===- Training.cpp - training steps, gradients, optimiser settings -------===//
+//
+// The compiled training functions of a model (Training.h): one per
+// optimiser ("<opt> step") and one for the gradients ("Gradient Func"),
+// specialised per input shapes when a source has None sizes, like the
+// designated functions of Call.cpp. A step's outputs go to fresh arrays and
+// are copied into the nodes' parameters and the optimiser state only when
+// every value is finite, so a failing step changes nothing.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/CallDetail.h"
+#include "neuromancer/core/Error.h"
+#include "neuromancer/core/Format.h"
+#include "neuromancer/frontend/Backend.h"
+#include "neuromancer/frontend/Model.h"
+#include "neuromancer/frontend/NodeImpl.h"
+#include "neuromancer/runtime/Executable.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace nm {
+
+const std::vector<std::string> &optimiser_names() {
+  static const std::vector<std::string> names{"SGD", "AdaGrad", "AdaDelta",
+                                              "Adam"};
+  return names;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void checkOptimiser(const std::string &name) {
+  const std::vector<std::string> &known = optimiser_names();
+  if (std::find(known.begin(), known.end(), name) == known.end())
+    throw ValueError("Unknown optimiser '" + name +
+                     "'; the optimisers are SGD, AdaGrad, AdaDelta and Adam");
+}
+
+bool allFinite(const Array &a) {
+  if (a.dtype() == DType::Float32) {
+    const float *p = a.data<float>();
+    return std::all_of(p, p + a.size(),
+                       [](float v) { return std::isfinite(v); });
+  }
+  for (int64_t i = 0; i < a.size(); ++i)
+    if (!std::isfinite(a.getFlat(i)))
+      return false;
+  return true;
+}
+
+/// "<node>_<param>:<suffix>" -> ("<node>_<param>", "<suffix>").
+std::pair<std::string, std::string> splitStateName(const std::string &name) {
+  std::size_t colon = name.rfind(':');
+  if (colon == std::string::npos)
+    return {name, ""};
+  return {name.substr(0, colon), name.substr(colon + 1)};
+}
+
+double mean(const std::deque<double> &v) {
+  if (v.empty())
+    return 0;
+  return std::accumulate(v.begin(), v.end(), 0.0) /
+         static_cast<double>(v.size());
+}
+
+} // namespace
+
+/// The training functions of a model; a friend of Model.
+struct TrainingFunctions {
+  /// What the training functions compute besides the update: the loss,
+  /// then the debug outputs.
+  static std::vector<Node> outputs(const Model &model) {
+    if (!model.loss_node_)
+      throw ValueError("Model '" + model.name() +
+                       "' has no designated loss node; call designate_nodes "
+                       "with a loss_node before training");
+    std::vector<Node> out{model.loss_node_};
+    for (const Node &n : model.debug_outputs_)
+      out.push_back(n);
+    return out;
+  }
+
+  static std::shared_ptr<const Executable>
+  executable(Model &model, const std::vector<Node> &outputs,
+             const std::string &training, const std::vector<Array> &inputs) {
+    std::vector<Sizes> shapes = detail::callShapes(outputs, inputs);
+    std::string what =
+        training == kGradients ? "Gradient Func" : training + " step";
+    std::string key = what;
+    if (detail::needsSpecialisation(outputs))
+      key += " " + formatTupleList(shapes);
+    else
+      shapes.clear();
+    std::lock_guard<std::mutex> lock(model.compileMutex_);
+    std::shared_ptr<const Executable> &slot = model.compiled_[key];
+    if (!slot) {
+      std::string symbol =
+          training == kGradients ? "gradients" : training + "_step";
+      GraphFunction function{symbol, outputs, false, training};
+      slot = detail::compileFunction(function, what, shapes);
+    }
+    return slot;
+  }
+
+  /// The parameters of a training function by argument name: the nodes'
+  /// parameters, the optimiser's accumulators (zeros at first use) and the
+  /// hyper-parameter vector.
+  static std::vector<const Array *>
+  bind(const Executable &exe, const std::vector<Node> &outputs,
+       OptimiserState::Accumulators *acc, const Array *hyper) {
+    std::vector<const Array *> values;
+    for (const ArgSpec &spec : exe.signature().parameters) {
+      if (spec.name == "hyper" && hyper) {
+        values.push_back(hyper);
+        continue;
+      }
+      auto [param, state] = splitStateName(spec.name);
+      if (!state.empty() && acc) {
+        Array &a = acc->arrays[spec.name];
+        if (a.shape() != spec.shape || a.dtype() != spec.dtype)
+          a = Array(spec.shape, spec.dtype);
+        values.push_back(&a);
+        continue;
+      }
+      std::optional<ParameterRef> ref = find_parameter(outputs, spec.name);
+      if (!ref)
+        throw RuntimeError("training function needs parameter '" + spec.name +
+                           "', which no node provides");
+      values.push_back(&ref->node.impl().params.at(ref->param).value);
+    }
+    return values;
+  }
+
+  static std::vector<Array> run(const Executable &exe,
+                                const std::vector<Array> &inputs,
+                                const std::vector<const Array *> &params) {
+    std::vector<const Array *> in;
+    for (const Array &a : inputs)
+      in.push_back(&a);
+    std::vector<Array> out;
+    for (const ArgSpec &spec : exe.signature().outputs)
+      out.emplace_back(spec.shape, spec.dtype);
+    std::vector<Array *> outPtrs;
+    for (Array &a : out)
+      outPtrs.push_back(&a);
+    exe.call(in, params, outPtrs);
+    return out;
+  }
+
+  /// NumericalError for step `step` unless the loss and every updated
+  /// value are finite; names the first parameter whose update is not.
+  static void checkFinite(const Executable &exe, const std::vector<Array> &out,
+                          std::size_t nForward, const std::string &what,
+                          int64_t step) {
+    std::string head = what + " " + std::to_string(step) + ": ";
+    const std::string tail = "; the parameters and the optimiser state are "
+                             "unchanged";
+    bool lossOk = allFinite(out[0]);
+    for (std::size_t i = nForward; i < out.size(); ++i) {
+      if (allFinite(out[i]))
+        continue;
+      auto [param, state] = splitStateName(exe.signature().outputs[i].name);
+      throw NumericalError(head + (lossOk ? "" : "the loss is not finite; ") +
+                           "the update of parameter '" + param +
+                           "' is not finite (its gradient or the optimiser's "
+                           "state overflowed)" +
+                           tail);
+    }
+    if (!lossOk)
+      throw NumericalError(head + "the loss is not finite" + tail);
+  }
+};
+
+StepResult Model::trainingstep(const std::vector<Array> &inputs,
+                               const TrainingStepOptions &options) {
+  checkOptimiser(options.optimiser);
+  std::vector<Node> outputs = TrainingFunctions::outputs(*this);
+  std::shared_ptr<const Executable> exe = TrainingFunctions::executable(
+      *this, outputs, options.optimiser, inputs);
+  OptimiserState::Accumulators &acc = training_.optimisers[options.optimiser];
+  // [lr, mom, wd, beta2, t, adagrad_first, 0, 0]
+  Array hyper({8}, DType::Float64);
+  double *h = hyper.data<double>();
+  h[0] = training_.lr;
+  h[1] = training_.mom;
+  h[2] = training_.wd;
+  h[3] = training_.beta2;
+  h[4] = static_cast<double>(acc.steps + 1);
+  h[5] = acc.steps == 0 ? 1.0 : 0.0;
+  // Bind to copies of the accumulators: the step's results replace them
+  // only when they are finite.
+  OptimiserState::Accumulators scratch = acc;
+  std::vector<const Array *> params =
+      TrainingFunctions::bind(*exe, outputs, &scratch, &hyper);
+  Clock::time_point start = Clock::now();
+  std::vector<Array> out = TrainingFunctions::run(*exe, inputs, params);
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  TrainingFunctions::checkFinite(*exe, out, outputs.size(),
+                                 options.optimiser + " step",
+                                 training_.iterations + 1);
+  const std::vector<ArgSpec> &specs = exe->signature().outputs;
+  for (std::size_t i = outputs.size(); i < out.size(); ++i) {
+    auto [param, state] = splitStateName(specs[i].name);
+    if (!state.empty()) {
+      acc.arrays[specs[i].name] = std::move(out[i]);
+      continue;
+    }
+    std::optional<ParameterRef> ref = find_parameter(outputs, param);
+    if (!ref)
+      throw RuntimeError("training step returned unknown parameter '" +
+                         param + "'");
+    ref->node.impl().params.at(ref->param).value = std::move(out[i]);
+  }
+  ++acc.steps;
+  ++training_.iterations;
+  StepResult result;
+  result.time = seconds;
+  result.loss = out[0].getFlat(0);
+  for (std::size_t i = 1; i < outputs.size(); ++i)
+    result.debug_outputs.push_back(std::move(out[i]));
+  if (options.update_loss)
+    result.loss = loss(inputs).getFlat(0);
+  training_.stepTimes.push_back(seconds);
+  if (training_.stepTimes.size() > 50)
+    training_.stepTimes.pop_front();
+  training_.losses.push_back(result.loss);
+  if (training_.losses.size() > 200)
+    training_.losses.pop_front();
+  return result;
+}
+
+ModelParamValues Model::gradients(const std::vector<Array> &inputs) {
+  std::vector<Node> outputs{TrainingFunctions::outputs(*this).front()};
+  std::shared_ptr<const Executable> exe =
+      TrainingFunctions::executable(*this, outputs, kGradients, inputs);
+  std::vector<Array> out = TrainingFunctions::run(
+      *exe, inputs, TrainingFunctions::bind(*exe, outputs, nullptr, nullptr));
+  ModelParamValues grads;
+  const std::vector<ArgSpec> &specs = exe->signature().outputs;
+  for (std::size_t i = 1; i < out.size(); ++i) {
+    auto [param, suffix] = splitStateName(specs[i].name);
+    std::optional<ParameterRef> ref = find_parameter(outputs, param);
+    if (!ref)
+      throw RuntimeError("gradient of unknown parameter '" + param + "'");
+    std::string node = ref->node.name();
+    if (!grads.contains(node))
+      grads.set(node, ParamValues());
+    grads.at(node).set(ref->param, std::move(out[i]));
+  }
+  return grads;
+}
+
+void Model::set_opt_meta_params(const std::string &opt_name,
+                                const std::map<std::string, double> &params) {
+  checkOptimiser(opt_name);
+  for (const auto &[key, value] : params) {
+    if (key == "lr")
+      training_.lr = value;
+    else if (key == "mom")
+      training_.mom = value;
+    else if (key == "wd")
+      training_.wd = value;
+    else if (key == "beta2")
+      training_.beta2 = value;
+    else
+      throw ValueError("Unknown meta-parameter '" + key + "' for optimiser " +
+                       opt_name + " (lr, mom, wd, beta2)");
+  }
+}
+
+double Model::time_per_step() const {
+  return mean(training_.stepTimes) + 1e-6;
+}
+
+double Model::loss_smooth() const { return mean(training_.losses); }
+
+} // namespace nm
