@@ -291,8 +291,8 @@ void BatchCreatorImage::augment(float *d, double *t, const GetBatchOptions &o,
   // Each augmentation draws only when its probability is > 0, so batches
   // without it stay what they were.
   auto happens = [&](double p) { return p > 0 && rng.rand() < p; };
-  const data::ExamplePatch ex{d,  nF_,   ps3_, mode_ == "img-img" ? t : nullptr,
-                              tNF_, tps3_, &discrete_};
+  const data::ExamplePatch ex{
+      d, nF_, ps3_, mode_ == "img-img" ? t : nullptr, tNF_, tps3_, &discrete_};
   if (happens(o.elastic_probability))
     data::elasticDeform(ex, o.elastic_args, rng);
   if (happens(o.misalignment_probability))

@@ -153,9 +153,9 @@ public:
   /// The next batch of `options.source`: {images[bs, ch, *ps] float32,
   /// target[bs, t_n_f, *target_ps strided] in the target node's dtype} (img-
   /// scalar: target[bs, t_n_f]); with affinities {images, aff[, seg]};
-  /// then, with ret_ll_mask, ll_mask1 and ll_mask2. With background workers the batch comes
-  /// from their queue (an error in a worker is rethrown here); the sequence
-  /// is the same either way.
+  /// then, with ret_ll_mask, ll_mask1 and ll_mask2. With background workers the
+  /// batch comes from their queue (an error in a worker is rethrown here); the
+  /// sequence is the same either way.
   std::vector<Array> getbatch(const GetBatchOptions &options = {});
 
   /// ELEKTRONN2's background_processes: `workers` threads produce the

@@ -42,8 +42,8 @@ double sampleLinear(const T *v, const Index3 &sh, const Vec3 &q) {
       idx[a] = std::min(i0[a] + up, sh[a] - 1);
     }
     if (w != 0)
-      acc += w * static_cast<double>(v[(idx[0] * sh[1] + idx[1]) * sh[2] +
-                                       idx[2]]);
+      acc += w *
+             static_cast<double>(v[(idx[0] * sh[1] + idx[1]) * sh[2] + idx[2]]);
   }
   return acc;
 }
@@ -72,8 +72,8 @@ std::vector<int64_t> pickSections(int64_t n, int64_t maxCount, Rng &rng) {
 
 /// Shifts sections [z0, z1) of every channel by (dx, dy) in-plane.
 template <typename T>
-void shiftSections(T *v, int64_t n_ch, const Index3 &sh, int64_t z0,
-                   int64_t z1, int64_t dx, int64_t dy) {
+void shiftSections(T *v, int64_t n_ch, const Index3 &sh, int64_t z0, int64_t z1,
+                   int64_t dx, int64_t dy) {
   const int64_t X = sh[1], Y = sh[2];
   std::vector<T> sec(X * Y);
   for (int64_t c = 0; c < n_ch; ++c)
@@ -95,7 +95,8 @@ void checkArgs(const ElasticArgs &a, const std::string &name) {
       throw ValueError("getbatch: " + name + ".spacing " + sizes3(a.spacing) +
                        " must be >= 1 on every axis");
     if (!(a.magnitude[i] >= 0 && std::isfinite(a.magnitude[i])))
-      throw ValueError("getbatch: " + name + ".magnitude must be finite and "
+      throw ValueError("getbatch: " + name +
+                       ".magnitude must be finite and "
                        ">= 0, not " +
                        formatG(a.magnitude[i]));
   }
@@ -165,8 +166,8 @@ void elasticDeform(const ExamplePatch &p, const ElasticArgs &a, Rng &rng) {
           double acc = 0;
           for (int k = 0; k < 8; ++k) {
             int dz = (k >> 2) & 1, dx = (k >> 1) & 1, dy = k & 1;
-            double w = (dz ? wz : 1 - wz) * (dx ? wx : 1 - wx) *
-                       (dy ? wy : 1 - wy);
+            double w =
+                (dz ? wz : 1 - wz) * (dx ? wx : 1 - wx) * (dy ? wy : 1 - wy);
             acc += w * ctrl[ax][((z0 + dz) * n[1] + x0 + dx) * n[2] + y0 + dy];
           }
           disp[j++][ax] = acc;
@@ -197,8 +198,7 @@ void elasticDeform(const ExamplePatch &p, const ElasticArgs &a, Rng &rng) {
   for (int64_t c = 0; c < p.t_n_ch; ++c) {
     double *t = p.target + c * tvol;
     std::copy(t, t + tvol, tsrc.begin());
-    const bool nearest =
-        !p.discrete || p.discrete->empty() || (*p.discrete)[c];
+    const bool nearest = !p.discrete || p.discrete->empty() || (*p.discrete)[c];
     int64_t j = 0;
     for (int64_t z = 0; z < tps[0]; ++z)
       for (int64_t x = 0; x < tps[1]; ++x)

@@ -302,7 +302,7 @@ void BatchCreatorImage::normalisation(Cube &c, const H5Data &d,
   if (!o.mean) {
     // ELEKTRONN2 divides every integer type by 255; uint16 (16-bit EM)
     // would then exceed 1 by far, so it is divided by its range.
-    float div = !d.isInteger ? 1.f
+    float div = !d.isInteger                        ? 1.f
                 : (d.isUnsigned && d.elemSize == 2) ? 65535.f
                                                     : 255.f;
     c.mean.assign(nF_, 0.f);
@@ -324,7 +324,8 @@ void BatchCreatorImage::normalisation(Cube &c, const H5Data &d,
   c.mean.clear();
   c.div.clear();
   for (int64_t ch = 0; ch < nF_; ++ch) {
-    c.mean.push_back(static_cast<float>((*o.mean)[o.mean->size() > 1 ? ch : 0]));
+    c.mean.push_back(
+        static_cast<float>((*o.mean)[o.mean->size() > 1 ? ch : 0]));
     c.div.push_back(static_cast<float>((*o.std)[o.std->size() > 1 ? ch : 0]));
   }
 }
@@ -333,9 +334,10 @@ void BatchCreatorImage::setRanges(Cube &c) const {
   const bool img = mode_ == "img-img";
   for (int a = 0; a < 3; ++a)
     if (c.dsh[a] < ps3_[a])
-      throw ValueError("BatchCreatorImage: the patch " + data::tuple3(ps3_, twoD_) +
-                       " is larger than the images " + data::tuple3(c.dsh, twoD_) +
-                       " of " + c.name);
+      throw ValueError("BatchCreatorImage: the patch " +
+                       data::tuple3(ps3_, twoD_) +
+                       " is larger than the images " +
+                       data::tuple3(c.dsh, twoD_) + " of " + c.name);
   if (img)
     for (int a = 0; a < 3; ++a)
       if ((c.dsh[a] - c.tsh[a]) % 2 || c.tsh[a] > c.dsh[a])
@@ -351,9 +353,9 @@ void BatchCreatorImage::setRanges(Cube &c) const {
       throw ValueError(
           "BatchCreatorImage: no patch " + data::tuple3(ps3_, twoD_) + " of " +
           c.name + " holds a fully labelled target patch " +
-          data::tuple3(tps3_, twoD_) + ": the labels " + data::tuple3(c.tsh, false) +
-          " centred in the images " + data::tuple3(c.dsh, false) +
-          " leave no centre on axis " + axes[a] +
+          data::tuple3(tps3_, twoD_) + ": the labels " +
+          data::tuple3(c.tsh, false) + " centred in the images " +
+          data::tuple3(c.dsh, false) + " leave no centre on axis " + axes[a] +
           " (the network's field of view leaves no labelled voxel usable)");
   }
 }

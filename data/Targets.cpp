@@ -27,8 +27,8 @@ int64_t find(std::vector<int64_t> &parent, int64_t i) {
 } // namespace
 
 const std::vector<Index3> &defaultNhood() {
-  static const std::vector<Index3> n = {{0, 0, 0},  {1, 0, 0}, {-1, 0, 0},
-                                        {0, 1, 0},  {0, -1, 0}, {0, 0, 1},
+  static const std::vector<Index3> n = {{0, 0, 0}, {1, 0, 0},  {-1, 0, 0},
+                                        {0, 1, 0}, {0, -1, 0}, {0, 0, 1},
                                         {0, 0, -1}};
   return n;
 }
@@ -50,8 +50,8 @@ int64_t nhoodTargets(std::vector<double> &dense, int64_t bs, int64_t n_ch,
         for (int64_t x = lo[1]; x < hi[1]; ++x)
           for (int64_t y = lo[2]; y < hi[2]; ++y)
             o[(z * tps[1] + x) * tps[2] + y] =
-                t0[((z - nhood[e][0]) * tps[1] + x - nhood[e][1]) * tps[2] +
-                   y - nhood[e][2]];
+                t0[((z - nhood[e][0]) * tps[1] + x - nhood[e][1]) * tps[2] + y -
+                   nhood[e][2]];
     }
     std::copy(t0 + vol, t0 + n_ch * vol, o); // channels 1.. as they are
   }

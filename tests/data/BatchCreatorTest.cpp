@@ -384,7 +384,6 @@ TEST_F(BatchCreator, ImgScalarModeCropsAndReturnsTheCubeTargets) {
 // Bad input
 //===----------------------------------------------------------------------===//
 
-
 TEST_F(BatchCreator, MissingFileOrDatasetIsNamed) {
   nodes({5, 9, 9}, {3, 5, 5}, {1, 2, 2});
   expectError<nm::IOError>(

@@ -116,7 +116,8 @@ TEST_F(BatchCreator, ExplicitMeanAndStdReplaceTheDefaultScaling) {
   o.mean = std::vector<double>{0, 1, 2};
   o.std = std::vector<double>{1, 2, 4};
   BatchCreatorImage bc(input, target, o), plain(input, target, opts());
-  auto x = bc.getbatch({.batch_size = 2}), y = plain.getbatch({.batch_size = 2});
+  auto x = bc.getbatch({.batch_size = 2}),
+       y = plain.getbatch({.batch_size = 2});
   for (int64_t i = 0; i < x[0].size(); ++i) {
     int64_t c = (i / 405) % 3;
     ASSERT_EQ(x[0].getFlat(i),
@@ -137,9 +138,9 @@ TEST_F(BatchCreator, ExplicitMeanAndStdReplaceTheDefaultScaling) {
   expectError<nm::ValueError>([&] { BatchCreatorImage(input, target, o); },
                               {"mean and std must be given together"});
   o.std = std::vector<double>{1, 2};
-  expectError<nm::ValueError>([&] { BatchCreatorImage(input, target, o); },
-                              {"option std has 2 values", "3 channel(s)",
-                               "raw_0.h5"});
+  expectError<nm::ValueError>(
+      [&] { BatchCreatorImage(input, target, o); },
+      {"option std has 2 values", "3 channel(s)", "raw_0.h5"});
   o.std = std::vector<double>{0};
   expectError<nm::ValueError>([&] { BatchCreatorImage(input, target, o); },
                               {"std must be > 0"});
@@ -287,8 +288,8 @@ TEST_F(BatchCreator, EmDefectsAreReproducibleWhateverTheWorkersAndSource) {
   auto disk = opts();
   disk.h5stream = true;
   BatchCreatorImage a(input, target, opts()), b(input, target, opts()),
-      c(input, target, opts()), d(input, target, disk), plain(input, target,
-                                                               opts());
+      c(input, target, opts()), d(input, target, disk),
+      plain(input, target, opts());
   b.set_background(1);
   c.set_background(2);
   d.set_background(2);

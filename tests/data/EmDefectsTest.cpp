@@ -6,8 +6,8 @@
 // image voxel was read from.
 //
 //===----------------------------------------------------------------------===//
-#include "neuromancer/core/Error.h"
 #include "neuromancer/data/EmDefects.h"
+#include "neuromancer/core/Error.h"
 
 #include <gtest/gtest.h>
 
@@ -130,8 +130,7 @@ TEST(EmDefects, SlipShiftsOneSectionTranslationAllFromSomeZ) {
     for (uint64_t seed = 0; seed < 20; ++seed) {
       CoordPatch p({7, 15, 15}, {5, 7, 7});
       Rng rng(seed);
-      nm::data::misalign(p.patch(), {.max_shift = 2, .slip_ratio = ratio},
-                         rng);
+      nm::data::misalign(p.patch(), {.max_shift = 2, .slip_ratio = ratio}, rng);
       std::vector<int64_t> shifted;
       for (int64_t z = 0; z < 7; ++z) {
         double dx = 7 - p.at(1, z, 7, 7), dy = 7 - p.at(2, z, 7, 7);
@@ -201,17 +200,19 @@ TEST(EmDefects, MotionBlurAveragesAlongALine) {
   nm::data::motionBlur(e, {.max_sections = 2, .length_range = {3, 3}}, r2);
   int blurred = 0;
   for (int z = 0; z < 4; ++z)
-    blurred += !std::equal(board.begin() + z * 441,
-                           board.begin() + (z + 1) * 441,
-                           before.begin() + z * 441);
+    blurred +=
+        !std::equal(board.begin() + z * 441, board.begin() + (z + 1) * 441,
+                    before.begin() + z * 441);
   EXPECT_GE(blurred, 1);
   EXPECT_LE(blurred, 2);
 }
 
 TEST(EmDefects, BadArgumentsNameTheOption) {
   expectValueError(
-      [] { nm::data::checkArgs(nm::data::ElasticArgs{.spacing = {0, 8, 8}},
-                               "elastic_args"); },
+      [] {
+        nm::data::checkArgs(nm::data::ElasticArgs{.spacing = {0, 8, 8}},
+                            "elastic_args");
+      },
       {"elastic_args.spacing", "(0, 8, 8)"});
   expectValueError(
       [] {

@@ -4,8 +4,8 @@
 // and affgraph_to_seg (reference §6.4 steps 5-8).
 //
 //===----------------------------------------------------------------------===//
-#include "neuromancer/core/Error.h"
 #include "neuromancer/data/Targets.h"
+#include "neuromancer/core/Error.h"
 
 #include <gtest/gtest.h>
 
