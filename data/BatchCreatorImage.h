@@ -2,7 +2,9 @@
 //
 // ELEKTRONN2's BatchCreatorImage (reference §6.4): image and label cubes
 // from HDF5 files, randomly placed label-centred patches, flips/swaps and
-// warps (Warp.h), grey-value augmentation (Augment.h), strided targets.
+// warps (Warp.h), grey-value and the other augmentations (Augment.h), EM
+// defect augmentations (EmDefects.h), strided targets, affinities and
+// nhood targets (Targets.h), lazy-label masks.
 //
 // Reproducible: batch i of a source is a pure function of (seed, source, i)
 // — its generator is derived from the three — so the same seed and options

@@ -276,10 +276,15 @@ GetBatchOptions allDefects() {
   g.missing_section_probability = 0.5;
   g.motion_blur_probability = 0.5;
   g.motion_blur_args.length_range = {3, 5};
+  g.affinities = "malis";
+  g.nhood_targets = true;
+  g.ret_ll_mask = true;
   return g;
 }
 } // namespace
 
+// Everything new at once (defects, nhood targets, affinities, ll-masks):
+// the same batches from 0, 1 and 2 workers and from h5stream.
 TEST_F(BatchCreator, EmDefectsAreReproducibleWhateverTheWorkersAndSource) {
   nodes({5, 9, 9}, {3, 5, 5}, {1, 2, 2});
   writeCoordImages(file("raw_0.h5"), {15, 21, 21});
@@ -297,17 +302,18 @@ TEST_F(BatchCreator, EmDefectsAreReproducibleWhateverTheWorkersAndSource) {
   for (int i = 0; i < 4; ++i) {
     auto x = a.getbatch(g), y = b.getbatch(g), z = c.getbatch(g),
          w = d.getbatch(g), p = plain.getbatch({.batch_size = 3});
-    ASSERT_EQ(x[0], y[0]) << i;
-    ASSERT_EQ(x[0], z[0]) << i;
-    ASSERT_EQ(x[0], w[0]) << i;
-    ASSERT_EQ(x[1], y[1]) << i;
-    ASSERT_EQ(x[1], z[1]) << i;
-    ASSERT_EQ(x[1], w[1]) << i;
+    ASSERT_EQ(x.size(), 5u); // images, aff, seg, ll_mask1, ll_mask2
+    for (size_t k = 0; k < x.size(); ++k) {
+      ASSERT_EQ(x[k], y[k]) << i << " " << k;
+      ASSERT_EQ(x[k], z[k]) << i << " " << k;
+      ASSERT_EQ(x[k], w[k]) << i << " " << k;
+    }
     changed |= x[0] != p[0];
   }
   EXPECT_TRUE(changed);
   // Valid batches get none of them (as greyAugment): the same as without.
   GetBatchOptions gv = g, pv{.batch_size = 3};
+  gv.affinities.clear();
   gv.source = pv.source = "valid";
   gv.grey_augment_channels.clear();
   pv.warp = gv.warp;
