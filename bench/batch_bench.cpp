@@ -9,7 +9,11 @@
 // content unless a directory with raw_{0,1,2}.h5 / barrier_int16_{0,1,2}.h5
 // (the real set, or `neuromancer make-data`'s) is given; cube 2 validates.
 //
-// Usage: batch_bench [--batches N] [--data DIR]
+// With --defects, also with every EM defect augmentation (elastic,
+// misalignment, missing and motion-blurred sections) at probability 0.5, 1
+// and 2 workers, to see what they cost.
+//
+// Usage: batch_bench [--batches N] [--data DIR] [--defects]
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/data/BatchCreatorImage.h"
@@ -82,12 +86,15 @@ double cpu() {
 int main(int argc, char **argv) {
   int batches = 40;
   std::string dir;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool defects = false;
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--batches")
-      batches = std::atoi(argv[i + 1]);
-    else if (a == "--data")
-      dir = argv[i + 1];
+    if (a == "--defects")
+      defects = true;
+    else if (a == "--batches" && i + 1 < argc)
+      batches = std::atoi(argv[++i]);
+    else if (a == "--data" && i + 1 < argc)
+      dir = argv[++i];
   }
   bool made = dir.empty();
   double t0 = now();
@@ -123,18 +130,28 @@ int main(int argc, char **argv) {
   g.warp_args.sample_aniso = true;
   g.warp_args.perspective = true;
   std::printf("hardware threads: %u\n", std::thread::hardware_concurrency());
-  for (int workers : {0, 1, 2}) {
+  auto measure = [&](const char *what, const nm::GetBatchOptions &opt,
+                     int workers) {
     bc.set_background(workers);
     for (int i = 0; i < 3; ++i) // warm-up (and the queue fills)
-      bc.getbatch(g);
-    t0 = now();
-    double c0 = cpu();
+      bc.getbatch(opt);
+    double t0 = now(), c0 = cpu();
     for (int i = 0; i < batches; ++i)
-      bc.getbatch(g);
+      bc.getbatch(opt);
     double dt = now() - t0, dc = cpu() - c0;
-    std::printf("BATCHES workers=%d: %.2f batches/s (%d batches, %.3f s "
+    std::printf("BATCHES %sworkers=%d: %.2f batches/s (%d batches, %.3f s "
                 "each; cpu %.3f s per batch)\n",
-                workers, batches / dt, batches, dt / batches, dc / batches);
+                what, workers, batches / dt, batches, dt / batches,
+                dc / batches);
+  };
+  for (int workers : {0, 1, 2})
+    measure("", g, workers);
+  if (defects) {
+    nm::GetBatchOptions d = g;
+    d.elastic_probability = d.misalignment_probability = 0.5;
+    d.missing_section_probability = d.motion_blur_probability = 0.5;
+    for (int workers : {1, 2})
+      measure("defects ", d, workers);
   }
   std::printf("%s\n", bc.warp_stats().c_str());
   // h5stream: the same batches, each example's boxes read from disk (the

@@ -68,10 +68,7 @@ void noiseAugment(float *data, int64_t size, double level, Rng &rng) {
     data[i] += static_cast<float>(level * (rng.rand() - 0.5));
 }
 
-namespace {
-
-/// scipy's 'reflect' boundary: -1 -> 0, -2 -> 1, n -> n-1, ...
-int64_t reflect(int64_t i, int64_t n) {
+int64_t reflectIndex(int64_t i, int64_t n) {
   if (n == 1)
     return 0;
   const int64_t period = 2 * n;
@@ -80,6 +77,8 @@ int64_t reflect(int64_t i, int64_t n) {
     i += period;
   return i < n ? i : period - 1 - i;
 }
+
+namespace {
 
 /// One axis of the separable filter: `count` lines of length n, `stride`
 /// apart element to element, starting at `starts`.
@@ -93,7 +92,7 @@ void filterLines(float *data, const std::vector<int64_t> &starts, int64_t n,
     for (int64_t i = 0; i < n; ++i) {
       double acc = 0;
       for (int64_t k = -r; k <= r; ++k)
-        acc += w[k + r] * line[reflect(i + k, n)];
+        acc += w[k + r] * line[reflectIndex(i + k, n)];
       out[i] = acc;
     }
     for (int64_t i = 0; i < n; ++i)

@@ -58,6 +58,10 @@ std::vector<GreyParams> greyAugment(float *data, int64_t n_ch,
 /// every channel. ValueError unless 0 <= level <= 1.
 void noiseAugment(float *data, int64_t size, double level, Rng &rng);
 
+/// scipy's 'reflect' boundary, numpy's pad mode 'symmetric' (d c b a | a b
+/// c d): the index in [0, n) that index `i` (any integer) mirrors to.
+int64_t reflectIndex(int64_t i, int64_t n);
+
 /// scipy.ndimage.gaussian_filter(d, sigma) on one (z, x, y) volume: the
 /// same sigma on each axis, truncate 4 (radius int(4 sigma + 0.5)), mode
 /// 'reflect' (d c b a | a b c d). In place.

@@ -2,7 +2,9 @@
 //
 // ELEKTRONN2's BatchCreatorImage (reference §6.4): image and label cubes
 // from HDF5 files, randomly placed label-centred patches, flips/swaps and
-// warps (Warp.h), grey-value augmentation (Augment.h), strided targets.
+// warps (Warp.h), grey-value and the other augmentations (Augment.h), EM
+// defect augmentations (EmDefects.h), strided targets, affinities and
+// nhood targets (Targets.h), lazy-label masks.
 //
 // Reproducible: batch i of a source is a pure function of (seed, source, i)
 // — its generator is derived from the three — so the same seed and options
@@ -17,6 +19,7 @@
 #include "neuromancer/core/DType.h"
 #include "neuromancer/core/TaggedShape.h"
 #include "neuromancer/data/Augment.h"
+#include "neuromancer/data/EmDefects.h"
 #include "neuromancer/data/Warp.h"
 #include "neuromancer/frontend/Node.h"
 #include "neuromancer/runtime/Array.h"
@@ -33,6 +36,10 @@
 
 namespace nm {
 
+namespace data {
+struct H5Data;
+} // namespace data
+
 /// (file name relative to the path, HDF5 dataset key).
 using H5File = std::pair<std::string, std::string>;
 
@@ -47,8 +54,12 @@ struct BatchCreatorOptions {
   std::optional<std::vector<double>> cube_prios;
   /// Indices (into d_files) of the cubes used for validation only.
   std::vector<int64_t> valid_cubes;
-  /// img-scalar mode only: "crop" (cut the cube to the patch plus one voxel
-  /// for the interpolation) or "keep"; "mirror" and "0-pad" are not yet.
+  /// How img-scalar cubes (ELEKTRONN2 ignores it in img-img mode) are fitted
+  /// to the patch: "crop" (the central patch plus one voxel, which the
+  /// interpolation needs), "keep" (as they are), "mirror" or "0-pad" (axes
+  /// smaller than the patch plus one are padded to it, ceil((ps+1-sh)/2)
+  /// before and the rest after, by numpy's 'symmetric' mirror, d c b a | a b
+  /// c d, or by zeros; larger axes are kept, where E2's np.pad fails).
   std::string border_mode = "crop";
   double aniso_factor = 2;
   /// Target channel triples holding vectors, re-rotated by the warp.
@@ -61,6 +72,12 @@ struct BatchCreatorOptions {
   bool h5stream = false;
   /// Data are (z,x,y) / (ch,z,x,y); false: (x,y,z) / (ch,x,y,z), swapped.
   bool zxy = true;
+  /// Explicit input normalisation, in the file's units, replacing the
+  /// default (integers / 255 as ELEKTRONN2, uint16 / 65535, floats as they
+  /// are): images become (v - mean) / std. One value for every channel or
+  /// one per channel; both or neither.
+  std::optional<std::vector<double>> mean;
+  std::optional<std::vector<double>> std;
   /// Seed of every random draw; unset: drawn from the generator that
   /// nm::set_seed seeds (so set_seed(n) makes a whole program reproducible).
   std::optional<uint64_t> seed;
@@ -81,8 +98,22 @@ struct GetBatchOptions {
   std::optional<double> ignore_thresh;
   /// Full-resolution targets instead of targets strided like the network.
   bool force_dense = false;
-  /// "", "malis" or "affinity" (only "" is supported yet).
+  /// "", "malis" or "affinity": instead of the target, the affinity graph
+  /// of target channel 0 (read as segment ids; edges to the next voxel
+  /// along z, x, y) as int16 (bs, 3, *strided target), for "malis"
+  /// followed by its connected-component segmentation (bs, 1, ...).
+  /// ELEKTRONN2 makes "affinity" of all channels and breaks; we use 0.
   std::string affinities;
+  /// Channel 0 of the dense target replaced by its values shifted by each
+  /// offset of `nhood` (-1 where none), before striding (3-D only).
+  bool nhood_targets = false;
+  /// nhood_targets' offsets (z, x, y); empty: ELEKTRONN2's seven (0, +-z,
+  /// +-x, +-y).
+  std::vector<std::array<int64_t, 3>> nhood;
+  /// Append the examples' lazy-label masks: ll_mask1, ll_mask2 int16
+  /// (bs, t_n_f), the rows of the label file's optional `ll_mask` dataset
+  /// (2, t_n_f) (default: all 1, all 0).
+  bool ret_ll_mask = false;
   // Non-geometric augmentations (train only, after greyAugment, in this
   // order; each applied with its probability).
   /// Gaussian blur (sigma 1) then noise (level 0.15) on the whole patch.
@@ -93,6 +124,19 @@ struct GetBatchOptions {
   data::BlobArgs uniform_random_erasing_args;
   double noisy_random_erasing_probability = 0;
   data::BlobArgs noisy_random_erasing_args;
+  // EM defect augmentations (not in ELEKTRONN2; see EmDefects.h): train
+  // only, off by default, each applied to an example with its probability.
+  // Elastic deformation and misalignment move images and targets (before
+  // greyAugment); missing and motion-blurred sections change images only
+  // (last, so a missing section stays `value`).
+  double elastic_probability = 0;
+  data::ElasticArgs elastic_args;
+  double misalignment_probability = 0;
+  data::MisalignArgs misalignment_args;
+  double missing_section_probability = 0;
+  data::MissingSectionArgs missing_section_args;
+  double motion_blur_probability = 0;
+  data::MotionBlurArgs motion_blur_args;
   bool operator==(const GetBatchOptions &) const = default;
 };
 
@@ -110,9 +154,10 @@ public:
 
   /// The next batch of `options.source`: {images[bs, ch, *ps] float32,
   /// target[bs, t_n_f, *target_ps strided] in the target node's dtype} (img-
-  /// scalar: target[bs, t_n_f]). With background workers the batch comes
-  /// from their queue (an error in a worker is rethrown here); the sequence
-  /// is the same either way.
+  /// scalar: target[bs, t_n_f]); with affinities {images, aff[, seg]};
+  /// then, with ret_ll_mask, ll_mask1 and ll_mask2. With background workers the
+  /// batch comes from their queue (an error in a worker is rethrown here); the
+  /// sequence is the same either way.
   std::vector<Array> getbatch(const GetBatchOptions &options = {});
 
   /// ELEKTRONN2's background_processes: `workers` threads produce the
@@ -154,13 +199,18 @@ private:
   std::vector<Array> produce(int stream, uint64_t index,
                              const GetBatchOptions &options) const;
   void check(const GetBatchOptions &options) const;
-  void augment(float *patch, const GetBatchOptions &options,
+  void augment(float *patch, double *target, const GetBatchOptions &options,
                data::Rng &rng) const;
+  std::vector<Array> finish(Array images, std::vector<double> &dense,
+                            const std::vector<const Cube *> &cubes,
+                            const GetBatchOptions &options) const;
   bool cutFromDisk(const Cube &cube, const data::Mat4 &M, float *img,
                    double *target) const;
   const Cube &pickCube(int stream, data::Rng &rng) const;
   void loadCubes(const BatchCreatorOptions &options);
-  void cropToPatch(Cube &cube) const;
+  void normalisation(Cube &cube, const data::H5Data &d,
+                     const BatchCreatorOptions &options) const;
+  void borderTreatment(Cube &cube) const;
   void setRanges(Cube &cube) const;
   void stopBackground();
 
@@ -172,7 +222,7 @@ private:
   int64_t nF_ = 0, tNF_ = 0, nLabelled_ = 0;
   int64_t inputF_ = None;
   double aniso_ = 2;
-  bool cropScalar_ = true;
+  std::string borderMode_ = "crop";
   std::vector<bool> discrete_;
   std::vector<std::array<int64_t, 3>> vecIx_;
   uint64_t seed_ = 0;

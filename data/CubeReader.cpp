@@ -61,6 +61,11 @@ H5Data readH5(const std::string &path, const std::string &key,
     throw IOError("BatchCreatorImage: " + what + " file '" + path +
                   "' is not a readable HDF5 file");
   if (H5Lexists(file.get(), key.c_str(), H5P_DEFAULT) <= 0) {
+    if (sel.optional) {
+      H5Data absent;
+      absent.present = false;
+      return absent;
+    }
     std::vector<std::string> names;
     H5Literate(file.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collectName,
                &names);

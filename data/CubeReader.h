@@ -19,6 +19,7 @@ namespace nm::data {
 /// One dataset, read whole, in double (exact for every integer a label
 /// cube holds) or float.
 struct H5Data {
+  bool present = true; // false: an optional dataset that is absent
   Sizes shape;
   bool isInteger = false, isUnsigned = false;
   size_t elemSize = 0;
@@ -31,6 +32,9 @@ struct H5Data {
 /// spatial box [lo, lo + n) of every channel (h5stream).
 struct H5Select {
   bool metaOnly = false;
+  /// An absent dataset gives `present == false` instead of a KeyError (the
+  /// optional `ll_mask` of label files).
+  bool optional = false;
   bool box = false;
   Index3 lo{}, n{};
 };
