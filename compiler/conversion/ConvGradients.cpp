@@ -77,9 +77,14 @@ LogicalResult lower(ir::ConvGradInputOp op, LoweringContext &ctx) {
   SmallVector<int64_t> outSh = shapeOf(dyp);
   for (int64_t i = 0; i < nsp; ++i)
     outSh[i + 1] -= k[i] - 1;
+  int64_t cp = ctx.paddedChannels(nIn);
+  outSh.back() = cp;
+  Value dxp = sliceLastTo(
+      b, loc,
+      namedConv(b, loc, dyp, padLastTo(b, loc, wt, cp, 0.0), outSh,
+                SmallVector<int64_t>(nsp, 1)),
+      nIn);
   outSh.back() = nIn;
-  Value dxp =
-      namedConv(b, loc, dyp, wt, outSh, SmallVector<int64_t>(nsp, 1));
   // Cut the forward's padding off again.
   SmallVector<int64_t> pad = convPadding(op.getConvMode(), k);
   SmallVector<OpFoldResult> off, sz, st;
@@ -116,11 +121,16 @@ LogicalResult lower(ir::ConvGradWeightOp op, LoweringContext &ctx) {
   dyPerm.push_back(0);
   dyPerm.push_back(nsp + 1);
   Value xt = transposeT(b, loc, x, xPerm);
-  Value dyt = transposeT(b, loc, dy, dyPerm);
+  // Output channels padded like a forward conv's, so register tiles are
+  // full; the padding is cut off again.
+  int64_t fp = ctx.paddedChannels(wsh[0]);
+  Value dyt = padLastTo(b, loc, transposeT(b, loc, dy, dyPerm), fp, 0.0);
   SmallVector<int64_t> outSh{wsh[1]};
   outSh.append(k.begin(), k.end());
-  outSh.push_back(wsh[0]);
-  Value dw = namedConv(b, loc, xt, dyt, outSh, SmallVector<int64_t>(nsp, 1));
+  outSh.push_back(fp);
+  Value dw = sliceLastTo(
+      b, loc, namedConv(b, loc, xt, dyt, outSh, SmallVector<int64_t>(nsp, 1)),
+      wsh[0]);
   // [C, k..., F] -> [F, C, k...]
   SmallVector<int64_t> back{nsp + 1, 0};
   for (int64_t i = 1; i <= nsp; ++i)

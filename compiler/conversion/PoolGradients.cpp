@@ -1,9 +1,11 @@
 //===- PoolGradients.cpp - the gradient of pooling ------------------------===//
 //
-// Written as a gather over the input (each input voxel sums the gradients
-// of the windows that contain it, at most ceil(p / s) per axis), because
-// linalg has no scatter: every output element is written once, and the
-// sum runs in a fixed order.
+// Windows that do not overlap (every Conv's pooling) give an elementwise
+// generic over the input with each spatial axis split into (window, offset).
+// Overlapping windows are a gather over the input (each input voxel sums
+// the gradients of the windows that contain it, at most ceil(p / s) per
+// axis), because linalg has no scatter: every output element is written
+// once, and the sum runs in a fixed order.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringContext.h"
@@ -15,6 +17,66 @@
 using namespace mlir;
 
 namespace nm::compiler::lowering {
+
+/// Non-overlapping windows (stride == pool): each input voxel lies in at
+/// most one window, so with every spatial axis split into (window, offset)
+/// the gradient is elementwise, all maps projected permutations.
+static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
+                           Value dy, ArrayRef<int64_t> sp,
+                           ArrayRef<int64_t> pool, ir::PoolMode mode) {
+  SmallVector<int64_t> xsh = shapeOf(x), ysh = shapeOf(y), cover(xsh);
+  Type elt = eltOf(x);
+  int64_t rank = xsh.size();
+  double windowSize = 1;
+  for (size_t j = 0; j < sp.size(); ++j) {
+    cover[sp[j]] = ysh[sp[j]] * pool[j];
+    windowSize *= static_cast<double>(pool[j]);
+  }
+  SmallVector<OpFoldResult> off(rank, b.getIndexAttr(0)), sz, st(rank, b.getIndexAttr(1));
+  for (int64_t d : cover)
+    sz.push_back(b.getIndexAttr(d));
+  Value xc = tensor::ExtractSliceOp::create(b, loc, x, off, sz, st);
+  // Axis d becomes (d) or, when spatial, (window d, offset in window).
+  SmallVector<ReassociationIndices> groups;
+  SmallVector<int64_t> eSh;
+  SmallVector<AffineExpr> outerExprs;
+  for (int64_t d = 0; d < rank; ++d) {
+    auto it = llvm::find(sp, d);
+    ReassociationIndices g{static_cast<int64_t>(eSh.size())};
+    outerExprs.push_back(b.getAffineDimExpr(eSh.size()));
+    if (it == sp.end()) {
+      eSh.push_back(xsh[d]);
+    } else {
+      int64_t p = pool[it - sp.begin()];
+      eSh.push_back(ysh[d]);
+      eSh.push_back(p);
+      g.push_back(eSh.size() - 1);
+    }
+    groups.push_back(g);
+  }
+  int64_t eRank = eSh.size();
+  Value xe = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(eSh, elt), xc, groups);
+  AffineMap id = b.getMultiDimIdentityMap(eRank);
+  AffineMap outer = AffineMap::get(eRank, 0, outerExprs, b.getContext());
+  Value dxe = generic(
+      b, loc, {xe, y, dy}, {id, outer, outer}, emptyT(b, loc, eSh, elt), id,
+      SmallVector<IT>(eRank, IT::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        if (mode != ir::PoolMode::Max)
+          return arith::DivFOp::create(nb, l, a[2],
+                                       fcst(nb, l, elt, windowSize));
+        Value isMax =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[0], a[1]);
+        return arith::SelectOp::create(nb, l, isMax, a[2],
+                                       fcst(nb, l, elt, 0.0));
+      });
+  Value dxc = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get(cover, elt), dxe, groups);
+  // Voxels behind the last whole window get no gradient.
+  return padded(b, loc, dxc, SmallVector<int64_t>(rank, 0), xsh,
+                fcst(b, loc, elt, 0.0));
+}
 
 LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
   OpBuilder &b = ctx.builder();
@@ -33,6 +95,8 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
                              "spatial axis";
   Value x = ctx.get(op.getX()), y = ctx.get(op.getY()),
         dy = ctx.get(op.getDy());
+  if (ArrayRef<int64_t>(stride) == pool)
+    return ctx.set(op, tiledPoolGrad(b, loc, x, y, dy, sp, pool, mode));
   SmallVector<int64_t> xsh = shapeOf(x), ysh = shapeOf(y);
   Type elt = eltOf(x);
   int64_t rank = xsh.size(), nsp = sp.size();
