@@ -111,11 +111,16 @@ struct TrainingFunctions {
   /// hyper-parameter vector.
   static std::vector<const Array *>
   bind(const Executable &exe, const std::vector<Node> &outputs,
-       OptimiserState::Accumulators *acc, const Array *hyper) {
+       OptimiserState::Accumulators *acc, const Array *hyper,
+       const Array *seed) {
     std::vector<const Array *> values;
     for (const ArgSpec &spec : exe.signature().parameters) {
       if (spec.name == "hyper" && hyper) {
         values.push_back(hyper);
+        continue;
+      }
+      if (spec.name == "seed") {
+        values.push_back(seed);
         continue;
       }
       auto [param, state] = splitStateName(spec.name);
@@ -133,6 +138,19 @@ struct TrainingFunctions {
       values.push_back(&ref->node.impl().params.at(ref->param).value);
     }
     return values;
+  }
+
+  /// The dropout seed of the model's next step (tensor<1xi64>).
+  static Array stepSeed(OptimiserState &state) {
+    if (!state.seed)
+      state.seed = next_seed();
+    uint64_t z = *state.seed +
+                 static_cast<uint64_t>(state.iterations + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    Array a({1}, DType::Int64);
+    a.data<int64_t>()[0] = static_cast<int64_t>(z ^ (z >> 31));
+    return a;
   }
 
   static std::vector<Array> run(const Executable &exe,
@@ -194,8 +212,9 @@ StepResult Model::trainingstep(const std::vector<Array> &inputs,
   // Bind to copies of the accumulators: the step's results replace them
   // only when they are finite.
   OptimiserState::Accumulators scratch = acc;
+  Array seed = TrainingFunctions::stepSeed(training_);
   std::vector<const Array *> params =
-      TrainingFunctions::bind(*exe, outputs, &scratch, &hyper);
+      TrainingFunctions::bind(*exe, outputs, &scratch, &hyper, &seed);
   Clock::time_point start = Clock::now();
   std::vector<Array> out = TrainingFunctions::run(*exe, inputs, params);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -237,8 +256,10 @@ ModelParamValues Model::gradients(const std::vector<Array> &inputs) {
   std::vector<Node> outputs{TrainingFunctions::outputs(*this).front()};
   std::shared_ptr<const Executable> exe =
       TrainingFunctions::executable(*this, outputs, kGradients, inputs);
+  Array seed = TrainingFunctions::stepSeed(training_);
   std::vector<Array> out = TrainingFunctions::run(
-      *exe, inputs, TrainingFunctions::bind(*exe, outputs, nullptr, nullptr));
+      *exe, inputs,
+      TrainingFunctions::bind(*exe, outputs, nullptr, nullptr, &seed));
   ModelParamValues grads;
   const std::vector<ArgSpec> &specs = exe->signature().outputs;
   for (std::size_t i = 1; i < out.size(); ++i) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct OptimiserState {
   std::map<std::string, Accumulators> optimisers;
   /// Training steps made (ELEKTRONN2's `iterations`).
   int64_t iterations = 0;
+  /// The seed of the dropout masks, drawn from nm::set_seed's generator at
+  /// the first step; step i uses a mix of it and i, so a resumed run draws
+  /// the masks an uninterrupted one would.
+  std::optional<uint64_t> seed;
   /// The last step times (50) and losses (200), for time_per_step and
   /// loss_smooth.
   std::deque<double> stepTimes, losses;

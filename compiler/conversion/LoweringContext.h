@@ -209,6 +209,9 @@ mlir::LogicalResult lower(ir::SoftmaxGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::MultinoulliNLLGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::LossGradOp op, LoweringContext &ctx);
 
+// Dropout.cpp: the training-time dropout mask.
+mlir::LogicalResult lower(ir::DropoutOp op, LoweringContext &ctx);
+
 // Optimisers.cpp: ELEKTRONN2's parameter updates.
 mlir::LogicalResult lower(ir::OptimizerUpdateOp op, LoweringContext &ctx);
 

@@ -153,7 +153,7 @@ LogicalResult LoweringContext::lowerOp(Operation *op) {
             ir::AccumulateOp, ir::RetagOp, ir::BroadcastGradOp,
             ir::ApplyGradOp, ir::CropGradOp, ir::PadGradOp, ir::SliceGradOp,
             ir::SoftmaxGradOp, ir::MultinoulliNLLGradOp, ir::LossGradOp,
-            ir::OptimizerUpdateOp>(
+            ir::OptimizerUpdateOp, ir::DropoutOp>(
           [&](auto o) { return lower(o, *this); })
       .Default([&](Operation *o) { return notImplemented(o); });
 }

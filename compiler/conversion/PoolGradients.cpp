@@ -5,7 +5,10 @@
 // Overlapping windows are a gather over the input (each input voxel sums
 // the gradients of the windows that contain it, at most ceil(p / s) per
 // axis), because linalg has no scatter: every output element is written
-// once, and the sum runs in a fixed order.
+// once, and the sum runs in a fixed order. Max pooling routes each window's
+// gradient to its first maximum, found by an argmax over the window (never
+// by comparing x with the pooled y: a fused producer may be recomputed and
+// differ in the last bit).
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringContext.h"
@@ -14,13 +17,17 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace nm::compiler::lowering {
 
 /// Non-overlapping windows (stride == pool): each input voxel lies in at
 /// most one window, so with every spatial axis split into (window, offset)
-/// the gradient is elementwise, all maps projected permutations.
+/// the gradient is elementwise, all maps projected permutations. Max
+/// pooling hands each window's gradient to its first maximum (found by an
+/// argmax over the window), average pooling spreads it evenly.
 static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
                            Value dy, ArrayRef<int64_t> sp,
                            ArrayRef<int64_t> pool, ir::PoolMode mode) {
@@ -59,16 +66,75 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
       b, loc, RankedTensorType::get(eSh, elt), xc, groups);
   AffineMap id = b.getMultiDimIdentityMap(eRank);
   AffineMap outer = AffineMap::get(eRank, 0, outerExprs, b.getContext());
+  SmallVector<int64_t> offsetDims;
+  for (int64_t d = 0; d < eRank; ++d)
+    if (llvm::none_of(outerExprs, [&](AffineExpr e) {
+          return e == b.getAffineDimExpr(d);
+        }))
+      offsetDims.push_back(d);
+  Type i64 = b.getI64Type();
+  // The row-major offset of the element within its window.
+  auto offsetIndex = [&](OpBuilder &nb, Location l) -> Value {
+    Value k = arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0));
+    for (int64_t d : offsetDims)
+      k = arith::AddIOp::create(
+          nb, l,
+          arith::MulIOp::create(
+              nb, l, k,
+              arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, eSh[d]))),
+          indexI64(nb, l, d));
+    return k;
+  };
+  Value winner;
+  if (mode == ir::PoolMode::Max) {
+    // Each window's first maximum, found in one pass over x: the gradient
+    // must not depend on x and the pooled y being bitwise equal (the code
+    // generator may recompute a fused producer).
+    SmallVector<IT> its(eRank, IT::parallel);
+    for (int64_t d : offsetDims)
+      its[d] = IT::reduction;
+    SmallVector<int64_t> wSh = shapeOf(y);
+    Value maxInit = filled(b, loc, wSh, elt,
+                           fcst(b, loc, elt,
+                                -std::numeric_limits<double>::infinity()));
+    Value idxInit = filled(
+        b, loc, wSh, i64,
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
+    auto argmax = linalg::GenericOp::create(
+        b, loc, TypeRange{maxInit.getType(), idxInit.getType()},
+        ValueRange{xe}, ValueRange{maxInit, idxInit},
+        ArrayRef<AffineMap>{id, outer, outer}, its,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
+                                               a[0], a[1]);
+          Value first = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::slt, a[2],
+              arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0)));
+          Value take = arith::OrIOp::create(nb, l, better, first);
+          linalg::YieldOp::create(
+              nb, l,
+              ValueRange{arith::SelectOp::create(nb, l, take, a[0], a[1]),
+                         arith::SelectOp::create(nb, l, take,
+                                                 offsetIndex(nb, l), a[2])});
+        });
+    winner = argmax.getResult(1);
+  }
+  SmallVector<Value> ins{dy};
+  SmallVector<AffineMap> maps{outer};
+  if (winner) {
+    ins.push_back(winner);
+    maps.push_back(outer);
+  }
   Value dxe = generic(
-      b, loc, {xe, y, dy}, {id, outer, outer}, emptyT(b, loc, eSh, elt), id,
+      b, loc, ins, maps, emptyT(b, loc, eSh, elt), id,
       SmallVector<IT>(eRank, IT::parallel),
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        if (mode != ir::PoolMode::Max)
-          return arith::DivFOp::create(nb, l, a[2],
+        if (!winner)
+          return arith::DivFOp::create(nb, l, a[0],
                                        fcst(nb, l, elt, windowSize));
-        Value isMax =
-            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[0], a[1]);
-        return arith::SelectOp::create(nb, l, isMax, a[2],
+        Value isMax = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                            offsetIndex(nb, l), a[1]);
+        return arith::SelectOp::create(nb, l, isMax, a[0],
                                        fcst(nb, l, elt, 0.0));
       });
   Value dxc = tensor::CollapseShapeOp::create(
@@ -119,11 +185,67 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
   AffineMap xMap = AffineMap::getMultiDimIdentityMap(dims, b.getContext())
                        .getMajorSubMap(rank);
   AffineMap candMap = AffineMap::get(dims, 0, candExprs, b.getContext());
+  // Max: each window's first maximum (its row-major tap index), found in
+  // one pass over x, as in tiledPoolGrad.
+  Type i64 = b.getI64Type();
+  Value winner;
+  if (mode == ir::PoolMode::Max) {
+    int64_t wdims = rank + nsp;
+    SmallVector<AffineExpr> xe;
+    for (int64_t d = 0; d < rank; ++d)
+      xe.push_back(b.getAffineDimExpr(d));
+    for (int64_t j = 0; j < nsp; ++j)
+      xe[sp[j]] = b.getAffineDimExpr(sp[j]) * stride[j] +
+                  b.getAffineDimExpr(rank + j);
+    AffineMap xw = AffineMap::get(wdims, 0, xe, b.getContext());
+    AffineMap yw = AffineMap::getMultiDimIdentityMap(wdims, b.getContext())
+                       .getMajorSubMap(rank);
+    SmallVector<IT> wits(rank, IT::parallel);
+    wits.append(nsp, IT::reduction);
+    Value taps = emptyT(b, loc, SmallVector<int64_t>(pool), elt);
+    SmallVector<AffineExpr> tapExprs;
+    for (int64_t j = 0; j < nsp; ++j)
+      tapExprs.push_back(b.getAffineDimExpr(rank + j));
+    AffineMap tw = AffineMap::get(wdims, 0, tapExprs, b.getContext());
+    Value maxInit = filled(b, loc, ysh, elt,
+                           fcst(b, loc, elt,
+                                -std::numeric_limits<double>::infinity()));
+    Value idxInit = filled(
+        b, loc, ysh, i64,
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
+    auto argmax = linalg::GenericOp::create(
+        b, loc, TypeRange{maxInit.getType(), idxInit.getType()},
+        ValueRange{x, taps}, ValueRange{maxInit, idxInit},
+        ArrayRef<AffineMap>{xw, tw, yw, yw}, wits,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value k = arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0));
+          for (int64_t j = 0; j < nsp; ++j)
+            k = arith::AddIOp::create(
+                nb, l,
+                arith::MulIOp::create(
+                    nb, l, k,
+                    arith::ConstantOp::create(
+                        nb, l, nb.getIntegerAttr(i64, pool[j]))),
+                indexI64(nb, l, rank + j));
+          Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
+                                               a[0], a[2]);
+          Value first = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::slt, a[3],
+              arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0)));
+          Value take = arith::OrIOp::create(nb, l, better, first);
+          linalg::YieldOp::create(
+              nb, l,
+              ValueRange{arith::SelectOp::create(nb, l, take, a[0], a[2]),
+                         arith::SelectOp::create(nb, l, take, k, a[3])});
+        });
+    winner = argmax.getResult(1);
+  }
   Value init = filled(b, loc, xsh, elt, fcst(b, loc, elt, 0.0));
   Value dx = generic(
       b, loc, {x, extent}, {xMap, candMap}, init, xMap, its,
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value ok = arith::ConstantIntOp::create(nb, l, 1, 1);
+        Value tap = arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0));
         SmallVector<Value> idx;
         for (int64_t d = 0; d < rank; ++d)
           idx.push_back(linalg::IndexOp::create(nb, l, d));
@@ -151,14 +273,24 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
               nb, l, idxC(nb, l, 0),
               arith::MinSIOp::create(nb, l, o, idxC(nb, l, ysh[ax] - 1)));
           idx[ax] = clamped;
+          // This voxel's tap in window o (meaningful where ok).
+          Value offset = arith::IndexCastOp::create(
+              nb, l, i64, arith::SubIOp::create(nb, l, i, start));
+          tap = arith::AddIOp::create(
+              nb, l,
+              arith::MulIOp::create(
+                  nb, l, tap,
+                  arith::ConstantOp::create(nb, l,
+                                            nb.getIntegerAttr(i64, pool[j]))),
+              offset);
         }
         Value g = tensor::ExtractOp::create(nb, l, dy, idx);
         Value zero = fcst(nb, l, elt, 0.0);
         Value contrib;
         if (mode == ir::PoolMode::Max) {
-          Value yv = tensor::ExtractOp::create(nb, l, y, idx);
+          Value w = tensor::ExtractOp::create(nb, l, winner, idx);
           Value isMax =
-              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[0], yv);
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, tap, w);
           contrib = arith::SelectOp::create(
               nb, l, arith::AndIOp::create(nb, l, ok, isMax), g, zero);
         } else {

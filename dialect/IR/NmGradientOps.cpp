@@ -29,6 +29,29 @@ LogicalResult BroadcastGradOp::verify() {
   return success();
 }
 
+LogicalResult DropoutOp::verify() {
+  if (getInput().getType() != getType())
+    return emitOpError() << "result type must be the input's";
+  auto seed = cast<RankedTensorType>(getSeed().getType());
+  if (seed.getNumElements() != 1 || !seed.getElementType().isInteger(64))
+    return emitOpError() << "seed must be one i64, got " << seed;
+  double rate = getRate().convertToDouble();
+  if (!(rate >= 0.0 && rate < 1.0))
+    return emitOpError() << "rate must be in [0, 1), got " << rate;
+  return success();
+}
+
+LogicalResult DropoutOp::buildGradients(OpBuilder &b, Value dy,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  // The mask is a function of the seed and the index alone: the gradient
+  // drops and scales exactly the elements the forward did.
+  if (needed[0])
+    grads[0] = DropoutOp::create(b, getLoc(), getType(), dy, getSeed(),
+                                 getRateAttr(), getPerFeatureAttr());
+  return success();
+}
+
 int64_t OptimizerUpdateOp::stateCount(StringRef optimiser) {
   if (optimiser == "SGD" || optimiser == "AdaGrad")
     return 1;

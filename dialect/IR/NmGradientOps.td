@@ -53,6 +53,28 @@ def Nm_BroadcastGradOp : Nm_GradOp<"broadcast_grad"> {
   let hasVerifier = 1;
 }
 
+def Nm_DropoutOp : Op<Nm_Dialect, "dropout",
+    [Pure,
+     DeclareOpInterfaceMethods<Nm_GradientInterface, ["buildGradients"]>]> {
+  let summary = "inverted dropout with a counter-based mask (training only)";
+  let description = [{
+    ELEKTRONN2's dropout of a layer's output during training: each element
+    (each (b, f) pair with `per_feature`, the Perceptron's form) is kept
+    with probability 1 - `rate` and scaled by 1 / (1 - rate). The mask is a
+    hash of the step's `seed` (a runtime argument) and the element's index,
+    so it depends on nothing else (not on threads or tiling), and the
+    gradient is the same op applied to the output gradient.
+    --nm-decompose-layers creates it from a layer's `dropout_rate`.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$seed,
+                   F64Attr:$rate, UnitAttr:$per_feature);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $seed attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Weight layers
 //===----------------------------------------------------------------------===//

@@ -1,8 +1,8 @@
 //===- DecomposeLayers.cpp - split fused pooling and activations ----------===//
 //
-// --nm-decompose-layers (Passes.td): conv -> pool -> bias -> activation
-// becomes nm.conv {lin} -> nm.pool -> nm.apply, so that --nm-autodiff sees
-// the values between the stages. Adding the bias before the pool instead of
+// --nm-decompose-layers (Passes.td): conv -> pool -> bias -> activation ->
+// dropout becomes nm.conv {lin} -> nm.pool -> nm.apply -> nm.dropout, so
+// that --nm-autodiff sees the values between the stages. Adding the bias before the pool instead of
 // after changes nothing: a per-channel constant commutes with max and mean.
 //
 //===----------------------------------------------------------------------===//
@@ -33,6 +33,42 @@ bool appliable(const ::nm::Activation &act) {
          act.kind != ::nm::ActivationKind::PRelu;
 }
 
+/// The function's `nm.param = "seed"` argument (the training step's random
+/// seed, tensor<1xi64>), added at the first use.
+class SeedArgument {
+public:
+  explicit SeedArgument(func::FuncOp func) : func_(func) {}
+  Value get() {
+    if (seed_)
+      return seed_;
+    OpBuilder b(func_.getContext());
+    unsigned index = func_.getNumArguments();
+    (void)func_.insertArgument(
+        index, RankedTensorType::get({1}, b.getI64Type()),
+        b.getDictionaryAttr(b.getNamedAttr(NmDialect::kParamAttrName,
+                                           b.getStringAttr("seed"))),
+        func_.getLoc());
+    seed_ = func_.getArgument(index);
+    return seed_;
+  }
+
+private:
+  func::FuncOp func_;
+  Value seed_;
+};
+
+/// `v` through the layer's dropout (none when its rate is 0), which the
+/// layer itself then no longer applies.
+Value dropoutAfter(OpBuilder &b, Operation *layer, Value v, double rate,
+                   bool perFeature, SeedArgument &seed) {
+  if (rate == 0.0)
+    return v;
+  layer->setAttr("dropout_rate", b.getF64FloatAttr(0.0));
+  return DropoutOp::create(b, layer->getLoc(), v.getType(), v, seed.get(),
+                           b.getF64FloatAttr(rate),
+                           perFeature ? b.getUnitAttr() : nullptr);
+}
+
 /// `layer` made linear, then `act` applied by an nm.apply after `v` (the
 /// layer's result or its pool); returns the value that replaces the layer.
 Value applyAfter(OpBuilder &b, Operation *layer, Value v,
@@ -47,10 +83,11 @@ Value applyAfter(OpBuilder &b, Operation *layer, Value v,
                          b.getStringAttr(::nm::activationName(act.kind)));
 }
 
-LogicalResult decomposeConv(ConvOp conv) {
+LogicalResult decomposeConv(ConvOp conv, SeedArgument &seed) {
   ::nm::Activation act = activationOf(conv.getActivation());
   bool pool = pooled(conv);
-  if ((!pool && act.kind == ::nm::ActivationKind::Linear) ||
+  double rate = conv.getDropoutRate().convertToDouble();
+  if ((!pool && act.kind == ::nm::ActivationKind::Linear && rate == 0.0) ||
       conv.getBatchNormalisation() || conv.getMfp() || conv.getDilation() ||
       !appliable(act))
     return success();
@@ -69,14 +106,16 @@ LogicalResult decomposeConv(ConvOp conv) {
                        PoolModeAttr::get(b.getContext(), PoolMode::Max));
   }
   v = applyAfter(b, conv, v, act);
+  v = dropoutAfter(b, conv, v, rate, /*perFeature=*/false, seed);
   for (OpOperand *u : uses)
     u->set(v);
   return success();
 }
 
-LogicalResult decomposePerceptron(PerceptronOp layer) {
+LogicalResult decomposePerceptron(PerceptronOp layer, SeedArgument &seed) {
   ::nm::Activation act = activationOf(layer.getActivation());
-  if (act.kind == ::nm::ActivationKind::Linear ||
+  double rate = layer.getDropoutRate().convertToDouble();
+  if ((act.kind == ::nm::ActivationKind::Linear && rate == 0.0) ||
       layer.getBatchNormalisation() || !appliable(act))
     return success();
   OpBuilder b(layer->getContext());
@@ -86,6 +125,7 @@ LogicalResult decomposePerceptron(PerceptronOp layer) {
   for (OpOperand &u : out.getUses())
     uses.push_back(&u);
   Value v = applyAfter(b, layer, out, act);
+  v = dropoutAfter(b, layer, v, rate, /*perFeature=*/true, seed);
   for (OpOperand *u : uses)
     u->set(v);
   return success();
@@ -109,9 +149,11 @@ LogicalResult decomposeLayers(func::FuncOp func) {
   for (Operation &op : func.front())
     if (isa<ConvOp, PerceptronOp>(op))
       layers.push_back(&op);
+  SeedArgument seed(func);
   for (Operation *op : layers) {
-    LogicalResult r = isa<ConvOp>(op) ? decomposeConv(cast<ConvOp>(op))
-                                      : decomposePerceptron(cast<PerceptronOp>(op));
+    LogicalResult r = isa<ConvOp>(op)
+                          ? decomposeConv(cast<ConvOp>(op), seed)
+                          : decomposePerceptron(cast<PerceptronOp>(op), seed);
     if (failed(r))
       return failure();
   }

@@ -91,10 +91,13 @@ def NmDecomposeLayers : Pass<"nm-decompose-layers", "::mlir::func::FuncOp"> {
     `nm.conv {pool, activation = a}` into a linear, unpooled nm.conv (the
     bias added before the pool, which max- and average-pooling commute
     with), an `nm.pool` and an `nm.apply {func = a}`; a Perceptron's
-    activation likewise. Each piece then has a local gradient. Layers with
+    activation likewise. A `dropout_rate` becomes an nm.dropout after the
+    activation, seeded by a new `nm.param = "seed"` argument (tensor<1xi64>,
+    the training step's seed): decomposed functions are training functions.
+    Each piece then has a local gradient. Layers with
     batch normalisation, MFP, dilation, maxout or prelu are left as they
-    are (--nm-autodiff names them). The rewritten function computes the
-    same values.
+    are (--nm-autodiff names them). Without dropout the rewritten function
+    computes the same values.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }

@@ -52,6 +52,7 @@ double worstGradientError(Model &m, const std::vector<Array> &batch) {
   const double h = 1e-6;
   double worst = 0, scale = 0;
   std::vector<std::pair<double, double>> pairs;
+  std::vector<std::string> where;
   for (const Node &n : m.nodes()) {
     for (auto &[name, p] : n.impl().params) {
       if (!p.trainable)
@@ -70,16 +71,25 @@ double worstGradientError(Model &m, const std::vector<Array> &batch) {
         p.value.setFlat(i, v);
         double numeric = (up - down) / (2 * h);
         pairs.push_back({g.getFlat(i), numeric});
+        where.push_back(n.name() + "." + name + "[" + std::to_string(i) + "]");
         scale = std::max(scale, std::abs(numeric));
       }
     }
   }
-  for (auto [analytic, numeric] : pairs)
-    worst = std::max(worst, std::abs(analytic - numeric) /
-                                std::max(std::abs(numeric), 1e-3 * scale));
+  std::string worstAt;
+  for (std::size_t k = 0; k < pairs.size(); ++k) {
+    auto [analytic, numeric] = pairs[k];
+    double e = std::abs(analytic - numeric) /
+               std::max(std::abs(numeric), 1e-3 * scale);
+    if (e > worst) {
+      worst = e;
+      worstAt = where[k] + ": " + std::to_string(analytic) + " vs " +
+                std::to_string(numeric);
+    }
+  }
   std::printf("%zu gradient entries, largest %.3g, worst relative error "
-              "%.3g\n",
-              pairs.size(), scale, worst);
+              "%.3g (%s)\n",
+              pairs.size(), scale, worst, worstAt.c_str());
   return worst;
 }
 
@@ -120,6 +130,24 @@ TEST_F(ModelTest, AveragePoolAndSquaredLossGradientsMatchFiniteDifferences) {
   Node out = Conv(c, 2, {2, 2}, {}, {.activation_func = "lin"});
   Node t = Input_like(out, {.name = "target", .dtype = "float64"});
   Node loss = AggregateLoss(SquaredLoss(out, t), {.name = "loss"});
+  model().designate_nodes({.input_node = x,
+                           .target_node = t,
+                           .loss_node = loss,
+                           .prediction_node = out});
+  toFloat64(model());
+  std::vector<Array> batch{randomArray(x.shape().shape(), gen, -1, 1),
+                           randomArray(t.shape().shape(), gen, -1, 1)};
+  EXPECT_LT(worstGradientError(model(), batch), 1e-4);
+}
+
+TEST_F(ModelTest, OverlappingMaxPoolGradientMatchesFiniteDifferences) {
+  std::mt19937 gen(13);
+  Node x = Input({1, 2, 12, 12}, "b,f,x,y", {.name = "raw", .dtype = "float64"});
+  Node c = Conv(x, 3, {2, 2}, {}, {.activation_func = "relu"});
+  c = Pool(c, {3, 3}, {.stride = {2, 2}});
+  Node out = Conv(c, 2, {2, 2}, {}, {.activation_func = "lin"});
+  Node t = Input_like(out, {.name = "target", .dtype = "float64"});
+  Node loss = AggregateLoss(AbsLoss(out, t), {.name = "loss"});
   model().designate_nodes({.input_node = x,
                            .target_node = t,
                            .loss_node = loss,
@@ -241,4 +269,37 @@ TEST_F(ModelTest, NonFiniteStepChangesNothing) {
   EXPECT_EQ(before.at("dot").at("w").getFlat(0),
             after.at("dot").at("w").getFlat(0));
   EXPECT_EQ(m.iterations(), 0);
+}
+
+namespace {
+/// d loss / d w of x = 1 -> Conv 1x1x1 (w, b, lin, dropout `rate`) ->
+/// squared loss against 0, with w = 0.5, b = 0.25.
+double dropoutWeightGradient(double rate, const std::string &name) {
+  model_manager.newmodel(name);
+  Node x = Input({1, 1, 4, 50, 50}, "b,f,z,x,y", {.name = "x"});
+  Node y = Conv(x, 1, {1, 1, 1}, {},
+                {.activation_func = "lin", .dropout_rate = rate});
+  Node t = Input_like(y, {.name = "t"});
+  Node loss = AggregateLoss(SquaredLoss(y, t), {.name = "loss"});
+  Model &m = model_manager.getmodel(name);
+  m.designate_nodes({.input_node = x, .target_node = t, .loss_node = loss});
+  y.impl().params.at("w").value.setFlat(0, 0.5);
+  y.impl().params.at("b").value.setFlat(0, 0.25);
+  std::vector<Array> batch{Array::full(x.shape().shape(), 1.0),
+                           Array(t.shape().shape())};
+  double g = m.gradients(batch).at("conv").at("w").getFlat(0);
+  // The same step draws the same mask.
+  EXPECT_EQ(g, m.gradients(batch).at("conv").at("w").getFlat(0));
+  return g;
+}
+} // namespace
+
+/// With y = mask * 2 (w + b) per element, d loss / d w is 4 x the kept
+/// fraction x the gradient without dropout: 2 for rate 0.5, give or take
+/// the binomial spread of 10,000 draws (sd of the ratio 0.02).
+TEST_F(ModelTest, DropoutKeepsHalfTheElementsAndScalesThem) {
+  double ratio = dropoutWeightGradient(0.5, "drop") /
+                 dropoutWeightGradient(0.0, "nodrop");
+  EXPECT_NEAR(ratio, 2.0, 0.1);
+  EXPECT_NE(ratio, 2.0);
 }

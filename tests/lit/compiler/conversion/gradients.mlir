@@ -1,7 +1,7 @@
 // The backward ops and the optimiser update in linalg: conv gradients as
 // named convs (the weight gradient's "batch" is the input channels), a
-// non-overlapping max-pool gradient as one elementwise generic over
-// (window, offset) axes, Adam's update as one generic with the parameter
+// non-overlapping max-pool gradient as an argmax per window and one
+// elementwise generic over (window, offset) axes, Adam's update as one generic with the parameter
 // and both moments as results.
 // RUN: nm-opt %s --split-input-file --convert-nm-to-linalg | FileCheck %s
 
@@ -25,8 +25,11 @@ func.func @conv_grads(%x: !x {nm.input = "x"}, %dy: !y {nm.input = "dy"},
 // CHECK-LABEL: func.func @max_pool_grad(
 // CHECK: tensor.extract_slice {{.*}} to tensor<1x2x4x4x4xf32>
 // CHECK: tensor.expand_shape {{.*}} into tensor<1x2x2x2x2x2x2x2xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel", "reduction", "parallel", "reduction"]
+// CHECK-SAME: outs({{.*}} : tensor<1x2x2x2x2xf32>, tensor<1x2x2x2x2xi64>)
+// CHECK: arith.cmpf ogt
 // CHECK: linalg.generic
-// CHECK: arith.cmpf oeq
+// CHECK: arith.cmpi eq
 // CHECK: tensor.collapse_shape
 // CHECK: tensor.pad
 func.func @max_pool_grad(%x: !x {nm.input = "x"}, %y: !y {nm.input = "y"},
