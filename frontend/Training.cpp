@@ -264,6 +264,8 @@ ModelParamValues Model::gradients(const std::vector<Array> &inputs) {
   const std::vector<ArgSpec> &specs = exe->signature().outputs;
   for (std::size_t i = 1; i < out.size(); ++i) {
     auto [param, suffix] = splitStateName(specs[i].name);
+    if (suffix != "grad")
+      continue; // a batch-norm running average
     std::optional<ParameterRef> ref = find_parameter(outputs, param);
     if (!ref)
       throw RuntimeError("gradient of unknown parameter '" + param + "'");

@@ -209,6 +209,12 @@ mlir::LogicalResult lower(ir::SoftmaxGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::MultinoulliNLLGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::LossGradOp op, LoweringContext &ctx);
 
+// BatchNorm.cpp: batch normalisation with batch statistics (training).
+mlir::LogicalResult lower(ir::BatchNormOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::BatchNormGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::BatchNormGammaGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::BatchNormRunningOp op, LoweringContext &ctx);
+
 // Dropout.cpp: the training-time dropout mask.
 mlir::LogicalResult lower(ir::DropoutOp op, LoweringContext &ctx);
 

@@ -153,7 +153,9 @@ LogicalResult LoweringContext::lowerOp(Operation *op) {
             ir::AccumulateOp, ir::RetagOp, ir::BroadcastGradOp,
             ir::ApplyGradOp, ir::CropGradOp, ir::PadGradOp, ir::SliceGradOp,
             ir::SoftmaxGradOp, ir::MultinoulliNLLGradOp, ir::LossGradOp,
-            ir::OptimizerUpdateOp, ir::DropoutOp>(
+            ir::OptimizerUpdateOp, ir::DropoutOp, ir::BatchNormOp,
+            ir::BatchNormGradOp, ir::BatchNormGammaGradOp,
+            ir::BatchNormRunningOp>(
           [&](auto o) { return lower(o, *this); })
       .Default([&](Operation *o) { return notImplemented(o); });
 }

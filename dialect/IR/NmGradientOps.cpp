@@ -52,6 +52,21 @@ LogicalResult DropoutOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
+LogicalResult BatchNormOp::buildGradients(OpBuilder &b, Value dout,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  if (needed[0])
+    grads[0] = BatchNormGradOp::create(b, loc, getY().getType(), getY(),
+                                       getGamma(), dout);
+  if (needed[1])
+    grads[1] =
+        BatchNormGammaGradOp::create(b, loc, getGamma().getType(), getY(), dout);
+  if (needed[2])
+    grads[2] = BiasGradOp::create(b, loc, getB().getType(), dout);
+  return success();
+}
+
 int64_t OptimizerUpdateOp::stateCount(StringRef optimiser) {
   if (optimiser == "SGD" || optimiser == "AdaGrad")
     return 1;

@@ -203,6 +203,52 @@ def Nm_LossGradOp : Nm_GradOp<"loss_grad"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Batch normalisation in training
+//===----------------------------------------------------------------------===//
+
+def Nm_BatchNormOp : Op<Nm_Dialect, "batch_norm",
+    [Pure,
+     DeclareOpInterfaceMethods<Nm_GradientInterface, ["buildGradients"]>]> {
+  let summary = "batch normalisation with the batch's statistics (training)";
+  let description = [{
+    ELEKTRONN2's 'train' and 'fadeout' batch normalisation of a layer's
+    linear output `y`: gamma (y - mean) / s + b per feature, mean and s over
+    every axis but 'f', s = sqrt(var) + 1e-6. --nm-decompose-layers creates
+    it (and the running-average updates, nm.batch_norm_running) from a
+    layer's `batch_normalisation`.
+  }];
+  let arguments = (ins AnyRankedTensor:$y, AnyRankedTensor:$gamma,
+                   AnyRankedTensor:$b);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_BatchNormGradOp : Nm_GradOp<"batch_norm_grad"> {
+  let summary = "gradient of nm.batch_norm with respect to y";
+  let description = [{
+    (1/s) (g - mean(g) - x̂ (s / sqrt(var)) mean(g x̂)) with g = gamma · dout
+    and x̂ = (y - mean) / s: the exact derivative of ELEKTRONN2's formula
+    (the 1e-6 outside the square root).
+  }];
+  let arguments = (ins AnyRankedTensor:$y, AnyRankedTensor:$gamma,
+                   AnyRankedTensor:$dout);
+}
+
+def Nm_BatchNormGammaGradOp : Nm_GradOp<"batch_norm_gamma_grad"> {
+  let summary = "gradient of nm.batch_norm with respect to gamma: Σ dout x̂";
+  let arguments = (ins AnyRankedTensor:$y, AnyRankedTensor:$dout);
+}
+
+def Nm_BatchNormRunningOp : Nm_GradOp<"batch_norm_running"> {
+  let summary = "a running batch-norm statistic after one step";
+  let description = [{
+    0.9995 · `stat` + 0.0005 · the batch's mean of `y` (its s with `std`),
+    ELEKTRONN2's extra update of the mean and std parameters.
+  }];
+  let arguments = (ins AnyRankedTensor:$y, AnyRankedTensor:$stat, UnitAttr:$std);
+}
+
+//===----------------------------------------------------------------------===//
 // Optimisers
 //===----------------------------------------------------------------------===//
 

@@ -65,9 +65,8 @@ struct AutodiffPass : impl::NmAutodiffBase<AutodiffPass> {
 
 } // namespace
 
-/// Appends `values` to the function's results with the given names.
-static void appendResults(func::FuncOp func, ArrayRef<Value> values,
-                          ArrayRef<std::string> names) {
+void appendNamedResults(func::FuncOp func, ArrayRef<Value> values,
+                        ArrayRef<std::string> names) {
   auto ret = cast<func::ReturnOp>(func.front().getTerminator());
   SmallVector<Value> operands(ret.getOperands());
   SmallVector<DictionaryAttr> attrs;
@@ -145,7 +144,7 @@ LogicalResult differentiate(func::FuncOp func) {
     results.push_back(g);
     names.push_back(name.str() + ":grad");
   }
-  appendResults(func, results, names);
+  appendNamedResults(func, results, names);
   return verify(func);
 }
 

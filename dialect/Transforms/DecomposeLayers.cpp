@@ -11,6 +11,7 @@
 #include "neuromancer/dialect/IR/NmAttrs.h"
 #include "neuromancer/dialect/IR/NmOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 
@@ -83,13 +84,73 @@ Value applyAfter(OpBuilder &b, Operation *layer, Value v,
                          b.getStringAttr(::nm::activationName(act.kind)));
 }
 
-LogicalResult decomposeConv(ConvOp conv, SeedArgument &seed) {
+/// Whether the layer normalises with the batch's statistics.
+template <typename LayerOp> bool trainBN(LayerOp layer) {
+  auto mode = layer.getBatchNormalisation();
+  return mode && (*mode == BatchNormMode::Train ||
+                  *mode == BatchNormMode::Fadeout);
+}
+
+/// Running averages of the batch-norm layers: the new mean and std, and
+/// the parameters they replace.
+struct RunningStats {
+  SmallVector<Value> values;
+  SmallVector<std::string> names;
+};
+
+/// The name of parameter argument `v` (`nm.param`), or "".
+std::string paramName(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg)
+    return "";
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  auto name = func ? func.getArgAttrOfType<StringAttr>(
+                         arg.getArgNumber(), NmDialect::kParamAttrName)
+                   : StringAttr();
+  return name ? name.str() : "";
+}
+
+/// Takes a 'train'/'fadeout' layer's batch norm out of it: its bias becomes
+/// zero (the normalisation would cancel it) and goes to the nm.batch_norm
+/// that the caller builds after the pooling; returns gamma, b, mean, std.
+template <typename LayerOp>
+SmallVector<Value, 4> detachBatchNorm(OpBuilder &b, LayerOp layer) {
+  SmallVector<Value, 4> parts{layer.getBn()[0], layer.getB(),
+                              layer.getBn()[1], layer.getBn()[2]};
+  OpBuilder before(layer);
+  auto bt = cast<RankedTensorType>(layer.getB().getType());
+  Value zero = arith::ConstantOp::create(
+      before, layer.getLoc(),
+      DenseElementsAttr::get(bt, before.getZeroAttr(bt.getElementType())));
+  layer.getBMutable().assign(zero);
+  layer.getBnMutable().clear();
+  layer->removeAttr("batch_normalisation");
+  return parts;
+}
+
+/// nm.batch_norm of `v` with the detached parts, recording the running
+/// averages' updates.
+Value batchNormAfter(OpBuilder &b, Location loc, Value v,
+                     ArrayRef<Value> parts, RunningStats &running) {
+  Value out = BatchNormOp::create(b, loc, v.getType(), v, parts[0], parts[1]);
+  for (int k = 0; k < 2; ++k) {
+    Value stat = parts[2 + k];
+    running.values.push_back(BatchNormRunningOp::create(
+        b, loc, stat.getType(), v, stat, k == 1 ? b.getUnitAttr() : nullptr));
+    running.names.push_back(paramName(stat));
+  }
+  return out;
+}
+
+LogicalResult decomposeConv(ConvOp conv, SeedArgument &seed,
+                            RunningStats &running) {
   ::nm::Activation act = activationOf(conv.getActivation());
-  bool pool = pooled(conv);
+  bool pool = pooled(conv), bn = trainBN(conv);
   double rate = conv.getDropoutRate().convertToDouble();
-  if ((!pool && act.kind == ::nm::ActivationKind::Linear && rate == 0.0) ||
-      conv.getBatchNormalisation() || conv.getMfp() || conv.getDilation() ||
-      !appliable(act))
+  if ((!pool && act.kind == ::nm::ActivationKind::Linear && rate == 0.0 &&
+       !bn) ||
+      (conv.getBatchNormalisation() && !bn) || conv.getMfp() ||
+      conv.getDilation() || !appliable(act))
     return success();
   OpBuilder b(conv->getContext());
   b.setInsertionPointAfter(conv);
@@ -97,6 +158,9 @@ LogicalResult decomposeConv(ConvOp conv, SeedArgument &seed) {
   SmallVector<OpOperand *> uses;
   for (OpOperand &u : out.getUses())
     uses.push_back(&u);
+  SmallVector<Value, 4> bnParts;
+  if (bn)
+    bnParts = detachBatchNorm(b, conv);
   Value v = out;
   if (pool) {
     DenseI64ArrayAttr window = conv.getPoolAttr();
@@ -105,6 +169,8 @@ LogicalResult decomposeConv(ConvOp conv, SeedArgument &seed) {
                        /*stride=*/nullptr, /*dilation=*/nullptr,
                        PoolModeAttr::get(b.getContext(), PoolMode::Max));
   }
+  if (bn)
+    v = batchNormAfter(b, conv.getLoc(), v, bnParts, running);
   v = applyAfter(b, conv, v, act);
   v = dropoutAfter(b, conv, v, rate, /*perFeature=*/false, seed);
   for (OpOperand *u : uses)
@@ -112,11 +178,13 @@ LogicalResult decomposeConv(ConvOp conv, SeedArgument &seed) {
   return success();
 }
 
-LogicalResult decomposePerceptron(PerceptronOp layer, SeedArgument &seed) {
+LogicalResult decomposePerceptron(PerceptronOp layer, SeedArgument &seed,
+                                  RunningStats &running) {
   ::nm::Activation act = activationOf(layer.getActivation());
   double rate = layer.getDropoutRate().convertToDouble();
-  if ((act.kind == ::nm::ActivationKind::Linear && rate == 0.0) ||
-      layer.getBatchNormalisation() || !appliable(act))
+  bool bn = trainBN(layer);
+  if ((act.kind == ::nm::ActivationKind::Linear && rate == 0.0 && !bn) ||
+      (layer.getBatchNormalisation() && !bn) || !appliable(act))
     return success();
   OpBuilder b(layer->getContext());
   b.setInsertionPointAfter(layer);
@@ -124,7 +192,11 @@ LogicalResult decomposePerceptron(PerceptronOp layer, SeedArgument &seed) {
   SmallVector<OpOperand *> uses;
   for (OpOperand &u : out.getUses())
     uses.push_back(&u);
-  Value v = applyAfter(b, layer, out, act);
+  Value v = out;
+  if (bn)
+    v = batchNormAfter(b, layer.getLoc(), v, detachBatchNorm(b, layer),
+                       running);
+  v = applyAfter(b, layer, v, act);
   v = dropoutAfter(b, layer, v, rate, /*perFeature=*/true, seed);
   for (OpOperand *u : uses)
     u->set(v);
@@ -150,13 +222,21 @@ LogicalResult decomposeLayers(func::FuncOp func) {
     if (isa<ConvOp, PerceptronOp>(op))
       layers.push_back(&op);
   SeedArgument seed(func);
+  RunningStats running;
   for (Operation *op : layers) {
-    LogicalResult r = isa<ConvOp>(op)
-                          ? decomposeConv(cast<ConvOp>(op), seed)
-                          : decomposePerceptron(cast<PerceptronOp>(op), seed);
+    LogicalResult r =
+        isa<ConvOp>(op)
+            ? decomposeConv(cast<ConvOp>(op), seed, running)
+            : decomposePerceptron(cast<PerceptronOp>(op), seed, running);
     if (failed(r))
       return failure();
   }
+  for (const std::string &name : running.names)
+    if (name.empty())
+      return func.emitError() << "nm-decompose-layers: a batch-norm mean or "
+                                 "std that is not a parameter argument";
+  if (!running.values.empty())
+    appendNamedResults(func, running.values, running.names);
   // The layers' results lost their pooling: types follow core's rules again.
   if (failed(reinferTypes(func)))
     return failure();

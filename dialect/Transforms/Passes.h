@@ -33,6 +33,12 @@ mlir::LogicalResult differentiate(mlir::func::FuncOp func);
 mlir::LogicalResult addOptimizerStep(mlir::func::FuncOp func,
                                      llvm::StringRef optimiser);
 
+/// Appends `values` to the results of `func` (one block), named
+/// `nm.name = names[i]`.
+void appendNamedResults(mlir::func::FuncOp func,
+                        llvm::ArrayRef<mlir::Value> values,
+                        llvm::ArrayRef<std::string> names);
+
 /// The state tensors `optimiser` keeps per parameter, in order ("d" for
 /// SGD; "h"; "s", "d"; "m", "s"); empty for an unknown name.
 std::vector<std::string> optimizerStateNames(llvm::StringRef optimiser);

@@ -303,3 +303,60 @@ TEST_F(ModelTest, DropoutKeepsHalfTheElementsAndScalesThem) {
   EXPECT_NEAR(ratio, 2.0, 0.1);
   EXPECT_NE(ratio, 2.0);
 }
+
+/// Batch normalisation with the batch's statistics: the loss of the
+/// gradient function is the training-mode loss, which model.loss (the
+/// prediction form, stored statistics) is not, so the finite differences
+/// run on a training step's loss (SGD, lr 0: nothing changes).
+TEST_F(ModelTest, BatchNormGradientsMatchFiniteDifferences) {
+  std::mt19937 gen(17);
+  Node x = Input({2, 2, 7, 7}, "b,f,x,y", {.name = "raw", .dtype = "float64"});
+  Node c = Conv(x, 3, {2, 2}, {2, 2},
+                {.activation_func = "tanh", .batch_normalisation = "train"});
+  Node out = Conv(c, 2, {1, 1}, {}, {.activation_func = "lin"});
+  Node t = Input_like(out, {.name = "target", .dtype = "float64"});
+  Node loss = AggregateLoss(SquaredLoss(out, t), {.name = "loss"});
+  Model &m = model();
+  m.designate_nodes({.input_node = x, .target_node = t, .loss_node = loss});
+  toFloat64(m);
+  for (auto &[name, p] : c.impl().params)
+    if (name == "gamma" || name == "b")
+      for (int64_t i = 0; i < p.value.size(); ++i)
+        p.value.setFlat(i, 0.5 + 0.25 * static_cast<double>(i));
+  std::vector<Array> batch{randomArray(x.shape().shape(), gen, -1, 1),
+                           randomArray(t.shape().shape(), gen, -1, 1)};
+  m.set_opt_meta_params("SGD", {{"lr", 0.0}, {"mom", 0.0}});
+  ModelParamValues g = m.gradients(batch);
+  Array mean0 = c.impl().params.at("mean").value;
+  auto trainLoss = [&] {
+    // A step with lr 0 changes no parameter but the running averages.
+    Array mean = c.impl().params.at("mean").value,
+          sd = c.impl().params.at("std").value;
+    double l = m.trainingstep(batch, {.optimiser = "SGD"}).loss;
+    c.impl().params.at("mean").value = mean;
+    c.impl().params.at("std").value = sd;
+    return l;
+  };
+  const double h = 1e-6;
+  double worst = 0;
+  for (const std::string &pname : {"w", "b", "gamma"}) {
+    Array &v = c.impl().params.at(pname).value;
+    for (int64_t i = 0; i < v.size(); ++i) {
+      double old = v.getFlat(i);
+      v.setFlat(i, old + h);
+      double up = trainLoss();
+      v.setFlat(i, old - h);
+      double down = trainLoss();
+      v.setFlat(i, old);
+      double numeric = (up - down) / (2 * h);
+      double analytic = g.at("conv").at(pname).getFlat(i);
+      worst = std::max(worst, std::abs(analytic - numeric) /
+                                  std::max(std::abs(numeric), 1e-6));
+    }
+  }
+  std::printf("batch norm: worst relative gradient error %.3g\n", worst);
+  EXPECT_LT(worst, 1e-4);
+  // A real step moves the running mean towards the batch mean.
+  m.trainingstep(batch, {.optimiser = "SGD"});
+  EXPECT_NE(c.impl().params.at("mean").value.getFlat(0), mean0.getFlat(0));
+}
