@@ -26,6 +26,29 @@ Sizes withZ(Sizes s, int64_t z) {
   return s;
 }
 
+/// The pooling of a Conv node (conv output / node output per spatial axis),
+/// empty for other nodes and convs that do not pool.
+Sizes convPool(const Node &n) {
+  if (n.cls() != "Conv" || n.parents().size() != 1)
+    return {};
+  ParamValues p = n.get_param_values();
+  const TaggedShape &in = n.parents().front().shape(), &out = n.shape();
+  if (!p.contains("w") || in.nSpatial() != out.nSpatial())
+    return {};
+  const Sizes &w = p.at("w").shape();
+  Sizes k(w.end() - out.nSpatial(), w.end());
+  Sizes inS = in.spatialShape(), outS = out.spatialShape(), pool;
+  bool pools = false;
+  for (size_t a = 0; a < k.size(); ++a) {
+    int64_t conv = inS[a] - k[a] + 1;
+    if (inS[a] == None || outS[a] <= 0 || conv % outS[a] != 0)
+      return {};
+    pool.push_back(conv / outS[a]);
+    pools = pools || pool.back() > 1;
+  }
+  return pools ? pool : Sizes{};
+}
+
 } // namespace
 
 NetGeometry netGeometry(const Node &node) {
@@ -60,6 +83,9 @@ NetGeometry netGeometry(const Node &node) {
   g.inputType = inputs.front().dtype();
   std::vector<Node> nodes = node.all_parents();
   nodes.push_back(node);
+  for (const Node &n : nodes)
+    for (const auto &[name, value] : n.get_param_values())
+      g.paramBytes += static_cast<int64_t>(value.nbytes());
   for (const Node &n : nodes) {
     const TaggedShape &s = n.shape();
     if (n.is_source() || !s.hasTag('f') || s.nSpatial() != shape.nSpatial())
@@ -67,8 +93,18 @@ NetGeometry netGeometry(const Node &node) {
     Sizes fov = s.fov();
     if (std::any_of(fov.begin(), fov.end(), [](int64_t f) { return f <= 0; }))
       fov = g.fov; // unknown: as large as the output's (the smallest size)
-    g.nodeFeatures.push_back(s['f'] == None ? 1 : s['f']);
+    int64_t features = s['f'] == None ? 1 : s['f'];
+    g.nodeFeatures.push_back(features);
     g.nodeFov.push_back(g.twoD ? withZ(fov, 1) : fov);
+    // A pooling conv also holds its output before pooling: larger by
+    // (pool - 1) * dilation, i.e. a field of view smaller by that much.
+    if (Sizes pool = convPool(n); !pool.empty()) {
+      Sizes pre = fov, dilation = n.parents().front().shape().strides();
+      for (size_t a = 0; a < pre.size(); ++a)
+        pre[a] = std::max<int64_t>(1, pre[a] - (pool[a] - 1) * dilation[a]);
+      g.nodeFeatures.push_back(features);
+      g.nodeFov.push_back(g.twoD ? withZ(pre, 1) : pre);
+    }
   }
   if (g.twoD) {
     g.fov = withZ(g.fov, 1);
@@ -100,6 +136,10 @@ int64_t blockBytes(const NetGeometry &g, const Sizes &tile,
   return bytes + (int64_t(8) << 20);
 }
 
+int64_t processBytes(const NetGeometry &g) {
+  return (int64_t(192) << 20) + 2 * g.paramBytes;
+}
+
 Sizes chunkFor(const Sizes &tile) {
   Sizes chunk(3);
   for (int a = 0; a < 3; ++a) {
@@ -121,7 +161,8 @@ Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
   Sizes tile = roi;
   if (g.twoD)
     tile[0] = 1; // a 2-D network sees one z slice per call
-  while (blockBytes(g, tile, cost) > budget ||
+  int64_t process = processBytes(g);
+  while (process + blockBytes(g, tile, cost) > budget ||
          product(tile) > kMaxBlockVoxels) {
     // The axis whose block is largest relative to the field of view it
     // reads around: shrinking it costs the least halo overhead.
@@ -138,8 +179,10 @@ Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
     }
     if (best < 0)
       throw ValueError("--memory " + formatBytes(budget) +
-                       " is too small for one block: a block of one output "
-                       "voxel needs about " +
+                       " is too small: the process needs about " +
+                       formatBytes(process) +
+                       " besides the blocks and a block of one output voxel "
+                       "about " +
                        formatBytes(blockBytes(g, tile, cost)) +
                        " (the model reads a field of view of " +
                        formatTuple(g.fov) + " voxels)");

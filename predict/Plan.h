@@ -44,6 +44,8 @@ struct NetGeometry {
   /// memory estimate of the densified network's intermediate buffers).
   std::vector<int64_t> nodeFeatures;
   std::vector<Sizes> nodeFov;
+  /// Bytes of the parameters the prediction reads.
+  int64_t paramBytes = 0;
 };
 
 /// ValueError naming the node when it cannot be streamed (fewer than 2
@@ -61,10 +63,17 @@ struct BlockCost {
 /// Estimated peak bytes that predicting and writing one block of `tile`
 /// output voxels adds to the process: the raw box read and converted, the
 /// network's input, every intermediate buffer of the densified network
-/// (counted as alive at once, as the runtime's own check does), its output,
+/// (each node's output and, for pooling convs, the output before pooling;
+/// counted as alive at once, as the runtime's own check does), its output,
 /// the write buffer and HDF5's compression buffers, plus a fixed 8 MiB.
 int64_t blockBytes(const NetGeometry &g, const Sizes &tile,
                    const BlockCost &cost);
+
+/// What the process holds besides the blocks once the model is loaded and
+/// compiled: a fixed 192 MiB (the libraries, LLVM's heap kept after
+/// compiling, HDF5, the compiled code; measured on neuro3d: about 150 MiB)
+/// plus twice the parameters (the model's and the bound copies).
+int64_t processBytes(const NetGeometry &g);
 
 /// HDF5 chunk (z, x, y) for a tile: per axis a divisor of the tile of at
 /// most 64 voxels (the tile itself when it has no divisor from 16 to 64).
@@ -76,11 +85,12 @@ constexpr int64_t kDefaultMemory = int64_t(1) << 30;
 /// allows more, so that progress and resume stay fine-grained.
 constexpr int64_t kMaxBlockVoxels = int64_t(1) << 24;
 
-/// The tile for `roi` within `budget`: starts at the whole ROI and shrinks
-/// the axis that is longest relative to its field of view by a quarter
-/// (rounded to a multiple of 64 from 64 on) until the estimate fits.
-/// Deterministic in (geometry, roi, budget, cost). ValueError when even a
-/// tile of one voxel does not fit, naming the budget and the need.
+/// The tile for `roi` within `budget` (the process's peak resident memory):
+/// starts at the whole ROI and shrinks the axis that is longest relative to
+/// its field of view by a quarter (rounded to a multiple of 64 from 64 on)
+/// until processBytes + blockBytes fits. Deterministic in (geometry, roi,
+/// budget, cost). ValueError when even a tile of one voxel does not fit,
+/// naming the budget and the need.
 Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
                  const BlockCost &cost);
 

@@ -17,6 +17,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace nm::predict {
 namespace {
@@ -205,15 +208,18 @@ StreamReport predictStream(const StreamOptions &o) {
     why = "chosen for --memory " + formatBytes(budget);
   }
   BlockGrid grid(roi, tile);
-  int64_t estimate = blockBytes(g, grid.tile, cost);
+  int64_t perBlock = blockBytes(g, grid.tile, cost);
+  int64_t estimate = processBytes(g) + perBlock;
   if (!o.tile.empty() && o.memory > 0 && estimate > o.memory)
     throw ValueError("--tile " + formatTuple(o.tile) + " needs about " +
-                     formatBytes(estimate) + " per block, more than --memory " +
+                     formatBytes(estimate) + " (" + formatBytes(perBlock) +
+                     " per block), more than --memory " +
                      formatBytes(o.memory));
   identity["tile"] = grid.tile;
   say("tile (z, x, y) " + formatTuple(grid.tile) + " " + why + ", about " +
-      formatBytes(estimate) + " per block; " + std::to_string(grid.size()) +
-      " blocks " + formatTuple(grid.counts) + " over the ROI " +
+      formatBytes(perBlock) + " per block, " + formatBytes(estimate) +
+      " in all; " + std::to_string(grid.size()) +
+      (grid.size() == 1 ? " block " : " blocks ") + formatTuple(grid.counts) + " over the ROI " +
       formatTuple(roi) + " at " + formatTuple(lo));
 
   OutputSpec spec;
@@ -270,6 +276,8 @@ StreamReport predictStream(const StreamOptions &o) {
   for (int a = g.twoD ? 1 : 0; a < 3; ++a)
     netIn.push_back(inShape[a]);
   int64_t tileVoxels = product(grid.tile);
+  bool trimmed = false;
+  (void)trimmed;
   try {
     for (int64_t i = 0; i < grid.size(); ++i) {
       if (store.done(i))
@@ -319,6 +327,12 @@ StreamReport predictStream(const StreamOptions &o) {
           }
       store.write(b, o.asUint8 ? static_cast<const void *>(u.data())
                                : static_cast<const void *>(f.data()));
+#ifdef __GLIBC__
+      // Hands back to the system what compiling (in the first block's
+      // call) left in malloc's free lists: it would count against --memory.
+      if (!trimmed)
+        trimmed = ::malloc_trim(0) >= 0;
+#endif
       progress.step(static_cast<double>(product(w)));
       if (o.afterBlock)
         o.afterBlock(i, store.doneCount());

@@ -28,7 +28,7 @@ struct StreamOptions {
   bool padRaw = false, asUint8 = false, overwrite = false;
   std::vector<int64_t> classes;    // empty: all, in order
   std::optional<Sizes> roiLo, roiHi; // raw voxels [lo, hi), (z, x, y)
-  int64_t memory = 0;              // bytes; 0: kDefaultMemory
+  int64_t memory = 0;              // peak RSS bytes; 0: kDefaultMemory
   Sizes tile;                      // empty: chosen from the budget
   int threads = 0;                 // 0: the runtime's default
   std::optional<double> mean, std;
@@ -47,7 +47,8 @@ struct StreamOptions {
 
 struct StreamReport {
   Sizes roiLo, roiShape, tile, chunk;
-  int64_t blocks = 0, resumed = 0, estimateBytes = 0;
+  int64_t blocks = 0, resumed = 0;
+  int64_t estimateBytes = 0; // process + one block, as --memory counts
   double seconds = 0;
 };
 

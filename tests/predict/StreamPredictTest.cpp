@@ -142,12 +142,14 @@ TEST_F(StreamTest, SameBitsForOneAndTwoThreadsAndAcrossTiles) {
   EXPECT_LE(maxRelError(readH5(path("out.h5"), "pred"), one), 1e-5);
   // The default tile: chosen from the budget alone, the same each time.
   o.tile = {};
-  o.memory = 9 << 20;
+  // 192 MiB for the process, 8 MiB + a little for the blocks.
+  o.memory = (200 << 20) + (100 << 10);
   predict::StreamReport a = predict::predictStream(o);
   o.threads = 1;
   predict::StreamReport b = predict::predictStream(o);
   EXPECT_EQ(a.tile, b.tile);
-  EXPECT_LE(a.estimateBytes, 9 << 20);
+  EXPECT_LE(a.estimateBytes, o.memory);
+  EXPECT_GT(a.blocks, 1);
   EXPECT_LE(maxRelError(readH5(path("out.h5"), "pred"), one), 1e-5);
 }
 
