@@ -163,9 +163,9 @@ std::string torchLayers(const std::vector<Layer> &layers) {
 }
 
 /// Runs the PyTorch script; seconds per variant ("dilated", "stitch").
-std::map<std::string, double> runTorch(const std::string &script,
-                                       int threads, const Sizes &shape,
-                                       const Sizes &patch, const Sizes &strides,
+std::map<std::string, double> runTorch(const std::string &script, int threads,
+                                       const Sizes &shape, const Sizes &patch,
+                                       const Sizes &strides,
                                        const Sizes &offsets,
                                        const std::vector<Layer> &layers) {
   auto join = [](const Sizes &v) {
@@ -244,9 +244,9 @@ int main(int argc, char **argv) {
   nm::Array raw(shape);
   for (int64_t i = 0; i < raw.size(); ++i)
     raw.data<float>()[i] = u(gen);
-  nm::DenseTiling t = nm::denseTiling(shape, patch3, out.spatialShape(),
-                                      strides, offsets, true)
-                          .take();
+  nm::DenseTiling t =
+      nm::denseTiling(shape, patch3, out.spatialShape(), strides, offsets, true)
+          .take();
   double voxels = static_cast<double>(product(t.predShape));
   double usefulFlops = denseFlopsPerVoxel(layers) * voxels;
   Sizes tileShape = t.tileShape;
@@ -268,8 +268,8 @@ int main(int argc, char **argv) {
     nm::set_num_threads(static_cast<int>(threads));
     std::vector<double> rounds = nm::bench::fmaPeakRounds(threads);
     double peak = *std::max_element(rounds.begin(), rounds.end());
-    std::printf("\n## threads=%lld, FMA peak %.0f GFLOP/s\n", (long long)threads,
-                peak);
+    std::printf("\n## threads=%lld, FMA peak %.0f GFLOP/s\n",
+                (long long)threads, peak);
     std::printf("| engine | s | Mvoxels/s | useful GFLOP/s | %% of peak | "
                 "executed GFLOP | executed %% of peak | peak RSS MiB |\n");
     std::map<std::string, double> time;
@@ -291,9 +291,9 @@ int main(int argc, char **argv) {
                   peakRssMiB());
     }
     if (torch) {
-      std::map<std::string, double> tt = runTorch(
-          torchScript, static_cast<int>(threads), shape, patch3, strides,
-          offsets, layers);
+      std::map<std::string, double> tt =
+          runTorch(torchScript, static_cast<int>(threads), shape, patch3,
+                   strides, offsets, layers);
       for (auto &[variant, sec] : tt) {
         double g = usefulFlops / sec / 1e9;
         std::printf("| pytorch %s | %.2f | %.4f | %.1f | %.0f%% | | | |\n",

@@ -35,15 +35,14 @@ std::string Progress::duration(double seconds) {
 }
 
 std::string Progress::line() const {
-  double elapsed =
-      std::chrono::duration<double>(Clock::now() - start_).count();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
   double units = doneUnits_ - startUnits_;
   double rate = elapsed > 0 ? units / elapsed : 0;
   char rateText[48];
   std::snprintf(rateText, sizeof rateText, "%.3g M%s/s", rate / 1e6,
                 options_.units.c_str());
-  std::string eta = rate > 0 ? duration((totalUnits_ - doneUnits_) / rate)
-                             : std::string("?");
+  std::string eta =
+      rate > 0 ? duration((totalUnits_ - doneUnits_) / rate) : std::string("?");
   char text[160];
   std::snprintf(text, sizeof text, "%lld/%lld %s (%.1f %%), %s, ETA %s",
                 static_cast<long long>(done_), static_cast<long long>(total_),

@@ -92,8 +92,7 @@ void writeAttribute(hid_t obj, const std::string &name,
   } else if (value.is_array()) {
     std::vector<int64_t> v = value.get<std::vector<int64_t>>();
     hsize_t n = v.size();
-    h5::Handle space(n ? H5Screate_simple(1, &n, nullptr)
-                       : H5Screate(H5S_NULL),
+    h5::Handle space(n ? H5Screate_simple(1, &n, nullptr) : H5Screate(H5S_NULL),
                      H5Sclose);
     h5::Handle attr(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space,
                                H5P_DEFAULT, H5P_DEFAULT),
@@ -164,8 +163,7 @@ void OutputStore::checkTarget(const std::string &path,
     throw IOError("output file '" + path +
                   "' exists and is not an HDF5 file; it is left untouched "
                   "(predict adds its dataset to HDF5 files only)");
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
-                  H5Fclose);
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok())
     throw IOError("output file '" + path +
                   "' exists but HDF5 cannot open it; it is left untouched");
@@ -175,8 +173,8 @@ void OutputStore::checkTarget(const std::string &path,
   if (has && !fs::exists(partialPath(path, dataset), ec))
     std::remove(journalPath(path, dataset).c_str());
   if (!overwrite && has)
-    throw IOError("output file '" + path + "' already has dataset '" +
-                  dataset + "'; pass --overwrite to replace it");
+    throw IOError("output file '" + path + "' already has dataset '" + dataset +
+                  "'; pass --overwrite to replace it");
 }
 
 std::optional<nlohmann::json>
@@ -196,8 +194,8 @@ OutputStore::unfinishedIdentity(const std::string &path,
 OutputStore::OutputStore(const OutputSpec &spec, const BlockGrid &grid)
     : h_(std::make_unique<Handles>()), spec_(spec), grid_(grid),
       partial_(partialPath(spec.path, spec.dataset)),
-      journal_(journalPath(spec.path, spec.dataset)),
-      done_(grid.size(), false), hashes_(grid.size(), 0) {
+      journal_(journalPath(spec.path, spec.dataset)), done_(grid.size(), false),
+      hashes_(grid.size(), 0) {
   h5::silenceErrors();
   std::optional<nlohmann::json> earlier =
       unfinishedIdentity(spec.path, spec.dataset);
@@ -240,16 +238,15 @@ void OutputStore::create() {
   std::remove(journal_.c_str());
   std::remove(partial_.c_str());
   errno = 0;
-  hid_t file = H5Fcreate(partial_.c_str(), H5F_ACC_EXCL, H5P_DEFAULT,
-                         H5P_DEFAULT);
+  hid_t file =
+      H5Fcreate(partial_.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0)
     throw IOError("cannot create the partial output '" + partial_ + "'" +
                   systemReason());
   h_->file = std::make_unique<h5::Handle>(file, H5Fclose);
-  hsize_t dims[4] = {static_cast<hsize_t>(spec_.channels),
-                     static_cast<hsize_t>(grid_.roi[0]),
-                     static_cast<hsize_t>(grid_.roi[1]),
-                     static_cast<hsize_t>(grid_.roi[2])};
+  hsize_t dims[4] = {
+      static_cast<hsize_t>(spec_.channels), static_cast<hsize_t>(grid_.roi[0]),
+      static_cast<hsize_t>(grid_.roi[1]), static_cast<hsize_t>(grid_.roi[2])};
   hsize_t chunk[4] = {1, static_cast<hsize_t>(spec_.chunk[0]),
                       static_cast<hsize_t>(spec_.chunk[1]),
                       static_cast<hsize_t>(spec_.chunk[2])};
@@ -273,8 +270,7 @@ void OutputStore::create() {
   if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0 || !syncHdf5(file))
     throw IOError("cannot write the partial output '" + partial_ + "'" +
                   systemReason());
-  writeFileAtomically(journal_,
-                      kJournalMagic + spec_.identity.dump() + "\n");
+  writeFileAtomically(journal_, kJournalMagic + spec_.identity.dump() + "\n");
 }
 
 bool OutputStore::reopen() {
@@ -325,8 +321,8 @@ void OutputStore::verify() {
       start[a + 1] = static_cast<hsize_t>(b.writeLo[a]);
       count[a + 1] = static_cast<hsize_t>(b.writeSize[a]);
     }
-    std::vector<unsigned char> data(count[0] * count[1] * count[2] *
-                                    count[3] * elem);
+    std::vector<unsigned char> data(count[0] * count[1] * count[2] * count[3] *
+                                    elem);
     h5::Handle fileSpace(H5Dget_space(*h_->ds), H5Sclose);
     H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nullptr, count,
                         nullptr);
@@ -350,8 +346,8 @@ void OutputStore::write(const Block &b, const void *data) {
     start[a + 1] = static_cast<hsize_t>(b.writeLo[a]);
     count[a + 1] = static_cast<hsize_t>(b.writeSize[a]);
   }
-  size_t bytes = count[0] * count[1] * count[2] * count[3] *
-                 (spec_.asUint8 ? 1 : 4);
+  size_t bytes =
+      count[0] * count[1] * count[2] * count[3] * (spec_.asUint8 ? 1 : 4);
   h5::Handle fileSpace(H5Dget_space(*h_->ds), H5Sclose);
   H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nullptr, count,
                       nullptr);
@@ -402,8 +398,8 @@ void OutputStore::finalise() {
   std::error_code ec;
   if (!fs::exists(spec_.path, ec)) {
     if (std::rename(partial_.c_str(), spec_.path.c_str()) != 0)
-      throw IOError("cannot rename '" + partial_ + "' to '" + spec_.path +
-                    "'" + systemReason());
+      throw IOError("cannot rename '" + partial_ + "' to '" + spec_.path + "'" +
+                    systemReason());
     syncDirectory(spec_.path);
     dropJournal();
     return;
@@ -424,8 +420,8 @@ void OutputStore::finalise() {
                     spec_.dataset + "'");
     if (pathExists(dst, spec_.dataset)) {
       if (!spec_.overwrite)
-        throw IOError("output file '" + spec_.path +
-                      "' got a dataset '" + spec_.dataset +
+        throw IOError("output file '" + spec_.path + "' got a dataset '" +
+                      spec_.dataset +
                       "' while predicting; pass --overwrite to replace it");
       H5Ldelete(dst, spec_.dataset.c_str(), H5P_DEFAULT);
     }
@@ -435,7 +431,8 @@ void OutputStore::finalise() {
                 H5P_DEFAULT, lcpl) < 0 ||
         !dst.close())
       throw IOError("copying dataset '" + spec_.dataset + "' into '" +
-                    spec_.path + "' failed (disk full?); rerun the same "
+                    spec_.path +
+                    "' failed (disk full?); rerun the same "
                     "command to retry (the blocks are kept)");
   }
   out.commit();

@@ -255,8 +255,8 @@ int64_t parseMemory(const std::string &text) {
               : unit == "T" ? 40
                             : -1;
   double value = 0;
-  bool number = digits > 0 && std::count(text.begin(),
-                                         text.begin() + digits, '.') <= 1 &&
+  bool number = digits > 0 &&
+                std::count(text.begin(), text.begin() + digits, '.') <= 1 &&
                 text[0] != '.';
   if (number)
     value = std::stod(text.substr(0, digits)) * std::ldexp(1.0, shift);

@@ -50,8 +50,8 @@ RawInput::RawInput(const std::string &path, const std::string &dataset)
     : h_(std::make_unique<Handles>()) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
-    throw IOError("raw file '" + path + "' cannot be read: " +
-                  std::strerror(errno));
+    throw IOError("raw file '" + path +
+                  "' cannot be read: " + std::strerror(errno));
   h5::silenceErrors();
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
@@ -63,8 +63,8 @@ RawInput::RawInput(const std::string &path, const std::string &dataset)
     if (names.size() != 1)
       throw KeyError("raw file '" + path + "' has " +
                      std::to_string(names.size()) + " datasets (" +
-                     formatStringList(names) +
-                     "); name one as '" + path + ":DATASET'");
+                     formatStringList(names) + "); name one as '" + path +
+                     ":DATASET'");
     dataset_ = names.front();
   }
   name_ = path + ":" + dataset_;
@@ -91,7 +91,9 @@ RawInput::RawInput(const std::string &path, const std::string &dataset)
   elemSize_ = H5Tget_size(native);
   isFloat_ = cls == H5T_FLOAT;
   isSigned_ = !isFloat_ && H5Tget_sign(type) == H5T_SGN_2;
-  typeName_ = std::string(isFloat_ ? "float" : isSigned_ ? "int" : "uint") +
+  typeName_ = std::string(isFloat_    ? "float"
+                          : isSigned_ ? "int"
+                                      : "uint") +
               std::to_string(8 * elemSize_);
   h5::Handle space(H5Dget_space(ds), H5Sclose);
   int rank = H5Sget_simple_extent_ndims(space);
@@ -178,22 +180,22 @@ std::vector<float> RawInput::read(const Sizes &lo, const Sizes &shape,
   H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr,
                       count.data(), nullptr);
   int64_t fileVoxels = fileN[0] * fileN[1] * fileN[2];
-  std::vector<unsigned char> buf(
-      static_cast<size_t>(channels_ * fileVoxels) * elemSize_);
+  std::vector<unsigned char> buf(static_cast<size_t>(channels_ * fileVoxels) *
+                                 elemSize_);
   if (H5Dread(*h_->ds, *h_->type, mem, space, H5P_DEFAULT, buf.data()) < 0)
     throw IOError("reading " + formatTuple(shape) + " voxels at " +
                   formatTuple(lo) + " of " + name_ + " failed");
   // Gather (channel, z, x, y) of the box from the file box.
   std::vector<int64_t> gather;
-  gather.reserve(static_cast<size_t>(channels_ * shape[0] * shape[1] *
-                                     shape[2]));
+  gather.reserve(
+      static_cast<size_t>(channels_ * shape[0] * shape[1] * shape[2]));
   for (int64_t c = 0; c < channels_; ++c)
     for (int64_t z : index[0])
       for (int64_t x : index[1]) {
-        int64_t row = ((c * fileN[0] + z - fileLo[0]) * fileN[1] + x -
-                       fileLo[1]) *
-                          fileN[2] -
-                      fileLo[2];
+        int64_t row =
+            ((c * fileN[0] + z - fileLo[0]) * fileN[1] + x - fileLo[1]) *
+                fileN[2] -
+            fileLo[2];
         for (int64_t y : index[2])
           gather.push_back(row + y);
       }

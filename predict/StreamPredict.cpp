@@ -83,20 +83,18 @@ void resolveRoi(const StreamOptions &o, const RawInput &raw,
     hi = *o.roiHi;
     for (int a = 0; a < 3; ++a)
       if (lo[a] < 0 || hi[a] > n[a] || lo[a] >= hi[a])
-        throw ValueError("--roi: the " + std::string(1, kAxes[a]) +
-                         " range [" + std::to_string(lo[a]) + ", " +
-                         std::to_string(hi[a]) +
+        throw ValueError("--roi: the " + std::string(1, kAxes[a]) + " range [" +
+                         std::to_string(lo[a]) + ", " + std::to_string(hi[a]) +
                          ") is empty or not inside " + raw.name() +
                          ", which has " + std::to_string(n[a]) +
                          " voxels along " + kAxes[a]);
   } else if (!o.padRaw) {
     for (int a = 0; a < 3; ++a) {
       if (n[a] < g.fov[a])
-        throw ValueError(raw.name() + " has " + std::to_string(n[a]) +
-                         " voxels along " + kAxes[a] +
-                         ", fewer than the model's field of view of " +
-                         std::to_string(g.fov[a]) +
-                         "; pass --pad-raw to mirror-pad it");
+        throw ValueError(
+            raw.name() + " has " + std::to_string(n[a]) + " voxels along " +
+            kAxes[a] + ", fewer than the model's field of view of " +
+            std::to_string(g.fov[a]) + "; pass --pad-raw to mirror-pad it");
       lo[a] = g.offsets[a];
       hi[a] = n[a] - g.offsets[a]; // ELEKTRONN2: raw - 2 * offsets
     }
@@ -107,13 +105,13 @@ void resolveRoi(const StreamOptions &o, const RawInput &raw,
     int64_t first = lo[a] - g.offsets[a];
     int64_t end = hi[a] - 1 - g.offsets[a] + g.fov[a];
     if (first < 0 || end > n[a])
-      throw ValueError(
-          "--roi: the " + std::string(1, kAxes[a]) + " range [" +
-          std::to_string(lo[a]) + ", " + std::to_string(hi[a]) +
-          ") needs raw voxels [" + std::to_string(first) + ", " +
-          std::to_string(end) + ") with the model's field of view, but " +
-          raw.name() + " has 0.." + std::to_string(n[a]) +
-          "; pass --pad-raw to mirror the missing ones");
+      throw ValueError("--roi: the " + std::string(1, kAxes[a]) + " range [" +
+                       std::to_string(lo[a]) + ", " + std::to_string(hi[a]) +
+                       ") needs raw voxels [" + std::to_string(first) + ", " +
+                       std::to_string(end) +
+                       ") with the model's field of view, but " + raw.name() +
+                       " has 0.." + std::to_string(n[a]) +
+                       "; pass --pad-raw to mirror the missing ones");
   }
 }
 
@@ -144,9 +142,8 @@ StreamReport predictStream(const StreamOptions &o) {
   Node node = predictionNode(o.model);
   NetGeometry g = netGeometry(node);
   if (raw.channels() != g.channels)
-    throw ValueError(raw.name() + " has shape " +
-                     formatTuple(raw.fileShape()) + ", that is " +
-                     std::to_string(raw.channels()) +
+    throw ValueError(raw.name() + " has shape " + formatTuple(raw.fileShape()) +
+                     ", that is " + std::to_string(raw.channels()) +
                      " channel(s) (a 3-D dataset is one channel, a 4-D one "
                      "is (ch, z, x, y)); the model reads " +
                      std::to_string(g.channels));
@@ -190,9 +187,8 @@ StreamReport predictStream(const StreamOptions &o) {
   Sizes tile;
   std::string why;
   if (!o.tile.empty()) {
-    if (o.tile.size() != 3 ||
-        std::any_of(o.tile.begin(), o.tile.end(),
-                    [](int64_t t) { return t < 1; }))
+    if (o.tile.size() != 3 || std::any_of(o.tile.begin(), o.tile.end(),
+                                          [](int64_t t) { return t < 1; }))
       throw ValueError("--tile: " + formatTuple(o.tile) +
                        " is not three positive sizes z,x,y");
     tile = o.tile;
@@ -219,8 +215,8 @@ StreamReport predictStream(const StreamOptions &o) {
   say("tile (z, x, y) " + formatTuple(grid.tile) + " " + why + ", about " +
       formatBytes(perBlock) + " per block, " + formatBytes(estimate) +
       " in all; " + std::to_string(grid.size()) +
-      (grid.size() == 1 ? " block " : " blocks ") + formatTuple(grid.counts) + " over the ROI " +
-      formatTuple(roi) + " at " + formatTuple(lo));
+      (grid.size() == 1 ? " block " : " blocks ") + formatTuple(grid.counts) +
+      " over the ROI " + formatTuple(roi) + " at " + formatTuple(lo));
 
   OutputSpec spec;
   spec.path = o.out;
@@ -290,16 +286,15 @@ StreamReport predictStream(const StreamOptions &o) {
       Array input(netIn, DType::Float32);
       std::copy(x.begin(), x.end(), input.data<float>());
       x = {};
-      Array out = call_densified(
-          node, {g.inputType == DType::Float32 ? std::move(input)
-                                               : input.astype(g.inputType)});
+      Array out = call_densified(node, {g.inputType == DType::Float32
+                                            ? std::move(input)
+                                            : input.astype(g.inputType)});
       if (out.size() != g.labels * tileVoxels)
-        throw ValueError("the model's densified network returned " +
-                         out.shapeString() + " for a block of " +
-                         formatTuple(inShape) + " raw voxels, not " +
-                         std::to_string(g.labels) + " x " +
-                         formatTuple(grid.tile) +
-                         ": streaming needs a network of valid convolutions");
+        throw ValueError(
+            "the model's densified network returned " + out.shapeString() +
+            " for a block of " + formatTuple(inShape) + " raw voxels, not " +
+            std::to_string(g.labels) + " x " + formatTuple(grid.tile) +
+            ": streaming needs a network of valid convolutions");
       if (out.dtype() != DType::Float32)
         out = out.astype(DType::Float32);
       const float *p = out.data<float>();
@@ -417,8 +412,7 @@ std::vector<int64_t> parseClasses(const std::string &text) {
   }
 }
 
-std::pair<std::string, std::string>
-splitDatasetPath(const std::string &arg) {
+std::pair<std::string, std::string> splitDatasetPath(const std::string &arg) {
   std::error_code ec;
   if (std::filesystem::exists(arg, ec))
     return {arg, ""};

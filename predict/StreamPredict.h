@@ -22,15 +22,15 @@
 namespace nm::predict {
 
 struct StreamOptions {
-  std::string model;               // model file (model.save)
-  std::string raw, rawDataset;     // dataset empty: the file's only one
+  std::string model;           // model file (model.save)
+  std::string raw, rawDataset; // dataset empty: the file's only one
   std::string out, outDataset = "prediction";
   bool padRaw = false, asUint8 = false, overwrite = false;
-  std::vector<int64_t> classes;    // empty: all, in order
+  std::vector<int64_t> classes;      // empty: all, in order
   std::optional<Sizes> roiLo, roiHi; // raw voxels [lo, hi), (z, x, y)
-  int64_t memory = 0;              // peak RSS bytes; 0: kDefaultMemory
-  Sizes tile;                      // empty: chosen from the budget
-  int threads = 0;                 // 0: the runtime's default
+  int64_t memory = 0;                // peak RSS bytes; 0: kDefaultMemory
+  Sizes tile;                        // empty: chosen from the budget
+  int threads = 0;                   // 0: the runtime's default
   std::optional<double> mean, std;
   /// Where the progress bar or lines go (nullptr: nowhere); tty -1 asks
   /// isatty, interval is the seconds between plain lines.

@@ -22,31 +22,30 @@ namespace nm::testing {
 inline void writeH5(const std::string &path, const std::string &name,
                     const Array &a, bool append = false) {
   h5::silenceErrors();
-  hid_t file = append ? H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)
-                      : H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
-                                  H5P_DEFAULT);
+  hid_t file =
+      append ? H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)
+             : H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0)
     throw std::runtime_error("cannot create " + path);
   h5::Handle f(file, H5Fclose);
   std::vector<hsize_t> dims(a.shape().begin(), a.shape().end());
-  h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()),
-                                    dims.data(), nullptr),
-                   H5Sclose);
+  h5::Handle space(
+      H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
   h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl, 1);
   hid_t type = h5::nativeType(a.dtype());
-  h5::Handle ds(H5Dcreate2(f, name.c_str(), type, space, lcpl, H5P_DEFAULT,
-                           H5P_DEFAULT),
-                H5Dclose);
-  if (!ds.ok() || H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           a.raw()) < 0)
+  h5::Handle ds(
+      H5Dcreate2(f, name.c_str(), type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
+      H5Dclose);
+  if (!ds.ok() ||
+      H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.raw()) < 0)
     throw std::runtime_error("cannot write " + path + ":" + name);
 }
 
 /// A dataset of strings (a non-numeric volume).
 inline void writeStringH5(const std::string &path, const std::string &name) {
-  h5::Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
-                         H5P_DEFAULT),
+  h5::Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                H5Fclose);
   h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type, 4);
@@ -83,9 +82,9 @@ inline std::string stringAttribute(const std::string &path,
                                    const std::string &ds,
                                    const std::string &name) {
   h5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  h5::Handle attr(H5Aopen_by_name(f, ds.c_str(), name.c_str(), H5P_DEFAULT,
-                                  H5P_DEFAULT),
-                  H5Aclose);
+  h5::Handle attr(
+      H5Aopen_by_name(f, ds.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
   if (!attr.ok())
     return "";
   h5::Handle type(H5Aget_type(attr), H5Tclose);
@@ -99,9 +98,9 @@ inline std::vector<int64_t> intsAttribute(const std::string &path,
                                           const std::string &ds,
                                           const std::string &name) {
   h5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  h5::Handle attr(H5Aopen_by_name(f, ds.c_str(), name.c_str(), H5P_DEFAULT,
-                                  H5P_DEFAULT),
-                  H5Aclose);
+  h5::Handle attr(
+      H5Aopen_by_name(f, ds.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
   if (!attr.ok())
     return {};
   h5::Handle space(H5Aget_space(attr), H5Sclose);

@@ -28,8 +28,7 @@ protected:
 
   nm::Node saveNet(int64_t channels = 2) {
     using namespace nm;
-    Node input =
-        Input({1, channels, 5, 12, 12}, "b,f,z,x,y", {.name = "raw"});
+    Node input = Input({1, channels, 5, 12, 12}, "b,f,z,x,y", {.name = "raw"});
     Node conv1 = Conv(input, 3, {2, 3, 3}, {2, 2, 2}, {.name = "c1"});
     Node conv2 = Conv(conv1, 2, {1, 2, 2}, {1, 2, 2},
                       {.activation_func = "lin", .name = "c2"});
@@ -82,9 +81,10 @@ protected:
       for (int64_t z = 0; z < shape[0]; ++z)
         for (int64_t x = 0; x < shape[1]; ++x)
           for (int64_t y = 0; y < shape[2]; ++y)
-            out.setFlat(k++, a.getFlat(((c * s[1] + lo[0] + z) * s[2] + lo[1] +
-                                        x) * s[3] +
-                                       lo[2] + y));
+            out.setFlat(
+                k++,
+                a.getFlat(((c * s[1] + lo[0] + z) * s[2] + lo[1] + x) * s[3] +
+                          lo[2] + y));
     return out;
   }
 

@@ -152,8 +152,8 @@ TEST(StreamPlan, BlocksOwnEveryVoxelOnceAndShareOneShape) {
           ++owner[((b.writeLo[0] + z) * 13 + b.writeLo[1] + x) * 15 +
                   b.writeLo[2] + y];
   }
-  EXPECT_TRUE(std::all_of(owner.begin(), owner.end(),
-                          [](int n) { return n == 1; }));
+  EXPECT_TRUE(
+      std::all_of(owner.begin(), owner.end(), [](int n) { return n == 1; }));
   // A tile larger than the ROI is clamped to it.
   EXPECT_EQ(predict::BlockGrid({2, 40, 40}, {8, 64, 64}).tile,
             (Sizes{2, 40, 40}));
@@ -200,9 +200,9 @@ TEST(StreamPlan, ParsesOptions) {
   EXPECT_THROW(predict::parseTriple("--tile", "1,-2,3"), ValueError);
   EXPECT_EQ(predict::parseClasses("2,0"), (std::vector<int64_t>{2, 0}));
   EXPECT_THROW(predict::parseClasses("a"), ValueError);
-  EXPECT_EQ(predict::splitDatasetPath("no/such/file.h5:grp/ds"),
-            std::make_pair(std::string("no/such/file.h5"),
-                           std::string("grp/ds")));
+  EXPECT_EQ(
+      predict::splitDatasetPath("no/such/file.h5:grp/ds"),
+      std::make_pair(std::string("no/such/file.h5"), std::string("grp/ds")));
   EXPECT_EQ(predict::splitDatasetPath("out.h5").second, "");
 }
 

@@ -260,9 +260,9 @@ TEST_F(StreamTest, AddsToAnExistingFileAndRefusesToReplaceWithoutOverwrite) {
   o.outDataset = "group/pred";
   predict::predictStream(o);
   EXPECT_EQ(readH5(path("out.h5"), "keep/me"), other);
-  EXPECT_LE(maxRelError(readH5(path("out.h5"), "group/pred"),
-                        p.predict_dense(raw)),
-            1e-5);
+  EXPECT_LE(
+      maxRelError(readH5(path("out.h5"), "group/pred"), p.predict_dense(raw)),
+      1e-5);
   std::string e = errorOf(o);
   EXPECT_NE(e.find("already has dataset 'group/pred'; pass --overwrite"),
             std::string::npos)

@@ -30,9 +30,9 @@ void writeBig(const std::string &path, const nm::Sizes &shape) {
   h5::Handle space(H5Screate_simple(3, dims, nullptr), H5Sclose);
   h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_chunk(dcpl, 3, chunk);
-  h5::Handle ds(H5Dcreate2(f, "big", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl,
-                           H5P_DEFAULT),
-                H5Dclose);
+  h5::Handle ds(
+      H5Dcreate2(f, "big", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+      H5Dclose);
   std::mt19937 gen(13);
   std::vector<uint8_t> section(dims[1] * dims[2]);
   hsize_t count[3] = {1, dims[1], dims[2]};
@@ -41,8 +41,7 @@ void writeBig(const std::string &path, const nm::Sizes &shape) {
     for (uint8_t &v : section)
       v = static_cast<uint8_t>(gen() >> 24);
     hsize_t start[3] = {z, 0, 0};
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count,
-                        nullptr);
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
     H5Dwrite(ds, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, section.data());
   }
 }
@@ -59,8 +58,8 @@ int main(int argc, char **argv) {
   set_seed(7);
   Node input = Input({1, 1, 5, 12, 12}, "b,f,z,x,y", {.name = "raw"});
   Node c1 = Conv(input, 3, {2, 3, 3}, {2, 2, 2}, {.name = "c1"});
-  Node c2 =
-      Conv(c1, 2, {1, 2, 2}, {1, 2, 2}, {.activation_func = "lin", .name = "c2"});
+  Node c2 = Conv(c1, 2, {1, 2, 2}, {1, 2, 2},
+                 {.activation_func = "lin", .name = "c2"});
   Node p = Softmax(c2);
   model_manager.getmodel().designate_nodes(
       {.input_node = input, .prediction_node = p});
