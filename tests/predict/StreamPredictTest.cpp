@@ -3,7 +3,8 @@
 // The streamed prediction of an HDF5 volume must equal predict_dense on the
 // whole volume in memory (within 1e-5: the block shape differs, so does the
 // compiled function), for every tiling, ROI, class selection and dtype;
-// the same arguments must give the same bits for 1 and 2 threads; a run
+// the same arguments must give the same bits for 1 and 2 threads (and, on
+// this valid-convolution net, for other tiles); a run
 // interrupted (by an exception or a real SIGKILL) and started again must
 // give the bits of an uninterrupted run.
 //
@@ -137,9 +138,11 @@ TEST_F(StreamTest, SameBitsForOneAndTwoThreadsAndAcrossTiles) {
   o.overwrite = true;
   predict::predictStream(o);
   EXPECT_EQ(readH5(path("out.h5"), "pred"), one);
+  // Another tile: the same bits too (each voxel's sums run in the same
+  // order whatever the block; the issue asks only for 1e-5).
   o.tile = {5, 16, 7};
   predict::predictStream(o);
-  EXPECT_LE(maxRelError(readH5(path("out.h5"), "pred"), one), 1e-5);
+  EXPECT_EQ(readH5(path("out.h5"), "pred"), one);
   // The default tile: chosen from the budget alone, the same each time.
   o.tile = {};
   // 192 MiB for the process, 8 MiB + a little for the blocks.
