@@ -1,27 +1,25 @@
 //===- OutputStore.h - the output of a streamed prediction ------*- C++ -*-===//
 //
 // libhdf5 1.10 is not crash-safe: a file open for writing when the process
-// is killed can be left unreadable. So the prediction never writes into the
-// user's output file while it runs:
+// is killed (or when a write fails on a full disk) can be left unreadable.
+// So no HDF5 file is ever open for writing across blocks:
 //
-//  - blocks go into a partial file beside it, OUT.h5.<dataset>.partial.h5,
-//    holding only the output dataset (chunked, deflate-compressed);
-//  - after a block's data is written, flushed and fsync'ed, a line "done
-//    <block> <hash of its bytes> <hash of the line>" is appended (and
-//    fsync'ed) to the journal OUT.h5.<dataset>.partial.log, whose first
-//    line is the run's identity (model hash, raw volume, options, tile);
-//  - a rerun with the same identity reopens the partial file, re-reads
-//    every journalled block and keeps those whose bytes still hash the
-//    same (a torn journal line or a damaged chunk means that block is
-//    redone); a partial file HDF5 cannot open is started over;
-//  - when every block is done the journal is removed and the dataset is
-//    moved into place atomically: the partial file renamed to OUT.h5 when
-//    there is none, else OUT.h5 copied to a temporary beside it, the
-//    dataset copied in (replacing the old one with --overwrite), and the
-//    temporary renamed over OUT.h5 — other datasets are never at risk.
-//
-// Every block owns whole chunks (Plan.h), so writing one never rewrites a
-// chunk of another.
+//  - the run lives in a directory beside the output,
+//    OUT.h5.<dataset>.partial/, holding identity.json (model hash, raw
+//    volume, options, tile: what a resume must match) and one small HDF5
+//    file per finished block, block-<n>.h5 (its owned voxels, deflated, and
+//    a hash of their bytes), each written to a temporary, fsync'ed and
+//    renamed into place (AtomicFile): a block file exists whole or not at
+//    all, and no block is reported done that was not written;
+//  - a rerun with the same identity keeps every block file that opens and
+//    whose data still hash as recorded, and redoes the rest; another
+//    identity is refused (or, with --overwrite, started over);
+//  - when every block is done, the output dataset is assembled block by
+//    block into a temporary beside OUT.h5 (a new file, or a copy of the
+//    existing OUT.h5 with the dataset added or, with --overwrite,
+//    replaced), which is then renamed over OUT.h5; other datasets are never
+//    at risk. The directory is removed last: a kill during the assembly
+//    leaves a run that only assembles again.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NEUROMANCER_PREDICT_OUTPUTSTORE_H
@@ -31,7 +29,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,12 +53,11 @@ public:
   /// or already has the dataset (without --overwrite).
   static void checkTarget(const std::string &path, const std::string &dataset,
                           bool overwrite);
-  /// The identity of an unfinished earlier run, if its journal exists.
+  /// The identity of an unfinished earlier run, if there is one.
   static std::optional<nlohmann::json>
   unfinishedIdentity(const std::string &path, const std::string &dataset);
+  /// OUT.h5.<dataset>.partial (the dataset's slashes as underscores).
   static std::string partialPath(const std::string &path,
-                                 const std::string &dataset);
-  static std::string journalPath(const std::string &path,
                                  const std::string &dataset);
 
   /// Resumes the unfinished run of the same identity (IOError naming what
@@ -77,29 +73,30 @@ public:
   int64_t damaged() const { return damaged_; }
 
   /// Writes the owned part of `block`: `data` holds (channels, writeSize)
-  /// elements, uint8 or float32 as the spec says. Returns after the data
-  /// and the journal line are on disk.
+  /// elements, uint8 or float32 as the spec says. Returns after the block
+  /// file is on disk.
   void write(const Block &block, const void *data);
   /// Moves the finished dataset into OUT (see above).
   void finalise();
 
+  /// The block file of block `index`.
+  std::string blockPath(int64_t index) const;
+
 private:
   void create();
-  bool reopen();
   void verify();
+  /// Block `index`'s owned voxels from its file; false if unreadable.
+  bool readBlock(int64_t index, std::vector<unsigned char> &data,
+                 uint64_t *hash) const;
 
-  struct Handles;
-  std::unique_ptr<Handles> h_;
   OutputSpec spec_;
   BlockGrid grid_;
-  std::string partial_, journal_;
+  std::string partial_;
   std::vector<bool> done_;
-  std::vector<uint64_t> hashes_;
   int64_t damaged_ = 0;
-  int journalFd_ = -1;
 };
 
-/// FNV-1a (64 bit) of bytes: what the journal records per block.
+/// FNV-1a (64 bit) of bytes: what each block file records of its data.
 uint64_t fnv1a(const void *data, size_t size);
 
 } // namespace nm::predict

@@ -115,7 +115,7 @@ TEST_F(StreamTest, BadInputIsOneLineNamingWhatIsWrong) {
                    c.mean = 0.5;
                  }),
                  "--mean and --std go together");
-  EXPECT_FALSE(std::filesystem::exists(path("out.h5.fresh.partial.h5")));
+  EXPECT_FALSE(std::filesystem::exists(path("out.h5.fresh.partial")));
 }
 
 TEST_F(StreamTest, MeanAndStdNormalise) {

@@ -15,6 +15,7 @@
 #include "neuromancer/runtime/ThreadPool.h"
 
 #include <csignal>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,8 +42,7 @@ TEST_F(StreamTest, WholeVolumeEqualsPredictDense) {
     EXPECT_LE(maxRelError(got, want), 1e-5) << formatTuple(tile);
   }
   // Nothing is left beside the output.
-  EXPECT_FALSE(std::filesystem::exists(path("out.h5.pred.partial.h5")));
-  EXPECT_FALSE(std::filesystem::exists(path("out.h5.pred.partial.log")));
+  EXPECT_FALSE(std::filesystem::exists(path("out.h5.pred.partial")));
   // The dataset says where it comes from.
   EXPECT_EQ(stringAttribute(path("out.h5"), "pred", "model_sha256").size(),
             64u);
@@ -172,8 +172,10 @@ TEST_F(StreamTest, ResumesAfterAnInterruption) {
       throw std::runtime_error("interrupted");
   };
   EXPECT_THROW(predict::predictStream(o), std::runtime_error);
-  EXPECT_TRUE(std::filesystem::exists(path("out.h5.pred.partial.h5")));
-  EXPECT_TRUE(std::filesystem::exists(path("out.h5.pred.partial.log")));
+  EXPECT_TRUE(
+      std::filesystem::exists(path("out.h5.pred.partial/identity.json")));
+  EXPECT_TRUE(std::filesystem::exists(path("out.h5.pred.partial/block-3.h5")));
+  EXPECT_FALSE(std::filesystem::exists(path("out.h5.pred.partial/block-4.h5")));
   EXPECT_EQ(readH5(path("out.h5"), "whole"), want); // untouched meanwhile
 
   // Other arguments: refused, naming what differs.
@@ -191,7 +193,22 @@ TEST_F(StreamTest, ResumesAfterAnInterruption) {
   EXPECT_EQ(r.resumed, 4);
   EXPECT_EQ(static_cast<int64_t>(computed.size()), full.blocks - 4);
   EXPECT_EQ(readH5(path("out.h5"), "pred"), want);
-  EXPECT_FALSE(std::filesystem::exists(path("out.h5.pred.partial.log")));
+  EXPECT_FALSE(std::filesystem::exists(path("out.h5.pred.partial")));
+
+  // Interrupted after the last block, before the dataset was assembled: the
+  // rerun predicts nothing and assembles.
+  o.outDataset = "last";
+  o.afterBlock = [&](int64_t, int64_t done) {
+    if (done == full.blocks)
+      throw std::runtime_error("interrupted");
+  };
+  EXPECT_THROW(predict::predictStream(o), std::runtime_error);
+  computed.clear();
+  o.afterBlock = [&](int64_t block, int64_t) { computed.push_back(block); };
+  r = predict::predictStream(o);
+  EXPECT_EQ(r.resumed, full.blocks);
+  EXPECT_TRUE(computed.empty());
+  EXPECT_EQ(readH5(path("out.h5"), "last"), want);
 }
 
 TEST_F(StreamTest, ResumesAfterSigkillAndRedoesADamagedBlock) {
@@ -222,22 +239,14 @@ TEST_F(StreamTest, ResumesAfterSigkillAndRedoesADamagedBlock) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 
-  // Block 1's record no longer matches its data (as if its chunk had been
-  // damaged), and a torn journal line (killed while appending) follows.
-  std::string journal = ModelTest::readFile(path("out.h5.pred.partial.log"));
-  size_t at = journal.find("\ndone 1 ");
-  ASSERT_NE(at, std::string::npos) << journal;
-  std::string forged = "done 1 0000000000000000";
-  char lineHash[20];
-  std::snprintf(lineHash, sizeof lineHash, " %016llx",
-                static_cast<unsigned long long>(
-                    predict::fnv1a(forged.data(), forged.size())));
-  journal.replace(at + 1, journal.find('\n', at + 1) - at - 1,
-                  forged + lineHash);
-  journal += "done 7 0123";
+  // Block 1's file is damaged (cut short), and a kill while writing block
+  // 3 left its temporary behind: block 1 is redone, the temporary ignored.
+  std::string block1 = path("out.h5.pred.partial/block-1.h5");
+  std::filesystem::resize_file(block1, std::filesystem::file_size(block1) / 2);
   {
-    std::FILE *f = std::fopen(path("out.h5.pred.partial.log").c_str(), "w");
-    std::fputs(journal.c_str(), f);
+    std::FILE *f = std::fopen(
+        path("out.h5.pred.partial/.block-3.h5.tmp.abcdef").c_str(), "w");
+    std::fputs("half a block", f);
     std::fclose(f);
   }
   std::vector<int64_t> computed;
@@ -246,8 +255,7 @@ TEST_F(StreamTest, ResumesAfterSigkillAndRedoesADamagedBlock) {
   EXPECT_EQ(r.resumed, 2); // blocks 0 and 2; 1 is redone
   EXPECT_EQ(std::find(computed.begin(), computed.end(), 0), computed.end());
   EXPECT_NE(std::find(computed.begin(), computed.end(), 1), computed.end());
-  EXPECT_NE(logText().find("1 block(s) of the unfinished run do not read "
-                           "back as written"),
+  EXPECT_NE(logText().find("1 block file(s) of the unfinished run in '"),
             std::string::npos)
       << logText();
   EXPECT_EQ(readH5(path("out.h5"), "pred"), want);
@@ -295,4 +303,70 @@ TEST_F(StreamTest, TwoDimensionalNetPredictsEachSlice) {
     chw.setFlat(i, stack.getFlat(i));
   Array want = p.predict_dense(chw);
   EXPECT_LE(maxRelError(readH5(path("out.h5"), "pred"), want), 1e-5);
+}
+
+/// Runs `o` in a child whose files may not grow past `limit` bytes (writes
+/// fail with EFBIG, as on a full disk); true if it failed with an IOError
+/// containing every one of `parts`.
+bool failsWhenFilesCannotGrow(const predict::StreamOptions &o, rlim_t limit,
+                              const std::vector<std::string> &parts) {
+  pid_t child = fork();
+  if (child == 0) {
+    set_num_threads(1); // the parent's pool workers do not exist here
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit r{limit, limit};
+    ::setrlimit(RLIMIT_FSIZE, &r);
+    try {
+      predict::predictStream(o);
+    } catch (const IOError &e) {
+      std::string m = e.what();
+      bool all = true;
+      for (const std::string &p : parts)
+        all = all && m.find(p) != std::string::npos;
+      if (!all)
+        std::fprintf(stderr, "unexpected message: %s\n", m.c_str());
+      ::_exit(all ? 42 : 1);
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+  int status = 0;
+  return child > 0 && waitpid(child, &status, 0) == child &&
+         WIFEXITED(status) && WEXITSTATUS(status) == 42;
+}
+
+TEST_F(StreamTest, AFullDiskLosesNothingAndTheRunResumes) {
+  saveNet();
+  writeH5(path("raw.h5"), "raw", randomArray({2, 20, 60, 60}, 14));
+  predict::StreamOptions o = options();
+  o.tile = {6, 16, 16};
+  o.outDataset = "whole"; // also puts the compiled function in the cache
+  predict::StreamReport full = predict::predictStream(o);
+  Array want = readH5(path("out.h5"), "whole");
+  o.outDataset = "pred";
+  // No block file fits: the first block fails, nothing is reported done.
+  EXPECT_TRUE(failsWhenFilesCannotGrow(
+      o, 4 << 10,
+      {"writing block 0 of '" + path("out.h5") + ":pred' to '", "failed",
+       "rerun the same command to resume"}));
+  // Every block fits, the output does not (copying out.h5 to add the
+  // dataset, or the new file): the blocks are kept.
+  EXPECT_TRUE(failsWhenFilesCannotGrow(
+      o, 64 << 10,
+      {"dataset 'pred'", "failed", "rerun the same command to retry"}));
+  o.out = path("new.h5");
+  EXPECT_TRUE(failsWhenFilesCannotGrow(
+      o, 64 << 10,
+      {"assembling dataset 'pred' of '" + path("new.h5") + "' failed",
+       "rerun the same command to retry"}));
+  EXPECT_FALSE(std::filesystem::exists(path("new.h5")));
+  o.out = path("out.h5");
+  EXPECT_EQ(readH5(path("out.h5"), "whole"), want); // untouched
+  std::vector<int64_t> computed;
+  o.afterBlock = [&](int64_t block, int64_t) { computed.push_back(block); };
+  predict::StreamReport r = predict::predictStream(o);
+  EXPECT_EQ(r.resumed, full.blocks);
+  EXPECT_TRUE(computed.empty());
+  EXPECT_EQ(readH5(path("out.h5"), "pred"), want);
+  EXPECT_EQ(readH5(path("out.h5"), "whole"), want);
 }
