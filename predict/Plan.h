@@ -14,8 +14,7 @@
 // not a multiple of the tile, is computed shifted inward (it overlaps its
 // neighbour) and writes only the voxels it owns. Owned ranges start at
 // multiples of the tile and HDF5 chunks divide the tile, so every chunk of
-// the output is written by exactly one block, once: a block interrupted
-// half-way cannot damage a finished one.
+// the output is written whole, by exactly one block.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NEUROMANCER_PREDICT_PLAN_H

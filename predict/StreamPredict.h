@@ -39,7 +39,7 @@ struct StreamOptions {
   double progressInterval = 10;
   /// Informational lines (the chosen tile, resumed blocks, the summary).
   std::function<void(const std::string &)> say;
-  /// Called after each block is on disk and journalled, with its index and
+  /// Called after each block's file is on disk, with its index and
   /// the number of blocks done; tests stop a run here (throw, or kill the
   /// process) to simulate an interruption.
   std::function<void(int64_t block, int64_t done)> afterBlock;
