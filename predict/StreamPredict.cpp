@@ -34,7 +34,7 @@ int64_t product(const Sizes &s) {
   return p;
 }
 
-/// Restores the thread count and log level a run changed.
+/// Restores the thread count a run changed.
 struct Restore {
   int threads = -1;
   ~Restore() {
