@@ -162,8 +162,11 @@ Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
   if (g.twoD)
     tile[0] = 1; // a 2-D network sees one z slice per call
   int64_t process = processBytes(g);
-  while (process + blockBytes(g, tile, cost) > budget ||
-         product(tile) > kMaxBlockVoxels) {
+  auto fits = [&](const Sizes &t) {
+    return process + blockBytes(g, t, cost) <= budget &&
+           product(t) <= kMaxBlockVoxels;
+  };
+  while (!fits(tile)) {
     // The axis whose block is largest relative to the field of view it
     // reads around: shrinking it costs the least halo overhead.
     int best = -1;
@@ -186,10 +189,27 @@ Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
                        formatBytes(blockBytes(g, tile, cost)) +
                        " (the model reads a field of view of " +
                        formatTuple(g.fov) + " voxels)");
-    int64_t next = tile[best] * 3 / 4;
+    int64_t was = tile[best];
+    int64_t next = was * 3 / 4;
     if (next >= 64)
       next = next / 64 * 64; // whole 64-voxel chunks
-    tile[best] = std::clamp<int64_t>(next, 1, tile[best] - 1);
+    tile[best] = std::clamp<int64_t>(next, 1, was - 1);
+    if (!fits(tile))
+      continue;
+    // The quarter step may have overshot: take back what still fits (in
+    // whole chunks from 64 on).
+    for (int64_t v = was - 1; v > tile[best]; --v) {
+      if (v > 64 && v % 64 != 0)
+        v = v / 64 * 64 + 1; // the next --v is a multiple of 64
+      else {
+        Sizes t = tile;
+        t[best] = v;
+        if (fits(t)) {
+          tile = t;
+          break;
+        }
+      }
+    }
   }
   return tile;
 }

@@ -87,9 +87,10 @@ constexpr int64_t kMaxBlockVoxels = int64_t(1) << 24;
 /// The tile for `roi` within `budget` (the process's peak resident memory):
 /// starts at the whole ROI and shrinks the axis that is longest relative to
 /// its field of view by a quarter (rounded to a multiple of 64 from 64 on)
-/// until processBytes + blockBytes fits. Deterministic in (geometry, roi,
-/// budget, cost). ValueError when even a tile of one voxel does not fit,
-/// naming the budget and the need.
+/// until processBytes + blockBytes fits, then grows that axis back to the
+/// largest size that still fits (a multiple of 64 from 64 on). Deterministic in
+/// (geometry, roi, budget, cost). ValueError when even a tile of one voxel does
+/// not fit, naming the budget and the need.
 Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
                  const BlockCost &cost);
 
