@@ -3,7 +3,7 @@
 #
 # Under Bazel: `bazel test //tests/lit:lit` (run_lit.sh passes the tool
 # directories and a scratch exec root). By hand, after
-# `bazel build //tools/... //examples:cnn3d`:
+# `bazel build //tools/... //examples:cnn3d //tests/predict:tiny_model`:
 #   /usr/lib/llvm-22/bin/lit -v tests/lit
 import os
 
@@ -19,18 +19,19 @@ repo_root = os.path.dirname(os.path.dirname(config.test_source_root))
 bazel_bin = os.path.join(repo_root, "bazel-bin")
 default_dirs = os.pathsep.join(
     os.path.join(bazel_bin, d)
-    for d in ("tools/nm-opt", "tools/neuromancer", "examples"))
+    for d in ("tools/nm-opt", "tools/neuromancer", "examples", "tests/predict"))
 tool_dirs = lit_config.params.get("tool_dirs", default_dirs)
 config.test_exec_root = lit_config.params.get(
     "exec_root", os.path.join(repo_root, "bazel-out", "lit-output"))
 llvm_bin = lit_config.params.get("llvm_bin", "/usr/lib/llvm-22/bin")
 
-for tool in ("nm-opt", "neuromancer", "cnn3d"):
+for tool in ("nm-opt", "neuromancer", "cnn3d", "tiny_model"):
     if not any(os.path.exists(os.path.join(d, tool))
                for d in tool_dirs.split(os.pathsep)):
         lit_config.fatal("%s not found in %s (bazel build //tools/... "
-                         "//examples:cnn3d first, or pass --param "
-                         "tool_dirs=DIR:DIR)" % (tool, tool_dirs))
+                         "//examples:cnn3d //tests/predict:tiny_model first, "
+                         "or pass --param tool_dirs=DIR:DIR)"
+                         % (tool, tool_dirs))
 
 config.environment["PATH"] = os.pathsep.join(
     [tool_dirs, llvm_bin,

@@ -14,6 +14,13 @@
 //                       [--no-png]             a synthetic EM data set in
 //                                              neuro_data_zxy's layout
 //                                              (data/synthetic)
+//   neuromancer predict MODEL.h5 RAW.h5[:DS] -o OUT.h5[:DS] [--pad-raw]
+//                       [--as-uint8] [--classes 1,0] [--roi z0,x0,y0:z1,x1,y1]
+//                       [--memory 4G] [--tile z,x,y] [--threads N]
+//                       [--mean M --std S] [--overwrite]
+//                                              dense prediction of a volume
+//                                              of any size, resumable
+//                                              (predict/StreamPredict.h)
 //
 // The command line is CLI11's: `--help` on the tool and on each command
 // prints the usage and exits 0; a mistake exits 2 with a one-line error and
@@ -25,6 +32,8 @@
 #include "neuromancer/compiler/aot/Aot.h"
 #include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/data/synthetic/SyntheticEm.h"
+#include "neuromancer/predict/Plan.h"
+#include "neuromancer/predict/StreamPredict.h"
 #include "tools/neuromancer/EmbeddedRuntime.h"
 
 #include <CLI/CLI.hpp>
@@ -35,6 +44,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +65,11 @@ struct Arguments {
   std::string dataDir, size = "full";
   uint64_t seed = 0;
   bool overwrite = false, noPng = false;
+  // predict
+  std::string raw, classes, roi, memory, tile;
+  bool padRaw = false, asUint8 = false;
+  int threads = 0;
+  std::optional<double> mean, std;
 };
 
 CLI::App *addInfo(CLI::App &app, Arguments &a) {
@@ -138,6 +153,48 @@ CLI::App *addMakeData(CLI::App &app, Arguments &a) {
   cmd->add_flag("--overwrite", a.overwrite,
                 "replace the files of an earlier run (default: refuse)");
   cmd->add_flag("--no-png", a.noPng, "do not write preview_0.png");
+  return cmd;
+}
+
+CLI::App *addPredict(CLI::App &app, Arguments &a) {
+  CLI::App *cmd = app.add_subcommand(
+      "predict", "dense prediction of an HDF5 volume of any size, block by "
+                 "block within a memory budget, into a chunked compressed "
+                 "HDF5 dataset (c, z, x, y); a killed run resumes when "
+                 "started again with the same arguments");
+  cmd->add_option("model", a.model, "model file (HDF5, model.save)")
+      ->required();
+  cmd->add_option("raw", a.raw,
+                  "RAW.h5[:dataset]: (z,x,y) one channel or (ch,z,x,y); "
+                  "without :dataset the file's only dataset")
+      ->required();
+  cmd->add_option("-o,--output", a.output,
+                  "OUT.h5[:dataset] (default dataset: prediction); other "
+                  "datasets of OUT.h5 are kept")
+      ->required();
+  cmd->add_flag("--pad-raw", a.padRaw,
+                "mirror-pad the volume (numpy 'symmetric') so the output "
+                "covers all of it");
+  cmd->add_flag("--as-uint8", a.asUint8, "write probabilities * 255 as uint8");
+  cmd->add_option("--classes", a.classes,
+                  "0-based classes to write, in this order, e.g. 1 or 2,0 "
+                  "(default: all)");
+  cmd->add_option("--roi", a.roi,
+                  "predict raw voxels z0,x0,y0:z1,x1,y1 only (end excluded); "
+                  "the field of view is read around them");
+  cmd->add_option("--memory", a.memory,
+                  "budget for the blocks in binary units, e.g. 512M, 4G "
+                  "(default 1G)");
+  cmd->add_option("--tile", a.tile,
+                  "output voxels per block z,x,y (default: the largest "
+                  "block within --memory)");
+  cmd->add_option("--threads", a.threads, "threads (default: all cores)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--mean", a.mean, "normalise as (x - mean) / std");
+  cmd->add_option("--std", a.std, "normalise as (x - mean) / std");
+  cmd->add_flag("--overwrite", a.overwrite,
+                "replace an existing output dataset, or start over an "
+                "unfinished run made with other arguments");
   return cmd;
 }
 
@@ -225,6 +282,38 @@ int makeData(const Arguments &a) {
   return 0;
 }
 
+int predict(const Arguments &a) {
+  namespace p = nm::predict;
+  p::StreamOptions o;
+  o.model = a.model;
+  std::tie(o.raw, o.rawDataset) = p::splitDatasetPath(a.raw);
+  std::tie(o.out, o.outDataset) = p::splitDatasetPath(a.output);
+  if (o.outDataset.empty())
+    o.outDataset = "prediction";
+  o.padRaw = a.padRaw;
+  o.asUint8 = a.asUint8;
+  o.overwrite = a.overwrite;
+  if (!a.classes.empty())
+    o.classes = p::parseClasses(a.classes);
+  if (!a.roi.empty()) {
+    auto [lo, hi] = p::parseRoi(a.roi);
+    o.roiLo = lo;
+    o.roiHi = hi;
+  }
+  if (!a.memory.empty())
+    o.memory = p::parseMemory(a.memory);
+  if (!a.tile.empty())
+    o.tile = p::parseTriple("--tile", a.tile);
+  o.threads = a.threads;
+  o.mean = a.mean;
+  o.std = a.std;
+  o.say = [](const std::string &line) {
+    std::cout << "neuromancer: " << line << std::endl;
+  };
+  p::predictStream(o);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -237,7 +326,8 @@ int main(int argc, char **argv) {
   CLI::App *infoCmd = addInfo(app, a);
   CLI::App *lowerCmd = addLower(app, a);
   CLI::App *compileCmd = addCompile(app, a);
-  addMakeData(app, a);   // the remaining command
+  CLI::App *makeDataCmd = addMakeData(app, a);
+  addPredict(app, a);    // the remaining command
   (void)nm::log_level(); // reports a bad NEUROMANCER_LOG_LEVEL up front
   try {
     app.parse(argc, argv);
@@ -247,7 +337,7 @@ int main(int argc, char **argv) {
       std::string what = e.what();
       if (argc > 1 && argv[1][0] != '-' && !app.get_subcommands().size())
         what = "unknown command '" + std::string(argv[1]) +
-               "' (expected info, lower, compile or make-data)";
+               "' (expected info, lower, compile, make-data or predict)";
       std::cerr << "neuromancer: error: " << what << "\n";
       std::cerr << app.help(); // the failing command's, when one was given
       return 2;
@@ -261,7 +351,9 @@ int main(int argc, char **argv) {
       return info(a);
     if (compileCmd->parsed())
       return compile(a);
-    return makeData(a);
+    if (makeDataCmd->parsed())
+      return makeData(a);
+    return predict(a);
   } catch (const nm::Error &e) {
     std::cerr << "neuromancer: error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,317 @@
+//===- dense_bench.cpp - dense prediction: densify vs MFP vs stitching ----===//
+//
+// Issue 18's speed benchmark, one process: neuro3d with fixed random weights
+// (nm::set_seed(0)) predicts a random volume densely with predict_dense
+// (pad_raw, ELEKTRONN2's tiling at the model's patch) by each strategy
+// (densify, mfp, stitch), at each thread count, and PyTorch (Debian
+// python3-torch, when installed; bench/torch_dense.py as a subprocess) runs
+// the hand-written dilated equivalent and ELEKTRONN2-style stitching with
+// the same tiling and layer shapes. Per run it prints seconds, voxels/s of
+// dense output, useful GFLOP/s (dense FLOPs per output voxel x voxels: each
+// conv once per output voxel, no halo), its % of the measured FMA peak, the
+// executed GFLOP (halo of every layer included; densify and stitch) and the
+// peak RSS so far; finally, per thread count and peer,
+//   RATIO dense threads=<n> neuromancer/<peer>=<densify time / peer time>
+//
+// Usage: dense_bench [--shape 1,48,300,300] [--patch 23,185] [--threads 1,2]
+//                    [--strategies densify,mfp,stitch] [--no-torch]
+//                    [--torch-script bench/torch_dense.py]
+//
+//===----------------------------------------------------------------------===//
+#include "bench/FmaPeak.h"
+#include "examples/Models.h"
+#include "neuromancer/core/DenseTiling.h"
+#include "neuromancer/core/Format.h"
+#include "neuromancer/frontend/NodeImpl.h"
+#include "neuromancer/neuromancer.h"
+#include "neuromancer/runtime/ThreadPool.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nm::Sizes;
+
+Sizes parseList(const std::string &text) {
+  Sizes v;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    v.push_back(std::stoll(text.substr(pos, comma - pos)));
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  return v;
+}
+
+std::vector<std::string> parseNames(const std::string &text) {
+  std::vector<std::string> v;
+  size_t pos = 0;
+  while (true) {
+    size_t comma = text.find(',', pos);
+    v.push_back(text.substr(pos, comma - pos));
+    if (comma == std::string::npos)
+      return v;
+    pos = comma + 1;
+  }
+}
+
+double peakRssMiB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+int64_t product(const Sizes &s) {
+  int64_t p = 1;
+  for (int64_t v : s)
+    p *= v;
+  return p;
+}
+
+/// One conv layer as both engines need it.
+struct Layer {
+  int64_t c = 0, f = 0;
+  Sizes k, pool, inSize, dilation; // dilation: the strides before the layer
+  int64_t inFov[3] = {1, 1, 1};    // fov of the layer's input
+  bool relu = true;
+};
+
+std::vector<Layer> convLayers(const nm::Model &model) {
+  std::vector<Layer> layers;
+  for (const nm::Node &node : model.nodes()) {
+    if (node.cls() != "Conv")
+      continue;
+    const nm::TaggedShape &in = node.parents().at(0).shape();
+    const nm::TaggedShape &out = node.shape();
+    nm::ParamValues p = node.get_param_values();
+    const nm::Array &w = p["w"];
+    Layer L;
+    L.c = in['f'];
+    L.f = out['f'];
+    L.k = Sizes(w.shape().begin() + 2, w.shape().end());
+    L.inSize = in.spatialShape();
+    L.dilation = in.strides();
+    for (int a = 0; a < 3; ++a) {
+      int64_t conv = L.inSize[a] - L.k[a] + 1;
+      L.pool.push_back(conv / out.spatialShape()[a]);
+      L.inFov[a] = in.fov()[a];
+    }
+    std::string act = node.impl().attr<std::string>("activation_func", "relu");
+    L.relu = act == "relu";
+    layers.push_back(L);
+  }
+  return layers;
+}
+
+/// FLOPs of one dense output voxel: every conv once at full resolution.
+double denseFlopsPerVoxel(const std::vector<Layer> &layers) {
+  double f = 0;
+  for (const Layer &L : layers)
+    f += 2.0 * L.c * L.f * product(L.k);
+  return f;
+}
+
+/// Executed FLOPs of the densified network on one tile of `tile` voxels.
+double densifiedTileFlops(const std::vector<Layer> &layers, const Sizes &tile) {
+  double f = 0;
+  for (const Layer &L : layers) {
+    double voxels = 1;
+    for (int a = 0; a < 3; ++a)
+      voxels *= static_cast<double>(tile[a] - L.inFov[a] + 1 -
+                                    (L.k[a] - 1) * L.dilation[a]);
+    f += 2.0 * L.c * L.f * product(L.k) * voxels;
+  }
+  return f;
+}
+
+/// Executed FLOPs of one forward pass at the model's patch.
+double forwardFlops(const std::vector<Layer> &layers) {
+  double f = 0;
+  for (const Layer &L : layers) {
+    double voxels = 1;
+    for (int a = 0; a < 3; ++a)
+      voxels *= static_cast<double>(L.inSize[a] - L.k[a] + 1);
+    f += 2.0 * L.c * L.f * product(L.k) * voxels;
+  }
+  return f;
+}
+
+std::string torchLayers(const std::vector<Layer> &layers) {
+  std::string s;
+  for (const Layer &L : layers) {
+    char part[128];
+    std::snprintf(part, sizeof part, "%s%lld:%lld,%lld,%lld:%lld,%lld,%lld:%s",
+                  s.empty() ? "" : ";", (long long)L.f, (long long)L.k[0],
+                  (long long)L.k[1], (long long)L.k[2], (long long)L.pool[0],
+                  (long long)L.pool[1], (long long)L.pool[2],
+                  L.relu ? "relu" : "lin");
+    s += part;
+  }
+  return s;
+}
+
+/// Runs the PyTorch script; seconds per variant ("dilated", "stitch").
+std::map<std::string, double> runTorch(const std::string &script, int threads,
+                                       const Sizes &shape, const Sizes &patch,
+                                       const Sizes &strides,
+                                       const Sizes &offsets,
+                                       const std::vector<Layer> &layers) {
+  auto join = [](const Sizes &v) {
+    std::string s;
+    for (int64_t x : v)
+      s += (s.empty() ? "" : ",") + std::to_string(x);
+    return s;
+  };
+  std::string cmd = "/usr/bin/python3 " + script + " --threads " +
+                    std::to_string(threads) + " --shape " + join(shape) +
+                    " --patch " + join(patch) + " --strides " + join(strides) +
+                    " --offsets " + join(offsets) + " --layers '" +
+                    torchLayers(layers) + "' 2>&1";
+  std::map<std::string, double> out;
+  std::FILE *p = popen(cmd.c_str(), "r");
+  if (!p)
+    return out;
+  char line[512];
+  while (std::fgets(line, sizeof line, p)) {
+    std::fputs(line, stdout);
+    char variant[32];
+    double s = 0;
+    if (std::sscanf(line, "TORCH_DENSE %31s %lf", variant, &s) == 2)
+      out[variant] = s;
+  }
+  pclose(p);
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Sizes shape = {1, 48, 300, 300}, patch = {23, 185}, threadList = {1, 2};
+  std::vector<std::string> strategies = {"densify", "mfp", "stitch"};
+  std::string torchScript = "bench/torch_dense.py";
+  bool torch = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "dense_bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--shape")
+      shape = parseList(next());
+    else if (a == "--patch")
+      patch = parseList(next());
+    else if (a == "--threads")
+      threadList = parseList(next());
+    else if (a == "--strategies")
+      strategies = parseNames(next());
+    else if (a == "--torch-script")
+      torchScript = next();
+    else if (a == "--no-torch")
+      torch = false;
+    else {
+      std::fprintf(stderr, "dense_bench: unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  nm::set_log_level(nm::LogLevel::Warning);
+  nm::set_seed(0);
+  nm::model_manager.newmodel("dense_bench");
+  nm::examples::neuro3d(patch[0], patch[1]);
+  nm::Model &model = nm::model_manager.current();
+  nm::Node pred = model.prediction_node();
+  std::vector<Layer> layers = convLayers(model);
+  const nm::TaggedShape &out = pred.shape();
+  Sizes strides = out.strides(), offsets = out.offsets();
+  Sizes patch3 = {patch[0], patch[1], patch[1]};
+
+  std::mt19937 gen(1);
+  std::uniform_real_distribution<float> u(0, 1);
+  nm::Array raw(shape);
+  for (int64_t i = 0; i < raw.size(); ++i)
+    raw.data<float>()[i] = u(gen);
+  nm::DenseTiling t =
+      nm::denseTiling(shape, patch3, out.spatialShape(), strides, offsets, true)
+          .take();
+  double voxels = static_cast<double>(product(t.predShape));
+  double usefulFlops = denseFlopsPerVoxel(layers) * voxels;
+  Sizes tileShape = t.tileShape;
+  std::printf("neuro3d (patch %lld,%lld,%lld, fov %s) on %s, pad_raw: %s\n",
+              (long long)patch3[0], (long long)patch3[1], (long long)patch3[2],
+              nm::formatTuple(out.fov()).c_str(),
+              nm::formatTuple(shape).c_str(), t.logLine().c_str());
+  std::printf("dense FLOPs per output voxel: %.1f MFLOP; useful work %.1f "
+              "GFLOP\n",
+              denseFlopsPerVoxel(layers) / 1e6, usefulFlops / 1e9);
+  std::map<std::string, double> executed = {
+      {"densify", densifiedTileFlops(layers, tileShape) * t.totalTiles()},
+      {"stitch", forwardFlops(layers) * t.callsPerTile * t.totalTiles()}};
+
+  // A raw of one tile compiles each strategy's function before timing.
+  nm::Array warm({1, tileShape[0], tileShape[1], tileShape[2]});
+  std::vector<std::string> ratios;
+  for (int64_t threads : threadList) {
+    nm::set_num_threads(static_cast<int>(threads));
+    std::vector<double> rounds = nm::bench::fmaPeakRounds(threads);
+    double peak = *std::max_element(rounds.begin(), rounds.end());
+    std::printf("\n## threads=%lld, FMA peak %.0f GFLOP/s\n",
+                (long long)threads, peak);
+    std::printf("| engine | s | Mvoxels/s | useful GFLOP/s | %% of peak | "
+                "executed GFLOP | executed %% of peak | peak RSS MiB |\n");
+    std::map<std::string, double> time;
+    for (const std::string &s : strategies) {
+      pred.predict_dense(warm, {.strategy = s});
+      Clock::time_point a = Clock::now();
+      nm::Array r = pred.predict_dense(raw, {.pad_raw = true, .strategy = s});
+      double sec = std::chrono::duration<double>(Clock::now() - a).count();
+      time[s] = sec;
+      double g = usefulFlops / sec / 1e9;
+      auto ex = executed.find(s);
+      char exec[64] = "n/a | n/a";
+      if (ex != executed.end())
+        std::snprintf(exec, sizeof exec, "%.1f | %.0f%%", ex->second / 1e9,
+                      100 * ex->second / sec / 1e9 / peak);
+      std::printf("| neuromancer %s | %.2f | %.4f | %.1f | %.0f%% | %s | %.0f "
+                  "|\n",
+                  s.c_str(), sec, voxels / sec / 1e6, g, 100 * g / peak, exec,
+                  peakRssMiB());
+    }
+    if (torch) {
+      std::map<std::string, double> tt =
+          runTorch(torchScript, static_cast<int>(threads), shape, patch3,
+                   strides, offsets, layers);
+      for (auto &[variant, sec] : tt) {
+        double g = usefulFlops / sec / 1e9;
+        std::printf("| pytorch %s | %.2f | %.4f | %.1f | %.0f%% | | | |\n",
+                    variant.c_str(), sec, voxels / sec / 1e6, g,
+                    100 * g / peak);
+        time["pytorch_" + variant] = sec;
+      }
+    }
+    if (!time.count("densify"))
+      continue;
+    for (auto &[peer, sec] : time)
+      if (peer != "densify")
+        ratios.push_back("RATIO dense threads=" + std::to_string(threads) +
+                         " neuromancer/" + peer + "=" +
+                         std::to_string(time["densify"] / sec).substr(0, 4));
+  }
+  std::printf("\n");
+  for (const std::string &r : ratios)
+    std::printf("%s\n", r.c_str());
+  return 0;
+}

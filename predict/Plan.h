@@ -1,0 +1,124 @@
+//===- Plan.h - blocks of a streamed dense prediction -----------*- C++ -*-===//
+//
+// The arithmetic of `neuromancer predict`, apart from any I/O: what the
+// network needs around each output voxel, how big a block may be within a
+// memory budget, and which blocks cover the region of interest.
+//
+// Coordinates: output voxel p of the ROI is raw voxel roiLo + p, and the
+// network reads the raw window [roiLo + p - offsets, ... + fov) for it
+// (ELEKTRONN2's predict_dense: pred = raw - 2 * offsets without padding).
+//
+// Blocks: every block computes `tile` output voxels per axis, so one
+// compiled function serves them all. Block k of an axis owns the output
+// voxels [k * tile, min((k + 1) * tile, roi)); the last one, when the ROI is
+// not a multiple of the tile, is computed shifted inward (it overlaps its
+// neighbour) and writes only the voxels it owns. Owned ranges start at
+// multiples of the tile and HDF5 chunks divide the tile, so every chunk of
+// the output is written whole, by exactly one block.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NEUROMANCER_PREDICT_PLAN_H
+#define NEUROMANCER_PREDICT_PLAN_H
+
+#include "neuromancer/core/DType.h"
+#include "neuromancer/core/TaggedShape.h"
+
+#include <string>
+#include <vector>
+
+namespace nm {
+class Node;
+}
+
+namespace nm::predict {
+
+/// What streaming needs to know of the prediction node, in 3-D (a 2-D net
+/// gets z fov 1 and offset 0 and is run one z slice at a time).
+struct NetGeometry {
+  Sizes fov, offsets;
+  int64_t channels = 0, labels = 0;
+  bool twoD = false;
+  DType inputType = DType::Float32;
+  /// Features and fov of every computed node up to the prediction (for the
+  /// memory estimate of the densified network's intermediate buffers).
+  std::vector<int64_t> nodeFeatures;
+  std::vector<Sizes> nodeFov;
+  /// Bytes of the parameters the prediction reads.
+  int64_t paramBytes = 0;
+};
+
+/// ValueError naming the node when it cannot be streamed (fewer than 2
+/// spatial axes, several inputs, unknown fov).
+NetGeometry netGeometry(const Node &prediction);
+
+/// What the budget must hold besides the network: the raw element size and
+/// the output element type and channel count.
+struct BlockCost {
+  size_t rawElemSize = 4;
+  int64_t outChannels = 1;
+  bool asUint8 = false;
+};
+
+/// Estimated peak bytes that predicting and writing one block of `tile`
+/// output voxels adds to the process: the raw box read and converted, the
+/// network's input, every intermediate buffer of the densified network
+/// (each node's output and, for pooling convs, the output before pooling;
+/// counted as alive at once, as the runtime's own check does), its output,
+/// the write buffer and HDF5's compression buffers, plus a fixed 8 MiB.
+int64_t blockBytes(const NetGeometry &g, const Sizes &tile,
+                   const BlockCost &cost);
+
+/// What the process holds besides the blocks once the model is loaded and
+/// compiled: a fixed 192 MiB (the libraries, LLVM's heap kept after
+/// compiling, HDF5, the compiled code; measured on neuro3d: about 150 MiB)
+/// plus twice the parameters (the model's and the bound copies).
+int64_t processBytes(const NetGeometry &g);
+
+/// HDF5 chunk (z, x, y) for a tile: per axis a divisor of the tile of at
+/// most 64 voxels (the tile itself when it has no divisor from 16 to 64).
+Sizes chunkFor(const Sizes &tile);
+
+/// The default budget when --memory is not given.
+constexpr int64_t kDefaultMemory = int64_t(1) << 30;
+/// Blocks hold at most this many output voxels (256^3) even when the budget
+/// allows more, so that progress and resume stay fine-grained.
+constexpr int64_t kMaxBlockVoxels = int64_t(1) << 24;
+
+/// The tile for `roi` within `budget` (the process's peak resident memory):
+/// starts at the whole ROI and shrinks the axis that is longest relative to
+/// its field of view by a quarter (rounded to a multiple of 64 from 64 on)
+/// until processBytes + blockBytes fits, then grows that axis back to the
+/// largest size that still fits (a multiple of 64 from 64 on). Deterministic in
+/// (geometry, roi, budget, cost). ValueError when even a tile of one voxel does
+/// not fit, naming the budget and the need.
+Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
+                 const BlockCost &cost);
+
+/// One block: where the network computes (ROI coordinates) and the part of
+/// it the block owns and writes.
+struct Block {
+  int64_t index = 0;
+  Sizes computeLo;          // output voxel of the ROI the block starts at
+  Sizes writeLo, writeSize; // the owned voxels, ROI coordinates
+};
+
+struct BlockGrid {
+  Sizes roi;    // ROI shape (z, x, y)
+  Sizes tile;   // output voxels per block, <= roi
+  Sizes counts; // blocks per axis
+
+  BlockGrid(Sizes roiShape, Sizes tileShape);
+  int64_t size() const { return counts[0] * counts[1] * counts[2]; }
+  /// Block i in z-major order.
+  Block block(int64_t i) const;
+};
+
+/// "1.5 GiB", "12 MiB": budgets and estimates as printed.
+std::string formatBytes(int64_t bytes);
+/// "4G", "512M", "100K", "1024" (binary units, optional "iB"/"B") in bytes;
+/// ValueError for anything else.
+int64_t parseMemory(const std::string &text);
+
+} // namespace nm::predict
+
+#endif // NEUROMANCER_PREDICT_PLAN_H
