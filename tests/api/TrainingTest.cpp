@@ -360,3 +360,91 @@ TEST_F(ModelTest, BatchNormGradientsMatchFiniteDifferences) {
   m.trainingstep(batch, {.optimiser = "SGD"});
   EXPECT_NE(c.impl().params.at("mean").value.getFlat(0), mean0.getFlat(0));
 }
+
+namespace {
+/// A synthetic boundary task: smooth random images, label 1 where the
+/// image at the output voxel is above 0.6 (about a third of the voxels),
+/// so a 3-D CNN must learn a threshold of a local average.
+std::vector<Array> boundaryBatch(std::mt19937 &gen, const Sizes &in,
+                                 const Sizes &out, int64_t off) {
+  std::uniform_real_distribution<double> u(0, 1);
+  Array raw(in), labels(out, DType::Int16);
+  Array noise(in);
+  for (int64_t i = 0; i < noise.size(); ++i)
+    noise.setFlat(i, u(gen));
+  int64_t Z = in[2], X = in[3], Y = in[4];
+  auto at = [&](int64_t z, int64_t x, int64_t y) {
+    return noise.getFlat((z * X + x) * Y + y);
+  };
+  for (int64_t z = 0; z < Z; ++z)
+    for (int64_t x = 0; x < X; ++x)
+      for (int64_t y = 0; y < Y; ++y) {
+        double s = 0;
+        int n = 0;
+        for (int64_t dx = -1; dx <= 1; ++dx)
+          for (int64_t dy = -1; dy <= 1; ++dy)
+            if (x + dx >= 0 && x + dx < X && y + dy >= 0 && y + dy < Y) {
+              s += at(z, x + dx, y + dy);
+              ++n;
+            }
+        raw.setFlat((z * X + x) * Y + y, s / n);
+      }
+  for (int64_t z = 0; z < out[2]; ++z)
+    for (int64_t x = 0; x < out[3]; ++x)
+      for (int64_t y = 0; y < out[4]; ++y)
+        labels.setFlat((z * out[3] + x) * out[4] + y,
+                       raw.getFlat((z * X + x + off) * Y + y + off) > 0.55);
+  return {raw, labels};
+}
+} // namespace
+
+/// A small 3-D CNN trained with Adam for 300 steps reaches less than half
+/// the error of always answering the majority class.
+TEST_F(ModelTest, SmallCnnLearnsABoundaryTask) {
+  std::mt19937 gen(23);
+  Node x = Input({1, 1, 3, 24, 24}, "b,f,z,x,y", {.name = "raw"});
+  Node c = Conv(x, 8, {1, 3, 3}, {}, {.activation_func = "relu"});
+  c = Conv(c, 8, {1, 3, 3}, {}, {.activation_func = "relu"});
+  Node p = Softmax(Conv(c, 2, {1, 1, 1}, {}, {.activation_func = "lin"}));
+  Node t = Input_like(p, {.override_f = 1, .name = "labels", .dtype = "int16"});
+  Node loss = AggregateLoss(MultinoulliNLL(p, t, {.target_is_sparse = true}),
+                            {.name = "loss"});
+  Model &m = model();
+  m.designate_nodes({.input_node = x,
+                     .target_node = t,
+                     .loss_node = loss,
+                     .prediction_node = p});
+  m.set_opt_meta_params("Adam", {{"lr", 5e-3}, {"mom", 0.9}});
+  Sizes in = x.shape().shape(), out = t.shape().shape();
+  double first = 0, last = 0;
+  for (int step = 0; step < 300; ++step) {
+    StepResult r =
+        m.trainingstep(boundaryBatch(gen, in, out, 2), {.optimiser = "Adam"});
+    ASSERT_TRUE(std::isfinite(r.loss));
+    (step == 0 ? first : last) = r.loss;
+  }
+  EXPECT_LT(last, first);
+  // Held-out batches: error of the prediction and of the majority class.
+  int64_t wrong = 0, ones = 0, total = 0;
+  for (int k = 0; k < 5; ++k) {
+    std::vector<Array> batch = boundaryBatch(gen, in, out, 2);
+    Array prob = m.predict({batch[0]});
+    int64_t voxels = batch[1].size();
+    for (int64_t v = 0; v < voxels; ++v) {
+      int label = static_cast<int>(batch[1].getFlat(v));
+      int guess = prob.getFlat(voxels + v) > prob.getFlat(v) ? 1 : 0;
+      wrong += guess != label;
+      ones += label;
+    }
+    total += voxels;
+  }
+  double error = static_cast<double>(wrong) / total;
+  double majority =
+      static_cast<double>(std::min(ones, total - ones)) / total;
+  std::printf("boundary task: error %.3f, majority-class error %.3f, loss "
+              "%.3f -> %.3f\n",
+              error, majority, first, last);
+  EXPECT_GT(majority, 0.2);
+  EXPECT_LT(error, 0.5 * majority);
+  EXPECT_EQ(m.iterations(), 300);
+}
