@@ -60,6 +60,40 @@ std::pair<std::string, std::string> splitStateName(const std::string &name) {
   return {name.substr(0, colon), name.substr(colon + 1)};
 }
 
+/// ValueError unless every sparse label that a MultinoulliNLL of `outputs`
+/// reads from an input is below its number of classes (negative labels
+/// mark unlabelled voxels, as in ELEKTRONN2).
+void checkLabels(const std::vector<Node> &outputs,
+                 const std::vector<Array> &inputs, const std::string &what) {
+  std::vector<Node> sources = source_nodes(outputs);
+  std::vector<Node> nodes = outputs;
+  for (const Node &o : outputs)
+    for (const Node &p : o.all_parents())
+      nodes.push_back(p);
+  for (const Node &n : nodes) {
+    if ((n.cls() != "MultinoulliNLL" && n.cls() != "BlockedMultinoulliNLL") ||
+        !n.impl().attr<bool>("target_is_sparse", false))
+      continue;
+    Node pred = n.parents()[0], target = n.parents()[1];
+    auto it = std::find(sources.begin(), sources.end(), target);
+    if (it == sources.end() || inputs.size() != sources.size())
+      continue;
+    const Array &labels = inputs[it - sources.begin()];
+    int64_t perBlock = target.shape().hasTag('f') ? target.shape()['f'] : 1;
+    int64_t classes = pred.shape()['f'] / std::max<int64_t>(perBlock, 1);
+    for (int64_t i = 0; i < labels.size(); ++i) {
+      double label = labels.getFlat(i);
+      if (label >= static_cast<double>(classes))
+        throw ValueError(what + ": the target '" + target.name() +
+                         "' holds label " + formatG(label) + " (element " +
+                         std::to_string(i) + "), but '" + n.name() +
+                         "' has " + std::to_string(classes) +
+                         " classes (0.." + std::to_string(classes - 1) +
+                         "; negative labels are ignored)");
+    }
+  }
+}
+
 double mean(const std::deque<double> &v) {
   if (v.empty())
     return 0;
@@ -199,6 +233,7 @@ StepResult Model::trainingstep(const std::vector<Array> &inputs,
   std::vector<Node> outputs = TrainingFunctions::outputs(*this);
   std::shared_ptr<const Executable> exe = TrainingFunctions::executable(
       *this, outputs, options.optimiser, inputs);
+  checkLabels(outputs, inputs, "trainingstep");
   OptimiserState::Accumulators &acc = training_.optimisers[options.optimiser];
   // [lr, mom, wd, beta2, t, adagrad_first, 0, 0]
   Array hyper({8}, DType::Float64);
@@ -256,6 +291,7 @@ ModelParamValues Model::gradients(const std::vector<Array> &inputs) {
   std::vector<Node> outputs{TrainingFunctions::outputs(*this).front()};
   std::shared_ptr<const Executable> exe =
       TrainingFunctions::executable(*this, outputs, kGradients, inputs);
+  checkLabels(outputs, inputs, "gradients");
   Array seed = TrainingFunctions::stepSeed(training_);
   std::vector<Array> out = TrainingFunctions::run(
       *exe, inputs,

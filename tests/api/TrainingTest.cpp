@@ -447,4 +447,19 @@ TEST_F(ModelTest, SmallCnnLearnsABoundaryTask) {
   EXPECT_GT(majority, 0.2);
   EXPECT_LT(error, 0.5 * majority);
   EXPECT_EQ(m.iterations(), 300);
+  // A label beyond the classes is refused, and nothing changes.
+  std::vector<Array> bad = boundaryBatch(gen, in, out, 2);
+  bad[1].setFlat(7, 2);
+  ModelParamValues before = m.get_param_values();
+  try {
+    m.trainingstep(bad, {.optimiser = "Adam"});
+    ADD_FAILURE() << "no ValueError";
+  } catch (const ValueError &e) {
+    EXPECT_NE(std::string(e.what()).find("holds label 2 (element 7)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(m.iterations(), 300);
+  EXPECT_EQ(before.at("conv").at("w").getFlat(0),
+            m.get_param_values().at("conv").at("w").getFlat(0));
 }
