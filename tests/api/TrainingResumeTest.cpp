@@ -12,6 +12,7 @@
 //  - the same steps on 1 and 2 threads give the same parameters.
 //
 //===----------------------------------------------------------------------===//
+#include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/runtime/ThreadPool.h"
 #include "tests/frontend/ModelFixture.h"
 

@@ -22,6 +22,7 @@
 #include "neuromancer/core/Log.h"
 #include "neuromancer/frontend/Layers.h"
 #include "neuromancer/frontend/Model.h"
+#include "neuromancer/frontend/NodeImpl.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -367,18 +368,20 @@ std::vector<Region> optimiserRegions(const std::string &path) {
         if (info->type != H5O_TYPE_DATASET)
           return herr_t(0);
         hid_t ds = H5Dopen2(v.group, name, H5P_DEFAULT);
+        hid_t space = H5Dget_space(ds); // libhdf5 1.10 refuses H5S_ALL here
         hsize_t chunks = 0;
-        H5Dget_num_chunks(ds, H5S_ALL, &chunks);
+        H5Dget_num_chunks(ds, space, &chunks);
         for (hsize_t i = 0; i < chunks; ++i) {
           haddr_t addr = 0;
           hsize_t size = 0;
           unsigned mask = 0;
-          if (H5Dget_chunk_info(ds, H5S_ALL, i, nullptr, &mask, &addr, &size) >=
+          if (H5Dget_chunk_info(ds, space, i, nullptr, &mask, &addr, &size) >=
                   0 &&
               size > 0)
             v.regions->push_back({static_cast<std::size_t>(addr),
                                   static_cast<std::size_t>(size)});
         }
+        H5Sclose(space);
         H5Dclose(ds);
         return herr_t(0);
       },
@@ -399,7 +402,7 @@ TEST(ModelFileFuzz, CorruptOptimiserStateIsRefusedOrRestoredExactly) {
   std::vector<Region> regions = optimiserRegions(good);
   // The group, its two series, two optimisers, their node groups and 15
   // accumulators (5 trainable parameters): headers and chunks.
-  ASSERT_GE(regions.size(), 20u);
+  ASSERT_GE(regions.size(), 40u);
   std::size_t bytes = 0;
   for (const Region &r : regions)
     bytes += r.size;

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ModelFixture.h"
+#include "neuromancer/frontend/NodeImpl.h"
 
 #include <hdf5.h>
 
@@ -251,8 +252,9 @@ TEST_F(ModelTest, CorruptAccumulatorIsAChecksumError) {
   std::string path = tempPath("state_flip.h5");
   model().save(path);
   std::string bytes = readFile(path);
-  std::string pattern; // Adam's m of conv1.w: 0.4375f repeated
-  for (int i = 0; i < 8; ++i)
+  // Adam's m of conv1.w (72 values; conv2.w's m has 8): 0.4375f repeated.
+  std::string pattern;
+  for (int i = 0; i < 16; ++i)
     pattern += std::string("\x00\x00\xE0\x3E", 4);
   std::size_t at = bytes.find(pattern);
   ASSERT_NE(at, std::string::npos);
