@@ -48,6 +48,7 @@ SavedModel describe(const Model &model) {
              {"debug_outputs", d.debug_outputs}};
   saved.graph = {
       {"model_name", model.name()}, {"nodes", nodes}, {"designation", desig}};
+  saved.optimiser = model.optimiser_state();
   return saved;
 }
 
@@ -229,11 +230,11 @@ void designate(Model &model, const nlohmann::json &d) {
 
 /// Builds the model described by `graph`; `fill` gives each node its saved
 /// parameters right after the node is built. `finish` runs once all nodes
-/// exist (the file reader checks for parameters no node claimed).
+/// exist, before the designation; a throw removes the model.
 Model &instantiate(nlohmann::json graph, const ModelLoadOptions &o,
                    const std::string &source, bool fromFile,
                    const ParamFiller &fill,
-                   const std::function<void()> &finish) {
+                   const std::function<void(Model &)> &finish) {
   std::string name = o.name;
   try {
     applyLoadOptions(graph, o);
@@ -257,7 +258,7 @@ Model &instantiate(nlohmann::json graph, const ModelLoadOptions &o,
       fill(node.impl());
     }
     if (finish)
-      finish();
+      finish(model);
     designate(model, graph.at("designation"));
   } catch (const nlohmann::json::exception &e) {
     model_manager.remove(name);

@@ -22,6 +22,9 @@ namespace nm::detail {
 struct SavedModel {
   nlohmann::json graph;
   OrderedDict<ParamValues> params;
+  /// Hyper-parameters, accumulators and counters: saved in the file's
+  /// /optimiser group and carried by rebuild_model, so training resumes.
+  OptimiserState optimiser;
 };
 
 /// Fills the parameters of a node that instantiate just built.
@@ -32,11 +35,12 @@ SavedModel describe(const Model &model);
 
 /// Builds the model described by `graph`; `fill` gives each node its saved
 /// parameters right after the node is built. `finish` runs once all nodes
-/// exist (the file reader checks for parameters no node claimed).
+/// exist, before the designation (the file reader checks for parameters no
+/// node claimed and reads the optimiser state); a throw removes the model.
 Model &instantiate(nlohmann::json graph, const ModelLoadOptions &o,
                    const std::string &source, bool fromFile,
                    const ParamFiller &fill,
-                   const std::function<void()> &finish = {});
+                   const std::function<void(Model &)> &finish = {});
 
 /// The in-memory filler of rebuild_model: the values describe() took.
 ParamFiller memoryFiller(const SavedModel &saved, const std::string &source);

@@ -9,6 +9,11 @@
 //                    Fletcher32 checksum filter (rank-0 values as shape (1));
 //                    the group carries the node's real name as attribute
 //                    "node" (names may hold '/').
+//   /optimiser       optional: the optimiser state (OptimiserStateFile.cpp);
+//                    absent means a fresh state. An optional v2 group, not
+//                    a v3: files without training state stay plain v2, and
+//                    a reader that predates the group still loads the
+//                    parameters of a file that has one.
 // The file is written with the HDF5 1.10 object formats (superblock v3,
 // object headers v2, chunk indices), whose metadata carry checksums too.
 //
@@ -21,7 +26,7 @@
 // "neuromancer-model-v1" files (no checksums) load with one warning.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/ModelDescription.h"
+#include "frontend/ModelFileDetail.h"
 #include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Geometry.h"
@@ -44,14 +49,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace nm {
+namespace nm::detail {
 namespace {
-
-using detail::describe;
-using detail::instantiate;
-using detail::memoryFiller;
-using detail::ParamFiller;
-using detail::SavedModel;
 
 constexpr const char *kFormatAttr = "neuromancer_format";
 constexpr const char *kFormatV1 = "neuromancer-model-v1";
@@ -84,10 +83,12 @@ uint32_t crc32(std::string_view data) {
 // HDF5 helpers
 //===----------------------------------------------------------------------===//
 
+} // namespace
+
 /// What HDF5's error stack says about the last failure: the system's reason
 /// when a read or write failed ("No space left on device"), else the
 /// innermost description. `checksum` is set when a checksum did not match.
-std::string hdf5Reason(bool *checksum = nullptr) {
+std::string hdf5Reason(bool *checksum) {
   struct Walk {
     std::string innermost, os;
     bool checksum = false;
@@ -117,6 +118,8 @@ std::string hdf5Reason(bool *checksum = nullptr) {
   return walk.innermost.empty() ? "HDF5 error" : walk.innermost;
 }
 
+namespace {
+
 /// Whether a file's element type holds `d` exactly (class, size, sign).
 bool typeMatches(hid_t type, DType d) {
   hid_t want = h5::nativeType(d);
@@ -134,6 +137,8 @@ std::string typeName(hid_t type) {
                                           : "class " + std::to_string(cls);
   return std::to_string(H5Tget_size(type)) + "-byte " + kind;
 }
+
+} // namespace
 
 /// Group names cannot hold '/'; escape it (and '%') reversibly.
 std::string escapeName(const std::string &name) {
@@ -167,7 +172,8 @@ std::string unescapeName(std::string name) {
   return out;
 }
 
-herr_t collectName(hid_t, const char *name, const H5L_info_t *, void *out) {
+static herr_t collectName(hid_t, const char *name, const H5L_info_t *,
+                          void *out) {
   static_cast<std::vector<std::string> *>(out)->push_back(name);
   return 0;
 }
@@ -198,6 +204,8 @@ void writeStringAttr(hid_t loc, const char *name, const std::string &value) {
     throw IOError(std::string("cannot write attribute '") + name +
                   "': " + hdf5Reason());
 }
+
+namespace {
 
 void writeCrcAttr(hid_t loc, uint32_t crc) {
   h5::Handle space(H5Screate(H5S_SCALAR), H5Sclose);
@@ -238,6 +246,8 @@ std::vector<hsize_t> chunkDims(std::vector<hsize_t> dims, std::size_t item) {
   return dims;
 }
 
+} // namespace
+
 /// One parameter: chunked with Fletcher32, so libhdf5 verifies it on read.
 void writeArray(hid_t loc, const std::string &name, const Array &a) {
   std::vector<hsize_t> dims(a.shape().begin(), a.shape().end());
@@ -259,6 +269,8 @@ void writeArray(hid_t loc, const std::string &name, const Array &a) {
                            H5P_DEFAULT, a.raw()) < 0)
     throw IOError("cannot write dataset '" + name + "': " + hdf5Reason());
 }
+
+namespace {
 
 void writeParams(hid_t file, const SavedModel &saved) {
   h5::Handle params(
@@ -348,6 +360,7 @@ std::string hdf5Image(const SavedModel &saved) {
   writeStringAttr(file, kFormatAttr, kFormat);
   writeGraph(file, saved.graph.dump(1));
   writeParams(file, saved);
+  writeOptimiserState(file, saved);
   if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
     throw IOError("cannot flush the HDF5 file: " + hdf5Reason());
   ssize_t size = H5Fget_file_image(file, nullptr, 0);
@@ -364,17 +377,13 @@ std::string hdf5Image(const SavedModel &saved) {
 // Reading
 //===----------------------------------------------------------------------===//
 
-/// An open model file and what every check needs to know about it.
-struct ModelFile {
-  std::string path;
-  std::string quoted; // 'path', the prefix of every message
-  hsize_t size = 0;
-  bool v1 = false;
-};
+} // namespace
 
-[[noreturn]] void fail(const ModelFile &f, const std::string &what) {
+void fail(const ModelFile &f, const std::string &what) {
   throw IOError("Cannot load model: " + f.quoted + ": " + what);
 }
+
+namespace {
 
 /// Refuses anything but a readable regular file, with the system's reason,
 /// before HDF5 sees it (a FIFO would block HDF5 forever).
@@ -504,6 +513,96 @@ nlohmann::json readGraph(hid_t file, const ModelFile &f) {
   }
 }
 
+void checkTypeAndShape(hid_t ds, const std::string &at, const ModelFile &f,
+                       const Array &value) {
+  h5::Handle type(H5Dget_type(ds), H5Tclose);
+  if (!type.ok() || !typeMatches(type, value.dtype()))
+    fail(f, at + ": stored as " + (type.ok() ? typeName(type) : "?") +
+                ", the graph implies " + dtypeName(value.dtype()));
+  h5::Handle space(H5Dget_space(ds), H5Sclose);
+  int rank = space.ok() ? H5Sget_simple_extent_ndims(space) : -1;
+  if (rank < 0 || rank > H5S_MAX_RANK)
+    fail(f, at + ": unreadable dataspace");
+  std::vector<hsize_t> dims(rank);
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  Sizes stored(dims.begin(), dims.end());
+  Sizes want = value.shape();
+  // v2 stores a scalar as shape (1); v1 as an HDF5 scalar.
+  if (want.empty() && !f.v1)
+    want = {1};
+  if (stored != want)
+    fail(f, at + ": stored with shape " + formatTuple(stored) +
+                ", the graph implies " + formatTuple(want));
+}
+
+/// Layout and bytes on disk against the logical size and the file size,
+/// so no read can run past the data or make HDF5 allocate more.
+void checkStorage(hid_t ds, const std::string &at, const ModelFile &f,
+                  const Array &value) {
+  hsize_t logical = value.nbytes();
+  hsize_t storage = H5Dget_storage_size(ds);
+  h5::Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
+  if (!dcpl.ok())
+    fail(f, at + ": unreadable dataset properties");
+  H5D_layout_t layout = H5Pget_layout(dcpl);
+  int filters = H5Pget_nfilters(dcpl);
+  if (f.v1) {
+    if (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT)
+      fail(f, at + ": unexpected storage layout for a v1 file");
+    if (filters != 0 || storage != logical)
+      fail(f, at + ": stores " + std::to_string(storage) + " bytes, expected " +
+                  std::to_string(logical) + " (truncated or corrupt?)");
+    checkInsideFile(ds, storage, f, at);
+    return;
+  }
+  if (logical == 0)
+    return; // nothing stored, nothing to checksum
+  unsigned flags = 0, config = 0;
+  std::size_t nelmts = 0;
+  if (layout != H5D_CHUNKED || filters != 1 ||
+      H5Pget_filter2(dcpl, 0, &flags, &nelmts, nullptr, 0, nullptr, &config) !=
+          H5Z_FILTER_FLETCHER32)
+    fail(f, at + ": not stored with its Fletcher32 checksum");
+  int rank = value.ndim() ? static_cast<int>(value.ndim()) : 1;
+  std::vector<hsize_t> chunk(rank);
+  if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank)
+    fail(f, at + ": corrupt chunk layout");
+  hsize_t chunkBytes = dtypeSize(value.dtype());
+  for (int i = 0; i < rank; ++i) {
+    hsize_t dim = value.ndim() ? value.shape()[i] : 1;
+    if (chunk[i] == 0 || chunk[i] > dim)
+      fail(f, at + ": corrupt chunk layout");
+    chunkBytes *= chunk[i];
+  }
+  if (storage < logical || storage > f.size || chunkBytes > f.size)
+    fail(f, at + ": stores " + std::to_string(storage) + " bytes for " +
+                std::to_string(logical) + " bytes of values in a file of " +
+                std::to_string(f.size) + " (truncated or corrupt?)");
+}
+
+} // namespace
+
+void readCheckedArray(hid_t loc, const std::string &name, const std::string &at,
+                      const ModelFile &f, Array &value) {
+  h5::Handle ds(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.ok())
+    fail(f, at + ": cannot open its dataset (" + hdf5Reason() + ")");
+  checkTypeAndShape(ds, at, f, value);
+  checkStorage(ds, at, f, value);
+  if (value.nbytes() == 0)
+    return; // an empty series: nothing stored, nothing to read
+  bool checksum = false;
+  if (H5Dread(ds, h5::nativeType(value.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+              value.raw()) < 0) {
+    std::string reason = hdf5Reason(&checksum);
+    fail(f, at + (checksum ? ": checksum mismatch (the stored values are "
+                             "corrupt)"
+                           : ": cannot read it (" + reason + ")"));
+  }
+}
+
+namespace {
+
 /// Reads the parameters the graph implies, node by node, into the arrays
 /// the builders allocated; remembers which datasets it used.
 class FileParams {
@@ -533,7 +632,8 @@ public:
     for (auto &[key, param] : node.params) {
       if (!hasLink(group, escapeName(key)))
         missing(node, key);
-      readParam(group, node, key, param.value);
+      readCheckedArray(group, escapeName(key), where(node, key), f_,
+                       param.value);
       used_.insert("/params/" + groupName + "/" + escapeName(key));
     }
   }
@@ -563,91 +663,6 @@ private:
     fail(f_, where(node, key) + " is missing from the file");
   }
 
-  void readParam(hid_t group, const NodeImpl &node, const std::string &key,
-                 Array &value) {
-    const std::string at = where(node, key);
-    h5::Handle ds(H5Dopen2(group, escapeName(key).c_str(), H5P_DEFAULT),
-                  H5Dclose);
-    if (!ds.ok())
-      fail(f_, at + ": cannot open its dataset (" + hdf5Reason() + ")");
-    checkTypeAndShape(ds, at, value);
-    checkStorage(ds, at, value);
-    bool checksum = false;
-    if (H5Dread(ds, h5::nativeType(value.dtype()), H5S_ALL, H5S_ALL,
-                H5P_DEFAULT, value.raw()) < 0) {
-      std::string reason = hdf5Reason(&checksum);
-      fail(f_, at + (checksum ? ": checksum mismatch (the stored values are "
-                                "corrupt)"
-                              : ": cannot read it (" + reason + ")"));
-    }
-  }
-
-  void checkTypeAndShape(hid_t ds, const std::string &at, const Array &value) {
-    h5::Handle type(H5Dget_type(ds), H5Tclose);
-    if (!type.ok() || !typeMatches(type, value.dtype()))
-      fail(f_, at + ": stored as " + (type.ok() ? typeName(type) : "?") +
-                   ", the graph implies " + dtypeName(value.dtype()));
-    h5::Handle space(H5Dget_space(ds), H5Sclose);
-    int rank = space.ok() ? H5Sget_simple_extent_ndims(space) : -1;
-    if (rank < 0 || rank > H5S_MAX_RANK)
-      fail(f_, at + ": unreadable dataspace");
-    std::vector<hsize_t> dims(rank);
-    H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-    Sizes stored(dims.begin(), dims.end());
-    Sizes want = value.shape();
-    // v2 stores a scalar as shape (1); v1 as an HDF5 scalar.
-    if (want.empty() && !f_.v1)
-      want = {1};
-    if (stored != want)
-      fail(f_, at + ": stored with shape " + formatTuple(stored) +
-                   ", the graph implies " + formatTuple(want));
-  }
-
-  /// Layout and bytes on disk against the logical size and the file size,
-  /// so no read can run past the data or make HDF5 allocate more.
-  void checkStorage(hid_t ds, const std::string &at, const Array &value) {
-    hsize_t logical = value.nbytes();
-    hsize_t storage = H5Dget_storage_size(ds);
-    h5::Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
-    if (!dcpl.ok())
-      fail(f_, at + ": unreadable dataset properties");
-    H5D_layout_t layout = H5Pget_layout(dcpl);
-    int filters = H5Pget_nfilters(dcpl);
-    if (f_.v1) {
-      if (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT)
-        fail(f_, at + ": unexpected storage layout for a v1 file");
-      if (filters != 0 || storage != logical)
-        fail(f_, at + ": stores " + std::to_string(storage) +
-                     " bytes, expected " + std::to_string(logical) +
-                     " (truncated or corrupt?)");
-      checkInsideFile(ds, storage, f_, at);
-      return;
-    }
-    if (logical == 0)
-      return; // nothing stored, nothing to checksum
-    unsigned flags = 0, config = 0;
-    std::size_t nelmts = 0;
-    if (layout != H5D_CHUNKED || filters != 1 ||
-        H5Pget_filter2(dcpl, 0, &flags, &nelmts, nullptr, 0, nullptr,
-                       &config) != H5Z_FILTER_FLETCHER32)
-      fail(f_, at + ": not stored with its Fletcher32 checksum");
-    int rank = value.ndim() ? static_cast<int>(value.ndim()) : 1;
-    std::vector<hsize_t> chunk(rank);
-    if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank)
-      fail(f_, at + ": corrupt chunk layout");
-    hsize_t chunkBytes = dtypeSize(value.dtype());
-    for (int i = 0; i < rank; ++i) {
-      hsize_t dim = value.ndim() ? value.shape()[i] : 1;
-      if (chunk[i] == 0 || chunk[i] > dim)
-        fail(f_, at + ": corrupt chunk layout");
-      chunkBytes *= chunk[i];
-    }
-    if (storage < logical || storage > f_.size || chunkBytes > f_.size)
-      fail(f_, at + ": stores " + std::to_string(storage) + " bytes for " +
-                   std::to_string(logical) + " bytes of values in a file of " +
-                   std::to_string(f_.size) + " (truncated or corrupt?)");
-  }
-
   const ModelFile &f_;
   hid_t params_ = -1;
   std::set<std::string> used_;
@@ -671,16 +686,25 @@ Model &loadFile(const std::string &path, const ModelLoadOptions &options) {
   return instantiate(
       std::move(graph), options, f.quoted, /*fromFile=*/true,
       [&](NodeImpl &node) { params.fill(node); },
-      [&] { params.checkNoneLeft(); });
+      [&](Model &model) {
+        params.checkNoneLeft();
+        readOptimiserState(file, f, model);
+      });
 }
 
 } // namespace
+} // namespace nm::detail
+
+namespace nm {
+
+using detail::describe;
+using detail::SavedModel;
 
 void Model::save(const std::string &path) const {
   SavedModel saved = describe(*this);
   h5::silenceErrors();
   try {
-    writeFileAtomically(path, hdf5Image(saved));
+    writeFileAtomically(path, detail::hdf5Image(saved));
   } catch (const IOError &e) {
     throw IOError("Cannot save model to '" + path + "': " + e.what());
   }
@@ -688,7 +712,7 @@ void Model::save(const std::string &path) const {
 
 Model &modelload(const std::string &path, const ModelLoadOptions &options) {
   try {
-    return loadFile(path, options);
+    return detail::loadFile(path, options);
   } catch (const std::bad_alloc &) {
     // A v1 graph (no checksum) can imply parameters of any size, allocated
     // before the file's datasets are compared; Array reports its own
@@ -701,8 +725,14 @@ Model &modelload(const std::string &path, const ModelLoadOptions &options) {
 Model &rebuild_model(const Model &model, const ModelLoadOptions &options) {
   SavedModel saved = describe(model);
   std::string source = "model '" + model.name() + "'";
-  return instantiate(std::move(saved.graph), options, source,
-                     /*fromFile=*/false, memoryFiller(saved, source));
+  // rebuild_model is ELEKTRONN2's save + modelload: the rebuilt model
+  // continues training where `model` stopped.
+  return detail::instantiate(std::move(saved.graph), options, source,
+                             /*fromFile=*/false,
+                             detail::memoryFiller(saved, source),
+                             [&saved](Model &rebuilt) {
+                               rebuilt.set_optimiser_state(saved.optimiser);
+                             });
 }
 
 } // namespace nm

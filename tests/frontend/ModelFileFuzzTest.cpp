@@ -9,6 +9,10 @@
 // nm::Error, with every HDF5 handle closed, and the child must exit
 // normally. A signal (crash, alarm) or any other exit fails the test and
 // names the mutation (the file is kept in the test's temporary directory).
+// The saved model carries an optimiser state (the /optimiser group), and a
+// second run aims its mutations at that group's object headers and
+// accumulator chunks, which random offsets in the whole file rarely hit;
+// a load that succeeds must restore the saved state bit for bit.
 //
 // Depends on //frontend only (no compiler), so it builds fast and runs in
 // `bazel test //...`.
@@ -18,6 +22,7 @@
 #include "neuromancer/core/Log.h"
 #include "neuromancer/frontend/Layers.h"
 #include "neuromancer/frontend/Model.h"
+#include "neuromancer/frontend/NodeImpl.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -26,6 +31,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <new>
 #include <random>
@@ -66,7 +72,8 @@ long long vmSize() {
 }
 
 /// A small model like the ones users save: conv, batch normalisation,
-/// dropout (a scalar parameter), a designation.
+/// dropout (a scalar parameter), a designation, and an optimiser state
+/// (Adam and SGD accumulators of every trainable parameter, counters).
 void smallModel() {
   nm::model_manager.newmodel("fuzzed");
   nm::Node raw = nm::Input({1, 2, 5, 8, 8}, "b,f,z,x,y", {.name = "raw"});
@@ -76,8 +83,52 @@ void smallModel() {
   nm::Node c2 = nm::Conv(c1, 2, {1, 1, 1}, {},
                          {.activation_func = "lin", .name = "conv2"});
   nm::Node pred = nm::Softmax(c2);
-  nm::model_manager.getmodel().designate_nodes(
-      {.input_node = raw, .prediction_node = pred});
+  nm::Model &m = nm::model_manager.getmodel();
+  m.designate_nodes({.input_node = raw, .prediction_node = pred});
+  nm::OptimiserState s;
+  s.lr = 0.001;
+  s.iterations = 5;
+  s.stepTimes = {0.5, 0.25};
+  s.losses = {0.75, 0.5};
+  double v = 0.125;
+  for (const nm::Node &n : m.nodes())
+    for (const auto &[key, param] : n.impl().params) {
+      if (!param.trainable)
+        continue;
+      std::string arg = n.name() + "_" + key;
+      for (const char *state : {":m", ":s"})
+        s.optimisers["Adam"].arrays[arg + state] =
+            nm::Array::full(param.value.shape(), v += 0.125)
+                .astype(param.value.dtype());
+      s.optimisers["SGD"].arrays[arg + ":d"] =
+          nm::Array::full(param.value.shape(), -v).astype(param.value.dtype());
+    }
+  s.optimisers["Adam"].steps = 3;
+  s.optimisers["SGD"].steps = 2;
+  m.set_optimiser_state(s);
+}
+
+/// Whether two optimiser states are equal bit for bit.
+bool sameState(const nm::OptimiserState &a, const nm::OptimiserState &b) {
+  if (a.lr != b.lr || a.mom != b.mom || a.wd != b.wd || a.beta2 != b.beta2 ||
+      a.iterations != b.iterations || a.stepTimes != b.stepTimes ||
+      a.losses != b.losses || a.optimisers.size() != b.optimisers.size())
+    return false;
+  for (const auto &[name, acc] : a.optimisers) {
+    auto it = b.optimisers.find(name);
+    if (it == b.optimisers.end() || it->second.steps != acc.steps ||
+        it->second.arrays.size() != acc.arrays.size())
+      return false;
+    for (const auto &[key, value] : acc.arrays) {
+      auto other = it->second.arrays.find(key);
+      if (other == it->second.arrays.end() ||
+          other->second.dtype() != value.dtype() ||
+          other->second.shape() != value.shape() ||
+          std::memcmp(other->second.raw(), value.raw(), value.nbytes()) != 0)
+        return false;
+    }
+  }
+  return true;
 }
 
 enum ChildExit {
@@ -91,7 +142,8 @@ enum ChildExit {
 /// Whether the loaded model has the saved model's nodes and values.
 bool sameAsSaved(nm::Model &loaded) {
   nm::Model &saved = nm::model_manager.getmodel("fuzzed");
-  if (loaded.names() != saved.names())
+  if (loaded.names() != saved.names() ||
+      !sameState(loaded.optimiser_state(), saved.optimiser_state()))
     return false;
   for (const std::string &name : saved.names()) {
     nm::ParamValues a = saved[name].get_param_values();
@@ -144,10 +196,22 @@ struct Mutation {
   std::string what;
 };
 
-Mutation mutate(const std::string &good, std::mt19937_64 &rng) {
+/// A byte range of the file: [first, first + size).
+struct Region {
+  std::size_t first, size;
+};
+
+/// `good` mutated at a seeded offset: anywhere, or (when `regions` is not
+/// empty) inside one of them.
+Mutation mutate(const std::string &good, std::mt19937_64 &rng,
+                const std::vector<Region> &regions = {}) {
   Mutation m{good, ""};
   std::uniform_int_distribution<std::size_t> offset(0, good.size() - 1);
   std::size_t at = offset(rng);
+  if (!regions.empty()) {
+    const Region &r = regions[rng() % regions.size()];
+    at = std::min(good.size() - 1, r.first + rng() % r.size);
+  }
   switch (rng() % 6) {
   case 0:
   case 1:
@@ -233,11 +297,12 @@ std::string runBatch(const std::vector<std::string> &files,
 /// load must give the saved model's values or an nm::Error, no crash, hang,
 /// leak or bloat. Returns how many mutations were refused.
 std::size_t fuzz(const std::string &bytes, int count, uint64_t seed,
-                 bool checksummed = true) {
+                 bool checksummed = true,
+                 const std::vector<Region> &regions = {}) {
   std::vector<std::string> files = {bytes}, names = {"the unmutated file"};
   std::mt19937_64 rng(seed);
   for (int i = 0; i < count; ++i) {
-    Mutation m = mutate(bytes, rng);
+    Mutation m = mutate(bytes, rng, regions);
     files.push_back(std::move(m.bytes));
     names.push_back("mutation " + std::to_string(i) + " (" + m.what + ")");
   }
@@ -281,6 +346,69 @@ TEST(ModelFileFuzz, CorruptFilesAreRefusedWithoutCrashHangOrBloat) {
   nm::model_manager.remove("loaded");
   // The checksums refuse most mutations.
   EXPECT_GE(fuzz(bytes, kMutations, 20261202), kMutations / 2);
+}
+
+/// Where the /optimiser group lives in the file at `path`: the object
+/// headers of the group and everything below it (links, attributes,
+/// dataset layouts) and each accumulator's chunk.
+std::vector<Region> optimiserRegions(const std::string &path) {
+  std::vector<Region> regions;
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t group = H5Gopen2(file, "optimiser", H5P_DEFAULT);
+  struct Visit {
+    hid_t group;
+    std::vector<Region> *regions;
+  } visit{group, &regions};
+  H5Ovisit2(
+      group, H5_INDEX_NAME, H5_ITER_INC,
+      [](hid_t, const char *name, const H5O_info_t *info, void *data) {
+        auto &v = *static_cast<Visit *>(data);
+        v.regions->push_back({static_cast<std::size_t>(info->addr),
+                              static_cast<std::size_t>(info->hdr.space.total)});
+        if (info->type != H5O_TYPE_DATASET)
+          return herr_t(0);
+        hid_t ds = H5Dopen2(v.group, name, H5P_DEFAULT);
+        hid_t space = H5Dget_space(ds); // libhdf5 1.10 refuses H5S_ALL here
+        hsize_t chunks = 0;
+        H5Dget_num_chunks(ds, space, &chunks);
+        for (hsize_t i = 0; i < chunks; ++i) {
+          haddr_t addr = 0;
+          hsize_t size = 0;
+          unsigned mask = 0;
+          if (H5Dget_chunk_info(ds, space, i, nullptr, &mask, &addr, &size) >=
+                  0 &&
+              size > 0)
+            v.regions->push_back({static_cast<std::size_t>(addr),
+                                  static_cast<std::size_t>(size)});
+        }
+        H5Sclose(space);
+        H5Dclose(ds);
+        return herr_t(0);
+      },
+      &visit, H5O_INFO_BASIC | H5O_INFO_HDR);
+  H5Gclose(group);
+  H5Fclose(file);
+  return regions;
+}
+
+TEST(ModelFileFuzz, CorruptOptimiserStateIsRefusedOrRestoredExactly) {
+  nm::set_log_level(nm::LogLevel::Error);
+  if (!nm::model_manager.names().empty())
+    for (const std::string &name : nm::model_manager.names())
+      nm::model_manager.remove(name);
+  smallModel();
+  std::string good = ::testing::TempDir() + "/fuzz_good_state.h5";
+  nm::model_manager.getmodel().save(good);
+  std::vector<Region> regions = optimiserRegions(good);
+  // The group, its two series, two optimisers, their node groups and 15
+  // accumulators (5 trainable parameters): headers and chunks.
+  ASSERT_GE(regions.size(), 40u);
+  std::size_t bytes = 0;
+  for (const Region &r : regions)
+    bytes += r.size;
+  std::printf("%zu regions of /optimiser, %zu bytes\n", regions.size(), bytes);
+  EXPECT_GE(fuzz(readAll(good), kMutations / 2, 20261204, true, regions),
+            kMutations / 4);
 }
 
 TEST(ModelFileFuzz, OldFormatFiles) {
