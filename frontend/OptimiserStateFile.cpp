@@ -3,7 +3,7 @@
 // The optional group /optimiser of a neuromancer-model-v2 file, so that
 // training resumes exactly after save + modelload:
 //   /optimiser       attributes lr, mom, wd, beta2 (float64), iterations
-//                    (int64); datasets step_times (<= 50) and losses
+//                    (int64), dropout_seed (uint64, once drawn); datasets step_times (<= 50) and losses
 //                    (<= 200), float64, for time_per_step and loss_smooth
 //   /optimiser/<opt> one group per optimiser that has state (SGD, AdaGrad,
 //                    AdaDelta, Adam); attributes steps (int64: Adam's t,
@@ -133,6 +133,11 @@ void writeOptimiserState(hid_t file, const SavedModel &saved) {
   writeF64(group, "wd", s.wd);
   writeF64(group, "beta2", s.beta2);
   writeI64(group, "iterations", s.iterations);
+  if (s.seed) {
+    uint64_t seed = *s.seed;
+    writeScalarAttr(group, "dropout_seed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                    &seed);
+  }
   writeArray(group, kStepTimes, series(s.stepTimes));
   writeArray(group, kLosses, series(s.losses));
   std::map<std::string, Owner> params = owners(saved);
@@ -326,6 +331,16 @@ void readOptimiserState(hid_t file, const ModelFile &f, Model &model) {
   s.wd = readF64(group, "wd", "/optimiser", f);
   s.beta2 = readF64(group, "beta2", "/optimiser", f);
   s.iterations = readCount(group, "iterations", "/optimiser", f);
+  // Optional: drawn at the first step of a model with dropout.
+  htri_t hasSeed = H5Aexists(group, "dropout_seed");
+  if (hasSeed < 0)
+    fail(f, "cannot read '/optimiser' (" + hdf5Reason() + ")");
+  if (hasSeed > 0) {
+    uint64_t seed = 0;
+    readScalarAttr(group, "dropout_seed", "/optimiser", f, H5T_INTEGER,
+                   H5T_NATIVE_UINT64, &seed);
+    s.seed = seed;
+  }
   s.stepTimes = readSeries(group, kStepTimes, kMaxStepTimes, f);
   s.losses = readSeries(group, kLosses, kMaxLosses, f);
   for (const std::string &child : children(group, "/optimiser", f)) {
