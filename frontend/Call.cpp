@@ -302,12 +302,13 @@ Array Node::test_run() const {
 struct ModelFunctions {
   static std::vector<Array> call(Model &model, const std::string &name,
                                  const std::vector<Node> &outputs,
-                                 const std::vector<Array> &inputs) {
+                                 const std::vector<Array> &inputs,
+                                 const std::string &keySuffix = "") {
     if (outputs.empty() || !outputs.front())
       throw ValueError("Model '" + model.name() + "' has no designated " +
                        name + " node(s); call designate_nodes first");
     std::vector<Sizes> shapes;
-    std::string key = name;
+    std::string key = name + keySuffix;
     if (needsSpecialisation(outputs)) {
       shapes = callShapes(outputs, inputs);
       key += " " + formatTupleList(shapes);
@@ -329,6 +330,14 @@ Array Model::predict(const std::vector<Array> &inputs) {
   return std::move(
       ModelFunctions::call(*this, "prediction", {prediction_node_}, inputs)
           .front());
+}
+
+std::vector<Array> Model::activations(const std::vector<Array> &inputs,
+                                      const std::vector<Node> &outputs) {
+  std::string nodes;
+  for (const Node &n : outputs)
+    nodes += " " + n.name();
+  return ModelFunctions::call(*this, "activations", outputs, inputs, nodes);
 }
 
 std::vector<Array> Model::predict_ext(const std::vector<Array> &inputs) {

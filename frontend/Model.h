@@ -126,6 +126,15 @@ public:
   double time_per_step() const;
   /// Mean of the last 200 losses.
   double loss_smooth() const;
+  /// Per node and parameter (gradient, activation): shape, mean, std,
+  /// min, max; logged and returned (TrainingStats.cpp).
+  std::string paramstats() const;
+  std::string gradstats(const std::vector<Array> &inputs);
+  std::string actstats(const std::vector<Array> &inputs);
+  /// The values of `outputs` for `inputs` (the sources of all of them), as
+  /// ELEKTRONN2's 'Activations' function; compiled once per node list.
+  std::vector<Array> activations(const std::vector<Array> &inputs,
+                                 const std::vector<Node> &outputs);
   /// Hyper-parameters, accumulators and counters (saved with the model).
   const OptimiserState &optimiser_state() const { return training_; }
   void set_optimiser_state(OptimiserState state) {

@@ -447,6 +447,12 @@ TEST_F(ModelTest, SmallCnnLearnsABoundaryTask) {
   EXPECT_GT(majority, 0.2);
   EXPECT_LT(error, 0.5 * majority);
   EXPECT_EQ(m.iterations(), 300);
+  // The diagnostics name every array.
+  std::vector<Array> probe = boundaryBatch(gen, in, out, 2);
+  EXPECT_NE(m.paramstats().find("conv1.w"), std::string::npos);
+  EXPECT_NE(m.gradstats(probe).find("conv2.b"), std::string::npos);
+  std::string acts = m.actstats(probe);
+  EXPECT_NE(acts.find("softmax"), std::string::npos) << acts;
   // A label beyond the classes is refused, and nothing changes.
   std::vector<Array> bad = boundaryBatch(gen, in, out, 2);
   bad[1].setFlat(7, 2);
