@@ -120,6 +120,13 @@ public:
   void set_wd(double wd) { training_.wd = wd; }
   double beta2() const { return training_.beta2; }
   void set_beta2(double beta2) { training_.beta2 = beta2; }
+  /// AggregateLoss's mixing weights (ValueError for another loss).
+  std::vector<double> mixing() const;
+  void set_mixing(const std::vector<double> &weights);
+  /// The rate of every layer built with dropout, in node order; set one
+  /// for all or one per layer. Both recompile the model's functions.
+  std::vector<double> dropout_rates() const;
+  void set_dropout_rates(const std::vector<double> &rates);
   /// Training steps made.
   int64_t iterations() const { return training_.iterations; }
   /// Mean of the last 50 step times + 1e-6 s (ELEKTRONN2's).
@@ -164,6 +171,7 @@ public:
 
 private:
   Node resolve(const NodeRef &ref, const char *role) const;
+  void forgetCompiledFunctions();
 
   std::string name_;
   std::vector<Node> nodes_;

@@ -331,6 +331,75 @@ void Model::set_opt_meta_params(const std::string &opt_name,
   }
 }
 
+/// Compiled functions embed dropout rates and mixing weights as
+/// attributes: after a change every function compiles again (the disk
+/// cache still serves IR it has seen).
+void Model::forgetCompiledFunctions() {
+  std::lock_guard<std::mutex> lock(compileMutex_);
+  compiled_.clear();
+  for (const Node &n : nodes_) {
+    std::lock_guard<std::mutex> nodeLock(n.impl().compileMutex);
+    n.impl().executable.reset();
+    n.impl().specialised.clear();
+    n.impl().densified.clear();
+  }
+}
+
+std::vector<double> Model::mixing() const {
+  if (!loss_node_ || loss_node_.cls() != "AggregateLoss")
+    throw ValueError("Model '" + name_ +
+                     "': mixing needs an AggregateLoss as the loss node");
+  std::vector<double> w =
+      loss_node_.impl().attr<std::vector<double>>("mixing_weights", {});
+  if (w.empty())
+    w.assign(loss_node_.parents().size(), 1.0);
+  return w;
+}
+
+void Model::set_mixing(const std::vector<double> &weights) {
+  std::vector<double> old = mixing();
+  if (weights.size() != old.size())
+    throw ValueError("Model '" + name_ + "': mixing needs " +
+                     std::to_string(old.size()) + " weights (one per loss), got " +
+                     std::to_string(weights.size()));
+  NodeImpl &loss = loss_node_.impl();
+  loss.attrs["mixing_weights"] = weights;
+  Array &w = loss.params.at("mixing_weights").value;
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    w.setFlat(static_cast<int64_t>(i), weights[i]);
+  forgetCompiledFunctions();
+}
+
+std::vector<double> Model::dropout_rates() const {
+  std::vector<double> rates;
+  for (const Node &n : nodes_)
+    if (n.impl().params.contains("dropout_rate"))
+      rates.push_back(n.impl().params.at("dropout_rate").value.getFlat(0));
+  return rates;
+}
+
+void Model::set_dropout_rates(const std::vector<double> &rates) {
+  std::vector<Node> layers;
+  for (const Node &n : nodes_)
+    if (n.impl().params.contains("dropout_rate"))
+      layers.push_back(n);
+  if (rates.size() != 1 && rates.size() != layers.size())
+    throw ValueError("Model '" + name_ + "': dropout_rates needs one rate or " +
+                     std::to_string(layers.size()) +
+                     " (one per layer with dropout), got " +
+                     std::to_string(rates.size()));
+  for (double r : rates)
+    if (!(r >= 0.0 && r < 1.0))
+      throw ValueError("Model '" + name_ +
+                       "': dropout rates must be in [0, 1), got " + formatG(r));
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    double r = rates.size() == 1 ? rates[0] : rates[i];
+    layers[i].impl().attrs["dropout_rate"] = r;
+    layers[i].impl().params.at("dropout_rate").value.setFlat(0, r);
+  }
+  forgetCompiledFunctions();
+}
+
 double Model::time_per_step() const {
   return mean(training_.stepTimes) + 1e-6;
 }

@@ -302,6 +302,27 @@ TEST_F(ModelTest, DropoutKeepsHalfTheElementsAndScalesThem) {
                  dropoutWeightGradient(0.0, "nodrop");
   EXPECT_NEAR(ratio, 2.0, 0.1);
   EXPECT_NE(ratio, 2.0);
+  // dropout_rates: a layer built with dropout can change its rate (the
+  // functions recompile); 0 switches it off.
+  Model &m = model_manager.getmodel("drop");
+  EXPECT_EQ(m.dropout_rates(), std::vector<double>{0.5});
+  double g = m.gradients({Array::full({1, 1, 4, 50, 50}, 1.0),
+                          Array({1, 1, 4, 50, 50})})
+                 .at("conv").at("w").getFlat(0);
+  m.set_dropout_rates({0.0});
+  double g0 = m.gradients({Array::full({1, 1, 4, 50, 50}, 1.0),
+                           Array({1, 1, 4, 50, 50})})
+                  .at("conv").at("w").getFlat(0);
+  EXPECT_NEAR(g / g0, 2.0, 0.1);
+  EXPECT_THROW(m.set_dropout_rates({1.0}), ValueError);
+  // mixing: the AggregateLoss weight scales the loss and its gradient.
+  EXPECT_EQ(m.mixing(), std::vector<double>{1.0});
+  m.set_mixing({3.0});
+  double g3 = m.gradients({Array::full({1, 1, 4, 50, 50}, 1.0),
+                           Array({1, 1, 4, 50, 50})})
+                  .at("conv").at("w").getFlat(0);
+  EXPECT_NEAR(g3, 3 * g0, 1e-4 * std::abs(3 * g0)); // float32 sums
+  EXPECT_THROW(m.set_mixing({1.0, 2.0}), ValueError);
 }
 
 /// Batch normalisation with the batch's statistics: the loss of the
