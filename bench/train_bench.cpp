@@ -187,7 +187,8 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  nm::set_log_level(nm::LogLevel::Warning);
+  nm::set_log_level(std::getenv("NM_BENCH_VERBOSE") ? nm::LogLevel::Info
+                                                 : nm::LogLevel::Warning);
   nm::set_seed(1);
   nm::examples::Classifier net = nm::examples::neuro3d(z, xy);
   nm::Model &model = nm::model_manager.getmodel();
