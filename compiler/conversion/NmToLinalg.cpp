@@ -195,7 +195,8 @@ static SmallVector<std::string> resultNames(func::FuncOp f, Block &old) {
 
 /// The argument and result attributes that codegen reads: `nm.input = "x"`
 /// becomes `nm.name = "x"`; `nm.param = "w"` (+ nm.trainable) becomes
-/// `nm.name = "w"` + `nm.parameter`; results get `nm.name` from
+/// `nm.name = "w"` + `nm.parameter` (nm.trainable and nm.weight_decay, which
+/// only the nm passes read, are dropped); results get `nm.name` from
 /// `resultNames`.
 static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames) {
   MLIRContext *ctx = f.getContext();
@@ -206,6 +207,7 @@ static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames) {
     } else if (auto p = f.getArgAttrOfType<StringAttr>(i, "nm.param")) {
       f.removeArgAttr(i, StringAttr::get(ctx, "nm.param"));
       f.removeArgAttr(i, StringAttr::get(ctx, "nm.trainable"));
+      f.removeArgAttr(i, StringAttr::get(ctx, "nm.weight_decay"));
       f.setArgAttr(i, "nm.name", p);
       f.setArgAttr(i, "nm.parameter", UnitAttr::get(ctx));
     }
