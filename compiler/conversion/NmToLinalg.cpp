@@ -153,7 +153,10 @@ LogicalResult LoweringContext::lowerOp(Operation *op) {
             ir::AccumulateOp, ir::RetagOp, ir::BroadcastGradOp,
             ir::ApplyGradOp, ir::CropGradOp, ir::PadGradOp, ir::SliceGradOp,
             ir::SoftmaxGradOp, ir::MultinoulliNLLGradOp, ir::LossGradOp,
-            ir::OptimizerUpdateOp>(
+            ir::OptimizerUpdateOp, ir::BiasActivationOp,
+            ir::BiasActivationGradOp, ir::UpConvGradInputOp,
+            ir::UpConvGradWeightOp, ir::LRNGradOp, ir::EmbedGradOp,
+            ir::LossOperandGradOp>(
           [&](auto o) { return lower(o, *this); })
       .Default([&](Operation *o) { return notImplemented(o); });
 }

@@ -90,13 +90,17 @@ def NmDecomposeLayers : Pass<"nm-decompose-layers", "::mlir::func::FuncOp"> {
     needs the values between those stages, so this pass rewrites
     `nm.conv {pool, activation = a}` into a linear, unpooled nm.conv (the
     bias added before the pool, which max- and average-pooling commute
-    with), an `nm.pool` and an `nm.apply {func = a}`; a Perceptron's
-    activation likewise. Each piece then has a local gradient. Layers with
-    batch normalisation, MFP, dilation, maxout or prelu are left as they
-    are (--nm-autodiff names them). The rewritten function computes the
-    same values.
+    with), an `nm.pool` and an `nm.apply {func = a}`; a Perceptron's and
+    an UpConv's activation likewise. prelu (whose slope is the bias's
+    second column) and maxout (which changes 'f') have no nm.apply form:
+    the layer gets a zero bias and an `nm.bias_activation` with the real
+    one follows the pool. Each piece then has a local gradient. Layers with
+    batch normalisation, MFP or dilation are left as they are
+    (--nm-autodiff names them). The rewritten function computes the same
+    values.
   }];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def NmAutodiff : Pass<"nm-autodiff", "::mlir::func::FuncOp"> {
