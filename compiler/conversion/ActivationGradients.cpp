@@ -13,8 +13,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
-#include <limits>
-
 using namespace mlir;
 
 namespace nm::compiler::lowering {
@@ -120,27 +118,34 @@ LogicalResult lower(ir::BiasActivationGradOp op, LoweringContext &ctx) {
       return ctx.set(op, g);
     }
   } else if (act.kind == ::nm::ActivationKind::Maxout) {
-    int64_t r = act.maxout, G = F / r;
+    int64_t r = act.maxout;
     if (F % r != 0)
       return op.emitError() << "maxout " << r << " of " << F << " features";
-    Value zs = splitAxis(b, loc, z, rank - 1, G, r);
-    Value m = reduceAxis(
-        b, loc, zs, rank, elt,
-        fcst(b, loc, elt, -std::numeric_limits<double>::infinity()), maxF);
-    int64_t R = rank + 1;
-    SmallVector<int64_t> ssh = shapeOf(zs);
-    AffineMap sid = b.getMultiDimIdentityMap(R);
-    AffineMap grp = dropDimMap(b, R, rank);
-    Value d = generic(
-        b, loc, {zs, m, dy}, {sid, grp, grp}, emptyT(b, loc, ssh, elt), sid,
-        SmallVector<IT>(R, IT::parallel),
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          Value isMax = arith::CmpFOp::create(
-              nb, l, arith::CmpFPredicate::OEQ, a[0], a[1]);
-          return arith::SelectOp::create(nb, l, isMax, a[2],
+    // A gather over z's elements: feature j belongs to group j / r
+    // (features r g .. r g + r - 1, as the forward's maxoutReduce).
+    dz = gather(
+        b, loc, sh, elt,
+        [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
+          SmallVector<Value> at(idx.begin(), idx.end());
+          Value j = idx.back();
+          Value rc = idxC(nb, l, r);
+          Value g = arith::DivUIOp::create(nb, l, j, rc);
+          Value first = arith::MulIOp::create(nb, l, g, rc);
+          Value mx;
+          for (int64_t i = 0; i < r; ++i) {
+            at.back() = arith::AddIOp::create(nb, l, first, idxC(nb, l, i));
+            Value v = tensor::ExtractOp::create(nb, l, z, at);
+            mx = mx ? Value(arith::MaximumFOp::create(nb, l, mx, v)) : v;
+          }
+          at.back() = j;
+          Value zj = tensor::ExtractOp::create(nb, l, z, at);
+          at.back() = g;
+          Value dyg = tensor::ExtractOp::create(nb, l, dy, at);
+          Value isMax =
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, zj, mx);
+          return arith::SelectOp::create(nb, l, isMax, dyg,
                                          fcst(nb, l, elt, 0.0));
         });
-    dz = mergeAxes(b, loc, d, rank - 1);
   } else if (act.kind == ::nm::ActivationKind::Linear) {
     dz = dy;
   } else {

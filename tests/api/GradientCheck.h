@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -98,7 +99,12 @@ inline double worstGradientError(Model &m, const std::vector<Array> &batch) {
   }
   double worst = 0;
   std::string where;
+  // NM_GRADIENT_CHECK_VERBOSE=1 lists every entry (for debugging).
+  bool verbose = std::getenv("NM_GRADIENT_CHECK_VERBOSE") != nullptr;
   for (const Entry &e : entries) {
+    if (verbose)
+      std::printf("  %s: %.9g vs %.9g\n", e.where.c_str(), e.analytic,
+                  e.numeric);
     double err = std::abs(e.analytic - e.numeric) /
                  std::max(std::abs(e.numeric), 1e-3 * scale);
     if (err > worst) {

@@ -75,37 +75,42 @@ TEST_F(ModelTest, ReshapeAndStrippedSplitGradients) {
   std::mt19937 gen(2);
   Node x = input2d({1, 2, 6, 6});
   Node c = Conv(x, 4, {3, 3}, {}, {.activation_func = "tanh"}); // 4x4x4
-  Node r = Reshape(c, {1, 2, 8, 4}, "b,f,x,y");
+  Node r = Reshape(c, {1, 4, 8, 2}, "b,f,x,y");
   // A length-1 piece without its axis, brought back by a reshape.
   std::vector<Node> parts =
       split(r, {.axis = "f", .index = {1}, .strip_singleton_dims = true});
-  Node back = Reshape(parts[0], {1, 1, 8, 4}, "b,f,x,y");
+  Node back = Reshape(parts[0], {1, 1, 8, 2}, "b,f,x,y");
   Node merged = Concat({back, parts[1]});
   Node out = Conv(merged, 2, {2, 2}, {}, {.activation_func = "lin"});
   EXPECT_LT(checkSquared(model(), x, out, gen), kTolerance);
 }
 
+/// MultinoulliNLL on pieces of a softmax: split along 'x' (sparse labels),
+/// and one block of an n_indep = 2 softmax (a dense target: ELEKTRONN2's
+/// sparse targets of a split n_indep softmax do not line up), whose scale
+/// keeps the softmax's n_indep.
 TEST_F(ModelTest, SplitSoftmaxMultinoulliNLLGradients) {
   std::mt19937 gen(3);
   Node x = input2d({1, 2, 5, 5});
-  Node c = Conv(x, 6, {2, 2}, {}, {.activation_func = "lin"});
-  Node p = Softmax(c, {.n_indep = 2});
-  std::vector<Node> parts = split(p, {.n_out = 2});
-  Node t1 = Input_like(parts[0], {.override_f = 1, .name = "l1", .dtype = "int16"});
-  Node t2 = Input_like(parts[1], {.override_f = 1, .name = "l2", .dtype = "int16"});
+  Node c = Conv(x, 3, {2, 2}, {}, {.activation_func = "lin"});
+  std::vector<Node> rows = split(Softmax(c), {.axis = "x", .n_out = 2});
+  Node t1 = Input_like(rows[0], {.override_f = 1, .name = "l1", .dtype = "int16"});
+  Node c2 = Conv(x, 6, {2, 2}, {}, {.activation_func = "lin", .name = "c2"});
+  std::vector<Node> blocks =
+      split(Softmax(c2, {.n_indep = 2, .name = "sm2"}), {.n_out = 2});
+  Node t2 = Input_like(blocks[1], {.name = "t2", .dtype = "float64"});
   Node loss = AggregateLoss(
-      {MultinoulliNLL(parts[0], t1, {.target_is_sparse = true}),
-       MultinoulliNLL(parts[1], t2,
+      {MultinoulliNLL(rows[0], t1,
                       {.target_is_sparse = true,
-                       .class_weights = {0.5, 2.0, 1.0},
-                       .name = "nll2"})},
+                       .class_weights = {0.5, 2.0, 1.0}}),
+       MultinoulliNLL(blocks[1], t2, {.name = "nll2"})},
       {.mixing_weights = {1.0, 0.5}, .name = "loss"});
   Array l1 = randomLabels(t1.shape().shape(), gen, 3);
   l1.setFlat(0, -1); // ignored label
   EXPECT_LT(check(model(), x, t1, loss,
                   {{"raw", randomArray(x.shape().shape(), gen, -1, 1)},
                    {"l1", l1},
-                   {"l2", randomLabels(t2.shape().shape(), gen, 3)}}),
+                   {"t2", randomArray(t2.shape().shape(), gen, 0, 1)}}),
             kTolerance);
 }
 
@@ -211,9 +216,9 @@ TEST_F(ModelTest, MaxoutGradients) {
   Node x = input2d({1, 2, 7, 7});
   Node c = Conv(x, 6, {2, 2}, {2, 2}, {.activation_func = "maxout 2"}); // f 3
   Node d = Perceptron(c, 4, {.activation_func = "maxout 2"});           // f 2
-  Node u = UpConv(d, 4, {2, 2}, {.activation_func = "maxout 2"});       // f 2
-  randomiseParam(u, "w", gen, -0.7, 0.7);
-  Node out = Conv(u, 2, {2, 2}, {}, {.activation_func = "lin"});
+  // (UpConv with maxout is left out: ELEKTRONN2's UpConv declares n_f
+  // features, its output has n_f / r, and the dialect rejects that.)
+  Node out = Conv(d, 2, {2, 2}, {}, {.activation_func = "lin"});
   EXPECT_LT(checkSquared(model(), x, out, gen), kTolerance);
 }
 
@@ -311,7 +316,7 @@ TEST_F(ModelTest, SameConv3dGradients) {
 
 TEST_F(ModelTest, UndifferentiableOpsFailWithADiagnostic) {
   std::mt19937 gen(15);
-  Node x = input2d({1, 1, 6, 6});
+  Node x = input2d({1, 1, 7, 7});
   Node c = Conv(x, 2, {1, 1}, {2, 2}, {.activation_func = "tanh", .mfp = true});
   Node d = FragmentsToDense(c);
   Node t = Input_like(d, {.name = "target", .dtype = "float64"});

@@ -81,9 +81,9 @@ LogicalResult SliceOp::buildGradients(OpBuilder &b, Value dy,
   // Each piece of a split puts its gradient back where it was cut from;
   // the autodiff pass sums the pieces (zeros elsewhere).
   if (needed[0])
-    grads[0] = EmbedGradOp::create(b, getLoc(), getInput().getType(), dy,
-                                   getAxis(), getStart(),
-                                   getStripSingletonDims());
+    grads[0] = EmbedGradOp::create(
+        b, getLoc(), getInput().getType(), dy, getAxis(), getStart(),
+        /*strip_singleton_dims=*/getStripSingletonDims() && getSize() == 1);
   return success();
 }
 

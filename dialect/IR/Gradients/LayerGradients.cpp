@@ -28,11 +28,13 @@ LogicalResult ConvOp::buildGradients(OpBuilder &b, Value dy,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
   std::string fused = fusedPart(*this);
+  // MFP and dilation first: --nm-decompose-layers leaves their pooling
+  // fused, so "run it first" would not help.
+  if (fused.empty() && (getMfp() || getDilation()))
+    fused = "max-fragment-pooling or dilation";
   if (fused.empty() && getPool() &&
       llvm::any_of(*getPool(), [](int64_t p) { return p != 1; }))
     fused = "a fused pooling (run --nm-decompose-layers first)";
-  if (fused.empty() && (getMfp() || getDilation()))
-    fused = "max-fragment-pooling or dilation";
   if (!fused.empty())
     return grad::notImplemented(*this, "nm.conv with " + fused);
   Location loc = getLoc();
