@@ -324,8 +324,8 @@ private:
         return emitError(loc) << "MultinoulliNLL with node-valued class "
                                  "weights is not supported yet";
       SmallVector<int32_t> segments{1, 1};
-      for (const char *k : {"example_weights", "mask_class_labeled",
-                            "mask_class_not_present"})
+      for (const char *k :
+           {"example_weights", "mask_class_labeled", "mask_class_not_present"})
         segments.push_back(llvm::is_contained(extra, k) ? 1 : 0);
       state.addAttribute("operandSegmentSizes",
                          b_.getDenseI32ArrayAttr(segments));

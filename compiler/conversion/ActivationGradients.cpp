@@ -38,8 +38,9 @@ static Value sumToLast(OpBuilder &b, Location loc, Value v) {
       b, loc, {v}, {b.getMultiDimIdentityMap(rank)},
       filled(b, loc, {sh.back()}, elt, fcst(b, loc, elt, 0.0)),
       AffineMap::get(rank, 0, {b.getAffineDimExpr(rank - 1)}, b.getContext()),
-      its,
-      [](OpBuilder &nb, Location l, ValueRange a) { return addF(nb, l, a[1], a[0]); });
+      its, [](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[1], a[0]);
+      });
 }
 
 LogicalResult lower(ir::BiasActivationGradOp op, LoweringContext &ctx) {
@@ -62,7 +63,8 @@ LogicalResult lower(ir::BiasActivationGradOp op, LoweringContext &ctx) {
   Type elt = eltOf(x);
   MLIRContext *mctx = b.getContext();
   AffineMap id = b.getMultiDimIdentityMap(rank);
-  AffineMap fmap = AffineMap::get(rank, 0, {b.getAffineDimExpr(rank - 1)}, mctx);
+  AffineMap fmap =
+      AffineMap::get(rank, 0, {b.getAffineDimExpr(rank - 1)}, mctx);
   SmallVector<IT> par(rank, IT::parallel);
   Value b0 = prelu ? column(b, loc, bias, 0) : bias;
   // z = x + b, the activation's input.
@@ -78,14 +80,14 @@ LogicalResult lower(ir::BiasActivationGradOp op, LoweringContext &ctx) {
   if (prelu) {
     // prelu(z) = z > 0 ? z : slope z (Activations.cpp).
     Value slope = column(b, loc, bias, 1);
-    dz = generic(b, loc, {z, dy, slope}, {id, id, fmap},
-                 emptyT(b, loc, sh, elt), id, par,
-                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                   Value d = arith::SelectOp::create(
-                       nb, l, positive(nb, l, a[0]), fcst(nb, l, elt, 1.0),
-                       a[2]);
-                   return arith::MulFOp::create(nb, l, d, a[1]);
-                 });
+    dz =
+        generic(b, loc, {z, dy, slope}, {id, id, fmap}, emptyT(b, loc, sh, elt),
+                id, par, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                  Value d =
+                      arith::SelectOp::create(nb, l, positive(nb, l, a[0]),
+                                              fcst(nb, l, elt, 1.0), a[2]);
+                  return arith::MulFOp::create(nb, l, d, a[1]);
+                });
     if (op.getWrtBias()) {
       // [F, 2]: column 0 sums dz, column 1 sums dy * min-part of z.
       Value extent = emptyT(b, loc, {2}, elt);
@@ -102,9 +104,9 @@ LogicalResult lower(ir::BiasActivationGradOp op, LoweringContext &ctx) {
           {inMap, inMap, inMap,
            AffineMap::get(R, 0, {b.getAffineDimExpr(rank)}, mctx)},
           filled(b, loc, {F, 2}, elt, fcst(b, loc, elt, 0.0)),
-          AffineMap::get(R, 0,
-                         {b.getAffineDimExpr(rank - 1), b.getAffineDimExpr(rank)},
-                         mctx),
+          AffineMap::get(
+              R, 0, {b.getAffineDimExpr(rank - 1), b.getAffineDimExpr(rank)},
+              mctx),
           its, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
             Value isSlope = arith::CmpIOp::create(
                 nb, l, arith::CmpIPredicate::eq,
@@ -149,8 +151,8 @@ LogicalResult lower(ir::BiasActivationGradOp op, LoweringContext &ctx) {
   } else if (act.kind == ::nm::ActivationKind::Linear) {
     dz = dy;
   } else {
-    return notImplemented(op, "the gradient of '" +
-                                  ::nm::activationText(act) + "'");
+    return notImplemented(op, "the gradient of '" + ::nm::activationText(act) +
+                                  "'");
   }
   if (op.getWrtBias())
     return ctx.set(op, sumToLast(b, loc, dz));

@@ -349,8 +349,8 @@ LogicalResult lower(ir::UpConvGradInputOp op, LoweringContext &ctx) {
   SmallVector<int64_t> wsh = shapeOf(w);
   int64_t k = wsh.size() - 2;
   SmallVector<int64_t> p(wsh.begin() + 2, wsh.end());
-  Value dy = expandUpConvDy(
-      b, loc, transposeT(b, loc, ctx.get(op.getDy()), *perm), p);
+  Value dy =
+      expandUpConvDy(b, loc, transposeT(b, loc, ctx.get(op.getDy()), *perm), p);
   UpConvSpace sp{k, 2 * k + 3, 2 * k + 1, 2 * k + 2, b.getContext()};
   SmallVector<int64_t> dysh = shapeOf(dy), outSh{dysh[0]};
   for (int64_t i = 0; i < k; ++i)
@@ -378,8 +378,8 @@ LogicalResult lower(ir::UpConvGradWeightOp op, LoweringContext &ctx) {
   int64_t k = wsh.size() - 2;
   SmallVector<int64_t> p(wsh.begin() + 2, wsh.end());
   Value x = transposeT(b, loc, ctx.get(op.getX()), *perm);
-  Value dy = expandUpConvDy(
-      b, loc, transposeT(b, loc, ctx.get(op.getDy()), *perm), p);
+  Value dy =
+      expandUpConvDy(b, loc, transposeT(b, loc, ctx.get(op.getDy()), *perm), p);
   UpConvSpace sp{k, 2 * k + 3, 2 * k + 1, 2 * k + 2, b.getContext()};
   SmallVector<IT> its(sp.R, IT::parallel);
   its[0] = IT::reduction;

@@ -205,8 +205,8 @@ LogicalResult lower(ir::EmbedGradOp op, LoweringContext &ctx) {
     dy = insertUnitAxis(b, loc, dy, axis);
   SmallVector<int64_t> lo(xs.ndim(), 0);
   lo[axis] = op.getStart();
-  return ctx.set(op, padded(b, loc, dy, lo, xs.shape(),
-                            fcst(b, loc, eltOf(dy), 0.0)));
+  return ctx.set(
+      op, padded(b, loc, dy, lo, xs.shape(), fcst(b, loc, eltOf(dy), 0.0)));
 }
 
 } // namespace nm::compiler::lowering

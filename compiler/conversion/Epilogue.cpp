@@ -271,9 +271,9 @@ LogicalResult lower(ir::BiasActivationOp op, LoweringContext &ctx) {
   Location loc = op.getLoc();
   SmallVector<int64_t> perm = featuresLast(tagged(op.getInput()));
   Value y = transposeT(b, loc, ctx.get(op.getInput()), perm);
-  FailureOr<Value> ep = epilogue(b, op, loc, y, ctx.get(op.getB()), {},
-                                 std::nullopt,
-                                 ir::activationOf(op.getActivation()));
+  FailureOr<Value> ep =
+      epilogue(b, op, loc, y, ctx.get(op.getB()), {}, std::nullopt,
+               ir::activationOf(op.getActivation()));
   if (failed(ep))
     return failure();
   return ctx.set(op, transposeT(b, loc, *ep, inversePerm(perm)));

@@ -59,17 +59,16 @@ static Value channelAdjoint(OpBuilder &b, Location loc, Value q, int64_t fI,
           auto [ci, inside] = clampIndex(nb, l, i, F);
           Value count = fcst(nb, l, elt, 0.0);
           for (int64_t o = -half; o <= half; ++o) {
-            Value t = clampIndex(nb, l,
-                                 arith::AddIOp::create(nb, l, ci,
-                                                       idxC(nb, l, o)),
-                                 F)
-                          .first;
+            Value t =
+                clampIndex(nb, l,
+                           arith::AddIOp::create(nb, l, ci, idxC(nb, l, o)), F)
+                    .first;
             Value hit =
                 arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, t, j);
-            count = addF(nb, l, count,
-                         arith::SelectOp::create(nb, l, hit,
-                                                 fcst(nb, l, elt, 1.0),
-                                                 fcst(nb, l, elt, 0.0)));
+            count =
+                addF(nb, l, count,
+                     arith::SelectOp::create(nb, l, hit, fcst(nb, l, elt, 1.0),
+                                             fcst(nb, l, elt, 0.0)));
           }
           src[fI] = ci;
           Value qi = tensor::ExtractOp::create(nb, l, q, src);
@@ -102,7 +101,8 @@ LogicalResult lower(ir::LRNGradOp op, LoweringContext &ctx) {
     return failure();
   double n = static_cast<double>(spatial ? numElements(filter) : filter[0]);
   double alpha = op.getAlpha().convertToDouble(),
-         kk = op.getK().convertToDouble(), beta = op.getBeta().convertToDouble();
+         kk = op.getK().convertToDouble(),
+         beta = op.getBeta().convertToDouble();
   SmallVector<int64_t> shape = shapeOf(x);
   // D^-beta and q = dy x D^(-beta-1), from the same D as the forward.
   auto powD = [&](OpBuilder &nb, Location l, Value sum, double e) -> Value {

@@ -357,12 +357,13 @@ FailureOr<Value> lrnSpatialSum(OpBuilder &b, Operation *op, Value x,
   SmallVector<int64_t> shape = shapeOf(x);
   int64_t rank = shape.size(), nsp = sp.size();
   Type elt = eltOf(x);
-  Value sq = !square ? x
-                     : elementwise(b, loc, {x}, shape, elt,
-                                   [&](OpBuilder &nb, Location l, ValueRange a) {
-                                     return Value(arith::MulFOp::create(
-                                         nb, l, a[0], a[0]));
-                                   });
+  Value sq = !square
+                 ? x
+                 : elementwise(b, loc, {x}, shape, elt,
+                               [&](OpBuilder &nb, Location l, ValueRange a) {
+                                 return Value(
+                                     arith::MulFOp::create(nb, l, a[0], a[0]));
+                               });
   SmallVector<int64_t> lo(rank, 0), psh(shape);
   bool anyPad = false;
   for (int64_t j = 0; j < nsp; ++j) {

@@ -5,8 +5,8 @@
 // differences of the compiled loss agree with it.
 //
 //===----------------------------------------------------------------------===//
-#include "LoweringContext.h"
 #include "LossMath.h"
+#include "LoweringContext.h"
 #include "NllTerms.h"
 #include "TensorUtils.h"
 
@@ -94,7 +94,8 @@ LogicalResult lower(ir::MultinoulliNLLGradOp op, LoweringContext &ctx) {
         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
           Value t = n->term(nb, l, n->at(nb, l, a.take_front(a.size() - 2)));
           return arith::SubFOp::create(
-              nb, l, a.back(), arith::MulFOp::create(nb, l, a[a.size() - 2], t));
+              nb, l, a.back(),
+              arith::MulFOp::create(nb, l, a[a.size() - 2], t));
         });
     aIdx = ins.size();
     ins.push_back(A);
@@ -142,13 +143,13 @@ LogicalResult lower(ir::MultinoulliNLLGradOp op, LoweringContext &ctx) {
   // dz = p (g - sum_class g p) = gp - p sum_class gp.
   Value s = reduceAxis(b, loc, g, cI, elt, fcst(b, loc, elt, 0.0), addF);
   AffineMap id = b.getMultiDimIdentityMap(R);
-  Value dz = generic(
-      b, loc, {n->pred(), g, s}, {id, id, dropDimMap(b, R, cI)},
-      emptyT(b, loc, sh, elt), id, SmallVector<IT>(R, IT::parallel),
-      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return arith::SubFOp::create(nb, l, a[1],
-                                     arith::MulFOp::create(nb, l, a[0], a[2]));
-      });
+  Value dz =
+      generic(b, loc, {n->pred(), g, s}, {id, id, dropDimMap(b, R, cI)},
+              emptyT(b, loc, sh, elt), id, SmallVector<IT>(R, IT::parallel),
+              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                return arith::SubFOp::create(
+                    nb, l, a[1], arith::MulFOp::create(nb, l, a[0], a[2]));
+              });
   return ctx.set(op, mergeAxes(b, loc, dz, fI));
 }
 
@@ -273,9 +274,8 @@ static Value betaTerm(ScalarMath &m, ValueRange a, int64_t which) {
   Value bv = m.add(m.mul(m.sub(m.c(1.0), md), cm2), m.c(1.0));
   Value xe = m.add(x, m.c(eps)), nxe = m.add(m.sub(m.c(1.0), x), m.c(eps));
   if (which == 2)
-    return m.sub(
-        arith::DivFOp::create(nb, l, m.sub(bv, m.c(1.0)), nxe),
-        arith::DivFOp::create(nb, l, m.sub(av, m.c(1.0)), xe));
+    return m.sub(arith::DivFOp::create(nb, l, m.sub(bv, m.c(1.0)), nxe),
+                 arith::DivFOp::create(nb, l, m.sub(av, m.c(1.0)), xe));
   // The digammas in f64, as the forward's log-gammas.
   Type f64 = nb.getF64Type();
   auto psi = [&](Value v) {
@@ -291,8 +291,8 @@ static Value betaTerm(ScalarMath &m, ValueRange a, int64_t which) {
   // d softplus(-c) / dc = -sigmoid(-c) = -1 / (1 + exp(c)).
   Value dsp = arith::NegFOp::create(
       nb, l,
-      arith::DivFOp::create(
-          nb, l, m.c(1.0), m.add(m.c(1.0), math::ExpOp::create(nb, l, cc))));
+      arith::DivFOp::create(nb, l, m.c(1.0),
+                            m.add(m.c(1.0), math::ExpOp::create(nb, l, cc))));
   return m.add(m.add(m.mul(md, la), m.mul(m.sub(m.c(1.0), md), lb)), dsp);
 }
 
@@ -316,16 +316,14 @@ LogicalResult lower(ir::LossOperandGradOp op, LoweringContext &ctx) {
   if (loss == "gaussian_nll" || loss == "beta_nll") {
     bool gauss = loss == "gaussian_nll", isLog = op.getSigIsLog();
     ins.push_back(dl);
-    return ctx.set(op, elementwise(b, loc, ins, shape, elt,
-                                   [&](OpBuilder &nb, Location l,
-                                       ValueRange a) -> Value {
-                                     ScalarMath m{nb, l, elt};
-                                     Value d = gauss
-                                                   ? gaussianTerm(m, a, which,
-                                                                  isLog)
-                                                   : betaTerm(m, a, which);
-                                     return m.mul(a[3], d);
-                                   }));
+    return ctx.set(
+        op, elementwise(b, loc, ins, shape, elt,
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          ScalarMath m{nb, l, elt};
+                          Value d = gauss ? gaussianTerm(m, a, which, isLog)
+                                          : betaTerm(m, a, which);
+                          return m.mul(a[3], d);
+                        }));
   }
   ::nm::TaggedShape s = tagged(op.getInputs()[0]);
   int64_t fI = s.tagIndex('f');
@@ -364,22 +362,22 @@ LogicalResult lower(ir::LossOperandGradOp op, LoweringContext &ctx) {
   double sign = which == 0 ? 1.0 : -1.0;
   AffineMap rmap = lossResultMap(b, rank, fI);
   return ctx.set(
-      op, generic(b, loc, {ins[0], ins[1], norm, dl}, {id, id, rmap, rmap},
-                  emptyT(b, loc, shape, elt), id, par,
-                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                    ScalarMath m{nb, l, elt};
-                    Value diff = m.sub(toFloat(nb, l, a[0], elt),
-                                       toFloat(nb, l, a[1], elt));
-                    Value g = arith::DivFOp::create(
-                        nb, l, m.mul(m.c(sign), m.mul(diff, a[3])), a[2]);
-                    Value ok = arith::CmpFOp::create(
-                        nb, l, arith::CmpFPredicate::OGT, a[2], m.c(0.0));
-                    Value fin = arith::CmpFOp::create(
-                        nb, l, arith::CmpFPredicate::ORD, g, g);
-                    return arith::SelectOp::create(
-                        nb, l, arith::AndIOp::create(nb, l, ok, fin), g,
-                        m.c(0.0));
-                  }));
+      op,
+      generic(b, loc, {ins[0], ins[1], norm, dl}, {id, id, rmap, rmap},
+              emptyT(b, loc, shape, elt), id, par,
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                ScalarMath m{nb, l, elt};
+                Value diff =
+                    m.sub(toFloat(nb, l, a[0], elt), toFloat(nb, l, a[1], elt));
+                Value g = arith::DivFOp::create(
+                    nb, l, m.mul(m.c(sign), m.mul(diff, a[3])), a[2]);
+                Value ok = arith::CmpFOp::create(
+                    nb, l, arith::CmpFPredicate::OGT, a[2], m.c(0.0));
+                Value fin = arith::CmpFOp::create(
+                    nb, l, arith::CmpFPredicate::ORD, g, g);
+                return arith::SelectOp::create(
+                    nb, l, arith::AndIOp::create(nb, l, ok, fin), g, m.c(0.0));
+              }));
 }
 
 } // namespace nm::compiler::lowering

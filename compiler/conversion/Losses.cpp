@@ -84,14 +84,13 @@ LogicalResult lower(ir::MultinoulliNLLOp op, LoweringContext &ctx) {
   SmallVector<int64_t> outSh(ps.shape().begin(), ps.shape().end());
   outSh.erase(outSh.begin() + fI);
   // v = sum_f (up + dn) (NllTerms.h).
-  Value v = generic(
-      b, loc, n->inputs(), n->maps(),
-      filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0)),
-      AffineMap::get(R, 0, oe, mctx), its,
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return arith::SubFOp::create(nb, l, a.back(),
-                                     n->term(nb, l, n->at(nb, l, a)));
-      });
+  Value v = generic(b, loc, n->inputs(), n->maps(),
+                    filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0)),
+                    AffineMap::get(R, 0, oe, mctx), its,
+                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      return arith::SubFOp::create(
+                          nb, l, a.back(), n->term(nb, l, n->at(nb, l, a)));
+                    });
   Value count = n->count(b, loc);
   // nll = v * size / (n_up + n_dn + eps) / n_indep / n_class
   int64_t orank = outSh.size();

@@ -11,8 +11,8 @@ using namespace mlir;
 namespace nm::compiler::lowering {
 
 LogicalResult NllTerms::init(Operation *op, LoweringContext &ctx, Value p,
-                             Value t, Value ew, Value ml, Value mn,
-                             bool sparse, std::optional<ArrayRef<double>> cw,
+                             Value t, Value ew, Value ml, Value mn, bool sparse,
+                             std::optional<ArrayRef<double>> cw,
                              double weakness, int64_t C) {
   OpBuilder &b = ctx.builder();
   Location loc = op->getLoc();
@@ -159,8 +159,7 @@ Value NllTerms::count(OpBuilder &b, Location loc) const {
   if (mnIdx_ < 0)
     return n;
   // n_dn: the mask broadcast over every voxel of its (b, f).
-  Value mSum = reduceAll(b, loc, notPresentRaw_, elt_,
-                         fcst(b, loc, elt_, 0.0),
+  Value mSum = reduceAll(b, loc, notPresentRaw_, elt_, fcst(b, loc, elt_, 0.0),
                          [&](OpBuilder &nb, Location l, Value x, Value acc) {
                            return Value(arith::AddFOp::create(
                                nb, l, acc, toFloat(nb, l, x, elt_)));

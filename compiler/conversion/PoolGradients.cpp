@@ -103,8 +103,8 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
           contrib = arith::SelectOp::create(
               nb, l, ok,
               sum ? g
-                  : Value(arith::DivFOp::create(
-                        nb, l, g, fcst(nb, l, elt, windowSize))),
+                  : Value(arith::DivFOp::create(nb, l, g,
+                                                fcst(nb, l, elt, windowSize))),
               zero);
         }
         return addF(nb, l, a[2], contrib);

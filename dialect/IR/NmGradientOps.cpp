@@ -89,8 +89,8 @@ LogicalResult EmbedGradOp::verify() {
   int64_t i = in->tagIndex(axis[0]);
   bool strip = getStripSingletonDims();
   int64_t len = strip ? 1 : (dy->hasTag(axis[0]) ? dy->shape()[i] : -1);
-  if (dy->ndim() != in->ndim() - (strip ? 1 : 0) || len < 0 ||
-      getStart() < 0 || getStart() + len > in->shape()[i])
+  if (dy->ndim() != in->ndim() - (strip ? 1 : 0) || len < 0 || getStart() < 0 ||
+      getStart() + len > in->shape()[i])
     return emitOpError() << "cannot place " << getDy().getType() << " at "
                          << getStart() << " along '" << axis << "' of "
                          << getType();

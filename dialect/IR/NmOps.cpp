@@ -657,28 +657,26 @@ LogicalResult MultinoulliNLLOp::verify() {
   if (Value ew = getExampleWeights()) {
     // ELEKTRONN2's (b, z, x, y), or pred's shape with f = 1.
     TaggedShape es = *getTaggedShape(ew.getType());
-    TaggedShape want = es.hasTag('f') ? ps.updateShape('f', 1)
-                                      : ps.delAxis('f');
+    TaggedShape want =
+        es.hasTag('f') ? ps.updateShape('f', 1) : ps.delAxis('f');
     bool ok = es.tags() == want.tags();
     for (int64_t i = 0; ok && i < es.ndim(); ++i)
       ok = same(es.shape()[i], want.shape()[i]);
     if (!ok)
-      return emitOpError() << "example_weights must have shape "
-                           << want.repr() << " (pred's without 'f', or "
+      return emitOpError() << "example_weights must have shape " << want.repr()
+                           << " (pred's without 'f', or "
                            << "with f = 1), got " << es.repr();
   }
-  for (auto [name, m] : {std::pair{"mask_class_labeled",
-                                   getMaskClassLabeled()},
-                         std::pair{"mask_class_not_present",
-                                   getMaskClassNotPresent()}}) {
+  for (auto [name, m] :
+       {std::pair{"mask_class_labeled", getMaskClassLabeled()},
+        std::pair{"mask_class_not_present", getMaskClassNotPresent()}}) {
     if (!m)
       continue;
     TaggedShape ms = *getTaggedShape(m.getType());
-    if (ms.ndim() != 2 || !ps.hasTag('b') ||
-        !same(ms.shape()[0], ps['b']) || !same(ms.shape()[1], ps['f']))
-      return emitOpError() << name << " must be [batch, classes] = ["
-                           << ps['b'] << ", " << ps['f'] << "], got "
-                           << ms.repr();
+    if (ms.ndim() != 2 || !ps.hasTag('b') || !same(ms.shape()[0], ps['b']) ||
+        !same(ms.shape()[1], ps['f']))
+      return emitOpError() << name << " must be [batch, classes] = [" << ps['b']
+                           << ", " << ps['f'] << "], got " << ms.repr();
   }
   return success();
 }

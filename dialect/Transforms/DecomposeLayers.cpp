@@ -62,8 +62,7 @@ Value takeBias(OpBuilder &b, Operation *layer, int64_t nF) {
   b.setInsertionPoint(layer);
   auto zt = RankedTensorType::get({nF}, elt);
   Value zero = arith::ConstantOp::create(
-      b, layer->getLoc(),
-      DenseElementsAttr::get(zt, b.getFloatAttr(elt, 0.0)));
+      b, layer->getLoc(), DenseElementsAttr::get(zt, b.getFloatAttr(elt, 0.0)));
   layer->setOperand(2, zero);
   return bias;
 }

@@ -90,9 +90,9 @@ inline double worstGradientError(Model &m, const std::vector<Array> &batch) {
         double down = m.loss(batch).getFlat(0);
         p.value.setFlat(i, v);
         double numeric = (up - down) / (2 * h);
-        entries.push_back({g.getFlat(i), numeric,
-                           n.name() + "." + name + "[" + std::to_string(i) +
-                               "]"});
+        entries.push_back(
+            {g.getFlat(i), numeric,
+             n.name() + "." + name + "[" + std::to_string(i) + "]"});
         scale = std::max(scale, std::abs(numeric));
       }
     }

@@ -94,17 +94,17 @@ TEST_F(ModelTest, SplitSoftmaxMultinoulliNLLGradients) {
   Node x = input2d({1, 2, 5, 5});
   Node c = Conv(x, 3, {2, 2}, {}, {.activation_func = "lin"});
   std::vector<Node> rows = split(Softmax(c), {.axis = "x", .n_out = 2});
-  Node t1 = Input_like(rows[0], {.override_f = 1, .name = "l1", .dtype = "int16"});
+  Node t1 =
+      Input_like(rows[0], {.override_f = 1, .name = "l1", .dtype = "int16"});
   Node c2 = Conv(x, 6, {2, 2}, {}, {.activation_func = "lin", .name = "c2"});
   std::vector<Node> blocks =
       split(Softmax(c2, {.n_indep = 2, .name = "sm2"}), {.n_out = 2});
   Node t2 = Input_like(blocks[1], {.name = "t2", .dtype = "float64"});
-  Node loss = AggregateLoss(
-      {MultinoulliNLL(rows[0], t1,
-                      {.target_is_sparse = true,
-                       .class_weights = {0.5, 2.0, 1.0}}),
-       MultinoulliNLL(blocks[1], t2, {.name = "nll2"})},
-      {.mixing_weights = {1.0, 0.5}, .name = "loss"});
+  Node loss = AggregateLoss({MultinoulliNLL(rows[0], t1,
+                                            {.target_is_sparse = true,
+                                             .class_weights = {0.5, 2.0, 1.0}}),
+                             MultinoulliNLL(blocks[1], t2, {.name = "nll2"})},
+                            {.mixing_weights = {1.0, 0.5}, .name = "loss"});
   Array l1 = randomLabels(t1.shape().shape(), gen, 3);
   l1.setFlat(0, -1); // ignored label
   EXPECT_LT(check(model(), x, t1, loss,
@@ -126,15 +126,14 @@ TEST_F(ModelTest, MultinoulliNLLWeightsMasksAndWeaknessGradients) {
   Node ew = Input({2, 3, 3}, "b,x,y", {.name = "ew", .dtype = "float64"});
   Node ml = Input({2, 3}, "b,f", {.name = "ml", .dtype = "float64"});
   Node mn = Input({2, 3}, "b,f", {.name = "mn", .dtype = "float64"});
-  Node loss = AggregateLoss(
-      MultinoulliNLL(p, t,
-                     {.target_is_sparse = true,
-                      .class_weights = {1.0, 2.0, 0.5},
-                      .example_weights = ew,
-                      .weakness = 0.3,
-                      .mask_class_labeled = ml,
-                      .mask_class_not_present = mn}),
-      {.name = "loss"});
+  Node loss = AggregateLoss(MultinoulliNLL(p, t,
+                                           {.target_is_sparse = true,
+                                            .class_weights = {1.0, 2.0, 0.5},
+                                            .example_weights = ew,
+                                            .weakness = 0.3,
+                                            .mask_class_labeled = ml,
+                                            .mask_class_not_present = mn}),
+                            {.name = "loss"});
   Array labels = randomLabels(t.shape().shape(), gen, 3);
   labels.setFlat(1, -1);
   Array mlv({2, 3}, DType::Float64), mnv({2, 3}, DType::Float64);
@@ -174,10 +173,10 @@ TEST_F(ModelTest, MultinoulliNLLWeightsMasksAndWeaknessGradients) {
 
 TEST_F(ModelTest, UpConvGradients) {
   std::mt19937 gen(4);
-  Node x = Input({1, 2, 2, 3, 3}, "b,f,z,x,y",
-                 {.name = "raw", .dtype = "float64"});
+  Node x =
+      Input({1, 2, 2, 3, 3}, "b,f,z,x,y", {.name = "raw", .dtype = "float64"});
   Node c = Conv(x, 3, {1, 2, 2}, {}, {.activation_func = "tanh"}); // 2x2x2
-  Node u = UpConv(c, 2, {1, 2, 2}, {.activation_func = "tanh"});  // 2x4x4
+  Node u = UpConv(c, 2, {1, 2, 2}, {.activation_func = "tanh"});   // 2x4x4
   Node v = UpConv(u, 2, {2, 1, 1}, {.activation_func = "lin", .name = "up2"});
   randomiseParam(u, "w", gen, -0.7, 0.7);
   randomiseParam(v, "w", gen, -0.7, 0.7);
@@ -191,8 +190,12 @@ TEST_F(ModelTest, LRNGradients) {
   Node c = Conv(x, 4, {2, 2}, {}, {.activation_func = "tanh"}); // 5x5
   // A large alpha, so the normalisation's own gradient term matters.
   Node s = LRN(c, {3, 3}, {.alpha = 2.0, .k = 1.0, .beta = 0.75});
-  Node ch = LRN(s, {3}, {.mode = "channel", .alpha = 1.5, .k = 0.5,
-                         .beta = 0.6, .name = "lrn_channel"});
+  Node ch = LRN(s, {3},
+                {.mode = "channel",
+                 .alpha = 1.5,
+                 .k = 0.5,
+                 .beta = 0.6,
+                 .name = "lrn_channel"});
   Node out = Conv(ch, 2, {2, 2}, {}, {.activation_func = "lin"});
   EXPECT_LT(checkSquared(model(), x, out, gen), kTolerance);
 }
@@ -202,7 +205,7 @@ TEST_F(ModelTest, PreluGradients) {
   Node x = input2d({1, 2, 7, 7});
   Node c = Conv(x, 3, {2, 2}, {2, 2}, {.activation_func = "prelu"}); // 3x3
   Node d = Perceptron(c, 3, {.activation_func = "prelu"});
-  Node u = UpConv(d, 2, {2, 2}, {.activation_func = "prelu"});       // 6x6
+  Node u = UpConv(d, 2, {2, 2}, {.activation_func = "prelu"}); // 6x6
   // Slopes on both sides of 0, biases that move the kinks.
   for (Node n : {c, d, u})
     randomiseParam(n, "b", gen, -0.6, 0.9);
@@ -227,8 +230,8 @@ TEST_F(ModelTest, SumAndAverageExcPadPoolGradients) {
   Node x = input2d({1, 2, 8, 8});
   Node c = Conv(x, 2, {2, 2}, {}, {.activation_func = "tanh"}); // 7x7
   Node s = Pool(c, {3, 3}, {.stride = {2, 2}, .mode = "sum"});  // 3x3
-  Node a = Pool(c, {3, 3}, {.stride = {2, 2}, .mode = "average_exc_pad",
-                            .name = "avg"});
+  Node a = Pool(c, {3, 3},
+                {.stride = {2, 2}, .mode = "average_exc_pad", .name = "avg"});
   Node out = Conv(Add(s, a), 2, {2, 2}, {}, {.activation_func = "lin"});
   EXPECT_LT(checkSquared(model(), x, out, gen), kTolerance);
 }
@@ -237,7 +240,8 @@ TEST_F(ModelTest, GaussianNLLGradients) {
   std::mt19937 gen(9);
   Node x = input2d({1, 2, 5, 5});
   Node mu = Conv(x, 2, {2, 2}, {}, {.activation_func = "lin", .name = "mu"});
-  Node sig = Conv(x, 2, {2, 2}, {}, {.activation_func = "soft+", .name = "sig"});
+  Node sig =
+      Conv(x, 2, {2, 2}, {}, {.activation_func = "soft+", .name = "sig"});
   Node logSig =
       Conv(x, 2, {2, 2}, {}, {.activation_func = "tanh", .name = "logsig"});
   Node t = Input_like(mu, {.name = "target", .dtype = "float64"});
@@ -254,16 +258,17 @@ TEST_F(ModelTest, GaussianNLLGradients) {
 TEST_F(ModelTest, BetaNLLGradients) {
   std::mt19937 gen(10);
   Node x = input2d({1, 2, 5, 5});
-  Node mode = Conv(x, 2, {2, 2}, {}, {.activation_func = "sig", .name = "mode"});
+  Node mode =
+      Conv(x, 2, {2, 2}, {}, {.activation_func = "sig", .name = "mode"});
   Node conc = Conv(x, 2, {2, 2}, {},
                    {.activation_func = "concentration", .name = "conc"});
   Node t = Input_like(mode, {.name = "target", .dtype = "float64"});
   Node loss = AggregateLoss(BetaNLL(mode, conc, t), {.name = "loss"});
-  EXPECT_LT(check(model(), x, t, loss,
-                  {{"raw", randomArray(x.shape().shape(), gen, -1, 1)},
-                   {"target",
-                    randomArray(t.shape().shape(), gen, 0.05, 0.95)}}),
-            kTolerance);
+  EXPECT_LT(
+      check(model(), x, t, loss,
+            {{"raw", randomArray(x.shape().shape(), gen, -1, 1)},
+             {"target", randomArray(t.shape().shape(), gen, 0.05, 0.95)}}),
+      kTolerance);
 }
 
 TEST_F(ModelTest, RampLossAndEuclideanDistanceGradients) {
@@ -273,10 +278,9 @@ TEST_F(ModelTest, RampLossAndEuclideanDistanceGradients) {
   Node hi = Conv(x, 3, {2, 2}, {}, {.activation_func = "tanh", .name = "hi"});
   Node p = Conv(x, 3, {2, 2}, {}, {.activation_func = "sig", .name = "p"});
   // Both operands of each loss depend on parameters: both gradients count.
-  Node loss = AggregateLoss(
-      {RampLoss(lo, hi, {.margin = 0.3, .name = "ramp"}),
-       EuclideanDistance(p, lo, {.name = "dist"})},
-      {.mixing_weights = {1.0, 0.7}, .name = "loss"});
+  Node loss = AggregateLoss({RampLoss(lo, hi, {.margin = 0.3, .name = "ramp"}),
+                             EuclideanDistance(p, lo, {.name = "dist"})},
+                            {.mixing_weights = {1.0, 0.7}, .name = "loss"});
   EXPECT_LT(check(model(), x, std::nullopt, loss,
                   {{"raw", randomArray(x.shape().shape(), gen, -1, 1)}}),
             kTolerance);
@@ -289,8 +293,8 @@ TEST_F(ModelTest, SameAndFullConv2dGradients) {
                 {.conv_mode = "same", .activation_func = "tanh"}); // 3x3
   Node f = Conv(c, 2, {2, 3}, {},
                 {.conv_mode = "full", .activation_func = "tanh"}); // 4x5
-  Node out = Conv(f, 2, {3, 1}, {},
-                  {.conv_mode = "same", .activation_func = "lin"});
+  Node out =
+      Conv(f, 2, {3, 1}, {}, {.conv_mode = "same", .activation_func = "lin"});
   EXPECT_LT(checkSquared(model(), x, out, gen), kTolerance);
 }
 
@@ -299,14 +303,15 @@ TEST_F(ModelTest, Conv1dGradients) {
   Node x = Input({2, 2, 11}, "b,f,x", {.name = "raw", .dtype = "float64"});
   Node c = Conv(x, 3, {3}, {3}, {.activation_func = "tanh"}); // 3
   Node f = Conv(c, 2, {2}, {}, {.conv_mode = "full", .activation_func = "sig"});
-  Node out = Conv(f, 2, {3}, {}, {.conv_mode = "same", .activation_func = "lin"});
+  Node out =
+      Conv(f, 2, {3}, {}, {.conv_mode = "same", .activation_func = "lin"});
   EXPECT_LT(checkSquared(model(), x, out, gen), kTolerance);
 }
 
 TEST_F(ModelTest, SameConv3dGradients) {
   std::mt19937 gen(14);
-  Node x = Input({1, 1, 3, 4, 4}, "b,f,z,x,y",
-                 {.name = "raw", .dtype = "float64"});
+  Node x =
+      Input({1, 1, 3, 4, 4}, "b,f,z,x,y", {.name = "raw", .dtype = "float64"});
   Node c = Conv(x, 2, {3, 3, 3}, {1, 2, 2},
                 {.conv_mode = "same", .activation_func = "tanh"});
   Node out = Conv(c, 2, {1, 2, 2}, {},
@@ -321,7 +326,8 @@ TEST_F(ModelTest, UndifferentiableOpsFailWithADiagnostic) {
   Node d = FragmentsToDense(c);
   Node t = Input_like(d, {.name = "target", .dtype = "float64"});
   Node loss = AggregateLoss(SquaredLoss(d, t), {.name = "loss"});
-  model().designate_nodes({.input_node = x, .target_node = t, .loss_node = loss});
+  model().designate_nodes(
+      {.input_node = x, .target_node = t, .loss_node = loss});
   toFloat64(model());
   try {
     model().gradients({randomArray(x.shape().shape(), gen, -1, 1),

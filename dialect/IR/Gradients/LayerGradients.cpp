@@ -75,11 +75,11 @@ LogicalResult UpConvOp::buildGradients(OpBuilder &b, Value dy,
     return grad::notImplemented(*this, "nm.upconv with " + fused);
   Location loc = getLoc();
   if (needed[0])
-    grads[0] = UpConvGradInputOp::create(b, loc, getInput().getType(), dy,
-                                         getW());
+    grads[0] =
+        UpConvGradInputOp::create(b, loc, getInput().getType(), dy, getW());
   if (needed[1])
-    grads[1] = UpConvGradWeightOp::create(b, loc, getW().getType(),
-                                          getInput(), dy);
+    grads[1] =
+        UpConvGradWeightOp::create(b, loc, getW().getType(), getInput(), dy);
   if (needed[2])
     grads[2] = BiasGradOp::create(b, loc, getB().getType(), dy);
   return success();
@@ -94,10 +94,9 @@ LogicalResult BiasActivationOp::buildGradients(OpBuilder &b, Value dy,
         b, loc, getInput().getType(), getInput(), getB(), dy,
         getActivationAttr(), /*wrt_bias=*/false);
   if (needed[1])
-    grads[1] = BiasActivationGradOp::create(b, loc, getB().getType(),
-                                            getInput(), getB(), dy,
-                                            getActivationAttr(),
-                                            /*wrt_bias=*/true);
+    grads[1] = BiasActivationGradOp::create(
+        b, loc, getB().getType(), getInput(), getB(), dy, getActivationAttr(),
+        /*wrt_bias=*/true);
   return success();
 }
 
@@ -122,10 +121,9 @@ LogicalResult LRNOp::buildGradients(OpBuilder &b, Value dy,
                                     ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &grads) {
   if (needed[0])
-    grads[0] = LRNGradOp::create(b, getLoc(), getInput().getType(),
-                                 getInput(), dy, getFilterShapeAttr(),
-                                 getModeAttr(), getAlphaAttr(), getKAttr(),
-                                 getBetaAttr());
+    grads[0] = LRNGradOp::create(b, getLoc(), getInput().getType(), getInput(),
+                                 dy, getFilterShapeAttr(), getModeAttr(),
+                                 getAlphaAttr(), getKAttr(), getBetaAttr());
   return success();
 }
 

@@ -35,9 +35,9 @@ LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, Value dy,
 LogicalResult MultinoulliNLLOp::buildGradients(OpBuilder &b, Value dl,
                                                ArrayRef<bool> needed,
                                                SmallVectorImpl<Value> &grads) {
-  static const char *const kOperands[] = {
-      "pred", "target", "example_weights", "mask_class_labeled",
-      "mask_class_not_present"};
+  static const char *const kOperands[] = {"pred", "target", "example_weights",
+                                          "mask_class_labeled",
+                                          "mask_class_not_present"};
   for (unsigned i = 1; i < needed.size(); ++i)
     if (needed[i])
       return grad::notImplemented(
@@ -110,8 +110,8 @@ static LogicalResult operandLossGrad(Operation *op, OpBuilder &b, Value dl,
     if (!needed[i])
       continue;
     if (!isa<FloatType>(cast<ShapedType>(v.getType()).getElementType()))
-      return op->emitOpError() << "operand " << i
-                               << " needs a float type for a gradient";
+      return op->emitOpError()
+             << "operand " << i << " needs a float type for a gradient";
     grads[i] = LossOperandGradOp::create(
         b, op->getLoc(), v.getType(), op->getOperands(), dl,
         b.getStringAttr(name), b.getI64IntegerAttr(i),
@@ -139,9 +139,10 @@ LogicalResult RampLossOp::buildGradients(OpBuilder &b, Value dl,
   return operandLossGrad(*this, b, dl, needed, grads, false, getMarginAttr());
 }
 
-LogicalResult EuclideanDistanceOp::buildGradients(
-    OpBuilder &b, Value dl, ArrayRef<bool> needed,
-    SmallVectorImpl<Value> &grads) {
+LogicalResult
+EuclideanDistanceOp::buildGradients(OpBuilder &b, Value dl,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
   return operandLossGrad(*this, b, dl, needed, grads, false, nullptr);
 }
 
