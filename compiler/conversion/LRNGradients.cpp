@@ -21,26 +21,6 @@ using namespace mlir;
 
 namespace nm::compiler::lowering {
 
-/// The sum of x^2 over the channel window (width `win`, edges replicated).
-static Value channelSumSq(OpBuilder &b, Location loc, Value x, int64_t fI,
-                          int64_t win) {
-  SmallVector<int64_t> shape = shapeOf(x);
-  int64_t F = shape[fI], half = win / 2;
-  return gather(b, loc, shape, eltOf(x),
-                [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
-                  SmallVector<Value> src(idx.begin(), idx.end());
-                  Value acc = fcst(nb, l, eltOf(x), 0.0);
-                  for (int64_t o = -half; o <= half; ++o) {
-                    Value j =
-                        arith::AddIOp::create(nb, l, idx[fI], idxC(nb, l, o));
-                    src[fI] = clampIndex(nb, l, j, F).first;
-                    Value v = tensor::ExtractOp::create(nb, l, x, src);
-                    acc = addF(nb, l, acc, arith::MulFOp::create(nb, l, v, v));
-                  }
-                  return acc;
-                });
-}
-
 /// S* of the channel window: out[j] = sum_i q[i] #{o : clamp(i + o) = j}
 /// over the features i within `half` of j (no other window reaches j).
 static Value channelAdjoint(OpBuilder &b, Location loc, Value q, int64_t fI,
@@ -94,9 +74,10 @@ LogicalResult lower(ir::LRNGradOp op, LoweringContext &ctx) {
   if (!spatial && !s.hasTag('f'))
     return op.emitError() << "LRN in 'channel' mode needs an 'f' axis";
   int64_t fI = spatial ? -1 : s.tagIndex('f');
+  // The forward's window sums (Layers.cpp), so D is the forward's D.
   FailureOr<Value> sumSq =
       spatial ? lrnSpatialSum(b, op, x, s, filter, /*square=*/true)
-              : FailureOr<Value>(channelSumSq(b, loc, x, fI, filter[0]));
+              : lrnChannelSumSq(b, op, x, s, filter[0]);
   if (failed(sumSq))
     return failure();
   double n = static_cast<double>(spatial ? numElements(filter) : filter[0]);

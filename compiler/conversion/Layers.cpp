@@ -402,14 +402,14 @@ FailureOr<Value> lrnSpatialSum(OpBuilder &b, Operation *op, Value x,
 
 /// LRN 'channel': the sum of x^2 over a window of odd size along f, the
 /// edges replicated.
-static FailureOr<Value> channelSumSq(OpBuilder &b, ir::LRNOp op, Value x,
-                                     const ::nm::TaggedShape &s) {
+FailureOr<Value> lrnChannelSumSq(OpBuilder &b, Operation *op, Value x,
+                                 const ::nm::TaggedShape &s, int64_t win) {
   if (!s.hasTag('f'))
-    return op.emitError() << "LRN in 'channel' mode needs an 'f' axis";
+    return op->emitError() << "LRN in 'channel' mode needs an 'f' axis";
   SmallVector<int64_t> shape = shapeOf(x);
   int64_t fI = s.tagIndex('f'), F = shape[fI];
-  int64_t win = op.getFilterShape()[0], half = win / 2;
-  return gather(b, op.getLoc(), shape, eltOf(x),
+  int64_t half = win / 2;
+  return gather(b, op->getLoc(), shape, eltOf(x),
                 [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
                   SmallVector<Value> src(idx.begin(), idx.end());
                   Value acc;
@@ -441,7 +441,7 @@ LogicalResult lower(ir::LRNOp op, LoweringContext &ctx) {
     sumSq = lrnSpatialSum(b, op, x, s, filter, /*square=*/true);
     n = numElements(filter);
   } else {
-    sumSq = channelSumSq(b, op, x, s);
+    sumSq = lrnChannelSumSq(b, op, x, s, filter[0]);
     n = filter[0];
   }
   if (failed(sumSq))

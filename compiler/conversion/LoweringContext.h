@@ -149,6 +149,13 @@ mlir::FailureOr<mlir::Value> lrnSpatialSum(mlir::OpBuilder &b,
                                            llvm::ArrayRef<int64_t> filter,
                                            bool square);
 
+/// LRN 'channel': the sum of x^2 over a window of odd width `win` along
+/// 'f', the edges replicated (a clamped index).
+mlir::FailureOr<mlir::Value> lrnChannelSumSq(mlir::OpBuilder &b,
+                                             mlir::Operation *op, mlir::Value x,
+                                             const ::nm::TaggedShape &s,
+                                             int64_t win);
+
 /// Records the lowered values of every result of `op` (multi-result ops).
 mlir::LogicalResult setResults(LoweringContext &ctx, mlir::Operation *op,
                                mlir::ValueRange values);
