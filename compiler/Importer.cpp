@@ -316,12 +316,22 @@ private:
                          b_.getI64IntegerAttr(n.kwarg<int64_t>("n_class")));
       str("axis", n.kwarg<std::string>("axis"));
     } else if (c == "MultinoulliNLL" || c == "BlockedMultinoulliNLL") {
-      if (n.parents.size() != 2)
-        return emitError(loc) << "MultinoulliNLL with node-valued class or "
-                                 "example weights is not supported yet";
-      if (c == "MultinoulliNLL" && n.kwarg<double>("weakness") != 0.0)
-        return emitError(loc) << "MultinoulliNLL with weakness != 0 is not "
-                                 "supported yet";
+      // Parents: pred, target, then the optional inputs the frontend
+      // appended, named in "extra_inputs" (in the op's operand order).
+      std::vector<std::string> extra =
+          n.attr<std::vector<std::string>>("extra_inputs", {});
+      if (n.parents.size() != 2 + extra.size())
+        return emitError(loc) << "MultinoulliNLL with node-valued class "
+                                 "weights is not supported yet";
+      SmallVector<int32_t> segments{1, 1};
+      for (const char *k :
+           {"example_weights", "mask_class_labeled", "mask_class_not_present"})
+        segments.push_back(llvm::is_contained(extra, k) ? 1 : 0);
+      state.addAttribute("operandSegmentSizes",
+                         b_.getDenseI32ArrayAttr(segments));
+      if (c == "MultinoulliNLL")
+        state.addAttribute("weakness",
+                           b_.getF64FloatAttr(n.kwarg<double>("weakness")));
       unit("target_is_sparse", "target_is_sparse");
       f64s("class_weights", "class_weights");
       if (c == "BlockedMultinoulliNLL")

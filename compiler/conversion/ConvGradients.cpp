@@ -8,7 +8,8 @@
 //   * weight: dw[f, c, k] = sum_{n, s} x[n, s + k, c] dy[n, s, f], a conv
 //     whose "batch" is c, whose "channels" are n and whose "filter" is dy.
 // Both reduce in a fixed order per output element, so their results do not
-// depend on the thread count.
+// depend on the thread count. The upconv's (filter = stride, so every
+// output voxel has one source voxel) are plain generics.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringContext.h"
@@ -288,6 +289,116 @@ LogicalResult lower(ir::DenseGradInputOp op, LoweringContext &ctx) {
         b, loc, RankedTensorType::get(tSh, eltOf(dx)), dx, g);
   }
   return ctx.set(op, transposeT(b, loc, t, inversePerm(xl->perm)));
+}
+
+} // namespace nm::compiler::lowering
+
+namespace nm::compiler::lowering {
+
+/// The iteration space both upconv gradients share: n, (s_i, t_i) per
+/// spatial axis, c, f; an output voxel s_i * p_i + t_i came from input
+/// voxel s_i through filter tap t_i alone (filter = stride = pool).
+struct UpConvSpace {
+  int64_t k, R, cD, fD;
+  MLIRContext *ctx;
+  AffineExpr d(int64_t i) const { return getAffineDimExpr(i, ctx); }
+  /// x / dx [N, S..., C].
+  AffineMap xMap() const {
+    SmallVector<AffineExpr> e{d(0)};
+    for (int64_t i = 0; i < k; ++i)
+      e.push_back(d(1 + 2 * i));
+    e.push_back(d(cD));
+    return AffineMap::get(R, 0, e, ctx);
+  }
+  /// w / dw [F, C, p...].
+  AffineMap wMap() const {
+    SmallVector<AffineExpr> e{d(fD), d(cD)};
+    for (int64_t i = 0; i < k; ++i)
+      e.push_back(d(2 + 2 * i));
+    return AffineMap::get(R, 0, e, ctx);
+  }
+  /// dy expanded to [N, s_1, t_1, ..., s_k, t_k, F].
+  AffineMap dyMap() const {
+    SmallVector<AffineExpr> e;
+    for (int64_t i = 0; i < R; ++i)
+      if (i != cD)
+        e.push_back(d(i));
+    return AffineMap::get(R, 0, e, ctx);
+  }
+};
+
+/// The channels-last upconv output gradient [N, S*p..., F] expanded to
+/// [N, s_1, t_1, ..., F].
+static Value expandUpConvDy(OpBuilder &b, Location loc, Value dy,
+                            ArrayRef<int64_t> p) {
+  SmallVector<int64_t> sh = shapeOf(dy), ex{sh[0]};
+  SmallVector<ReassociationIndices> groups{{0}};
+  int64_t k = p.size();
+  for (int64_t i = 0; i < k; ++i) {
+    ex.push_back(sh[1 + i] / p[i]);
+    ex.push_back(p[i]);
+    groups.push_back({1 + 2 * i, 2 + 2 * i});
+  }
+  ex.push_back(sh.back());
+  groups.push_back({2 * k + 1});
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(ex, eltOf(dy)), dy, groups);
+}
+
+static Value multiplyAdd(OpBuilder &nb, Location l, ValueRange a) {
+  return addF(nb, l, a[2], arith::MulFOp::create(nb, l, a[0], a[1]));
+}
+
+LogicalResult lower(ir::UpConvGradInputOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  FailureOr<SmallVector<int64_t>> perm = channelsLast(op, tagged(op.getDy()));
+  if (failed(perm))
+    return failure();
+  Value w = ctx.get(op.getW());
+  SmallVector<int64_t> wsh = shapeOf(w);
+  int64_t k = wsh.size() - 2;
+  SmallVector<int64_t> p(wsh.begin() + 2, wsh.end());
+  Value dy =
+      expandUpConvDy(b, loc, transposeT(b, loc, ctx.get(op.getDy()), *perm), p);
+  UpConvSpace sp{k, 2 * k + 3, 2 * k + 1, 2 * k + 2, b.getContext()};
+  SmallVector<int64_t> dysh = shapeOf(dy), outSh{dysh[0]};
+  for (int64_t i = 0; i < k; ++i)
+    outSh.push_back(dysh[1 + 2 * i]);
+  outSh.push_back(wsh[1]);
+  SmallVector<IT> its(sp.R, IT::parallel);
+  its[sp.fD] = IT::reduction;
+  for (int64_t i = 0; i < k; ++i)
+    its[2 + 2 * i] = IT::reduction;
+  Type elt = eltOf(w);
+  Value dx = generic(b, loc, {dy, w}, {sp.dyMap(), sp.wMap()},
+                     filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0)),
+                     sp.xMap(), its, multiplyAdd);
+  return ctx.set(op, transposeT(b, loc, dx, inversePerm(*perm)));
+}
+
+LogicalResult lower(ir::UpConvGradWeightOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  FailureOr<SmallVector<int64_t>> perm = channelsLast(op, tagged(op.getX()));
+  if (failed(perm))
+    return failure();
+  auto wt = plainType(op.getType());
+  SmallVector<int64_t> wsh(wt.getShape());
+  int64_t k = wsh.size() - 2;
+  SmallVector<int64_t> p(wsh.begin() + 2, wsh.end());
+  Value x = transposeT(b, loc, ctx.get(op.getX()), *perm);
+  Value dy =
+      expandUpConvDy(b, loc, transposeT(b, loc, ctx.get(op.getDy()), *perm), p);
+  UpConvSpace sp{k, 2 * k + 3, 2 * k + 1, 2 * k + 2, b.getContext()};
+  SmallVector<IT> its(sp.R, IT::parallel);
+  its[0] = IT::reduction;
+  for (int64_t i = 0; i < k; ++i)
+    its[1 + 2 * i] = IT::reduction;
+  Type elt = wt.getElementType();
+  return ctx.set(op, generic(b, loc, {x, dy}, {sp.xMap(), sp.dyMap()},
+                             filled(b, loc, wsh, elt, fcst(b, loc, elt, 0.0)),
+                             sp.wMap(), its, multiplyAdd));
 }
 
 } // namespace nm::compiler::lowering

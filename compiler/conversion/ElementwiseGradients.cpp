@@ -192,3 +192,21 @@ LogicalResult lower(ir::SliceGradOp op, LoweringContext &ctx) {
 }
 
 } // namespace nm::compiler::lowering
+
+namespace nm::compiler::lowering {
+
+LogicalResult lower(ir::EmbedGradOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  ::nm::TaggedShape xs = *ir::getTaggedShape(op.getType());
+  int64_t axis = xs.tagIndex(op.getAxis()[0]);
+  Value dy = ctx.get(op.getDy());
+  if (op.getStripSingletonDims())
+    dy = insertUnitAxis(b, loc, dy, axis);
+  SmallVector<int64_t> lo(xs.ndim(), 0);
+  lo[axis] = op.getStart();
+  return ctx.set(
+      op, padded(b, loc, dy, lo, xs.shape(), fcst(b, loc, eltOf(dy), 0.0)));
+}
+
+} // namespace nm::compiler::lowering

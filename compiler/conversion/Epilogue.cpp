@@ -252,3 +252,31 @@ LogicalResult lowerTrainBN(ir::PerceptronOp op, LoweringContext &ctx) {
 }
 
 } // namespace nm::compiler::lowering
+
+namespace nm::compiler::lowering {
+
+/// The permutation tag order -> (every other axis..., f).
+static SmallVector<int64_t> featuresLast(const ::nm::TaggedShape &s) {
+  int64_t fI = s.tagIndex('f');
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < s.ndim(); ++i)
+    if (i != fI)
+      perm.push_back(i);
+  perm.push_back(fI);
+  return perm;
+}
+
+LogicalResult lower(ir::BiasActivationOp op, LoweringContext &ctx) {
+  OpBuilder &b = ctx.builder();
+  Location loc = op.getLoc();
+  SmallVector<int64_t> perm = featuresLast(tagged(op.getInput()));
+  Value y = transposeT(b, loc, ctx.get(op.getInput()), perm);
+  FailureOr<Value> ep =
+      epilogue(b, op, loc, y, ctx.get(op.getB()), {}, std::nullopt,
+               ir::activationOf(op.getActivation()));
+  if (failed(ep))
+    return failure();
+  return ctx.set(op, transposeT(b, loc, *ep, inversePerm(perm)));
+}
+
+} // namespace nm::compiler::lowering

@@ -343,27 +343,27 @@ LogicalResult lower(ir::UpConvOp op, LoweringContext &ctx) {
   return ctx.set(op, transposeT(b, loc, *ep, inversePerm(perm)));
 }
 
-/// LRN 'spatial': the sum of x^2 over the window around each voxel, a
-/// 'same' conv of x^2 with a constant kernel per feature (zero padding);
-/// ELEKTRONN2 needs odd kernels for 'same'.
-static FailureOr<Value> spatialSumSq(OpBuilder &b, ir::LRNOp op, Value x,
-                                     const ::nm::TaggedShape &s) {
-  Location loc = op.getLoc();
-  ArrayRef<int64_t> filter = op.getFilterShape();
+FailureOr<Value> lrnSpatialSum(OpBuilder &b, Operation *op, Value x,
+                               const ::nm::TaggedShape &s,
+                               ArrayRef<int64_t> filter, bool square) {
+  Location loc = op->getLoc();
   std::vector<int64_t> sp = s.spatialAxes();
   if (filter.size() != sp.size())
-    return op.emitError() << "LRN filter_shape needs one entry per spatial "
-                             "axis";
+    return op->emitError() << "LRN filter_shape needs one entry per spatial "
+                              "axis";
   if (llvm::any_of(filter, [](int64_t f) { return f % 2 == 0; }))
-    return op.emitError() << "For \"same\"-mode convolution, filter shapes "
-                             "must be odd in all dimensions.";
+    return op->emitError() << "For \"same\"-mode convolution, filter shapes "
+                              "must be odd in all dimensions.";
   SmallVector<int64_t> shape = shapeOf(x);
   int64_t rank = shape.size(), nsp = sp.size();
   Type elt = eltOf(x);
-  Value sq = elementwise(
-      b, loc, {x}, shape, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
-        return Value(arith::MulFOp::create(nb, l, a[0], a[0]));
-      });
+  Value sq = !square
+                 ? x
+                 : elementwise(b, loc, {x}, shape, elt,
+                               [&](OpBuilder &nb, Location l, ValueRange a) {
+                                 return Value(
+                                     arith::MulFOp::create(nb, l, a[0], a[0]));
+                               });
   SmallVector<int64_t> lo(rank, 0), psh(shape);
   bool anyPad = false;
   for (int64_t j = 0; j < nsp; ++j) {
@@ -402,14 +402,14 @@ static FailureOr<Value> spatialSumSq(OpBuilder &b, ir::LRNOp op, Value x,
 
 /// LRN 'channel': the sum of x^2 over a window of odd size along f, the
 /// edges replicated.
-static FailureOr<Value> channelSumSq(OpBuilder &b, ir::LRNOp op, Value x,
-                                     const ::nm::TaggedShape &s) {
+FailureOr<Value> lrnChannelSumSq(OpBuilder &b, Operation *op, Value x,
+                                 const ::nm::TaggedShape &s, int64_t win) {
   if (!s.hasTag('f'))
-    return op.emitError() << "LRN in 'channel' mode needs an 'f' axis";
+    return op->emitError() << "LRN in 'channel' mode needs an 'f' axis";
   SmallVector<int64_t> shape = shapeOf(x);
   int64_t fI = s.tagIndex('f'), F = shape[fI];
-  int64_t win = op.getFilterShape()[0], half = win / 2;
-  return gather(b, op.getLoc(), shape, eltOf(x),
+  int64_t half = win / 2;
+  return gather(b, op->getLoc(), shape, eltOf(x),
                 [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) -> Value {
                   SmallVector<Value> src(idx.begin(), idx.end());
                   Value acc;
@@ -438,10 +438,10 @@ LogicalResult lower(ir::LRNOp op, LoweringContext &ctx) {
   FailureOr<Value> sumSq = failure();
   int64_t n = 1; // the window size
   if (op.getMode() == ir::LRNMode::Spatial) {
-    sumSq = spatialSumSq(b, op, x, s);
+    sumSq = lrnSpatialSum(b, op, x, s, filter, /*square=*/true);
     n = numElements(filter);
   } else {
-    sumSq = channelSumSq(b, op, x, s);
+    sumSq = lrnChannelSumSq(b, op, x, s, filter[0]);
     n = filter[0];
   }
   if (failed(sumSq))

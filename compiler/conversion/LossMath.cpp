@@ -55,6 +55,28 @@ Value lgammaF64(OpBuilder &b, Location l, Value x) {
   return m.sub(st, lp);
 }
 
+Value digammaF64(OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  ScalarMath m{b, l, t};
+  // psi(x) = psi(x + 8) - sum_{i<8} 1 / (x + i), the asymptotic series at
+  // z = x + 8 (the derivative of lgammaF64's Stirling series).
+  Value shift = m.c(0.0);
+  for (int i = 0; i < 8; ++i)
+    shift =
+        m.add(shift, arith::DivFOp::create(b, l, m.c(1.0), m.add(x, m.c(i))));
+  Value z = m.add(x, m.c(8.0));
+  Value iz = arith::DivFOp::create(b, l, m.c(1.0), z);
+  Value iz2 = m.mul(iz, iz);
+  Value s = m.c(1.0 / 240.0);
+  s = m.sub(m.c(1.0 / 252.0), m.mul(iz2, s));
+  s = m.sub(m.c(1.0 / 120.0), m.mul(iz2, s));
+  s = m.sub(m.c(1.0 / 12.0), m.mul(iz2, s));
+  s = m.mul(iz2, s);
+  Value psi =
+      m.sub(m.sub(math::LogOp::create(b, l, z), m.mul(m.c(0.5), iz)), s);
+  return m.sub(psi, shift);
+}
+
 ir::SoftmaxOp softmaxOf(Value v) {
   Operation *def = v.getDefiningOp();
   while (auto sl = dyn_cast_or_null<ir::SliceOp>(def))

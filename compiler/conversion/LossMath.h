@@ -47,6 +47,10 @@ mlir::Value isUnlabelled(mlir::OpBuilder &b, mlir::Location l, mlir::Value t);
 /// log|x (x+1) ... (x+7)|. `x` is f64.
 mlir::Value lgammaF64(mlir::OpBuilder &b, mlir::Location l, mlir::Value x);
 
+/// psi(x) = d/dx log Gamma(x) for x > -8, x not a non-positive integer: the
+/// derivative of lgammaF64 (asymptotic series at x + 8). `x` is f64.
+mlir::Value digammaF64(mlir::OpBuilder &b, mlir::Location l, mlir::Value x);
+
 /// The nm.softmax that produced `v` (through nm.slice ops), if any.
 ir::SoftmaxOp softmaxOf(mlir::Value v);
 /// Whether `v` is a softmax output (or a slice of one); its n_indep.

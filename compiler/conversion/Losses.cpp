@@ -10,6 +10,7 @@
 #include "Activations.h"
 #include "LossMath.h"
 #include "LoweringContext.h"
+#include "NllTerms.h"
 #include "TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -60,49 +61,18 @@ LogicalResult lower(ir::MultinoulliNLLOp op, LoweringContext &ctx) {
   Location loc = op.getLoc();
   MLIRContext *mctx = b.getContext();
   ::nm::TaggedShape ps = tagged(op.getPred());
-  Value p = ctx.get(op.getPred()), t = ctx.get(op.getTarget());
-  Type elt = eltOf(p);
   int64_t fI = ps.tagIndex('f');
-  int64_t F = ps.shape()[fI];
-  // n_indep and n_class of the softmax (pred may be a slice of it).
-  int64_t nIndep = 1, C = F;
+  // n_class of the softmax (pred may be a slice of it).
+  int64_t C = ps.shape()[fI];
   if (ir::SoftmaxOp sm = softmaxOf(op.getPred())) {
-    nIndep = sm.getNIndep();
     ::nm::TaggedShape ss = tagged(sm.getInput());
-    C = ss.shape()[ss.tagIndex('f')] / nIndep;
+    C = ss.shape()[ss.tagIndex('f')] / sm.getNIndep();
   }
-  if (C < 1 || F % C != 0)
-    return op.emitError() << "multinoulli_nll: " << F
-                          << " features are not whole blocks of " << C
-                          << " classes";
-  int64_t nBlocks = F / C;
-  int64_t rank = ps.ndim();
-  int64_t size = numElements(ps.shape());
-  bool sparse = op.getTargetIsSparse();
-  if (sparse && tagged(op.getTarget()).shape()[fI] != nBlocks)
-    return op.emitError() << "multinoulli_nll: a sparse target needs f = "
-                          << nBlocks << " (one label per softmax block)";
-  SmallVector<double> cw;
-  if (auto w = op.getClassWeights()) {
-    if (static_cast<int64_t>(w->size()) != C)
-      return op.emitError() << "class_weights needs " << C << " entries";
-    cw.assign(w->begin(), w->end());
-  }
-  const double eps = 1e-5;
-  // f split into [block, class]: dims fI and cI of a rank + 1 space.
-  int64_t R = rank + 1, cI = fI + 1;
-  Value p2 = splitAxis(b, loc, p, fI, nBlocks, C);
-  AffineMap id = b.getMultiDimIdentityMap(R);
-  SmallVector<Value> ins{p2, sparse ? t : splitAxis(b, loc, t, fI, nBlocks, C)};
-  SmallVector<AffineMap> maps{id, sparse ? dropDimMap(b, R, cI) : id};
-  if (!cw.empty()) {
-    SmallVector<float> cwf(cw.begin(), cw.end());
-    ins.push_back(arith::ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(RankedTensorType::get({C}, elt),
-                               ArrayRef<float>(cwf))));
-    maps.push_back(AffineMap::get(R, 0, {b.getAffineDimExpr(cI)}, mctx));
-  }
+  FailureOr<NllTerms> n = NllTerms::build(op, ctx, C);
+  if (failed(n))
+    return failure();
+  Type elt = n->elt();
+  int64_t R = n->rank(), cI = n->classDim();
   SmallVector<AffineExpr> oe;
   SmallVector<IT> its(R, IT::parallel);
   for (int64_t i = 0; i < R; ++i) {
@@ -113,37 +83,28 @@ LogicalResult lower(ir::MultinoulliNLLOp op, LoweringContext &ctx) {
   }
   SmallVector<int64_t> outSh(ps.shape().begin(), ps.shape().end());
   outSh.erase(outSh.begin() + fI);
-  // v = sum_f -xlogy0(T * cw, p + eps); T = eq(label, class) when sparse.
-  Value v = generic(
-      b, loc, ins, maps, filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0)),
-      AffineMap::get(R, 0, oe, mctx), its,
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value tv;
-        if (sparse) {
-          Value eq = labelEq(nb, l, a[1], indexI64(nb, l, cI));
-          tv = arith::SelectOp::create(nb, l, eq, fcst(nb, l, elt, 1.0),
-                                       fcst(nb, l, elt, 0.0));
-        } else {
-          tv = toFloat(nb, l, a[1], elt);
-        }
-        if (!cw.empty())
-          tv = arith::MulFOp::create(nb, l, tv, a[2]);
-        Value pe = arith::AddFOp::create(nb, l, a[0], fcst(nb, l, elt, eps));
-        return arith::SubFOp::create(nb, l, a.back(), xlogy0(nb, l, tv, pe));
-      });
-  // n_up = sum T
-  Value nUp = targetCount(b, loc, t, sparse, C, elt);
-  // nll = v * size / (n_up + eps) / n_indep / n_class
+  // v = sum_f (up + dn) (NllTerms.h).
+  Value v = generic(b, loc, n->inputs(), n->maps(),
+                    filled(b, loc, outSh, elt, fcst(b, loc, elt, 0.0)),
+                    AffineMap::get(R, 0, oe, mctx), its,
+                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      return arith::SubFOp::create(
+                          nb, l, a.back(), n->term(nb, l, n->at(nb, l, a)));
+                    });
+  Value count = n->count(b, loc);
+  // nll = v * size / (n_up + n_dn + eps) / n_indep / n_class
   int64_t orank = outSh.size();
   AffineMap oid = b.getMultiDimIdentityMap(orank);
   SmallVector<IT> opar(orank, IT::parallel);
-  double factor = static_cast<double>(size) / static_cast<double>(nIndep * C);
+  double factor = n->factor();
   Value res = generic(
-      b, loc, {v, nUp}, {oid, scalarMap(b, orank)}, emptyT(b, loc, outSh, elt),
-      oid, opar, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      b, loc, {v, count}, {oid, scalarMap(b, orank)},
+      emptyT(b, loc, outSh, elt), oid, opar,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value scaled =
             arith::MulFOp::create(nb, l, a[0], fcst(nb, l, elt, factor));
-        Value den = arith::AddFOp::create(nb, l, a[1], fcst(nb, l, elt, eps));
+        Value den = arith::AddFOp::create(nb, l, a[1],
+                                          fcst(nb, l, elt, NllTerms::kEps));
         return arith::DivFOp::create(nb, l, scaled, den);
       });
   return ctx.set(op, insertUnitAxis(b, loc, res, fI));

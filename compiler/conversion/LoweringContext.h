@@ -139,6 +139,23 @@ mlir::Value namedConv(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                       mlir::Value wt, llvm::ArrayRef<int64_t> outShape,
                       llvm::ArrayRef<int64_t> dilation);
 
+/// LRN 'spatial': the sum of x (or x^2 with `square`) over the window of
+/// odd sizes `filter` around each voxel, zero-padded: a 'same' conv with a
+/// constant kernel per feature. The window is symmetric, so the sum is its
+/// own adjoint (the LRN gradient uses it too).
+mlir::FailureOr<mlir::Value> lrnSpatialSum(mlir::OpBuilder &b,
+                                           mlir::Operation *op, mlir::Value x,
+                                           const ::nm::TaggedShape &s,
+                                           llvm::ArrayRef<int64_t> filter,
+                                           bool square);
+
+/// LRN 'channel': the sum of x^2 over a window of odd width `win` along
+/// 'f', the edges replicated (a clamped index).
+mlir::FailureOr<mlir::Value> lrnChannelSumSq(mlir::OpBuilder &b,
+                                             mlir::Operation *op, mlir::Value x,
+                                             const ::nm::TaggedShape &s,
+                                             int64_t win);
+
 /// Records the lowered values of every result of `op` (multi-result ops).
 mlir::LogicalResult setResults(LoweringContext &ctx, mlir::Operation *op,
                                mlir::ValueRange values);
@@ -169,6 +186,10 @@ mlir::LogicalResult lower(ir::BetaNLLOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::RampLossOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::EuclideanDistanceOp op, LoweringContext &ctx);
 
+// Epilogue.cpp: a layer's bias and activation split off by
+// --nm-decompose-layers.
+mlir::LogicalResult lower(ir::BiasActivationOp op, LoweringContext &ctx);
+
 // Classification.cpp: predicted classes and the error rate.
 mlir::LogicalResult lower(ir::ClassificationOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::ErrorsOp op, LoweringContext &ctx);
@@ -190,6 +211,15 @@ mlir::LogicalResult lower(ir::BiasGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::DenseGradInputOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::DenseGradWeightOp op, LoweringContext &ctx);
 
+mlir::LogicalResult lower(ir::UpConvGradInputOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::UpConvGradWeightOp op, LoweringContext &ctx);
+
+// ActivationGradients.cpp: the gradient of nm.bias_activation.
+mlir::LogicalResult lower(ir::BiasActivationGradOp op, LoweringContext &ctx);
+
+// LRNGradients.cpp: the gradient of local response normalisation.
+mlir::LogicalResult lower(ir::LRNGradOp op, LoweringContext &ctx);
+
 // PoolGradients.cpp: the gradient of pooling.
 mlir::LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx);
 
@@ -203,11 +233,13 @@ mlir::LogicalResult lower(ir::ApplyGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::CropGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::PadGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::SliceGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::EmbedGradOp op, LoweringContext &ctx);
 
 // LossGradients.cpp: gradients of softmax and the losses.
 mlir::LogicalResult lower(ir::SoftmaxGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::MultinoulliNLLGradOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::LossGradOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::LossOperandGradOp op, LoweringContext &ctx);
 
 // BatchNorm.cpp: batch normalisation with batch statistics (training).
 mlir::LogicalResult lower(ir::BatchNormOp op, LoweringContext &ctx);

@@ -149,12 +149,14 @@ LogicalResult LoweringContext::lowerOp(Operation *op) {
             ir::SquaredLossOp, ir::AbsLossOp, ir::GaussianNLLOp, ir::BetaNLLOp,
             ir::RampLossOp, ir::EuclideanDistanceOp, ir::ConvGradInputOp,
             ir::ConvGradWeightOp, ir::BiasGradOp, ir::DenseGradInputOp,
-            ir::DenseGradWeightOp, ir::PoolGradOp, ir::FillOp,
-            ir::AccumulateOp, ir::RetagOp, ir::BroadcastGradOp,
-            ir::ApplyGradOp, ir::CropGradOp, ir::PadGradOp, ir::SliceGradOp,
-            ir::SoftmaxGradOp, ir::MultinoulliNLLGradOp, ir::LossGradOp,
-            ir::OptimizerUpdateOp, ir::DropoutOp, ir::BatchNormOp,
-            ir::BatchNormGradOp, ir::BatchNormGammaGradOp,
+            ir::DenseGradWeightOp, ir::PoolGradOp, ir::FillOp, ir::AccumulateOp,
+            ir::RetagOp, ir::BroadcastGradOp, ir::ApplyGradOp, ir::CropGradOp,
+            ir::PadGradOp, ir::SliceGradOp, ir::SoftmaxGradOp,
+            ir::MultinoulliNLLGradOp, ir::LossGradOp, ir::OptimizerUpdateOp,
+            ir::BiasActivationOp, ir::BiasActivationGradOp,
+            ir::UpConvGradInputOp, ir::UpConvGradWeightOp, ir::LRNGradOp,
+            ir::EmbedGradOp, ir::LossOperandGradOp, ir::DropoutOp,
+            ir::BatchNormOp, ir::BatchNormGradOp, ir::BatchNormGammaGradOp,
             ir::BatchNormRunningOp>(
           [&](auto o) { return lower(o, *this); })
       .Default([&](Operation *o) { return notImplemented(o); });

@@ -149,8 +149,10 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
   Location loc = op.getLoc();
   ::nm::TaggedShape xs = tagged(op.getX());
   ir::PoolMode mode = op.getMode();
-  if (mode != ir::PoolMode::Max && mode != ir::PoolMode::Average)
-    return notImplemented(op, "the gradient of this pooling mode");
+  // nm.pool never pads, so the average modes with and without the padding
+  // in the divisor are one (Pooling.cpp divides all three by the window
+  // size); sum spreads the gradient undivided.
+  bool sum = mode == ir::PoolMode::Sum;
   ArrayRef<int64_t> pool = op.getPool();
   SmallVector<int64_t> stride(pool);
   if (auto s = op.getStride())
@@ -296,7 +298,9 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
         } else {
           contrib = arith::SelectOp::create(
               nb, l, ok,
-              arith::DivFOp::create(nb, l, g, fcst(nb, l, elt, windowSize)),
+              sum ? g
+                  : Value(arith::DivFOp::create(nb, l, g,
+                                                fcst(nb, l, elt, windowSize))),
               zero);
         }
         return addF(nb, l, a[2], contrib);

@@ -7,6 +7,7 @@
 #include "Gradients/GradientUtils.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 
@@ -67,6 +68,97 @@ LogicalResult BatchNormOp::buildGradients(OpBuilder &b, Value dout,
   return success();
 }
 
+/// The shape of a ranked tensor type.
+static ArrayRef<int64_t> shapeOfType(Type t) {
+  return cast<RankedTensorType>(t).getShape();
+}
+
+LogicalResult UpConvGradInputOp::verify() {
+  ArrayRef<int64_t> w = shapeOfType(getW().getType());
+  ArrayRef<int64_t> dy = shapeOfType(getDy().getType()),
+                    x = shapeOfType(getType());
+  if (w.size() < 3 || dy.size() != w.size() || x.size() != w.size())
+    return emitOpError() << "needs dy, w and result of rank 2 + spatial "
+                            "axes, got "
+                         << getDy().getType() << ", " << getW().getType();
+  return success();
+}
+
+LogicalResult UpConvGradWeightOp::verify() {
+  ArrayRef<int64_t> w = shapeOfType(getType());
+  if (w.size() < 3 || shapeOfType(getX().getType()).size() != w.size() ||
+      shapeOfType(getDy().getType()).size() != w.size())
+    return emitOpError() << "needs x, dy and result of rank 2 + spatial "
+                            "axes";
+  return success();
+}
+
+LogicalResult BiasActivationGradOp::verify() {
+  Type want = getWrtBias() ? getB().getType() : getX().getType();
+  if (cast<RankedTensorType>(want).getShape() != shapeOfType(getType()))
+    return emitOpError() << "result must have the "
+                         << (getWrtBias() ? "bias" : "input") << "'s shape "
+                         << want;
+  ::nm::Activation act = activationOf(getActivation());
+  if (act.kind != ::nm::ActivationKind::PRelu &&
+      act.kind != ::nm::ActivationKind::Maxout &&
+      act.kind != ::nm::ActivationKind::Linear)
+    return emitOpError() << "supports prelu, maxout and lin; use "
+                            "nm.apply_grad for '"
+                         << ::nm::activationText(act) << "'";
+  return success();
+}
+
+LogicalResult LRNGradOp::verify() {
+  if (getX().getType() != getDy().getType() || getType() != getX().getType())
+    return emitOpError() << "x, dy and the result must have nm.lrn's "
+                            "input type";
+  return success();
+}
+
+LogicalResult EmbedGradOp::verify() {
+  std::optional<::nm::TaggedShape> in = getTaggedShape(getType());
+  std::optional<::nm::TaggedShape> dy = getTaggedShape(getDy().getType());
+  StringRef axis = getAxis();
+  if (!in || !dy)
+    return emitOpError() << "needs tagged dy and result";
+  if (axis.size() != 1 || !in->hasTag(axis[0]))
+    return emitOpError() << "result has no axis '" << axis << "'";
+  int64_t i = in->tagIndex(axis[0]);
+  bool strip = getStripSingletonDims();
+  int64_t len = strip ? 1 : (dy->hasTag(axis[0]) ? dy->shape()[i] : -1);
+  if (dy->ndim() != in->ndim() - (strip ? 1 : 0) || len < 0 || getStart() < 0 ||
+      getStart() + len > in->shape()[i])
+    return emitOpError() << "cannot place " << getDy().getType() << " at "
+                         << getStart() << " along '" << axis << "' of "
+                         << getType();
+  return success();
+}
+
+unsigned LossOperandGradOp::operandCount(StringRef loss) {
+  return llvm::StringSwitch<unsigned>(loss)
+      .Case("gaussian_nll", 3)
+      .Case("beta_nll", 3)
+      .Case("ramp_loss", 2)
+      .Case("euclidean_distance", 2)
+      .Default(0);
+}
+
+LogicalResult LossOperandGradOp::verify() {
+  unsigned n = operandCount(getLoss());
+  if (n == 0)
+    return emitOpError() << "unknown loss '" << getLoss() << "'";
+  if (getInputs().size() != n)
+    return emitOpError() << getLoss() << " has " << n << " operands, got "
+                         << getInputs().size();
+  if (getOperand() >= n)
+    return emitOpError() << "operand " << getOperand() << " out of range";
+  if (getInputs()[getOperand()].getType() != getType())
+    return emitOpError() << "result must have operand " << getOperand()
+                         << "'s type";
+  return success();
+}
+
 int64_t OptimizerUpdateOp::stateCount(StringRef optimiser) {
   if (optimiser == "SGD" || optimiser == "AdaGrad")
     return 1;
@@ -118,6 +210,9 @@ LogicalResult notDifferentiable(Operation *op) {
 }
 
 SoftmaxOp softmaxOf(Value v) {
+  // A MultinoulliNLL may read one piece of a split softmax.
+  while (auto slice = v.getDefiningOp<SliceOp>())
+    v = slice.getInput();
   return dyn_cast_or_null<SoftmaxOp>(v.getDefiningOp());
 }
 

@@ -119,6 +119,59 @@ def Nm_DenseGradWeightOp : Nm_GradOp<"dense_grad_weight"> {
                    UnitAttr:$flatten);
 }
 
+def Nm_UpConvGradInputOp : Nm_GradOp<"upconv_grad_input"> {
+  let summary = "gradient of a transposed convolution's input";
+  let description = [{
+    `dy` has the (linear: --nm-decompose-layers splits the activation off)
+    upconv's output type, `w` is [n_f, n_in, *pool]; the result has the
+    upconv input's type: dx[n, s, c] = sum_{t, f} dy[n, s*p + t, f]
+    w[f, c, t] (each output voxel came from exactly one input voxel).
+  }];
+  let arguments = (ins AnyRankedTensor:$dy, AnyRankedTensor:$w);
+  let hasVerifier = 1;
+}
+
+def Nm_UpConvGradWeightOp : Nm_GradOp<"upconv_grad_weight"> {
+  let summary = "gradient of a transposed convolution's filter";
+  let description = [{
+    dw[f, c, t] = sum_{n, s} x[n, s, c] dy[n, s*p + t, f]; `x` is the
+    upconv's input, the result has the weight's type [n_f, n_in, *pool].
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$dy);
+  let hasVerifier = 1;
+}
+
+def Nm_BiasActivationGradOp : Nm_GradOp<"bias_activation_grad"> {
+  let summary = "gradient of nm.bias_activation's input, or of its bias";
+  let description = [{
+    `x`, `b` and `activation` are the forward's, `dy` its result's
+    gradient. Without `wrt_bias` the result is the input's gradient (x's
+    type); with it the bias's (b's type: for prelu [n_f, 2], the bias's
+    column, then the slope's). maxout hands each group's gradient to every
+    member equal to the group's maximum (theano's max gradient).
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$b,
+                   AnyRankedTensor:$dy, Nm_ActivationAttr:$activation,
+                   UnitAttr:$wrt_bias);
+  let hasVerifier = 1;
+}
+
+def Nm_LRNGradOp : Nm_GradOp<"lrn_grad"> {
+  let summary = "gradient of local response normalisation";
+  let description = [{
+    `x` is nm.lrn's input, `dy` its result's gradient; the attributes are
+    the forward's. With y = x D^-beta, D = k + alpha S / n and S the
+    window's sum of squares: dx = dy D^-beta - 2 alpha beta / n x
+    S*(dy x D^(-beta-1)), where S* sums over the windows that contain each
+    voxel (the adjoint of the window sum).
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$dy,
+                   DenseI64ArrayAttr:$filter_shape,
+                   Nm_LRNModeAttr:$mode, F64Attr:$alpha, F64Attr:$k,
+                   F64Attr:$beta);
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Pooling, elementwise functions, data movement
 //===----------------------------------------------------------------------===//
@@ -128,7 +181,8 @@ def Nm_PoolGradOp : Nm_GradOp<"pool_grad"> {
   let description = [{
     `x` is the pool's input, `y` its output, `dy` the output gradient.
     Max: each window's gradient goes to every input equal to the window's
-    maximum (theano's max-pool gradient); average: spread evenly. `pool`,
+    maximum (theano's max-pool gradient); the average modes: spread evenly;
+    sum: copied to every input of the window. `pool`,
     `stride`, `mode` are the forward's.
   }];
   let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$y,
@@ -164,6 +218,20 @@ def Nm_SliceGradOp : Nm_GradOp<"slice_grad"> {
                    DefaultValuedStrAttr<StrAttr, "f">:$axis, I64Attr:$start);
 }
 
+def Nm_EmbedGradOp : Nm_GradOp<"embed_grad"> {
+  let summary = "gradient of nm.slice: dy placed at `start` along `axis` of "
+                "zeros of the slice input's type";
+  let description = [{
+    With `strip_singleton_dims` (the slice dropped its length-1 axis) the
+    axis is inserted again first. The pieces of one nm::split add up
+    (nm.accumulate) to the input's whole gradient.
+  }];
+  let arguments = (ins AnyRankedTensor:$dy,
+                   DefaultValuedStrAttr<StrAttr, "f">:$axis, I64Attr:$start,
+                   UnitAttr:$strip_singleton_dims);
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Softmax and losses
 //===----------------------------------------------------------------------===//
@@ -174,19 +242,33 @@ def Nm_SoftmaxGradOp : Nm_GradOp<"softmax_grad"> {
                    DefaultValuedAttr<I64Attr, "1">:$n_indep);
 }
 
-def Nm_MultinoulliNLLGradOp : Nm_GradOp<"multinoulli_nll_grad"> {
+def Nm_MultinoulliNLLGradOp : Nm_GradOp<"multinoulli_nll_grad",
+    [AttrSizedOperandSegments]> {
   let summary = "gradient of nm.multinoulli_nll";
   let description = [{
-    `pred` and `target` and the attributes are the forward's, `dl` the
-    gradient of its result. With `through_softmax` the result is the
-    gradient of the softmax's *input* (pred = softmax(z)), computed as
-    p·(g − Σ g p) with every term bounded, so no 1 / p appears.
-    `n_indep` and `n_class` are the softmax's blocks.
+    `pred` and `target`, the optional weights and masks and the attributes
+    are the forward's, `dl` the gradient of its result. With
+    `through_softmax` the result is the gradient of the softmax's *input*
+    (pred = softmax(z)), computed as g p - p sum(g p) with every g p
+    bounded, so no 1 / p appears. `n_class` is the softmax's block size.
+    With `weakness` the target, and so the normaliser, depends on pred:
+    its gradient includes that term.
   }];
   let arguments = (ins AnyRankedTensor:$pred, AnyRankedTensor:$target,
-                   AnyRankedTensor:$dl, UnitAttr:$target_is_sparse,
+                   AnyRankedTensor:$dl,
+                   Optional<AnyRankedTensor>:$example_weights,
+                   Optional<AnyRankedTensor>:$mask_class_labeled,
+                   Optional<AnyRankedTensor>:$mask_class_not_present,
+                   UnitAttr:$target_is_sparse,
                    OptionalAttr<DenseF64ArrayAttr>:$class_weights,
-                   I64Attr:$n_class, UnitAttr:$through_softmax);
+                   I64Attr:$n_class, UnitAttr:$through_softmax,
+                   DefaultValuedAttr<F64Attr, "0.0">:$weakness);
+  let assemblyFormat = [{
+    $pred `,` $target `,` $dl (`example_weights` `(` $example_weights^ `)`)?
+    (`mask_class_labeled` `(` $mask_class_labeled^ `)`)?
+    (`mask_class_not_present` `(` $mask_class_not_present^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
 }
 
 def Nm_LossGradOp : Nm_GradOp<"loss_grad"> {
@@ -200,6 +282,24 @@ def Nm_LossGradOp : Nm_GradOp<"loss_grad"> {
                    OptionalAttr<F64Attr>:$margin,
                    OptionalAttr<F64Attr>:$scale_correction,
                    UnitAttr:$subtract_label_entropy);
+}
+
+def Nm_LossOperandGradOp : Nm_GradOp<"loss_operand_grad"> {
+  let summary = "gradient of a loss with several differentiable operands";
+  let description = [{
+    `loss` names the forward op (gaussian_nll, beta_nll, ramp_loss,
+    euclidean_distance), `inputs` are its operands in order, `dl` its
+    result's gradient; the result is the gradient of operand `operand` and
+    has its type. `sig_is_log` and `margin` are the forward's options.
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, AnyRankedTensor:$dl,
+                   StrAttr:$loss, I64Attr:$operand, UnitAttr:$sig_is_log,
+                   DefaultValuedAttr<F64Attr, "0.0">:$margin);
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Operands of the forward loss `loss` (0: not one this op knows).
+    static unsigned operandCount(::llvm::StringRef loss);
+  }];
 }
 
 //===----------------------------------------------------------------------===//

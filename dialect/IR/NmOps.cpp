@@ -521,6 +521,15 @@ Expected<TaggedShape> ApplyOp::inferTaggedShape(Adaptor a) {
 }
 NM_INFER(ApplyOp)
 
+Expected<TaggedShape> BiasActivationOp::inferTaggedShape(Adaptor a) {
+  NM_TRY(in, shapeOf(a.getInput(), "input"));
+  NM_CHECK(checkTag(in, "f", "feature axis"));
+  ::nm::Activation act = activationOf(a.getActivation());
+  NM_CHECK(checkLayerParams(a.getB(), {}, in['f'], act, std::nullopt, 0.0));
+  return ::nm::activationOutputShape(in, act);
+}
+NM_INFER(BiasActivationOp)
+
 Expected<TaggedShape> LRNOp::inferTaggedShape(Adaptor a) {
   NM_TRY(in, shapeOf(a.getInput(), "input"));
   ArrayRef<int64_t> filter = a.getFilterShape();
@@ -641,6 +650,34 @@ LogicalResult MultinoulliNLLOp::verify() {
   if (!isa_and_nonnull<SoftmaxOp>(def))
     return emitOpError() << "pred must be produced by nm.softmax (or an "
                             "nm.slice of one)";
+  TaggedShape ps = *getTaggedShape(getPred().getType());
+  auto same = [](int64_t a, int64_t b) {
+    return a == b || a == ::nm::None || b == ::nm::None;
+  };
+  if (Value ew = getExampleWeights()) {
+    // ELEKTRONN2's (b, z, x, y), or pred's shape with f = 1.
+    TaggedShape es = *getTaggedShape(ew.getType());
+    TaggedShape want =
+        es.hasTag('f') ? ps.updateShape('f', 1) : ps.delAxis('f');
+    bool ok = es.tags() == want.tags();
+    for (int64_t i = 0; ok && i < es.ndim(); ++i)
+      ok = same(es.shape()[i], want.shape()[i]);
+    if (!ok)
+      return emitOpError() << "example_weights must have shape " << want.repr()
+                           << " (pred's without 'f', or "
+                           << "with f = 1), got " << es.repr();
+  }
+  for (auto [name, m] :
+       {std::pair{"mask_class_labeled", getMaskClassLabeled()},
+        std::pair{"mask_class_not_present", getMaskClassNotPresent()}}) {
+    if (!m)
+      continue;
+    TaggedShape ms = *getTaggedShape(m.getType());
+    if (ms.ndim() != 2 || !ps.hasTag('b') || !same(ms.shape()[0], ps['b']) ||
+        !same(ms.shape()[1], ps['f']))
+      return emitOpError() << name << " must be [batch, classes] = [" << ps['b']
+                           << ", " << ps['f'] << "], got " << ms.repr();
+  }
   return success();
 }
 

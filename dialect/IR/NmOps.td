@@ -271,6 +271,20 @@ def Nm_ApplyOp : Nm_Op<"apply"> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+def Nm_BiasActivationOp : Nm_Op<"bias_activation"> {
+  let summary = "a weight layer's bias and activation, split off the layer";
+  let description = [{
+    x + b per feature ('f'), then `activation`: what --nm-decompose-layers
+    leaves of a Conv, UpConv or Perceptron whose activation reads the bias
+    tensor (prelu: b is [n_f, 2], column 1 the slope) or changes 'f'
+    (maxout r: f -> f / r), so that a pool between the layer and its
+    activation keeps ELEKTRONN2's order. Lowers to the layers' epilogue.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input, Nm_Param:$b,
+                   Nm_ActivationAttr:$activation);
+  let assemblyFormat = "$input `,` $b attr-dict `:` functional-type(operands, results)";
+}
+
 def Nm_LRNOp : Nm_Op<"lrn"> {
   let summary = "local response normalisation";
   let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$filter_shape,
@@ -304,7 +318,8 @@ def Nm_OneHotOp : Nm_Op<"onehot"> {
   let assemblyFormat = "$target attr-dict `:` functional-type(operands, results)";
 }
 
-def Nm_MultinoulliNLLOp : Nm_Op<"multinoulli_nll", [Nm_LossTrait]> {
+def Nm_MultinoulliNLLOp : Nm_Op<"multinoulli_nll",
+    [Nm_LossTrait, AttrSizedOperandSegments]> {
   let summary = "categorical negative log-likelihood of a softmax";
   let description = [{
     `pred` comes from nm.softmax (or a slice of one). A sparse target has
@@ -312,12 +327,27 @@ def Nm_MultinoulliNLLOp : Nm_Op<"multinoulli_nll", [Nm_LossTrait]> {
     has one entry per class. Result: pred's shape with f = 1.
     `blocking_factor` marks ELEKTRONN2's BlockedMultinoulliNLL; as there,
     it does not change the result (the blocking is a no-op).
+    Optional, as ELEKTRONN2's (reference §6.9): `example_weights` (pred's
+    shape with f = 1, or without 'f') multiply each voxel's terms;
+    `mask_class_labeled` [b, f] multiplies the one-hot target;
+    `mask_class_not_present` [b, f] adds -m log(1 - p + 1e-5) terms and
+    counts in the normaliser; `weakness` w mixes the target with the
+    prediction, T <- (1 - w) T + w p.
   }];
   let arguments = (ins Nm_TaggedTensor:$pred, Nm_TaggedTensor:$target,
+                   Optional<Nm_TaggedTensor>:$example_weights,
+                   Optional<Nm_TaggedTensor>:$mask_class_labeled,
+                   Optional<Nm_TaggedTensor>:$mask_class_not_present,
                    UnitAttr:$target_is_sparse,
                    OptionalAttr<DenseF64ArrayAttr>:$class_weights,
-                   OptionalAttr<F64Attr>:$blocking_factor);
-  let assemblyFormat = "$pred `,` $target attr-dict `:` functional-type(operands, results)";
+                   OptionalAttr<F64Attr>:$blocking_factor,
+                   DefaultValuedAttr<F64Attr, "0.0">:$weakness);
+  let assemblyFormat = [{
+    $pred `,` $target (`example_weights` `(` $example_weights^ `)`)?
+    (`mask_class_labeled` `(` $mask_class_labeled^ `)`)?
+    (`mask_class_not_present` `(` $mask_class_not_present^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 

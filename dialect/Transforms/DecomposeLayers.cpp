@@ -1,9 +1,16 @@
-//===- DecomposeLayers.cpp - split fused pooling and activations ----------===//
+//===- DecomposeLayers.cpp - split a layer into its training stages -------===//
 //
-// --nm-decompose-layers (Passes.td): conv -> pool -> bias -> activation ->
-// dropout becomes nm.conv {lin} -> nm.pool -> nm.apply -> nm.dropout, so
-// that --nm-autodiff sees the values between the stages. Adding the bias before the pool instead of
+// --nm-decompose-layers (Passes.td): conv -> pool -> [BN] -> bias ->
+// activation -> dropout becomes nm.conv {lin} -> nm.pool ->
+// [nm.batch_norm] -> nm.apply -> nm.dropout, so that --nm-autodiff sees the
+// values between the stages. Adding the bias before the pool instead of
 // after changes nothing: a per-channel constant commutes with max and mean.
+// prelu (its slope lives in the bias tensor) and maxout (which changes 'f')
+// have no nm.apply form: the layer keeps a zero bias and the real one goes
+// to an nm.bias_activation after the pool, in ELEKTRONN2's order (prelu
+// with a negative slope does not commute with max). 'train'/'fadeout'
+// batch normalisation takes the bias too (the normalisation would cancel
+// it before), and its running averages become results of the function.
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/dialect/Transforms/Passes.h"
@@ -34,6 +41,24 @@ bool appliable(const ::nm::Activation &act) {
          act.kind != ::nm::ActivationKind::PRelu;
 }
 
+/// Whether the layer normalises with the batch's statistics.
+template <typename LayerOp> bool trainBN(LayerOp layer) {
+  auto mode = layer.getBatchNormalisation();
+  return mode &&
+         (*mode == BatchNormMode::Train || *mode == BatchNormMode::Fadeout);
+}
+
+/// Whether the layer cannot be split ('predict' batch norm, MFP, dilation,
+/// batch norm with prelu/maxout): it keeps its fused form and its gradient
+/// says why it has none.
+template <typename LayerOp>
+bool keepsFused(LayerOp layer, const ::nm::Activation &act) {
+  Operation *op = layer.getOperation();
+  return (layer.getBatchNormalisation() &&
+          (!trainBN(layer) || !appliable(act))) ||
+         op->hasAttr("mfp") || op->hasAttr("dilation");
+}
+
 /// The function's `nm.param = "seed"` argument (the training step's random
 /// seed, tensor<1xi64>), added at the first use.
 class SeedArgument {
@@ -58,45 +83,65 @@ private:
   Value seed_;
 };
 
-/// `v` through the layer's dropout (none when its rate is 0), which the
-/// layer itself then no longer applies.
-Value dropoutAfter(OpBuilder &b, Operation *layer, Value v, double rate,
-                   bool perFeature, SeedArgument &seed) {
-  if (rate == 0.0)
-    return v;
-  layer->setAttr("dropout_rate", b.getF64FloatAttr(0.0));
-  return DropoutOp::create(b, layer->getLoc(), v.getType(), v, seed.get(),
-                           b.getF64FloatAttr(rate),
-                           perFeature ? b.getUnitAttr() : nullptr);
-}
-
-/// `layer` made linear, then `act` applied by an nm.apply after `v` (the
-/// layer's result or its pool); returns the value that replaces the layer.
-Value applyAfter(OpBuilder &b, Operation *layer, Value v,
-                 const ::nm::Activation &act) {
-  layer->setAttr("activation",
-                 ActivationAttr::get(b.getContext(),
-                                     ::nm::Activation{
-                                         ::nm::ActivationKind::Linear, 1}));
-  if (act.kind == ::nm::ActivationKind::Linear)
-    return v;
-  return ApplyOp::create(b, layer->getLoc(), v.getType(), v,
-                         b.getStringAttr(::nm::activationName(act.kind)));
-}
-
-/// Whether the layer normalises with the batch's statistics.
-template <typename LayerOp> bool trainBN(LayerOp layer) {
-  auto mode = layer.getBatchNormalisation();
-  return mode && (*mode == BatchNormMode::Train ||
-                  *mode == BatchNormMode::Fadeout);
-}
-
 /// Running averages of the batch-norm layers: the new mean and std, and
 /// the parameters they replace.
 struct RunningStats {
   SmallVector<Value> values;
   SmallVector<std::string> names;
 };
+
+/// What the layers' decomposition adds to the function.
+struct Additions {
+  SeedArgument seed;
+  RunningStats running;
+};
+
+/// Makes `layer` linear.
+void makeLinear(OpBuilder &b, Operation *layer) {
+  layer->setAttr("activation",
+                 ActivationAttr::get(b.getContext(),
+                                     ::nm::Activation{
+                                         ::nm::ActivationKind::Linear, 1}));
+}
+
+/// A zero tensor of `type` just before `layer`.
+Value zerosBefore(OpBuilder &b, Operation *layer, Type type) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(layer);
+  auto t = cast<RankedTensorType>(type);
+  return arith::ConstantOp::create(
+      b, layer->getLoc(),
+      DenseElementsAttr::get(t, b.getZeroAttr(t.getElementType())));
+}
+
+/// For an activation without nm.apply form: gives `layer` (bias operand 2)
+/// a zero bias of `nF` features and returns its real bias.
+Value takeBias(OpBuilder &b, Operation *layer, int64_t nF) {
+  Value bias = layer->getOperand(2);
+  Type elt = cast<RankedTensorType>(bias.getType()).getElementType();
+  layer->setOperand(2, zerosBefore(b, layer, RankedTensorType::get({nF}, elt)));
+  return bias;
+}
+
+/// `layer` (weight shape index `nfDim` holds n_f) made linear, with `v`
+/// (its result or its pool) followed by the activation; returns the value
+/// that replaces the layer's result.
+Value activateAfter(OpBuilder &b, Operation *layer, Value v,
+                    const ::nm::Activation &act, int64_t nfDim) {
+  if (act.kind == ::nm::ActivationKind::Linear)
+    return v;
+  if (appliable(act)) {
+    makeLinear(b, layer);
+    return ApplyOp::create(b, layer->getLoc(), v.getType(), v,
+                           b.getStringAttr(::nm::activationName(act.kind)));
+  }
+  auto w = cast<RankedTensorType>(layer->getOperand(1).getType());
+  Value bias = takeBias(b, layer, w.getDimSize(nfDim));
+  makeLinear(b, layer);
+  // The type is inferred from v's once the layer's type is re-inferred.
+  return BiasActivationOp::create(b, layer->getLoc(), v.getType(), v, bias,
+                                  ActivationAttr::get(b.getContext(), act));
+}
 
 /// The name of parameter argument `v` (`nm.param`), or "".
 std::string paramName(Value v) {
@@ -117,12 +162,7 @@ template <typename LayerOp>
 SmallVector<Value, 4> detachBatchNorm(OpBuilder &b, LayerOp layer) {
   SmallVector<Value, 4> parts{layer.getBn()[0], layer.getB(),
                               layer.getBn()[1], layer.getBn()[2]};
-  OpBuilder before(layer);
-  auto bt = cast<RankedTensorType>(layer.getB().getType());
-  Value zero = arith::ConstantOp::create(
-      before, layer.getLoc(),
-      DenseElementsAttr::get(bt, before.getZeroAttr(bt.getElementType())));
-  layer.getBMutable().assign(zero);
+  layer.getBMutable().assign(zerosBefore(b, layer, layer.getB().getType()));
   layer.getBnMutable().clear();
   layer->removeAttr("batch_normalisation");
   return parts;
@@ -142,65 +182,52 @@ Value batchNormAfter(OpBuilder &b, Location loc, Value v,
   return out;
 }
 
-LogicalResult decomposeConv(ConvOp conv, SeedArgument &seed,
-                            RunningStats &running) {
-  ::nm::Activation act = activationOf(conv.getActivation());
-  bool pool = pooled(conv), bn = trainBN(conv);
-  double rate = conv.getDropoutRate().convertToDouble();
+/// `v` through the layer's dropout (none when its rate is 0), which the
+/// layer itself then no longer applies.
+Value dropoutAfter(OpBuilder &b, Operation *layer, Value v, double rate,
+                   bool perFeature, SeedArgument &seed) {
+  if (rate == 0.0)
+    return v;
+  layer->setAttr("dropout_rate", b.getF64FloatAttr(0.0));
+  return DropoutOp::create(b, layer->getLoc(), v.getType(), v, seed.get(),
+                           b.getF64FloatAttr(rate),
+                           perFeature ? b.getUnitAttr() : nullptr);
+}
+
+/// Splits `layer` (Conv, Perceptron or UpConv; n_f at weight dim `nfDim`)
+/// into its stages; `pool` is a Conv's pooling window (null otherwise).
+template <typename LayerOp>
+void decompose(LayerOp layer, DenseI64ArrayAttr pool, int64_t nfDim,
+               bool perFeatureDropout, Additions &add) {
+  ::nm::Activation act = activationOf(layer.getActivation());
+  bool bn = trainBN(layer);
+  double rate = layer.getDropoutRate().convertToDouble();
   if ((!pool && act.kind == ::nm::ActivationKind::Linear && rate == 0.0 &&
        !bn) ||
-      (conv.getBatchNormalisation() && !bn) || conv.getMfp() ||
-      conv.getDilation() || !appliable(act))
-    return success();
-  OpBuilder b(conv->getContext());
-  b.setInsertionPointAfter(conv);
-  Value out = conv.getResult();
+      keepsFused(layer, act))
+    return;
+  OpBuilder b(layer->getContext());
+  b.setInsertionPointAfter(layer);
+  Value out = layer->getResult(0);
   SmallVector<OpOperand *> uses;
   for (OpOperand &u : out.getUses())
     uses.push_back(&u);
   SmallVector<Value, 4> bnParts;
   if (bn)
-    bnParts = detachBatchNorm(b, conv);
+    bnParts = detachBatchNorm(b, layer);
   Value v = out;
   if (pool) {
-    DenseI64ArrayAttr window = conv.getPoolAttr();
-    conv->removeAttr("pool");
-    v = PoolOp::create(b, conv.getLoc(), out.getType(), v, window,
+    layer->removeAttr("pool");
+    v = PoolOp::create(b, layer.getLoc(), out.getType(), v, pool,
                        /*stride=*/nullptr, /*dilation=*/nullptr,
                        PoolModeAttr::get(b.getContext(), PoolMode::Max));
   }
   if (bn)
-    v = batchNormAfter(b, conv.getLoc(), v, bnParts, running);
-  v = applyAfter(b, conv, v, act);
-  v = dropoutAfter(b, conv, v, rate, /*perFeature=*/false, seed);
+    v = batchNormAfter(b, layer.getLoc(), v, bnParts, add.running);
+  v = activateAfter(b, layer, v, act, nfDim);
+  v = dropoutAfter(b, layer, v, rate, perFeatureDropout, add.seed);
   for (OpOperand *u : uses)
     u->set(v);
-  return success();
-}
-
-LogicalResult decomposePerceptron(PerceptronOp layer, SeedArgument &seed,
-                                  RunningStats &running) {
-  ::nm::Activation act = activationOf(layer.getActivation());
-  double rate = layer.getDropoutRate().convertToDouble();
-  bool bn = trainBN(layer);
-  if ((act.kind == ::nm::ActivationKind::Linear && rate == 0.0 && !bn) ||
-      (layer.getBatchNormalisation() && !bn) || !appliable(act))
-    return success();
-  OpBuilder b(layer->getContext());
-  b.setInsertionPointAfter(layer);
-  Value out = layer.getResult();
-  SmallVector<OpOperand *> uses;
-  for (OpOperand &u : out.getUses())
-    uses.push_back(&u);
-  Value v = out;
-  if (bn)
-    v = batchNormAfter(b, layer.getLoc(), v, detachBatchNorm(b, layer),
-                       running);
-  v = applyAfter(b, layer, v, act);
-  v = dropoutAfter(b, layer, v, rate, /*perFeature=*/true, seed);
-  for (OpOperand *u : uses)
-    u->set(v);
-  return success();
 }
 
 struct DecomposeLayersPass
@@ -219,24 +246,25 @@ LogicalResult decomposeLayers(func::FuncOp func) {
            << "nm-decompose-layers needs a function with one block";
   SmallVector<Operation *> layers;
   for (Operation &op : func.front())
-    if (isa<ConvOp, PerceptronOp>(op))
+    if (isa<ConvOp, PerceptronOp, UpConvOp>(op))
       layers.push_back(&op);
-  SeedArgument seed(func);
-  RunningStats running;
+  Additions add{SeedArgument(func), {}};
   for (Operation *op : layers) {
-    LogicalResult r =
-        isa<ConvOp>(op)
-            ? decomposeConv(cast<ConvOp>(op), seed, running)
-            : decomposePerceptron(cast<PerceptronOp>(op), seed, running);
-    if (failed(r))
-      return failure();
+    if (auto conv = dyn_cast<ConvOp>(op))
+      decompose(conv, pooled(conv) ? conv.getPoolAttr() : nullptr,
+                /*nfDim=*/0, /*perFeatureDropout=*/false, add);
+    else if (auto dense = dyn_cast<PerceptronOp>(op))
+      decompose(dense, nullptr, /*nfDim=*/1, /*perFeatureDropout=*/true, add);
+    else
+      decompose(cast<UpConvOp>(op), nullptr, /*nfDim=*/0,
+                /*perFeatureDropout=*/false, add);
   }
-  for (const std::string &name : running.names)
+  for (const std::string &name : add.running.names)
     if (name.empty())
       return func.emitError() << "nm-decompose-layers: a batch-norm mean or "
                                  "std that is not a parameter argument";
-  if (!running.values.empty())
-    appendNamedResults(func, running.values, running.names);
+  if (!add.running.values.empty())
+    appendNamedResults(func, add.running.values, add.running.names);
   // The layers' results lost their pooling: types follow core's rules again.
   if (failed(reinferTypes(func)))
     return failure();

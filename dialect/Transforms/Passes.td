@@ -90,18 +90,21 @@ def NmDecomposeLayers : Pass<"nm-decompose-layers", "::mlir::func::FuncOp"> {
     needs the values between those stages, so this pass rewrites
     `nm.conv {pool, activation = a}` into a linear, unpooled nm.conv (the
     bias added before the pool, which max- and average-pooling commute
-    with), an `nm.pool` and an `nm.apply {func = a}`; a Perceptron's
-    activation likewise. 'train' and 'fadeout' batch normalisation becomes
+    with), an `nm.pool` and an `nm.apply {func = a}`; a Perceptron's and
+    an UpConv's activation likewise. prelu (whose slope is the bias's
+    second column) and maxout (which changes 'f') have no nm.apply form:
+    the layer gets a zero bias and an `nm.bias_activation` with the real
+    one follows the pool. 'train' and 'fadeout' batch normalisation becomes
     an nm.batch_norm after the pooling (the layer's bias moves into it) and
     the running averages' updates, nm.batch_norm_running, are appended to
     the results as `nm.name = "<node>_mean"` / `"<node>_std"`. A
-    `dropout_rate` becomes an nm.dropout after the
-    activation, seeded by a new `nm.param = "seed"` argument (tensor<1xi64>,
-    the training step's seed): decomposed functions are training functions.
-    Each piece then has a local gradient. Layers with
-    'predict' batch normalisation, MFP, dilation, maxout or prelu are left as they
-    are (--nm-autodiff names them). Without dropout and batch normalisation
-    the rewritten function computes the same values.
+    `dropout_rate` becomes an nm.dropout after the activation, seeded by a
+    new `nm.param = "seed"` argument (tensor<1xi64>, the training step's
+    seed): decomposed functions are training functions. Each piece then has
+    a local gradient. Layers with 'predict' batch normalisation (or batch
+    normalisation with prelu/maxout), MFP or dilation are left as they are
+    (--nm-autodiff names them). Without dropout and batch normalisation the
+    rewritten function computes the same values.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::arith::ArithDialect"];

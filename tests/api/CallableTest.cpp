@@ -170,11 +170,14 @@ TEST_F(ModelTest, ANodeThatCannotBeImportedIsNamed) {
   Node x = Input({1, 3, 2, 5, 5}, "b,f,z,x,y", {.name = "image"});
   Node pred = Softmax(Conv(x, 2, {1, 2, 2}, {}, {.activation_func = "lin"}));
   Node target = Input_like(pred, {.override_f = 1, .name = "target"});
-  Node nll =
-      MultinoulliNLL(pred, target, {.target_is_sparse = true, .weakness = 0.5});
+  // One mask entry per class (2), not 5: the dialect rejects it.
+  Node mask = Input({1, 5}, "b,f", {.name = "mask"});
+  Node nll = MultinoulliNLL(
+      pred, target, {.target_is_sparse = true, .mask_class_labeled = mask});
   try {
-    nll({Array(x.shape().shape()), Array(target.shape().shape())});
-    FAIL() << "weakness has no lowering";
+    nll({Array(x.shape().shape()), Array(target.shape().shape()),
+         Array({1, 5})});
+    FAIL() << "a mask of 5 classes for 2 was accepted";
   } catch (const ValueError &e) {
     EXPECT_NE(std::string(e.what()).find("nll"), std::string::npos) << e.what();
   }

@@ -1,99 +1,19 @@
 //===- TrainingTest.cpp - gradients, optimisers, training steps -----------===//
 //
 // The gradients of compiled models against central finite differences of
-// the compiled loss (float64 models: the numeric gradient's error, about
-// h^2 |f'''| + eps_64 |f| / h ~ 1e-10 for h = 1e-6, is far below the 1e-4
-// tolerance, so a wrong gradient term cannot hide in it); ELEKTRONN2's
+// the compiled loss (GradientCheck.h argues the tolerance); ELEKTRONN2's
 // optimiser rules step by step against hand computation; convergence;
 // bad input.
 //
 //===----------------------------------------------------------------------===//
-#include "neuromancer/frontend/NodeImpl.h"
+#include "tests/api/GradientCheck.h"
 #include "tests/frontend/ModelFixture.h"
 
 #include <cmath>
 #include <random>
 
 using namespace nm;
-
-namespace {
-
-Array randomArray(const Sizes &shape, std::mt19937 &gen, double lo, double hi,
-                  DType dtype = DType::Float64) {
-  std::uniform_real_distribution<double> u(lo, hi);
-  Array a(shape, dtype);
-  for (int64_t i = 0; i < a.size(); ++i)
-    a.setFlat(i, u(gen));
-  return a;
-}
-
-Array randomLabels(const Sizes &shape, std::mt19937 &gen, int classes) {
-  Array a(shape, DType::Int16);
-  for (int64_t i = 0; i < a.size(); ++i)
-    a.setFlat(i, static_cast<double>(gen() % classes));
-  return a;
-}
-
-/// Every float32 value and parameter of the model as float64, so the model
-/// compiles in f64.
-void toFloat64(Model &m) {
-  for (const Node &n : m.nodes()) {
-    if (n.impl().dtype == DType::Float32)
-      n.impl().dtype = DType::Float64;
-    for (auto &[name, p] : n.impl().params)
-      p.value = p.value.astype(DType::Float64);
-  }
-}
-
-/// Relative error of the compiled gradients against central differences
-/// of model.loss, over every element of every trainable parameter.
-double worstGradientError(Model &m, const std::vector<Array> &batch) {
-  ModelParamValues grads = m.gradients(batch);
-  const double h = 1e-6;
-  double worst = 0, scale = 0;
-  std::vector<std::pair<double, double>> pairs;
-  std::vector<std::string> where;
-  for (const Node &n : m.nodes()) {
-    for (auto &[name, p] : n.impl().params) {
-      if (!p.trainable)
-        continue;
-      EXPECT_TRUE(grads.contains(n.name())) << n.name();
-      if (!grads.contains(n.name()))
-        continue;
-      const Array &g = grads.at(n.name()).at(name);
-      EXPECT_EQ(g.shape(), p.value.shape()) << n.name() << "." << name;
-      for (int64_t i = 0; i < p.value.size(); ++i) {
-        double v = p.value.getFlat(i);
-        p.value.setFlat(i, v + h);
-        double up = m.loss(batch).getFlat(0);
-        p.value.setFlat(i, v - h);
-        double down = m.loss(batch).getFlat(0);
-        p.value.setFlat(i, v);
-        double numeric = (up - down) / (2 * h);
-        pairs.push_back({g.getFlat(i), numeric});
-        where.push_back(n.name() + "." + name + "[" + std::to_string(i) + "]");
-        scale = std::max(scale, std::abs(numeric));
-      }
-    }
-  }
-  std::string worstAt;
-  for (std::size_t k = 0; k < pairs.size(); ++k) {
-    auto [analytic, numeric] = pairs[k];
-    double e = std::abs(analytic - numeric) /
-               std::max(std::abs(numeric), 1e-3 * scale);
-    if (e > worst) {
-      worst = e;
-      worstAt = where[k] + ": " + std::to_string(analytic) + " vs " +
-                std::to_string(numeric);
-    }
-  }
-  std::printf("%zu gradient entries, largest %.3g, worst relative error "
-              "%.3g (%s)\n",
-              pairs.size(), scale, worst, worstAt.c_str());
-  return worst;
-}
-
-} // namespace
+using namespace nm::gradcheck;
 
 TEST_F(ModelTest, ConvPoolSoftmaxNLLGradientsMatchFiniteDifferences) {
   std::mt19937 gen(7);

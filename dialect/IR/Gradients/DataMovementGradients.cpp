@@ -19,9 +19,16 @@ LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
-LogicalResult MultOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                     SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.mult");
+LogicalResult MultOp::buildGradients(OpBuilder &b, Value dy,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  // d(l r) = dl r + l dr: each operand's gradient is dy times the other.
+  for (unsigned i = 0; i < 2; ++i)
+    if (needed[i]) {
+      Value prod = MultOp::create(b, getLoc(), dy, getOperand(1 - i));
+      grads[i] = grad::retag(b, getLoc(), prod, getOperand(i).getType());
+    }
+  return success();
 }
 
 LogicalResult ApplyOp::buildGradients(OpBuilder &b, Value dy,
@@ -68,14 +75,26 @@ LogicalResult ConcatOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
-LogicalResult SliceOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                      SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.slice");
+LogicalResult SliceOp::buildGradients(OpBuilder &b, Value dy,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &grads) {
+  // Each piece of a split puts its gradient back where it was cut from;
+  // the autodiff pass sums the pieces (zeros elsewhere).
+  if (needed[0])
+    grads[0] = EmbedGradOp::create(
+        b, getLoc(), getInput().getType(), dy, getAxis(), getStart(),
+        /*strip_singleton_dims=*/getStripSingletonDims() && getSize() == 1);
+  return success();
 }
 
-LogicalResult ReshapeOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                        SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.reshape");
+LogicalResult ReshapeOp::buildGradients(OpBuilder &b, Value dy,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  // A reshape only renames positions (row-major): reshaping the gradient
+  // back inverts it.
+  if (needed[0])
+    grads[0] = ReshapeOp::create(b, getLoc(), getInput().getType(), dy);
+  return success();
 }
 
 LogicalResult OneHotOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,

@@ -24,7 +24,7 @@ mlir::LogicalResult notImplemented(mlir::Operation *op, llvm::StringRef what);
 /// on it differentiably (classes, error rates, one-hot labels).
 mlir::LogicalResult notDifferentiable(mlir::Operation *op);
 
-/// The nm.softmax whose result `v` is, if any.
+/// The nm.softmax whose result `v` is (through nm.slice ops), if any.
 SoftmaxOp softmaxOf(mlir::Value v);
 
 } // namespace nm::ir::grad

@@ -28,11 +28,13 @@ LogicalResult ConvOp::buildGradients(OpBuilder &b, Value dy,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
   std::string fused = fusedPart(*this);
+  // MFP and dilation first: --nm-decompose-layers leaves their pooling
+  // fused, so "run it first" would not help.
+  if (fused.empty() && (getMfp() || getDilation()))
+    fused = "max-fragment-pooling or dilation";
   if (fused.empty() && getPool() &&
       llvm::any_of(*getPool(), [](int64_t p) { return p != 1; }))
     fused = "a fused pooling (run --nm-decompose-layers first)";
-  if (fused.empty() && (getMfp() || getDilation()))
-    fused = "max-fragment-pooling or dilation";
   if (!fused.empty())
     return grad::notImplemented(*this, "nm.conv with " + fused);
   Location loc = getLoc();
@@ -65,9 +67,37 @@ LogicalResult PerceptronOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
-LogicalResult UpConvOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                       SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.upconv");
+LogicalResult UpConvOp::buildGradients(OpBuilder &b, Value dy,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  std::string fused = fusedPart(*this);
+  if (!fused.empty())
+    return grad::notImplemented(*this, "nm.upconv with " + fused);
+  Location loc = getLoc();
+  if (needed[0])
+    grads[0] =
+        UpConvGradInputOp::create(b, loc, getInput().getType(), dy, getW());
+  if (needed[1])
+    grads[1] =
+        UpConvGradWeightOp::create(b, loc, getW().getType(), getInput(), dy);
+  if (needed[2])
+    grads[2] = BiasGradOp::create(b, loc, getB().getType(), dy);
+  return success();
+}
+
+LogicalResult BiasActivationOp::buildGradients(OpBuilder &b, Value dy,
+                                               ArrayRef<bool> needed,
+                                               SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  if (needed[0])
+    grads[0] = BiasActivationGradOp::create(
+        b, loc, getInput().getType(), getInput(), getB(), dy,
+        getActivationAttr(), /*wrt_bias=*/false);
+  if (needed[1])
+    grads[1] = BiasActivationGradOp::create(
+        b, loc, getB().getType(), getInput(), getB(), dy, getActivationAttr(),
+        /*wrt_bias=*/true);
+  return success();
 }
 
 LogicalResult ValueOp::buildGradients(OpBuilder &b, Value dy,
@@ -87,9 +117,14 @@ LogicalResult InitialStateOp::buildGradients(OpBuilder &b, Value dy,
   return success();
 }
 
-LogicalResult LRNOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                    SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.lrn");
+LogicalResult LRNOp::buildGradients(OpBuilder &b, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  if (needed[0])
+    grads[0] = LRNGradOp::create(b, getLoc(), getInput().getType(), getInput(),
+                                 dy, getFilterShapeAttr(), getModeAttr(),
+                                 getAlphaAttr(), getKAttr(), getBetaAttr());
+  return success();
 }
 
 LogicalResult PoolOp::buildGradients(OpBuilder &b, Value dy,

@@ -20,10 +20,10 @@ LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, Value dy,
   auto nll = dy.getDefiningOp<MultinoulliNLLGradOp>();
   if (nll && nll.getPred() == getResult() && !nll.getThroughSoftmax() &&
       dy.use_empty()) {
-    grads[0] = MultinoulliNLLGradOp::create(
-        b, nll.getLoc(), getInput().getType(), nll.getPred(), nll.getTarget(),
-        nll.getDl(), nll.getTargetIsSparse(), nll.getClassWeightsAttr(),
-        nll.getNClass(), /*through_softmax=*/true);
+    auto fused = cast<MultinoulliNLLGradOp>(b.clone(*nll));
+    fused.setThroughSoftmax(true);
+    fused.getOutput().setType(getInput().getType());
+    grads[0] = fused;
     nll.erase();
     return success();
   }
@@ -35,17 +35,29 @@ LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, Value dy,
 LogicalResult MultinoulliNLLOp::buildGradients(OpBuilder &b, Value dl,
                                                ArrayRef<bool> needed,
                                                SmallVectorImpl<Value> &grads) {
+  static const char *const kOperands[] = {"pred", "target", "example_weights",
+                                          "mask_class_labeled",
+                                          "mask_class_not_present"};
+  for (unsigned i = 1; i < needed.size(); ++i)
+    if (needed[i])
+      return grad::notImplemented(
+          *this, std::string("nm.multinoulli_nll with respect to its ") +
+                     kOperands[i]);
   if (!needed[0])
     return success();
   ::nm::TaggedShape ps = *getTaggedShape(getPred().getType());
-  int64_t f = ps.shape()[ps.tagIndex('f')];
-  int64_t nClass = f;
-  if (SoftmaxOp sm = grad::softmaxOf(getPred()))
-    nClass = f / sm.getNIndep();
+  int64_t nClass = ps.shape()[ps.tagIndex('f')];
+  // The softmax's blocks (pred may be a slice of it, as in the forward).
+  if (SoftmaxOp sm = grad::softmaxOf(getPred())) {
+    ::nm::TaggedShape ss = *getTaggedShape(sm.getInput().getType());
+    nClass = ss.shape()[ss.tagIndex('f')] / sm.getNIndep();
+  }
   grads[0] = MultinoulliNLLGradOp::create(
       b, getLoc(), getPred().getType(), getPred(), getTarget(), dl,
-      getTargetIsSparse(), getClassWeightsAttr(), nClass,
-      /*through_softmax=*/false);
+      getExampleWeights(), getMaskClassLabeled(), getMaskClassNotPresent(),
+      getTargetIsSparseAttr(), getClassWeightsAttr(),
+      b.getI64IntegerAttr(nClass), /*through_softmax=*/nullptr,
+      getWeaknessAttr());
   return success();
 }
 
@@ -87,25 +99,51 @@ LogicalResult BinaryNLLOp::buildGradients(OpBuilder &b, Value dl,
                              getSubtractLabelEntropy());
 }
 
-LogicalResult GaussianNLLOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                            SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.gaussian_nll");
+/// A loss whose operands (all but labels-only ones) each get a gradient
+/// from nm.loss_operand_grad.
+static LogicalResult operandLossGrad(Operation *op, OpBuilder &b, Value dl,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads,
+                                     bool sigIsLog, FloatAttr margin) {
+  StringRef name = op->getName().stripDialect();
+  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+    if (!needed[i])
+      continue;
+    if (!isa<FloatType>(cast<ShapedType>(v.getType()).getElementType()))
+      return op->emitOpError()
+             << "operand " << i << " needs a float type for a gradient";
+    grads[i] = LossOperandGradOp::create(
+        b, op->getLoc(), v.getType(), op->getOperands(), dl,
+        b.getStringAttr(name), b.getI64IntegerAttr(i),
+        sigIsLog ? b.getUnitAttr() : nullptr,
+        margin ? margin : b.getF64FloatAttr(0.0));
+  }
+  return success();
 }
 
-LogicalResult BetaNLLOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                        SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.beta_nll");
+LogicalResult GaussianNLLOp::buildGradients(OpBuilder &b, Value dl,
+                                            ArrayRef<bool> needed,
+                                            SmallVectorImpl<Value> &grads) {
+  return operandLossGrad(*this, b, dl, needed, grads, getSigIsLog(), nullptr);
 }
 
-LogicalResult RampLossOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
-                                         SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.ramp_loss");
+LogicalResult BetaNLLOp::buildGradients(OpBuilder &b, Value dl,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  return operandLossGrad(*this, b, dl, needed, grads, false, nullptr);
 }
 
-LogicalResult EuclideanDistanceOp::buildGradients(OpBuilder &, Value,
-                                                  ArrayRef<bool>,
-                                                  SmallVectorImpl<Value> &) {
-  return grad::notImplemented(*this, "nm.euclidean_distance");
+LogicalResult RampLossOp::buildGradients(OpBuilder &b, Value dl,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &grads) {
+  return operandLossGrad(*this, b, dl, needed, grads, false, getMarginAttr());
+}
+
+LogicalResult
+EuclideanDistanceOp::buildGradients(OpBuilder &b, Value dl,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  return operandLossGrad(*this, b, dl, needed, grads, false, nullptr);
 }
 
 LogicalResult AggregateLossOp::buildGradients(OpBuilder &b, Value dl,

@@ -70,11 +70,13 @@ func.func @shared(%x: !v {nm.input = "x"},
 // -----
 
 // An op without a gradient fails the pass, naming it.
-!in = tensor<1x2x4x4xf32, #nm.tagged<b,f,x,y>>
-func.func @lrn(%x: !in {nm.input = "x"}, %u: tensor<1x2x4x4xf32> {nm.param = "v_value", nm.trainable}) -> !in {
-  %v = nm.value %u {apply_train} : (tensor<1x2x4x4xf32>) -> !in
+!in = tensor<1x2x8x8xf32, #nm.tagged<b,f,x,y>>
+!p = tensor<1x2x4x4xf32, #nm.tagged<b,f,x,y, fov = [2, 2], strides = [2, 2]>>
+!d = tensor<1x2x6x6xf32, #nm.tagged<b,f,x,y, fov = [3, 3]>>
+func.func @dilated(%x: !in {nm.input = "x"}, %u: tensor<1x2x8x8xf32> {nm.param = "v_value", nm.trainable}) -> !d {
+  %v = nm.value %u {apply_train} : (tensor<1x2x8x8xf32>) -> !in
   %s = nm.add %x, %v : (!in, !in) -> !in
-  // expected-error@+1 {{'nm.lrn' op gradient of nm.lrn is not implemented yet}}
-  %l = nm.lrn %s {filter_shape = array<i64: 1, 1>} : (!in) -> !in
-  return %l : !in
+  // expected-error@+1 {{'nm.pool' op gradient of a dilated nm.pool is not implemented yet}}
+  %p = nm.pool %s {pool = array<i64: 2, 2>, stride = array<i64: 1, 1>, dilation = array<i64: 2, 2>} : (!in) -> !d
+  return %p : !d
 }
