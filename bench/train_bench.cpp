@@ -81,8 +81,8 @@ std::string torchLine(const std::string &script, const std::string &variant,
                       int threads, int reps, int64_t z, int64_t xy) {
   std::ostringstream cmd;
   cmd << "/usr/bin/python3 " << script << " --variant " << variant
-      << " --threads " << threads
-      << " --reps " << reps << " --z " << z << " --xy " << xy << " 2>&1";
+      << " --threads " << threads << " --reps " << reps << " --z " << z
+      << " --xy " << xy << " 2>&1";
   FILE *p = popen(cmd.str().c_str(), "r");
   if (!p)
     return "TORCH_SKIP cannot start python3";
@@ -124,8 +124,8 @@ void layerTable(nm::Model &m, int reps, bool noPool) {
     if (noPool)
       pool = {1, 1, 1};
     std::string act = c.impl().attrs.value("activation_func", "relu");
-    nm::Node y = nm::Conv(x, w.shape()[0], filter, pool,
-                          {.activation_func = act});
+    nm::Node y =
+        nm::Conv(x, w.shape()[0], filter, pool, {.activation_func = act});
     nm::Node t = nm::Input_like(y, {.name = "t"});
     nm::Node loss = nm::AggregateLoss(nm::SquaredLoss(y, t), {.name = "loss"});
     nm::Model &lm = nm::model_manager.getmodel(name);
@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
     }
   }
   nm::set_log_level(std::getenv("NM_BENCH_VERBOSE") ? nm::LogLevel::Info
-                                                 : nm::LogLevel::Warning);
+                                                    : nm::LogLevel::Warning);
   nm::set_seed(1);
   nm::examples::Classifier net = nm::examples::neuro3d(z, xy);
   nm::Model &model = nm::model_manager.getmodel();
@@ -218,8 +218,7 @@ int main(int argc, char **argv) {
   }
   Clock::time_point c0 = Clock::now();
   model.trainingstep({x, t}, {.optimiser = "Adam"});
-  std::printf("first step (compile or cache load + step): %.2f s\n",
-              since(c0));
+  std::printf("first step (compile or cache load + step): %.2f s\n", since(c0));
   for (int n : threads) {
     nm::set_num_threads(n);
     model.trainingstep({x, t}, {.optimiser = "Adam"}); // warm-up

@@ -7,11 +7,11 @@
 // updates are seen.
 //
 //===----------------------------------------------------------------------===//
+#include "frontend/CallDetail.h"
 #include "neuromancer/core/Error.h"
 #include "neuromancer/core/Format.h"
 #include "neuromancer/core/Log.h"
 #include "neuromancer/frontend/Backend.h"
-#include "frontend/CallDetail.h"
 #include "neuromancer/frontend/Model.h"
 #include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/runtime/Executable.h"
@@ -184,7 +184,6 @@ detail::compileFunction(const GraphFunction &function, const std::string &what,
   log_info(line);
   return exe;
 }
-
 
 void Node::operator()() const {
   if (needsSpecialisation({*this})) {

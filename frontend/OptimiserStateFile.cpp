@@ -3,7 +3,8 @@
 // The optional group /optimiser of a neuromancer-model-v2 file, so that
 // training resumes exactly after save + modelload:
 //   /optimiser       attributes lr, mom, wd, beta2 (float64), iterations
-//                    (int64), dropout_seed (uint64, once drawn); datasets step_times (<= 50) and losses
+//                    (int64), dropout_seed (uint64, once drawn); datasets
+//                    step_times (<= 50) and losses
 //                    (<= 200), float64, for time_per_step and loss_smooth
 //   /optimiser/<opt> one group per optimiser that has state (SGD, AdaGrad,
 //                    AdaDelta, Adam); attributes steps (int64: Adam's t,

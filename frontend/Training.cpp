@@ -84,12 +84,11 @@ void checkLabels(const std::vector<Node> &outputs,
     for (int64_t i = 0; i < labels.size(); ++i) {
       double label = labels.getFlat(i);
       if (label >= static_cast<double>(classes))
-        throw ValueError(what + ": the target '" + target.name() +
-                         "' holds label " + formatG(label) + " (element " +
-                         std::to_string(i) + "), but '" + n.name() +
-                         "' has " + std::to_string(classes) +
-                         " classes (0.." + std::to_string(classes - 1) +
-                         "; negative labels are ignored)");
+        throw ValueError(
+            what + ": the target '" + target.name() + "' holds label " +
+            formatG(label) + " (element " + std::to_string(i) + "), but '" +
+            n.name() + "' has " + std::to_string(classes) + " classes (0.." +
+            std::to_string(classes - 1) + "; negative labels are ignored)");
     }
   }
 }
@@ -143,10 +142,11 @@ struct TrainingFunctions {
   /// The parameters of a training function by argument name: the nodes'
   /// parameters, the optimiser's accumulators (zeros at first use) and the
   /// hyper-parameter vector.
-  static std::vector<const Array *>
-  bind(const Executable &exe, const std::vector<Node> &outputs,
-       OptimiserState::Accumulators *acc, const Array *hyper,
-       const Array *seed) {
+  static std::vector<const Array *> bind(const Executable &exe,
+                                         const std::vector<Node> &outputs,
+                                         OptimiserState::Accumulators *acc,
+                                         const Array *hyper,
+                                         const Array *seed) {
     std::vector<const Array *> values;
     for (const ArgSpec &spec : exe.signature().parameters) {
       if (spec.name == "hyper" && hyper) {
@@ -178,8 +178,8 @@ struct TrainingFunctions {
   static Array stepSeed(OptimiserState &state) {
     if (!state.seed)
       state.seed = next_seed();
-    uint64_t z = *state.seed +
-                 static_cast<uint64_t>(state.iterations + 1) * 0x9E3779B97F4A7C15ull;
+    uint64_t z = *state.seed + static_cast<uint64_t>(state.iterations + 1) *
+                                   0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     Array a({1}, DType::Int64);
@@ -231,8 +231,8 @@ StepResult Model::trainingstep(const std::vector<Array> &inputs,
                                const TrainingStepOptions &options) {
   checkOptimiser(options.optimiser);
   std::vector<Node> outputs = TrainingFunctions::outputs(*this);
-  std::shared_ptr<const Executable> exe = TrainingFunctions::executable(
-      *this, outputs, options.optimiser, inputs);
+  std::shared_ptr<const Executable> exe =
+      TrainingFunctions::executable(*this, outputs, options.optimiser, inputs);
   checkLabels(outputs, inputs, "trainingstep");
   OptimiserState::Accumulators &acc = training_.optimisers[options.optimiser];
   // [lr, mom, wd, beta2, t, adagrad_first, 0, 0]
@@ -265,8 +265,8 @@ StepResult Model::trainingstep(const std::vector<Array> &inputs,
     }
     std::optional<ParameterRef> ref = find_parameter(outputs, param);
     if (!ref)
-      throw RuntimeError("training step returned unknown parameter '" +
-                         param + "'");
+      throw RuntimeError("training step returned unknown parameter '" + param +
+                         "'");
     ref->node.impl().params.at(ref->param).value = std::move(out[i]);
   }
   ++acc.steps;
@@ -359,9 +359,9 @@ std::vector<double> Model::mixing() const {
 void Model::set_mixing(const std::vector<double> &weights) {
   std::vector<double> old = mixing();
   if (weights.size() != old.size())
-    throw ValueError("Model '" + name_ + "': mixing needs " +
-                     std::to_string(old.size()) + " weights (one per loss), got " +
-                     std::to_string(weights.size()));
+    throw ValueError(
+        "Model '" + name_ + "': mixing needs " + std::to_string(old.size()) +
+        " weights (one per loss), got " + std::to_string(weights.size()));
   NodeImpl &loss = loss_node_.impl();
   loss.attrs["mixing_weights"] = weights;
   Array &w = loss.params.at("mixing_weights").value;
@@ -400,9 +400,7 @@ void Model::set_dropout_rates(const std::vector<double> &rates) {
   forgetCompiledFunctions();
 }
 
-double Model::time_per_step() const {
-  return mean(training_.stepTimes) + 1e-6;
-}
+double Model::time_per_step() const { return mean(training_.stepTimes) + 1e-6; }
 
 double Model::loss_smooth() const { return mean(training_.losses); }
 

@@ -27,8 +27,7 @@ struct BatchStats {
 class FeatureMaps {
 public:
   FeatureMaps(OpBuilder &b, Value y, int64_t fI)
-      : rank_(shapeOf(y).size()), fI_(fI),
-        id_(b.getMultiDimIdentityMap(rank_)),
+      : rank_(shapeOf(y).size()), fI_(fI), id_(b.getMultiDimIdentityMap(rank_)),
         f_(AffineMap::get(rank_, 0, {b.getAffineDimExpr(fI)}, b.getContext())) {
   }
   AffineMap id() const { return id_; }
@@ -52,12 +51,11 @@ Value sumPerFeature(OpBuilder &b, Location loc, const FeatureMaps &m,
                     ValueRange ins, ArrayRef<AffineMap> maps, int64_t F,
                     Type elt, BodyFn term) {
   SmallVector<AffineMap> all(maps.begin(), maps.end());
-  return generic(b, loc, ins, all,
-                 filled(b, loc, {F}, elt, fcst(b, loc, elt, 0.0)), m.f(),
-                 m.reduceAllButF(),
-                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                   return addF(nb, l, a.back(), term(nb, l, a.drop_back()));
-                 });
+  return generic(
+      b, loc, ins, all, filled(b, loc, {F}, elt, fcst(b, loc, elt, 0.0)), m.f(),
+      m.reduceAllButF(), [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return addF(nb, l, a.back(), term(nb, l, a.drop_back()));
+      });
 }
 
 BatchStats batchStats(OpBuilder &b, Location loc, Value y, int64_t fI) {
@@ -66,21 +64,19 @@ BatchStats batchStats(OpBuilder &b, Location loc, Value y, int64_t fI) {
   int64_t F = sh[fI];
   double m = static_cast<double>(numElements(sh) / F);
   FeatureMaps maps(b, y, fI);
-  Value sum = sumPerFeature(b, loc, maps, {y}, {maps.id()}, F, elt,
-                            [](OpBuilder &, Location, ValueRange a) {
-                              return a[0];
-                            });
-  Value mean = elementwise(b, loc, {sum}, {F}, elt,
-                           [&](OpBuilder &nb, Location l, ValueRange a) {
-                             return Value(arith::DivFOp::create(
-                                 nb, l, a[0], fcst(nb, l, elt, m)));
-                           });
-  Value sq = sumPerFeature(
-      b, loc, maps, {y, mean}, {maps.id(), maps.f()}, F, elt,
-      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
-        return arith::MulFOp::create(nb, l, d, d);
+  Value sum =
+      sumPerFeature(b, loc, maps, {y}, {maps.id()}, F, elt,
+                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value mean = elementwise(
+      b, loc, {sum}, {F}, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
+        return Value(arith::DivFOp::create(nb, l, a[0], fcst(nb, l, elt, m)));
       });
+  Value sq =
+      sumPerFeature(b, loc, maps, {y, mean}, {maps.id(), maps.f()}, F, elt,
+                    [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
+                      return arith::MulFOp::create(nb, l, d, d);
+                    });
   Value sigma = elementwise(
       b, loc, {sq}, {F}, elt, [&](OpBuilder &nb, Location l, ValueRange a) {
         return Value(math::SqrtOp::create(
@@ -150,11 +146,11 @@ LogicalResult lower(ir::BatchNormGradOp op, LoweringContext &ctx) {
   BatchStats st = batchStats(b, loc, y, fI);
   FeatureMaps m(b, y, fI);
   // Per feature: mean(g) and mean(g x̂), g = gamma dout.
-  Value sumG = sumPerFeature(b, loc, m, {dout, gamma}, {m.id(), m.f()}, F, elt,
-                             [](OpBuilder &nb, Location l, ValueRange a) {
-                               return Value(
-                                   arith::MulFOp::create(nb, l, a[0], a[1]));
-                             });
+  Value sumG =
+      sumPerFeature(b, loc, m, {dout, gamma}, {m.id(), m.f()}, F, elt,
+                    [](OpBuilder &nb, Location l, ValueRange a) {
+                      return Value(arith::MulFOp::create(nb, l, a[0], a[1]));
+                    });
   Value sumGX = sumPerFeature(
       b, loc, m, {dout, gamma, y, st.mean, st.s},
       {m.id(), m.f(), m.id(), m.f(), m.f()}, F, elt,
@@ -179,7 +175,8 @@ LogicalResult lower(ir::BatchNormGradOp op, LoweringContext &ctx) {
                 // x̂ (s / sigma) mean(g x̂); sigma = 0 only for a constant
                 // feature, where x̂ = 0 too.
                 Value ratio = arith::DivFOp::create(
-                    nb, l, a[4], arith::MaximumFOp::create(nb, l, a[5], c(1e-30)));
+                    nb, l, a[4],
+                    arith::MaximumFOp::create(nb, l, a[5], c(1e-30)));
                 Value corr = arith::MulFOp::create(
                     nb, l, xhat, arith::MulFOp::create(nb, l, ratio, meanGX));
                 Value inner = arith::SubFOp::create(
@@ -196,16 +193,15 @@ LogicalResult lower(ir::BatchNormRunningOp op, LoweringContext &ctx) {
   Value batch = op.getStd() ? st.s : st.mean;
   Value stat = ctx.get(op.getStat());
   Type elt = eltOf(stat);
-  return ctx.set(op, elementwise(b, loc, {stat, batch}, shapeOf(stat), elt,
-                                 [&](OpBuilder &nb, Location l, ValueRange a) {
-                                   return addF(
-                                       nb, l,
-                                       arith::MulFOp::create(
-                                           nb, l, a[0], fcst(nb, l, elt, 0.9995)),
-                                       arith::MulFOp::create(
-                                           nb, l, a[1],
-                                           fcst(nb, l, elt, 0.0005)));
-                                 }));
+  return ctx.set(
+      op, elementwise(b, loc, {stat, batch}, shapeOf(stat), elt,
+                      [&](OpBuilder &nb, Location l, ValueRange a) {
+                        return addF(nb, l,
+                                    arith::MulFOp::create(
+                                        nb, l, a[0], fcst(nb, l, elt, 0.9995)),
+                                    arith::MulFOp::create(
+                                        nb, l, a[1], fcst(nb, l, elt, 0.0005)));
+                      }));
 }
 
 } // namespace nm::compiler::lowering

@@ -80,11 +80,10 @@ LogicalResult lower(ir::ConvGradInputOp op, LoweringContext &ctx) {
     outSh[i + 1] -= k[i] - 1;
   int64_t cp = ctx.paddedChannels(nIn);
   outSh.back() = cp;
-  Value dxp = sliceLastTo(
-      b, loc,
-      namedConv(b, loc, dyp, padLastTo(b, loc, wt, cp, 0.0), outSh,
-                SmallVector<int64_t>(nsp, 1)),
-      nIn);
+  Value dxp = sliceLastTo(b, loc,
+                          namedConv(b, loc, dyp, padLastTo(b, loc, wt, cp, 0.0),
+                                    outSh, SmallVector<int64_t>(nsp, 1)),
+                          nIn);
   outSh.back() = nIn;
   // Cut the forward's padding off again.
   SmallVector<int64_t> pad = convPadding(op.getConvMode(), k);
@@ -106,7 +105,8 @@ LogicalResult lower(ir::ConvGradWeightOp op, LoweringContext &ctx) {
   FailureOr<SmallVector<int64_t>> perm = channelsLast(op, xs);
   if (failed(perm))
     return failure();
-  SmallVector<int64_t> wsh = SmallVector<int64_t>(plainType(op.getType()).getShape());
+  SmallVector<int64_t> wsh =
+      SmallVector<int64_t>(plainType(op.getType()).getShape());
   int64_t nsp = wsh.size() - 2;
   SmallVector<int64_t> k(wsh.begin() + 2, wsh.end());
   Value x = transposeT(b, loc, ctx.get(op.getX()), *perm);
@@ -146,8 +146,8 @@ static Value sumAllBut(OpBuilder &b, Location loc, Value v, int64_t keep) {
   Type elt = eltOf(v);
   SmallVector<IT> its(rank, IT::reduction);
   its[keep] = IT::parallel;
-  AffineMap out = AffineMap::get(rank, 0, {b.getAffineDimExpr(keep)},
-                                 b.getContext());
+  AffineMap out =
+      AffineMap::get(rank, 0, {b.getAffineDimExpr(keep)}, b.getContext());
   return generic(b, loc, {v}, {b.getMultiDimIdentityMap(rank)},
                  filled(b, loc, {sh[keep]}, elt, fcst(b, loc, elt, 0.0)), out,
                  its, [](OpBuilder &nb, Location l, ValueRange a) {
@@ -159,8 +159,8 @@ LogicalResult lower(ir::BiasGradOp op, LoweringContext &ctx) {
   ::nm::TaggedShape s = tagged(op.getDy());
   if (!s.hasTag('f'))
     return op.emitError() << "bias gradient of a value without 'f' axis";
-  Value sum =
-      sumAllBut(ctx.builder(), op.getLoc(), ctx.get(op.getDy()), s.tagIndex('f'));
+  Value sum = sumAllBut(ctx.builder(), op.getLoc(), ctx.get(op.getDy()),
+                        s.tagIndex('f'));
   auto rt = plainType(op.getType());
   if (rt.getRank() != 1)
     return op.emitError() << "bias gradient must be 1-D, got " << rt;
@@ -175,9 +175,8 @@ struct DenseLayout {
   SmallVector<int64_t> lead; // the row axes' sizes
 };
 
-static FailureOr<DenseLayout> denseLayout(Operation *op,
-                                          const ::nm::TaggedShape &s,
-                                          bool flatten) {
+static FailureOr<DenseLayout>
+denseLayout(Operation *op, const ::nm::TaggedShape &s, bool flatten) {
   DenseLayout d;
   int64_t rank = s.ndim();
   if (flatten) {
@@ -221,14 +220,14 @@ static Value matmulT(OpBuilder &b, Location loc, Value a, Value bm,
   MLIRContext *c = b.getContext();
   AffineExpr i = b.getAffineDimExpr(0), j = b.getAffineDimExpr(1),
              r = b.getAffineDimExpr(2);
-  SmallVector<int64_t> out =
-      transA ? SmallVector<int64_t>{as[1], bs[1]} : SmallVector<int64_t>{as[0], bs[0]};
-  AffineMap am = AffineMap::get(3, 0, transA ? ArrayRef<AffineExpr>{r, i}
-                                             : ArrayRef<AffineExpr>{i, r},
-                                c);
-  AffineMap bmap = AffineMap::get(3, 0, transA ? ArrayRef<AffineExpr>{r, j}
-                                               : ArrayRef<AffineExpr>{j, r},
-                                  c);
+  SmallVector<int64_t> out = transA ? SmallVector<int64_t>{as[1], bs[1]}
+                                    : SmallVector<int64_t>{as[0], bs[0]};
+  AffineMap am = AffineMap::get(
+      3, 0, transA ? ArrayRef<AffineExpr>{r, i} : ArrayRef<AffineExpr>{i, r},
+      c);
+  AffineMap bmap = AffineMap::get(
+      3, 0, transA ? ArrayRef<AffineExpr>{r, j} : ArrayRef<AffineExpr>{j, r},
+      c);
   return generic(b, loc, {a, bm}, {am, bmap},
                  filled(b, loc, out, elt, fcst(b, loc, elt, 0.0)),
                  AffineMap::get(3, 0, {i, j}, c),
@@ -244,8 +243,7 @@ LogicalResult lower(ir::DenseGradWeightOp op, LoweringContext &ctx) {
   Location loc = op.getLoc();
   FailureOr<DenseLayout> xl =
       denseLayout(op, tagged(op.getX()), op.getFlatten());
-  FailureOr<DenseLayout> yl =
-      denseLayout(op, tagged(op.getDy()), false);
+  FailureOr<DenseLayout> yl = denseLayout(op, tagged(op.getDy()), false);
   if (failed(xl) || failed(yl))
     return failure();
   Value x = asMatrix(b, loc, ctx.get(op.getX()), *xl);

@@ -60,34 +60,32 @@ LogicalResult lower(ir::DropoutOp op, LoweringContext &ctx) {
   auto threshold = static_cast<int64_t>(std::ldexp(1.0 - rate, 53));
   double scale = 1.0 / (1.0 - rate);
   return ctx.set(
-      op, elementwise(
-              b, loc, {x}, sh, elt,
-              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                Type i64 = nb.getI64Type();
-                Value index = arith::ConstantOp::create(
-                    nb, l, nb.getIntegerAttr(i64, 0));
-                for (int64_t d : axes) {
-                  index = arith::MulIOp::create(
-                      nb, l, index,
-                      arith::ConstantOp::create(
-                          nb, l, nb.getIntegerAttr(i64, sh[d])));
-                  index = arith::AddIOp::create(nb, l, index,
-                                                indexI64(nb, l, d));
-                }
-                Value bits = arith::ShRUIOp::create(
-                    nb, l, mix(nb, l, seed, index),
-                    arith::ConstantOp::create(nb, l,
-                                              nb.getIntegerAttr(i64, 11)));
-                Value keep = arith::CmpIOp::create(
-                    nb, l, arith::CmpIPredicate::ult, bits,
-                    arith::ConstantOp::create(
-                        nb, l, nb.getIntegerAttr(i64, threshold)));
-                return arith::SelectOp::create(
-                    nb, l, keep,
-                    arith::MulFOp::create(nb, l, a[0],
-                                          fcst(nb, l, elt, scale)),
-                    fcst(nb, l, elt, 0.0));
-              }));
+      op,
+      elementwise(
+          b, loc, {x}, sh, elt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Type i64 = nb.getI64Type();
+            Value index =
+                arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0));
+            for (int64_t d : axes) {
+              index = arith::MulIOp::create(
+                  nb, l, index,
+                  arith::ConstantOp::create(nb, l,
+                                            nb.getIntegerAttr(i64, sh[d])));
+              index = arith::AddIOp::create(nb, l, index, indexI64(nb, l, d));
+            }
+            Value bits = arith::ShRUIOp::create(
+                nb, l, mix(nb, l, seed, index),
+                arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 11)));
+            Value keep = arith::CmpIOp::create(
+                nb, l, arith::CmpIPredicate::ult, bits,
+                arith::ConstantOp::create(nb, l,
+                                          nb.getIntegerAttr(i64, threshold)));
+            return arith::SelectOp::create(
+                nb, l, keep,
+                arith::MulFOp::create(nb, l, a[0], fcst(nb, l, elt, scale)),
+                fcst(nb, l, elt, 0.0));
+          }));
 }
 
 } // namespace nm::compiler::lowering

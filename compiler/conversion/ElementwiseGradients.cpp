@@ -20,9 +20,9 @@ LogicalResult lower(ir::FillOp op, LoweringContext &ctx) {
   OpBuilder &b = ctx.builder();
   auto rt = plainType(op.getType());
   Type elt = rt.getElementType();
-  return ctx.set(op, filled(b, op.getLoc(), rt.getShape(), elt,
-                            fcst(b, op.getLoc(), elt,
-                                 op.getValue().convertToDouble())));
+  return ctx.set(
+      op, filled(b, op.getLoc(), rt.getShape(), elt,
+                 fcst(b, op.getLoc(), elt, op.getValue().convertToDouble())));
 }
 
 LogicalResult lower(ir::AccumulateOp op, LoweringContext &ctx) {
@@ -90,8 +90,8 @@ static FailureOr<Value> derivative(OpBuilder &b, Location l, StringRef name,
   }
   if (name == "elu" || name == "selu") {
     bool selu = name == "selu";
-    Value neg = mul(c(selu ? 1.6732632423543772 : 1.0),
-                    math::ExpOp::create(b, l, x));
+    Value neg =
+        mul(c(selu ? 1.6732632423543772 : 1.0), math::ExpOp::create(b, l, x));
     Value d = arith::SelectOp::create(b, l, positive(x), c(1.0), neg);
     return selu ? mul(c(1.0507009873554805), d) : d;
   }
@@ -113,8 +113,8 @@ static FailureOr<Value> derivative(OpBuilder &b, Location l, StringRef name,
   if (name == "log")
     return Value(arith::DivFOp::create(b, l, c(1.0), x));
   if (name == "sqrt")
-    return Value(arith::DivFOp::create(b, l, c(0.5),
-                                       math::SqrtOp::create(b, l, x)));
+    return Value(
+        arith::DivFOp::create(b, l, c(0.5), math::SqrtOp::create(b, l, x)));
   if (name == "square")
     return mul(c(2.0), x);
   if (name == "neg")
@@ -128,16 +128,15 @@ LogicalResult lower(ir::ApplyGradOp op, LoweringContext &ctx) {
   Value x = ctx.get(op.getX()), dy = ctx.get(op.getDy());
   StringRef name = op.getFunc();
   bool known = true;
-  Value r = elementwise(
-      b, loc, {x, dy}, shapeOf(x), eltOf(x),
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        FailureOr<Value> d = derivative(nb, l, name, a[0]);
-        if (failed(d)) {
-          known = false;
-          return a[1];
-        }
-        return arith::MulFOp::create(nb, l, *d, a[1]);
-      });
+  Value r = elementwise(b, loc, {x, dy}, shapeOf(x), eltOf(x),
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          FailureOr<Value> d = derivative(nb, l, name, a[0]);
+                          if (failed(d)) {
+                            known = false;
+                            return a[1];
+                          }
+                          return arith::MulFOp::create(nb, l, *d, a[1]);
+                        });
   if (!known)
     return notImplemented(op, ("the derivative of '" + name + "'").str());
   return ctx.set(op, r);
@@ -153,8 +152,8 @@ LogicalResult lower(ir::CropGradOp op, LoweringContext &ctx) {
   for (size_t j = 0; j < sp.size() && j < crop.size(); ++j)
     lo[sp[j]] = crop[j];
   Value dy = ctx.get(op.getDy());
-  return ctx.set(op, padded(b, loc, dy, lo, xs.shape(),
-                            fcst(b, loc, eltOf(dy), 0.0)));
+  return ctx.set(
+      op, padded(b, loc, dy, lo, xs.shape(), fcst(b, loc, eltOf(dy), 0.0)));
 }
 
 /// `v`'s block of `shape` at `offsets`.

@@ -58,7 +58,7 @@ static Value convWeights(OpBuilder &b, Location loc, Value w, int64_t cIn,
 /// a matmul per output row ([W, C] x [C, F] register tiles) and fuses the
 /// epilogue, which a matmul behind a reshape would not get.
 Value namedConv(OpBuilder &b, Location loc, Value x, Value wt,
-                       ArrayRef<int64_t> outShape, ArrayRef<int64_t> dilation) {
+                ArrayRef<int64_t> outShape, ArrayRef<int64_t> dilation) {
   int64_t nsp = outShape.size() - 2;
   Type elt = eltOf(x);
   Value init = filled(b, loc, outShape, elt, fcst(b, loc, elt, 0.0));

@@ -28,20 +28,19 @@ LogicalResult lower(ir::SoftmaxGradOp op, LoweringContext &ctx) {
   SmallVector<int64_t> sh = shapeOf(y);
   Type elt = eltOf(y);
   int64_t rank = sh.size();
-  Value prod = elementwise(b, loc, {y, dy}, sh, elt,
-                           [](OpBuilder &nb, Location l, ValueRange a) {
-                             return Value(
-                                 arith::MulFOp::create(nb, l, a[0], a[1]));
-                           });
+  Value prod = elementwise(
+      b, loc, {y, dy}, sh, elt, [](OpBuilder &nb, Location l, ValueRange a) {
+        return Value(arith::MulFOp::create(nb, l, a[0], a[1]));
+      });
   Value sum = reduceAxis(b, loc, prod, cI, elt, fcst(b, loc, elt, 0.0), addF);
   AffineMap id = b.getMultiDimIdentityMap(rank);
-  Value dx = generic(
-      b, loc, {y, dy, sum}, {id, id, dropDimMap(b, rank, cI)},
-      emptyT(b, loc, sh, elt), id, SmallVector<IT>(rank, IT::parallel),
-      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return arith::MulFOp::create(nb, l, a[0],
-                                     arith::SubFOp::create(nb, l, a[1], a[2]));
-      });
+  Value dx =
+      generic(b, loc, {y, dy, sum}, {id, id, dropDimMap(b, rank, cI)},
+              emptyT(b, loc, sh, elt), id, SmallVector<IT>(rank, IT::parallel),
+              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                return arith::MulFOp::create(
+                    nb, l, a[0], arith::SubFOp::create(nb, l, a[1], a[2]));
+              });
   return ctx.set(op, mergeAxes(b, loc, dx, fI));
 }
 
@@ -197,19 +196,20 @@ LogicalResult lower(ir::LossGradOp op, LoweringContext &ctx) {
           Value ad = math::AbsFOp::create(nb, l, diff);
           Value neg = arith::NegFOp::create(nb, l, diff);
           // d/dp of 0.5 (t - p)^2 and of |t - p|.
-          Value dd = squared ? neg
-                             : Value(arith::SelectOp::create(
-                                   nb, l,
-                                   arith::CmpFOp::create(
-                                       nb, l, arith::CmpFPredicate::OGT, diff,
-                                       m.c(0.0)),
-                                   m.c(-1.0),
-                                   arith::SelectOp::create(
-                                       nb, l,
-                                       arith::CmpFOp::create(
-                                           nb, l, arith::CmpFPredicate::OLT,
-                                           diff, m.c(0.0)),
-                                       m.c(1.0), m.c(0.0))));
+          Value dd =
+              squared
+                  ? neg
+                  : Value(arith::SelectOp::create(
+                        nb, l,
+                        arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
+                                              diff, m.c(0.0)),
+                        m.c(-1.0),
+                        arith::SelectOp::create(
+                            nb, l,
+                            arith::CmpFOp::create(nb, l,
+                                                  arith::CmpFPredicate::OLT,
+                                                  diff, m.c(0.0)),
+                            m.c(1.0), m.c(0.0))));
           d = m.mul(scale, dd);
           if (margin) {
             Value ge = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE,
@@ -218,10 +218,9 @@ LogicalResult lower(ir::LossGradOp op, LoweringContext &ctx) {
           }
           if (sc) {
             Value at = math::AbsFOp::create(nb, l, tv);
-            Value corr = squared
-                             ? Value(arith::DivFOp::create(
-                                   nb, l, m.c(*sc), m.add(at, m.c(*sc))))
-                             : m.add(m.mul(m.c(*sc), at), m.c(1.0));
+            Value corr = squared ? Value(arith::DivFOp::create(
+                                       nb, l, m.c(*sc), m.add(at, m.c(*sc))))
+                                 : m.add(m.mul(m.c(*sc), at), m.c(1.0));
             d = m.mul(d, corr);
           }
           d = arith::DivFOp::create(nb, l, d, m.c(static_cast<double>(F)));

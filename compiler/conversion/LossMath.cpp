@@ -162,8 +162,8 @@ Value labelInRange(OpBuilder &b, Location l, Value label, int64_t C) {
 /// n_up of multinoulli_nll, sum(T), as a rank-0 `elt` tensor: for a sparse
 /// target the number of labels that are one of the C classes, for a dense
 /// one the sum of its elements.
-Value targetCount(OpBuilder &b, Location loc, Value t, bool sparse,
-                         int64_t C, Type elt) {
+Value targetCount(OpBuilder &b, Location loc, Value t, bool sparse, int64_t C,
+                  Type elt) {
   if (!sparse)
     return reduceAll(b, loc, t, elt, fcst(b, loc, elt, 0.0),
                      [&](OpBuilder &nb, Location l, Value x, Value acc) {

@@ -97,16 +97,15 @@ LogicalResult lower(ir::MultinoulliNLLOp op, LoweringContext &ctx) {
   AffineMap oid = b.getMultiDimIdentityMap(orank);
   SmallVector<IT> opar(orank, IT::parallel);
   double factor = n->factor();
-  Value res = generic(
-      b, loc, {v, count}, {oid, scalarMap(b, orank)},
-      emptyT(b, loc, outSh, elt), oid, opar,
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value scaled =
-            arith::MulFOp::create(nb, l, a[0], fcst(nb, l, elt, factor));
-        Value den = arith::AddFOp::create(nb, l, a[1],
-                                          fcst(nb, l, elt, NllTerms::kEps));
-        return arith::DivFOp::create(nb, l, scaled, den);
-      });
+  Value res = generic(b, loc, {v, count}, {oid, scalarMap(b, orank)},
+                      emptyT(b, loc, outSh, elt), oid, opar,
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        Value scaled = arith::MulFOp::create(
+                            nb, l, a[0], fcst(nb, l, elt, factor));
+                        Value den = arith::AddFOp::create(
+                            nb, l, a[1], fcst(nb, l, elt, NllTerms::kEps));
+                        return arith::DivFOp::create(nb, l, scaled, den);
+                      });
   return ctx.set(op, insertUnitAxis(b, loc, res, fI));
 }
 

@@ -84,9 +84,9 @@ LogicalResult setResults(LoweringContext &ctx, Operation *op,
   assert(values.size() == op->getNumResults() && "one value per result");
   for (auto [r, v] : llvm::zip(op->getResults(), values)) {
     if (v.getType() != plainType(r.getType()))
-      return op->emitError() << "internal error in the linalg lowering: "
-                             << v.getType() << " instead of "
-                             << plainType(r.getType());
+      return op->emitError()
+             << "internal error in the linalg lowering: " << v.getType()
+             << " instead of " << plainType(r.getType());
     ctx.map(r, v);
   }
   return success();
@@ -157,8 +157,7 @@ LogicalResult LoweringContext::lowerOp(Operation *op) {
             ir::UpConvGradInputOp, ir::UpConvGradWeightOp, ir::LRNGradOp,
             ir::EmbedGradOp, ir::LossOperandGradOp, ir::DropoutOp,
             ir::BatchNormOp, ir::BatchNormGradOp, ir::BatchNormGammaGradOp,
-            ir::BatchNormRunningOp>(
-          [&](auto o) { return lower(o, *this); })
+            ir::BatchNormRunningOp>([&](auto o) { return lower(o, *this); })
       .Default([&](Operation *o) { return notImplemented(o); });
 }
 

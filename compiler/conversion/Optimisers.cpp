@@ -7,8 +7,8 @@
 // from t outside the loop.
 //
 //===----------------------------------------------------------------------===//
-#include "LoweringContext.h"
 #include "LossMath.h"
+#include "LoweringContext.h"
 #include "TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,7 +28,8 @@ struct Hyper {
 
 static Hyper readHyper(OpBuilder &b, Location loc, Value hyper, Type elt) {
   auto at = [&](int64_t i) -> Value {
-    Value v = tensor::ExtractOp::create(b, loc, hyper, ValueRange{idxC(b, loc, i)});
+    Value v =
+        tensor::ExtractOp::create(b, loc, hyper, ValueRange{idxC(b, loc, i)});
     Type ht = v.getType();
     if (ht == elt)
       return v;
@@ -52,8 +53,8 @@ LogicalResult lower(ir::OptimizerUpdateOp op, LoweringContext &ctx) {
   double decay = op.getDecay().convertToDouble();
   ScalarMath m{b, loc, elt};
   // wd * multiplier; AdaGrad decays every apply_reg parameter by 1 x wd.
-  Value wdm = m.mul(h.wd, m.c(opt == "AdaGrad" ? (decay > 0 ? 1.0 : 0.0)
-                                                : decay));
+  Value wdm =
+      m.mul(h.wd, m.c(opt == "AdaGrad" ? (decay > 0 ? 1.0 : 0.0) : decay));
   // Adam's factor = sqrt(1 - beta2^t) / (1 - beta1^t), beta1 = mom.
   Value factor;
   if (opt == "Adam") {
@@ -99,8 +100,8 @@ LogicalResult lower(ir::OptimizerUpdateOp op, LoweringContext &ctx) {
           Value rate = div(h.lr, sqrt(hv));
           Value zero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
                                              hv, s.c(0.0));
-          Value step = arith::SelectOp::create(
-              nb, l, zero, s.c(0.0), s.mul(rate, s.add(gv, decayed)));
+          Value step = arith::SelectOp::create(nb, l, zero, s.c(0.0),
+                                               s.mul(rate, s.add(gv, decayed)));
           out = {s.sub(pv, step), hv};
         } else if (opt == "AdaDelta") {
           Value rho = h.mom, one = s.c(1.0);

@@ -39,7 +39,8 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
     cover[sp[j]] = ysh[sp[j]] * pool[j];
     windowSize *= static_cast<double>(pool[j]);
   }
-  SmallVector<OpFoldResult> off(rank, b.getIndexAttr(0)), sz, st(rank, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> off(rank, b.getIndexAttr(0)), sz,
+      st(rank, b.getIndexAttr(1));
   for (int64_t d : cover)
     sz.push_back(b.getIndexAttr(d));
   Value xc = tensor::ExtractSliceOp::create(b, loc, x, off, sz, st);
@@ -68,9 +69,8 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
   AffineMap outer = AffineMap::get(eRank, 0, outerExprs, b.getContext());
   SmallVector<int64_t> offsetDims;
   for (int64_t d = 0; d < eRank; ++d)
-    if (llvm::none_of(outerExprs, [&](AffineExpr e) {
-          return e == b.getAffineDimExpr(d);
-        }))
+    if (llvm::none_of(outerExprs,
+                      [&](AffineExpr e) { return e == b.getAffineDimExpr(d); }))
       offsetDims.push_back(d);
   Type i64 = b.getI64Type();
   // The row-major offset of the element within its window.
@@ -94,17 +94,16 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
     for (int64_t d : offsetDims)
       its[d] = IT::reduction;
     SmallVector<int64_t> wSh = shapeOf(y);
-    Value maxInit = filled(b, loc, wSh, elt,
-                           fcst(b, loc, elt,
-                                -std::numeric_limits<double>::infinity()));
-    Value idxInit = filled(
-        b, loc, wSh, i64,
-        arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
+    Value maxInit =
+        filled(b, loc, wSh, elt,
+               fcst(b, loc, elt, -std::numeric_limits<double>::infinity()));
+    Value idxInit =
+        filled(b, loc, wSh, i64,
+               arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
     auto argmax = linalg::GenericOp::create(
-        b, loc, TypeRange{maxInit.getType(), idxInit.getType()},
-        ValueRange{xe}, ValueRange{maxInit, idxInit},
-        ArrayRef<AffineMap>{id, outer, outer}, its,
-        [&](OpBuilder &nb, Location l, ValueRange a) {
+        b, loc, TypeRange{maxInit.getType(), idxInit.getType()}, ValueRange{xe},
+        ValueRange{maxInit, idxInit}, ArrayRef<AffineMap>{id, outer, outer},
+        its, [&](OpBuilder &nb, Location l, ValueRange a) {
           Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
                                                a[0], a[1]);
           Value first = arith::CmpIOp::create(
@@ -125,18 +124,18 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
     ins.push_back(winner);
     maps.push_back(outer);
   }
-  Value dxe = generic(
-      b, loc, ins, maps, emptyT(b, loc, eSh, elt), id,
-      SmallVector<IT>(eRank, IT::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        if (!winner)
-          return arith::DivFOp::create(nb, l, a[0],
-                                       fcst(nb, l, elt, windowSize));
-        Value isMax = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                            offsetIndex(nb, l), a[1]);
-        return arith::SelectOp::create(nb, l, isMax, a[0],
-                                       fcst(nb, l, elt, 0.0));
-      });
+  Value dxe =
+      generic(b, loc, ins, maps, emptyT(b, loc, eSh, elt), id,
+              SmallVector<IT>(eRank, IT::parallel),
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                if (!winner)
+                  return arith::DivFOp::create(nb, l, a[0],
+                                               fcst(nb, l, elt, windowSize));
+                Value isMax = arith::CmpIOp::create(
+                    nb, l, arith::CmpIPredicate::eq, offsetIndex(nb, l), a[1]);
+                return arith::SelectOp::create(nb, l, isMax, a[0],
+                                               fcst(nb, l, elt, 0.0));
+              });
   Value dxc = tensor::CollapseShapeOp::create(
       b, loc, RankedTensorType::get(cover, elt), dxe, groups);
   // Voxels behind the last whole window get no gradient.
@@ -197,8 +196,8 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
     for (int64_t d = 0; d < rank; ++d)
       xe.push_back(b.getAffineDimExpr(d));
     for (int64_t j = 0; j < nsp; ++j)
-      xe[sp[j]] = b.getAffineDimExpr(sp[j]) * stride[j] +
-                  b.getAffineDimExpr(rank + j);
+      xe[sp[j]] =
+          b.getAffineDimExpr(sp[j]) * stride[j] + b.getAffineDimExpr(rank + j);
     AffineMap xw = AffineMap::get(wdims, 0, xe, b.getContext());
     AffineMap yw = AffineMap::getMultiDimIdentityMap(wdims, b.getContext())
                        .getMajorSubMap(rank);
@@ -209,12 +208,12 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
     for (int64_t j = 0; j < nsp; ++j)
       tapExprs.push_back(b.getAffineDimExpr(rank + j));
     AffineMap tw = AffineMap::get(wdims, 0, tapExprs, b.getContext());
-    Value maxInit = filled(b, loc, ysh, elt,
-                           fcst(b, loc, elt,
-                                -std::numeric_limits<double>::infinity()));
-    Value idxInit = filled(
-        b, loc, ysh, i64,
-        arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
+    Value maxInit =
+        filled(b, loc, ysh, elt,
+               fcst(b, loc, elt, -std::numeric_limits<double>::infinity()));
+    Value idxInit =
+        filled(b, loc, ysh, i64,
+               arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
     auto argmax = linalg::GenericOp::create(
         b, loc, TypeRange{maxInit.getType(), idxInit.getType()},
         ValueRange{x, taps}, ValueRange{maxInit, idxInit},
@@ -226,8 +225,8 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
                 nb, l,
                 arith::MulIOp::create(
                     nb, l, k,
-                    arith::ConstantOp::create(
-                        nb, l, nb.getIntegerAttr(i64, pool[j]))),
+                    arith::ConstantOp::create(nb, l,
+                                              nb.getIntegerAttr(i64, pool[j]))),
                 indexI64(nb, l, rank + j));
           Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
                                                a[0], a[2]);
@@ -258,8 +257,7 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
           Value o = arith::SubIOp::create(
               nb, l, arith::DivUIOp::create(nb, l, i, idxC(nb, l, stride[j])),
               t);
-          Value start =
-              arith::MulIOp::create(nb, l, o, idxC(nb, l, stride[j]));
+          Value start = arith::MulIOp::create(nb, l, o, idxC(nb, l, stride[j]));
           Value inWin = arith::CmpIOp::create(
               nb, l, arith::CmpIPredicate::slt,
               arith::SubIOp::create(nb, l, i, start), idxC(nb, l, pool[j]));

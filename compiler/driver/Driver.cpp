@@ -71,7 +71,8 @@ void Compilation::differentiate(mlir::func::FuncOp func,
   if (mlir::failed(ir::decomposeLayers(func)) ||
       mlir::failed(ir::differentiate(func)) ||
       (step && mlir::failed(ir::addOptimizerStep(func, training))))
-    fail("Cannot compile " + (step ? "the " + training + " step of " : "the gradients of ") +
+    fail("Cannot compile " +
+         (step ? "the " + training + " step of " : "the gradients of ") +
          what_);
 }
 

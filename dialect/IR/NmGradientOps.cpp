@@ -61,8 +61,8 @@ LogicalResult BatchNormOp::buildGradients(OpBuilder &b, Value dout,
     grads[0] = BatchNormGradOp::create(b, loc, getY().getType(), getY(),
                                        getGamma(), dout);
   if (needed[1])
-    grads[1] =
-        BatchNormGammaGradOp::create(b, loc, getGamma().getType(), getY(), dout);
+    grads[1] = BatchNormGammaGradOp::create(b, loc, getGamma().getType(),
+                                            getY(), dout);
   if (needed[2])
     grads[2] = BiasGradOp::create(b, loc, getB().getType(), dout);
   return success();

@@ -74,8 +74,8 @@ void appendNamedResults(func::FuncOp func, ArrayRef<Value> values,
   OpBuilder b(ret);
   for (auto [v, name] : llvm::zip(values, names)) {
     operands.push_back(v);
-    attrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
-        NmDialect::kNameAttrName, b.getStringAttr(name))));
+    attrs.push_back(b.getDictionaryAttr(
+        b.getNamedAttr(NmDialect::kNameAttrName, b.getStringAttr(name))));
   }
   func::ReturnOp::create(b, ret.getLoc(), operands);
   ret.erase();
@@ -95,8 +95,7 @@ LogicalResult differentiate(func::FuncOp func) {
                                "loss, the function returns nothing";
   Value loss = ret.getOperand(0);
   auto lossType = cast<RankedTensorType>(loss.getType());
-  if (!isa<FloatType>(lossType.getElementType()) ||
-      !lossType.hasStaticShape())
+  if (!isa<FloatType>(lossType.getElementType()) || !lossType.hasStaticShape())
     return func.emitError() << "nm-autodiff: the loss must be a statically "
                                "shaped float tensor, got "
                             << lossType;

@@ -71,8 +71,8 @@ public:
     unsigned index = func_.getNumArguments();
     (void)func_.insertArgument(
         index, RankedTensorType::get({1}, b.getI64Type()),
-        b.getDictionaryAttr(b.getNamedAttr(NmDialect::kParamAttrName,
-                                           b.getStringAttr("seed"))),
+        b.getDictionaryAttr(
+            b.getNamedAttr(NmDialect::kParamAttrName, b.getStringAttr("seed"))),
         func_.getLoc());
     seed_ = func_.getArgument(index);
     return seed_;
@@ -98,10 +98,10 @@ struct Additions {
 
 /// Makes `layer` linear.
 void makeLinear(OpBuilder &b, Operation *layer) {
-  layer->setAttr("activation",
-                 ActivationAttr::get(b.getContext(),
-                                     ::nm::Activation{
-                                         ::nm::ActivationKind::Linear, 1}));
+  layer->setAttr(
+      "activation",
+      ActivationAttr::get(b.getContext(),
+                          ::nm::Activation{::nm::ActivationKind::Linear, 1}));
 }
 
 /// A zero tensor of `type` just before `layer`.
@@ -160,8 +160,8 @@ std::string paramName(Value v) {
 /// that the caller builds after the pooling; returns gamma, b, mean, std.
 template <typename LayerOp>
 SmallVector<Value, 4> detachBatchNorm(OpBuilder &b, LayerOp layer) {
-  SmallVector<Value, 4> parts{layer.getBn()[0], layer.getB(),
-                              layer.getBn()[1], layer.getBn()[2]};
+  SmallVector<Value, 4> parts{layer.getBn()[0], layer.getB(), layer.getBn()[1],
+                              layer.getBn()[2]};
   layer.getBMutable().assign(zerosBefore(b, layer, layer.getB().getType()));
   layer.getBnMutable().clear();
   layer->removeAttr("batch_normalisation");
@@ -170,8 +170,8 @@ SmallVector<Value, 4> detachBatchNorm(OpBuilder &b, LayerOp layer) {
 
 /// nm.batch_norm of `v` with the detached parts, recording the running
 /// averages' updates.
-Value batchNormAfter(OpBuilder &b, Location loc, Value v,
-                     ArrayRef<Value> parts, RunningStats &running) {
+Value batchNormAfter(OpBuilder &b, Location loc, Value v, ArrayRef<Value> parts,
+                     RunningStats &running) {
   Value out = BatchNormOp::create(b, loc, v.getType(), v, parts[0], parts[1]);
   for (int k = 0; k < 2; ++k) {
     Value stat = parts[2 + k];
@@ -230,8 +230,7 @@ void decompose(LayerOp layer, DenseI64ArrayAttr pool, int64_t nfDim,
     u->set(v);
 }
 
-struct DecomposeLayersPass
-    : impl::NmDecomposeLayersBase<DecomposeLayersPass> {
+struct DecomposeLayersPass : impl::NmDecomposeLayersBase<DecomposeLayersPass> {
   void runOnOperation() override {
     if (failed(decomposeLayers(getOperation())))
       signalPassFailure();

@@ -69,9 +69,9 @@ std::vector<std::string> optimizerStateNames(StringRef optimiser) {
 LogicalResult addOptimizerStep(func::FuncOp func, StringRef optimiser) {
   std::vector<std::string> stateNames = optimizerStateNames(optimiser);
   if (stateNames.empty())
-    return func.emitError() << "nm-optimizer-step: unknown optimiser '"
-                            << optimiser
-                            << "' (SGD, AdaGrad, AdaDelta or Adam)";
+    return func.emitError()
+           << "nm-optimizer-step: unknown optimiser '" << optimiser
+           << "' (SGD, AdaGrad, AdaDelta or Adam)";
   auto ret = cast<func::ReturnOp>(func.front().getTerminator());
   SmallVector<DictionaryAttr> resultAttrs;
   func.getAllResultAttrs(resultAttrs);

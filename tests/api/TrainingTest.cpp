@@ -25,8 +25,8 @@ TEST_F(ModelTest, ConvPoolSoftmaxNLLGradientsMatchFiniteDifferences) {
   Node p = Softmax(c);
   Node t = Input_like(p, {.override_f = 1, .name = "labels", .dtype = "int16"});
   Node loss = AggregateLoss(
-      MultinoulliNLL(p, t, {.target_is_sparse = true,
-                            .class_weights = {1.0, 2.0, 0.5}}),
+      MultinoulliNLL(
+          p, t, {.target_is_sparse = true, .class_weights = {1.0, 2.0, 0.5}}),
       {.name = "loss"});
   model().designate_nodes({.input_node = x,
                            .target_node = t,
@@ -62,7 +62,8 @@ TEST_F(ModelTest, AveragePoolAndSquaredLossGradientsMatchFiniteDifferences) {
 
 TEST_F(ModelTest, OverlappingMaxPoolGradientMatchesFiniteDifferences) {
   std::mt19937 gen(13);
-  Node x = Input({1, 2, 12, 12}, "b,f,x,y", {.name = "raw", .dtype = "float64"});
+  Node x =
+      Input({1, 2, 12, 12}, "b,f,x,y", {.name = "raw", .dtype = "float64"});
   Node c = Conv(x, 3, {2, 2}, {}, {.activation_func = "relu"});
   c = Pool(c, {3, 3}, {.stride = {2, 2}});
   Node out = Conv(c, 2, {2, 2}, {}, {.activation_func = "lin"});
@@ -101,8 +102,7 @@ ScalarModel scalarModel() {
 void checkTrajectory(Model &m, const std::string &optimiser, double wd) {
   ScalarModel s{m["x"], m["t"], m["loss"]};
   m.set_opt_meta_params(optimiser, {{"lr", 0.1}, {"mom", 0.8}, {"wd", wd}});
-  std::vector<Array> batch{Array::full({1, 1}, 1.5),
-                           Array::full({1, 1}, -0.5)};
+  std::vector<Array> batch{Array::full({1, 1}, 1.5), Array::full({1, 1}, -0.5)};
   Node dense = m["dot"];
   double w = dense.impl().params.at("w").value.getFlat(0);
   double b = dense.impl().params.at("b").value.getFlat(0);
@@ -128,8 +128,8 @@ void checkTrajectory(Model &m, const std::string &optimiser, double wd) {
         s2 = mom * s2 + (1 - mom) * dir * dir;
         return p - lr * (dir + wd * p * decay);
       }
-      double factor = std::sqrt(1 - std::pow(beta2, step)) /
-                      (1 - std::pow(mom, step));
+      double factor =
+          std::sqrt(1 - std::pow(beta2, step)) / (1 - std::pow(mom, step));
       s1 = mom * s1 + (1 - mom) * gr;
       s2 = beta2 * s2 + (1 - beta2) * gr * gr;
       return p - lr * (factor * s1 / std::sqrt(s2 + eps) + wd * p * decay);
@@ -164,7 +164,8 @@ TEST_F(ModelTest, TrainingStepRejectsBadInput) {
   Model &m = model();
   std::vector<Array> batch{Array::full({1, 1}, 1.0), Array::full({1, 1}, 0.0)};
   EXPECT_THROW(m.trainingstep(batch), ValueError); // no loss designated
-  m.designate_nodes({.input_node = s.x, .target_node = s.t, .loss_node = s.loss});
+  m.designate_nodes(
+      {.input_node = s.x, .target_node = s.t, .loss_node = s.loss});
   EXPECT_THROW(m.trainingstep(batch, {.optimiser = "Nesterov"}), ValueError);
   EXPECT_THROW(m.set_opt_meta_params("Adam", {{"momentum", 0.9}}), ValueError);
   EXPECT_THROW(m.trainingstep({batch[0]}), TypeError);
@@ -175,7 +176,8 @@ TEST_F(ModelTest, TrainingStepRejectsBadInput) {
 TEST_F(ModelTest, NonFiniteStepChangesNothing) {
   ScalarModel s = scalarModel();
   Model &m = model();
-  m.designate_nodes({.input_node = s.x, .target_node = s.t, .loss_node = s.loss});
+  m.designate_nodes(
+      {.input_node = s.x, .target_node = s.t, .loss_node = s.loss});
   std::vector<Array> batch{Array::full({1, 1}, 1e30), Array::full({1, 1}, 0.0)};
   ModelParamValues before = m.get_param_values();
   try {
@@ -218,8 +220,8 @@ double dropoutWeightGradient(double rate, const std::string &name) {
 /// fraction x the gradient without dropout: 2 for rate 0.5, give or take
 /// the binomial spread of 10,000 draws (sd of the ratio 0.02).
 TEST_F(ModelTest, DropoutKeepsHalfTheElementsAndScalesThem) {
-  double ratio = dropoutWeightGradient(0.5, "drop") /
-                 dropoutWeightGradient(0.0, "nodrop");
+  double ratio =
+      dropoutWeightGradient(0.5, "drop") / dropoutWeightGradient(0.0, "nodrop");
   EXPECT_NEAR(ratio, 2.0, 0.1);
   EXPECT_NE(ratio, 2.0);
   // dropout_rates: a layer built with dropout can change its rate (the
@@ -228,11 +230,15 @@ TEST_F(ModelTest, DropoutKeepsHalfTheElementsAndScalesThem) {
   EXPECT_EQ(m.dropout_rates(), std::vector<double>{0.5});
   double g = m.gradients({Array::full({1, 1, 4, 50, 50}, 1.0),
                           Array({1, 1, 4, 50, 50})})
-                 .at("conv").at("w").getFlat(0);
+                 .at("conv")
+                 .at("w")
+                 .getFlat(0);
   m.set_dropout_rates({0.0});
   double g0 = m.gradients({Array::full({1, 1, 4, 50, 50}, 1.0),
                            Array({1, 1, 4, 50, 50})})
-                  .at("conv").at("w").getFlat(0);
+                  .at("conv")
+                  .at("w")
+                  .getFlat(0);
   EXPECT_NEAR(g / g0, 2.0, 0.1);
   EXPECT_THROW(m.set_dropout_rates({1.0}), ValueError);
   // mixing: the AggregateLoss weight scales the loss and its gradient.
@@ -240,7 +246,9 @@ TEST_F(ModelTest, DropoutKeepsHalfTheElementsAndScalesThem) {
   m.set_mixing({3.0});
   double g3 = m.gradients({Array::full({1, 1, 4, 50, 50}, 1.0),
                            Array({1, 1, 4, 50, 50})})
-                  .at("conv").at("w").getFlat(0);
+                  .at("conv")
+                  .at("w")
+                  .getFlat(0);
   EXPECT_NEAR(g3, 3 * g0, 1e-4 * std::abs(3 * g0)); // float32 sums
   EXPECT_THROW(m.set_mixing({1.0, 2.0}), ValueError);
 }
@@ -380,8 +388,7 @@ TEST_F(ModelTest, SmallCnnLearnsABoundaryTask) {
     total += voxels;
   }
   double error = static_cast<double>(wrong) / total;
-  double majority =
-      static_cast<double>(std::min(ones, total - ones)) / total;
+  double majority = static_cast<double>(std::min(ones, total - ones)) / total;
   std::printf("boundary task: error %.3f, majority-class error %.3f, loss "
               "%.3f -> %.3f\n",
               error, majority, first, last);

@@ -68,8 +68,8 @@ LogicalResult ConcatOp::buildGradients(OpBuilder &b, Value dy,
     if (!s.hasTag(axis[0]))
       return emitOpError() << "input " << i << " has no axis '" << axis << "'";
     if (needed[i])
-      grads[i] = SliceGradOp::create(b, getLoc(), in.getType(), dy, getAxis(),
-                                     start);
+      grads[i] =
+          SliceGradOp::create(b, getLoc(), in.getType(), dy, getAxis(), start);
     start += s.shape()[s.tagIndex(axis[0])];
   }
   return success();

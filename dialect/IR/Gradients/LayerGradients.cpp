@@ -133,8 +133,8 @@ LogicalResult PoolOp::buildGradients(OpBuilder &b, Value dy,
   if (getDilation())
     return grad::notImplemented(*this, "a dilated nm.pool");
   if (needed[0])
-    grads[0] = PoolGradOp::create(b, getLoc(), getInput().getType(),
-                                  getInput(), getResult(), dy, getPoolAttr(),
+    grads[0] = PoolGradOp::create(b, getLoc(), getInput().getType(), getInput(),
+                                  getResult(), dy, getPoolAttr(),
                                   getStrideAttr(), getModeAttr());
   return success();
 }

@@ -63,18 +63,16 @@ LogicalResult MultinoulliNLLOp::buildGradients(OpBuilder &b, Value dl,
 
 /// An elementwise loss whose gradient nm.loss_grad computes.
 template <typename LossOp>
-static LogicalResult elementwiseLossGrad(LossOp op, OpBuilder &b, Value dl,
-                                         ArrayRef<bool> needed,
-                                         SmallVectorImpl<Value> &grads,
-                                         FloatAttr margin, FloatAttr scale,
-                                         bool subtractEntropy) {
+static LogicalResult
+elementwiseLossGrad(LossOp op, OpBuilder &b, Value dl, ArrayRef<bool> needed,
+                    SmallVectorImpl<Value> &grads, FloatAttr margin,
+                    FloatAttr scale, bool subtractEntropy) {
   if (!needed[0])
     return success();
   StringRef name = op->getName().stripDialect();
-  grads[0] = LossGradOp::create(b, op.getLoc(), op.getPred().getType(),
-                                op.getPred(), op.getTarget(), dl,
-                                b.getStringAttr(name), margin, scale,
-                                subtractEntropy);
+  grads[0] = LossGradOp::create(
+      b, op.getLoc(), op.getPred().getType(), op.getPred(), op.getTarget(), dl,
+      b.getStringAttr(name), margin, scale, subtractEntropy);
   return success();
 }
 
@@ -161,8 +159,8 @@ LogicalResult AggregateLossOp::buildGradients(OpBuilder &b, Value dl,
       continue;
     auto t = cast<RankedTensorType>(loss.getType());
     double scale = w[i] / static_cast<double>(k * t.getNumElements());
-    grads[i] = BroadcastGradOp::create(b, getLoc(), t, dl,
-                                       b.getF64FloatAttr(scale));
+    grads[i] =
+        BroadcastGradOp::create(b, getLoc(), t, dl, b.getF64FloatAttr(scale));
   }
   return success();
 }
