@@ -95,20 +95,8 @@ std::vector<const Array *> bindParameters(const Executable &exe,
 /// Runs `exe` on `inputs`, returns the outputs, records the wall time.
 std::vector<Array> run(const Executable &exe, const std::vector<Node> &outputs,
                        const std::vector<Array> &inputs, double &seconds) {
-  std::vector<const Array *> in;
-  for (const Array &a : inputs)
-    in.push_back(&a);
-  std::vector<Array> out;
-  for (const ArgSpec &spec : exe.signature().outputs)
-    out.emplace_back(spec.shape, spec.dtype);
-  std::vector<Array *> outPtrs;
-  for (Array &a : out)
-    outPtrs.push_back(&a);
-  std::vector<const Array *> params = bindParameters(exe, outputs);
-  Clock::time_point start = Clock::now();
-  exe.call(in, params, outPtrs);
-  seconds = secondsSince(start);
-  return out;
+  return detail::runExecutable(exe, inputs, bindParameters(exe, outputs),
+                               &seconds);
 }
 
 std::shared_ptr<const Executable> nodeExecutable(const Node &node) {
@@ -154,6 +142,26 @@ std::vector<Array> randomInputs(const Node &node) {
 }
 
 } // namespace
+
+std::vector<Array>
+detail::runExecutable(const Executable &exe, const std::vector<Array> &inputs,
+                      const std::vector<const Array *> &parameters,
+                      double *seconds) {
+  std::vector<const Array *> in;
+  for (const Array &a : inputs)
+    in.push_back(&a);
+  std::vector<Array> out;
+  for (const ArgSpec &spec : exe.signature().outputs)
+    out.emplace_back(spec.shape, spec.dtype);
+  std::vector<Array *> outPtrs;
+  for (Array &a : out)
+    outPtrs.push_back(&a);
+  Clock::time_point start = Clock::now();
+  exe.call(in, parameters, outPtrs);
+  if (seconds)
+    *seconds = secondsSince(start);
+  return out;
+}
 
 std::shared_ptr<const Executable>
 detail::compileFunction(const GraphFunction &function, const std::string &what,

@@ -36,6 +36,13 @@ std::shared_ptr<const Executable>
 compileFunction(const GraphFunction &function, const std::string &what,
                 const std::vector<Sizes> &shapes = {});
 
+/// Runs `exe` on `inputs` and its bound `parameters` into fresh output
+/// arrays (its signature's shapes); the call's wall time in `*seconds`.
+std::vector<Array> runExecutable(const Executable &exe,
+                                 const std::vector<Array> &inputs,
+                                 const std::vector<const Array *> &parameters,
+                                 double *seconds = nullptr);
+
 } // namespace detail
 } // namespace nm
 

@@ -187,22 +187,6 @@ struct TrainingFunctions {
     return a;
   }
 
-  static std::vector<Array> run(const Executable &exe,
-                                const std::vector<Array> &inputs,
-                                const std::vector<const Array *> &params) {
-    std::vector<const Array *> in;
-    for (const Array &a : inputs)
-      in.push_back(&a);
-    std::vector<Array> out;
-    for (const ArgSpec &spec : exe.signature().outputs)
-      out.emplace_back(spec.shape, spec.dtype);
-    std::vector<Array *> outPtrs;
-    for (Array &a : out)
-      outPtrs.push_back(&a);
-    exe.call(in, params, outPtrs);
-    return out;
-  }
-
   /// NumericalError for step `step` unless the loss and every updated
   /// value are finite; names the first parameter whose update is not.
   static void checkFinite(const Executable &exe, const std::vector<Array> &out,
@@ -251,7 +235,7 @@ StepResult Model::trainingstep(const std::vector<Array> &inputs,
   std::vector<const Array *> params =
       TrainingFunctions::bind(*exe, outputs, &scratch, &hyper, &seed);
   Clock::time_point start = Clock::now();
-  std::vector<Array> out = TrainingFunctions::run(*exe, inputs, params);
+  std::vector<Array> out = detail::runExecutable(*exe, inputs, params);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   TrainingFunctions::checkFinite(*exe, out, outputs.size(),
                                  options.optimiser + " step",
@@ -293,7 +277,7 @@ ModelParamValues Model::gradients(const std::vector<Array> &inputs) {
       TrainingFunctions::executable(*this, outputs, kGradients, inputs);
   checkLabels(outputs, inputs, "gradients");
   Array seed = TrainingFunctions::stepSeed(training_);
-  std::vector<Array> out = TrainingFunctions::run(
+  std::vector<Array> out = detail::runExecutable(
       *exe, inputs,
       TrainingFunctions::bind(*exe, outputs, nullptr, nullptr, &seed));
   ModelParamValues grads;

@@ -23,6 +23,45 @@ using namespace mlir;
 
 namespace nm::compiler::lowering {
 
+/// Per window, the index (`tapIndex`, built in the body) of the first
+/// maximum of the window's taps: a reduction generic over `ins` (x first)
+/// read through `inMaps`, the windows through `windowMap` (shape
+/// `windowShape`). The gradient must not depend on x and the pooled y being
+/// bitwise equal: the code generator may recompute a fused producer.
+static Value windowArgmax(OpBuilder &b, Location loc, ValueRange ins,
+                          ArrayRef<AffineMap> inMaps, AffineMap windowMap,
+                          ArrayRef<IT> its, ArrayRef<int64_t> windowShape,
+                          Type elt,
+                          function_ref<Value(OpBuilder &, Location)> tapIndex) {
+  Type i64 = b.getI64Type();
+  Value maxInit =
+      filled(b, loc, windowShape, elt,
+             fcst(b, loc, elt, -std::numeric_limits<double>::infinity()));
+  Value idxInit =
+      filled(b, loc, windowShape, i64,
+             arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
+  SmallVector<AffineMap> maps(inMaps.begin(), inMaps.end());
+  maps.append({windowMap, windowMap});
+  size_t n = ins.size();
+  auto argmax = linalg::GenericOp::create(
+      b, loc, TypeRange{maxInit.getType(), idxInit.getType()}, ins,
+      ValueRange{maxInit, idxInit}, maps, its,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value better =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], a[n]);
+        Value first = arith::CmpIOp::create(
+            nb, l, arith::CmpIPredicate::slt, a[n + 1],
+            arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0)));
+        Value take = arith::OrIOp::create(nb, l, better, first);
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{arith::SelectOp::create(nb, l, take, a[0], a[n]),
+                       arith::SelectOp::create(nb, l, take, tapIndex(nb, l),
+                                               a[n + 1])});
+      });
+  return argmax.getResult(1);
+}
+
 /// Non-overlapping windows (stride == pool): each input voxel lies in at
 /// most one window, so with every spatial axis split into (window, offset)
 /// the gradient is elementwise, all maps projected permutations. Max
@@ -93,30 +132,8 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
     SmallVector<IT> its(eRank, IT::parallel);
     for (int64_t d : offsetDims)
       its[d] = IT::reduction;
-    SmallVector<int64_t> wSh = shapeOf(y);
-    Value maxInit =
-        filled(b, loc, wSh, elt,
-               fcst(b, loc, elt, -std::numeric_limits<double>::infinity()));
-    Value idxInit =
-        filled(b, loc, wSh, i64,
-               arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
-    auto argmax = linalg::GenericOp::create(
-        b, loc, TypeRange{maxInit.getType(), idxInit.getType()}, ValueRange{xe},
-        ValueRange{maxInit, idxInit}, ArrayRef<AffineMap>{id, outer, outer},
-        its, [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
-                                               a[0], a[1]);
-          Value first = arith::CmpIOp::create(
-              nb, l, arith::CmpIPredicate::slt, a[2],
-              arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0)));
-          Value take = arith::OrIOp::create(nb, l, better, first);
-          linalg::YieldOp::create(
-              nb, l,
-              ValueRange{arith::SelectOp::create(nb, l, take, a[0], a[1]),
-                         arith::SelectOp::create(nb, l, take,
-                                                 offsetIndex(nb, l), a[2])});
-        });
-    winner = argmax.getResult(1);
+    winner = windowArgmax(b, loc, {xe}, {id}, outer, its, shapeOf(y), elt,
+                          offsetIndex);
   }
   SmallVector<Value> ins{dy};
   SmallVector<AffineMap> maps{outer};
@@ -208,17 +225,9 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
     for (int64_t j = 0; j < nsp; ++j)
       tapExprs.push_back(b.getAffineDimExpr(rank + j));
     AffineMap tw = AffineMap::get(wdims, 0, tapExprs, b.getContext());
-    Value maxInit =
-        filled(b, loc, ysh, elt,
-               fcst(b, loc, elt, -std::numeric_limits<double>::infinity()));
-    Value idxInit =
-        filled(b, loc, ysh, i64,
-               arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
-    auto argmax = linalg::GenericOp::create(
-        b, loc, TypeRange{maxInit.getType(), idxInit.getType()},
-        ValueRange{x, taps}, ValueRange{maxInit, idxInit},
-        ArrayRef<AffineMap>{xw, tw, yw, yw}, wits,
-        [&](OpBuilder &nb, Location l, ValueRange a) {
+    winner = windowArgmax(
+        b, loc, {x, taps}, {xw, tw}, yw, wits, ysh, elt,
+        [&](OpBuilder &nb, Location l) -> Value {
           Value k = arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0));
           for (int64_t j = 0; j < nsp; ++j)
             k = arith::AddIOp::create(
@@ -228,18 +237,8 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
                     arith::ConstantOp::create(nb, l,
                                               nb.getIntegerAttr(i64, pool[j]))),
                 indexI64(nb, l, rank + j));
-          Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
-                                               a[0], a[2]);
-          Value first = arith::CmpIOp::create(
-              nb, l, arith::CmpIPredicate::slt, a[3],
-              arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0)));
-          Value take = arith::OrIOp::create(nb, l, better, first);
-          linalg::YieldOp::create(
-              nb, l,
-              ValueRange{arith::SelectOp::create(nb, l, take, a[0], a[2]),
-                         arith::SelectOp::create(nb, l, take, k, a[3])});
+          return k;
         });
-    winner = argmax.getResult(1);
   }
   Value init = filled(b, loc, xsh, elt, fcst(b, loc, elt, 0.0));
   Value dx = generic(
