@@ -15,6 +15,8 @@ PACKAGES=(
   libcli11-dev
   # PNG previews of the synthetic EM data (neuromancer make-data).
   libpng-dev
+  # The trainer: TOML configs, plots (PLplot, cairo driver), the model graph.
+  libtomlplusplus-dev libplplot-dev plplot-driver-cairo graphviz libgraphviz-dev
   # clang-format for the style check.
   clang-format
 )
