@@ -49,7 +49,7 @@ std::string Progress::line() const {
                 options_.items.c_str(),
                 totalUnits_ > 0 ? 100 * doneUnits_ / totalUnits_ : 100.0,
                 rateText, eta.c_str());
-  return text;
+  return note_.empty() ? std::string(text) : text + (", " + note_);
 }
 
 void Progress::draw(bool last) {

@@ -35,6 +35,9 @@ public:
   void step(double units);
   /// The final line (also when interrupted: where it stopped).
   void finish();
+  /// Text shown at the end of the line from the next redraw on (the
+  /// trainer's "loss: 0.1234").
+  void set_note(std::string note) { note_ = std::move(note); }
 
   /// "1m05s", "12s", "2h03m": what the ETA shows.
   static std::string duration(double seconds);
@@ -51,6 +54,7 @@ private:
   bool tty_;
   Clock::time_point start_, lastDraw_;
   bool finished_ = false;
+  std::string note_;
 };
 
 } // namespace nm

@@ -167,6 +167,14 @@ public:
   void set_background(int workers, int queue_size = 0);
   int background_workers() const { return workers_; }
 
+  /// The index of the next batch getbatch returns for `source` ("train" or
+  /// "valid"): with the seed, the whole state of the batch sequence, so a
+  /// checkpoint that stores it resumes the sequence exactly.
+  uint64_t batch_index(const std::string &source);
+  /// Continues the sequence of `source` at batch `index` (discarding what
+  /// background workers prepared).
+  void set_batch_index(const std::string &source, uint64_t index);
+
   /// "1-target Data Set with 1 input channel(s):\n#train cubes: 2 and
   /// #valid cubes: 1, 10,125,000 labelled pixels."
   std::string repr() const;

@@ -24,6 +24,29 @@ void BatchCreatorImage::set_background(int workers, int queue_size) {
   queueSize_ = queue_size ? queue_size : 2 * workers;
 }
 
+namespace {
+int sourceIndex(const std::string &source) {
+  if (source != "train" && source != "valid")
+    throw ValueError("unknown batch source '" + source +
+                     "' (expected 'train' or 'valid')");
+  return source == "train" ? 0 : 1;
+}
+} // namespace
+
+uint64_t BatchCreatorImage::batch_index(const std::string &source) {
+  const int s = sourceIndex(source);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return prefetch_[s] ? prefetch_[s]->next() : next_[s];
+}
+
+void BatchCreatorImage::set_batch_index(const std::string &source,
+                                        uint64_t index) {
+  const int s = sourceIndex(source);
+  std::lock_guard<std::mutex> lock(mutex_);
+  prefetch_[s].reset();
+  next_[s] = index;
+}
+
 std::vector<Array> BatchCreatorImage::getbatch(const GetBatchOptions &o) {
   check(o);
   const int s = o.source == "train" ? 0 : 1;

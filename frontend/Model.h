@@ -37,6 +37,14 @@ struct DesignateOptions {
   std::vector<NodeRef> debug_outputs;
 };
 
+/// Keyword arguments of Model::save.
+struct SaveOptions {
+  /// Named texts stored in the file with the model, each with a checksum
+  /// (the trainer keeps its state here, so a checkpoint is one file); read
+  /// back with model_attachments.
+  std::map<std::string, std::string> attachments;
+};
+
 /// All parameter values of a model: node name -> (param name -> value).
 using ModelParamValues = OrderedDict<ParamValues>;
 
@@ -155,7 +163,7 @@ public:
 
   /// Writes graph description and parameters to one HDF5 file (atomically:
   /// a temporary file renamed into place).
-  void save(const std::string &path) const;
+  void save(const std::string &path, const SaveOptions &options = {}) const;
 
   // Used by the node builders.
   void add(std::shared_ptr<NodeImpl> node);
@@ -230,6 +238,10 @@ struct ModelLoadOptions {
 /// Loads a model saved with Model::save into a new current model.
 /// IOError naming the file for a missing, truncated or foreign file.
 Model &modelload(const std::string &path, const ModelLoadOptions &options = {});
+
+/// The attachments Model::save stored in `path` (empty if none), each
+/// checked against its checksum; IOError naming file and attachment.
+std::map<std::string, std::string> model_attachments(const std::string &path);
 
 /// Rebuilds `model` with other batch size / patch size / MFP (the saved
 /// description with the options applied) as a new current model.

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
 
 namespace nm::detail {
@@ -25,6 +26,8 @@ struct SavedModel {
   /// Hyper-parameters, accumulators and counters: saved in the file's
   /// /optimiser group and carried by rebuild_model, so training resumes.
   OptimiserState optimiser;
+  /// Model::save's SaveOptions::attachments (never carried by rebuild_model).
+  std::map<std::string, std::string> attachments;
 };
 
 /// Fills the parameters of a node that instantiate just built.

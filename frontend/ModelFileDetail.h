@@ -11,6 +11,7 @@
 #include "frontend/ModelDescription.h"
 #include "neuromancer/io/Hdf5.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct ModelFile {
   hsize_t size = 0;
   bool v1 = false;
 };
+
+/// Opens a model file for reading after checking that it is a regular
+/// file, HDF5, and of a known format (IOError naming it otherwise).
+h5::Handle openModelFile(const std::string &path, ModelFile &f);
 
 /// IOError "Cannot load model: 'path': what".
 [[noreturn]] void fail(const ModelFile &f, const std::string &what);
@@ -39,6 +44,13 @@ std::vector<std::string> childNames(hid_t group);
 bool hasLink(hid_t loc, const std::string &name);
 
 void writeStringAttr(hid_t loc, const char *name, const std::string &value);
+/// A string dataset with a "crc32" attribute (the graph, the attachments).
+void writeCheckedText(hid_t loc, const std::string &name,
+                      const std::string &text);
+/// Reads what writeCheckedText wrote, its size checked against the file
+/// before it is read and its CRC after; IOError naming `at` otherwise.
+std::string readCheckedText(hid_t loc, const std::string &name,
+                            const std::string &at, const ModelFile &f);
 /// A dataset chunked with the Fletcher32 checksum (a scalar as shape (1)).
 void writeArray(hid_t loc, const std::string &name, const Array &a);
 
@@ -57,6 +69,11 @@ void writeOptimiserState(hid_t file, const SavedModel &saved);
 /// IOError naming file and dataset for anything that does not match the
 /// model's parameters.
 void readOptimiserState(hid_t file, const ModelFile &f, Model &model);
+
+/// Writes the group /attachments (AttachmentsFile.cpp), one checked text
+/// per attachment.
+void writeAttachments(hid_t file,
+                      const std::map<std::string, std::string> &attachments);
 
 } // namespace nm::detail
 

@@ -217,18 +217,23 @@ void writeCrcAttr(hid_t loc, uint32_t crc) {
                   "': " + hdf5Reason());
 }
 
-void writeGraph(hid_t file, const std::string &text) {
+} // namespace
+
+void writeCheckedText(hid_t loc, const std::string &name,
+                      const std::string &text) {
   h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type, text.size() + 1); // room for the terminator
   h5::Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  h5::Handle ds(H5Dcreate2(file, "graph", type, space, H5P_DEFAULT, H5P_DEFAULT,
-                           H5P_DEFAULT),
+  h5::Handle ds(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT,
+                           H5P_DEFAULT, H5P_DEFAULT),
                 H5Dclose);
   if (!ds.ok() ||
       H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.c_str()) < 0)
-    throw IOError("cannot write dataset 'graph': " + hdf5Reason());
+    throw IOError("cannot write dataset '" + name + "': " + hdf5Reason());
   writeCrcAttr(ds, crc32(text));
 }
+
+namespace {
 
 /// Chunk dimensions for a dataset of `dims`: the whole array, halved along
 /// the leading axes while a chunk exceeds 256 MiB (HDF5's limit is 4 GiB).
@@ -358,9 +363,10 @@ std::string hdf5Image(const SavedModel &saved) {
   if (!file.ok())
     throw IOError("cannot create an HDF5 file in memory: " + hdf5Reason());
   writeStringAttr(file, kFormatAttr, kFormat);
-  writeGraph(file, saved.graph.dump(1));
+  writeCheckedText(file, "graph", saved.graph.dump(1));
   writeParams(file, saved);
   writeOptimiserState(file, saved);
+  writeAttachments(file, saved.attachments);
   if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
     throw IOError("cannot flush the HDF5 file: " + hdf5Reason());
   ssize_t size = H5Fget_file_image(file, nullptr, 0);
@@ -466,29 +472,30 @@ void checkInsideFile(hid_t ds, hsize_t bytes, const ModelFile &f,
     fail(f, what + ": its data lie beyond the end of the file (truncated?)");
 }
 
-/// The JSON graph, its size checked before it is read, its CRC after.
-nlohmann::json readGraph(hid_t file, const ModelFile &f) {
-  if (!hasLink(file, "graph"))
-    fail(f, "has no '/graph' dataset");
-  h5::Handle ds(H5Dopen2(file, "graph", H5P_DEFAULT), H5Dclose);
+} // namespace
+
+std::string readCheckedText(hid_t loc, const std::string &name,
+                            const std::string &at, const ModelFile &f) {
+  const std::string q = "'" + at + "'";
+  h5::Handle ds(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.ok())
-    fail(f, "cannot open '/graph' (" + hdf5Reason() + ")");
+    fail(f, "cannot open " + q + " (" + hdf5Reason() + ")");
   h5::Handle type(H5Dget_type(ds), H5Tclose);
   h5::Handle space(H5Dget_space(ds), H5Sclose);
   if (!type.ok() || !space.ok() || H5Tget_class(type) != H5T_STRING ||
       H5Tis_variable_str(type) != 0 || H5Sget_simple_extent_npoints(space) != 1)
-    fail(f, "'/graph' is not a string");
+    fail(f, q + " is not a string");
   hsize_t bytes = H5Tget_size(type);
   if (bytes > f.size || H5Dget_storage_size(ds) != bytes)
-    fail(f, "'/graph' claims " + std::to_string(bytes) + " bytes but stores " +
+    fail(f, q + " claims " + std::to_string(bytes) + " bytes but stores " +
                 std::to_string(H5Dget_storage_size(ds)) + " (file of " +
                 std::to_string(f.size) + " bytes; truncated or corrupt?)");
-  checkInsideFile(ds, bytes, f, "'/graph'");
+  checkInsideFile(ds, bytes, f, q);
   std::string text(bytes, '\0');
   h5::Handle memType(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(memType, bytes);
   if (H5Dread(ds, memType, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()) < 0)
-    fail(f, "cannot read '/graph' (" + hdf5Reason() + ")");
+    fail(f, "cannot read " + q + " (" + hdf5Reason() + ")");
   text.resize(std::min(text.size(), text.find('\0')));
   if (!f.v1) {
     uint32_t stored = 0;
@@ -498,11 +505,20 @@ nlohmann::json readGraph(hid_t file, const ModelFile &f) {
     h5::Handle attrSpace(attr.ok() ? H5Aget_space(attr) : -1, H5Sclose);
     if (!attr.ok() || H5Sget_simple_extent_npoints(attrSpace) != 1 ||
         H5Aread(attr, H5T_NATIVE_UINT32, &stored) < 0)
-      fail(f, "'/graph' has no readable 'crc32' checksum attribute");
+      fail(f, q + " has no readable 'crc32' checksum attribute");
     if (stored != crc32(text))
-      fail(f, "checksum mismatch in '/graph' (the graph description is "
-              "corrupt)");
+      fail(f, "checksum mismatch in " + q + " (corrupt)");
   }
+  return text;
+}
+
+namespace {
+
+/// The JSON graph, its size checked before it is read, its CRC after.
+nlohmann::json readGraph(hid_t file, const ModelFile &f) {
+  if (!hasLink(file, "graph"))
+    fail(f, "has no '/graph' dataset");
+  std::string text = readCheckedText(file, "graph", "/graph", f);
   try {
     nlohmann::json graph = nlohmann::json::parse(text);
     (void)graph.at("nodes");
@@ -668,9 +684,11 @@ private:
   std::set<std::string> used_;
 };
 
-Model &loadFile(const std::string &path, const ModelLoadOptions &options) {
+} // namespace
+
+h5::Handle openModelFile(const std::string &path, ModelFile &f) {
   h5::silenceErrors();
-  ModelFile f{path, "'" + path + "'", checkRegularFile(path)};
+  f = ModelFile{path, "'" + path + "'", checkRegularFile(path)};
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw IOError("Cannot load model: '" + path +
                   "' is not an HDF5 file (or it is truncated)");
@@ -681,6 +699,14 @@ Model &loadFile(const std::string &path, const ModelLoadOptions &options) {
     fail(f,
          "cannot be opened (truncated or corrupt HDF5 file?): " + hdf5Reason());
   checkFormat(file, f);
+  return file;
+}
+
+namespace {
+
+Model &loadFile(const std::string &path, const ModelLoadOptions &options) {
+  ModelFile f;
+  h5::Handle file = openModelFile(path, f);
   nlohmann::json graph = readGraph(file, f);
   FileParams params(file, f);
   return instantiate(
@@ -700,8 +726,9 @@ namespace nm {
 using detail::describe;
 using detail::SavedModel;
 
-void Model::save(const std::string &path) const {
+void Model::save(const std::string &path, const SaveOptions &options) const {
   SavedModel saved = describe(*this);
+  saved.attachments = options.attachments;
   h5::silenceErrors();
   try {
     writeFileAtomically(path, detail::hdf5Image(saved));

@@ -26,6 +26,9 @@ public:
   }
   Handle(const Handle &) = delete;
   Handle &operator=(const Handle &) = delete;
+  Handle(Handle &&other) noexcept : id_(other.id_), close_(other.close_) {
+    other.id_ = -1;
+  }
   operator hid_t() const { return id_; }
   hid_t get() const { return id_; }
   bool ok() const { return id_ >= 0; }

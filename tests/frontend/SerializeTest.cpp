@@ -91,6 +91,45 @@ TEST_F(ModelTest, SpecialNamesAndParamsSurvive) {
   EXPECT_EQ(loaded[v.name()].param_count(), 2);
 }
 
+TEST_F(ModelTest, AttachmentsRoundTripAndAreChecked) {
+  examples::cnn3d(1);
+  std::string plain = tempPath("plain.h5"), with = tempPath("attached.h5");
+  model().save(plain);
+  EXPECT_TRUE(model_attachments(plain).empty());
+  std::string state = R"({"iteration": 400, "name": "a/b"})";
+  model().save(with, {.attachments = {{"trainer", state}, {"x/y", ""}}});
+  auto read = model_attachments(with);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read.at("trainer"), state);
+  EXPECT_EQ(read.at("x/y"), "");
+  // The model itself loads as before.
+  EXPECT_EQ(modelload(with).total_params_count(), 307109);
+
+  // A flipped byte inside the attachment's text is a checksum error.
+  std::string bytes;
+  {
+    std::ifstream in(with, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::size_t at = bytes.find("\"iteration\": 400");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 14] = '9';
+  {
+    std::ofstream out(with, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  try {
+    model_attachments(with);
+    FAIL() << "corrupt attachment read";
+  } catch (const IOError &e) {
+    EXPECT_NE(std::string(e.what()).find("checksum mismatch in "
+                                         "'/attachments/trainer'"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(model_attachments(tempPath("missing.h5")), IOError);
+}
+
 TEST_F(ModelTest, LoadMissingFile) {
   try {
     modelload(tempPath("does_not_exist.h5"));

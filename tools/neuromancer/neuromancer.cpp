@@ -21,6 +21,9 @@
 //                                              dense prediction of a volume
 //                                              of any size, resumable
 //                                              (predict/StreamPredict.h)
+//   neuromancer train CONFIG.toml | --resume SAVE_DIR [--set name=value]...
+//                                              ELEKTRONN2's elektronn2-train
+//                                              (train/Trainer.h)
 //
 // The command line is CLI11's: `--help` on the tool and on each command
 // prints the usage and exits 0; a mistake exits 2 with a one-line error and
@@ -35,6 +38,7 @@
 #include "neuromancer/predict/Plan.h"
 #include "neuromancer/predict/StreamPredict.h"
 #include "tools/neuromancer/EmbeddedRuntime.h"
+#include "tools/neuromancer/TrainCommand.h"
 
 #include <CLI/CLI.hpp>
 
@@ -327,6 +331,8 @@ int main(int argc, char **argv) {
   CLI::App *lowerCmd = addLower(app, a);
   CLI::App *compileCmd = addCompile(app, a);
   CLI::App *makeDataCmd = addMakeData(app, a);
+  nm::tool::TrainArguments trainArgs;
+  CLI::App *trainCmd = nm::tool::addTrain(app, trainArgs);
   addPredict(app, a);    // the remaining command
   (void)nm::log_level(); // reports a bad NEUROMANCER_LOG_LEVEL up front
   try {
@@ -337,7 +343,7 @@ int main(int argc, char **argv) {
       std::string what = e.what();
       if (argc > 1 && argv[1][0] != '-' && !app.get_subcommands().size())
         what = "unknown command '" + std::string(argv[1]) +
-               "' (expected info, lower, compile, make-data or predict)";
+               "' (expected info, lower, compile, make-data, predict or train)";
       std::cerr << "neuromancer: error: " << what << "\n";
       std::cerr << app.help(); // the failing command's, when one was given
       return 2;
@@ -353,6 +359,8 @@ int main(int argc, char **argv) {
       return compile(a);
     if (makeDataCmd->parsed())
       return makeData(a);
+    if (trainCmd->parsed())
+      return nm::tool::train(trainArgs);
     return predict(a);
   } catch (const nm::Error &e) {
     std::cerr << "neuromancer: error: " << e.what() << "\n";

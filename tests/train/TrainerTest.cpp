@@ -1,0 +1,278 @@
+//===- TrainerTest.cpp - the training loop, its files and its shell -------===//
+#include "TrainerFixture.h"
+
+#include <atomic>
+#include <csignal>
+#include <regex>
+#include <thread>
+
+#include <unistd.h>
+
+using namespace nm;
+using namespace nm::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> lines(const std::string &text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    out.push_back(l);
+  return out;
+}
+
+/// Sends `sig` to this process once the run's timeline holds `steps` steps.
+std::thread signalAfter(const std::string &timeline, int64_t steps, int sig) {
+  return std::thread([timeline, steps, sig] {
+    for (int k = 0; k < 6000; ++k) {
+      std::error_code ec;
+      if (fs::exists(timeline) &&
+          static_cast<int64_t>(fs::file_size(timeline, ec)) >= steps * 32) {
+        ::kill(::getpid(), sig);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+}
+
+} // namespace
+
+TEST_F(TrainerTest, RunWritesTheSaveDirectory) {
+  Trainer t(config(), {.interactive = false});
+  EXPECT_EQ(t.run(), TrainerExit::Finished);
+  EXPECT_EQ(t.steps_done(), 31) << "ELEKTRONN2's i runs from -1 to n_steps";
+  for (const char *f :
+       {"0-run.toml", "0-run.log", "history.csv", "run-LAST.h5",
+        "run-FINAL.h5", "run-BEST.h5", "Backup/run.timeline",
+        "0-run.timeline.png", "0-run.history.png", "Batch_test_image.png",
+        "1-model-graph.png", "1-model-graph.html"})
+    EXPECT_TRUE(fs::exists(dir() + "/" + f)) << f;
+  // One history row per history_freq steps: i = 0, 10, 20, 30.
+  std::vector<std::string> csv = lines(slurp(dir() + "/history.csv"));
+  ASSERT_EQ(csv.size(), 5u);
+  EXPECT_EQ(csv[0].substr(0, 38), "step,time,train_loss,valid_loss,loss_g");
+  EXPECT_EQ(csv[4].substr(0, 3), "30,");
+  ASSERT_EQ(t.record().history.size(), 4u);
+  const HistoryRow &last = t.record().history.back();
+  EXPECT_LT(last.train_loss, t.record().history.front().train_loss)
+      << "the loss went down";
+  EXPECT_TRUE(last.valid_f1 >= 0 && last.valid_f1 <= 1) << last.valid_f1;
+  EXPECT_EQ(t.record().timeline.size(), 31u);
+  EXPECT_EQ(fs::file_size(dir() + "/Backup/run.timeline"), 31u * 32);
+  // The history log line, ELEKTRONN2's format.
+  std::string log = slurp(dir() + "/0-run.log");
+  std::regex line(R"(\[\d\d:\d\d\] \[INFO\]\t00030 L_m=\d+\.\d{3}, L=\d+\.\d\d, )"
+                  R"(tr=\d\d\.\d\d%, vl=\d\d\.\d\d%, prev=\d\d\.\d, )"
+                  R"(L_diff=[+-]\d\.\de[+-]\d\d, LR=\d\.\d\de[+-]\d\d, )"
+                  R"(\d+\.\d\d it/s, \d+\.\d\d MVx/s, t=\d+s)");
+  EXPECT_TRUE(std::regex_search(log, line)) << log;
+  // The config copy reads back as the same config.
+  ExperimentConfig copy =
+      ExperimentConfig::from_toml_file(config_copy_path(dir()));
+  EXPECT_EQ(copy.to_toml(), slurp(config_copy_path(dir())));
+  EXPECT_EQ(*copy.n_steps, 30);
+}
+
+TEST_F(TrainerTest, RefusesAnExistingDirectoryAndWritesNothing) {
+  fs::create_directories(dir());
+  {
+    std::ofstream keep(dir() + "/mine.txt");
+    keep << "precious";
+  }
+  try {
+    Trainer t(config());
+    FAIL() << "started in an existing directory";
+  } catch (const ValueError &e) {
+    EXPECT_NE(std::string(e.what()).find("already exists; nothing was "
+                                         "changed"),
+              std::string::npos);
+  }
+  std::vector<fs::path> entries(fs::directory_iterator(dir()), {});
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(slurp(dir() + "/mine.txt"), "precious");
+}
+
+TEST_F(TrainerTest, BadConfigsWriteNothing) {
+  ExperimentConfig missing = config();
+  missing.data_init_kwargs.d_files[1].first = "nope.h5";
+  EXPECT_THROW(Trainer(missing, {}), Error);
+  ExperimentConfig badBs = config();
+  badBs.batch_size.reset();
+  EXPECT_THROW(Trainer(badBs, {}), ValueError);
+  ExperimentConfig badSchedule = config();
+  badSchedule.schedules["learning_rate"] = {.kind = "dec", .factor = 0.5};
+  try {
+    Trainer t(badSchedule, {});
+    FAIL();
+  } catch (const ValueError &e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'lr'?"),
+              std::string::npos)
+        << e.what();
+  }
+  ExperimentConfig noModelFile = config();
+  noModelFile.create_model = nullptr;
+  noModelFile.model_load_path = root_ + "/data/raw_0.h5"; // not a model
+  EXPECT_THROW(Trainer(noModelFile, {}), IOError);
+  ExperimentConfig badGeometry = config();
+  badGeometry.create_model = []() -> Model & {
+    Model &m = model_manager.newmodel();
+    Node inp = Input({None, 1, 3, 60, 60}, "b,f,z,x,y", {.name = "raw"});
+    Node pred = Softmax(Conv(inp, 2, {1, 3, 3}, {}, {.activation_func = "lin"}));
+    Node target = Input_like(pred, {.override_f = 1, .dtype = "int16"});
+    Node loss = AggregateLoss(
+        MultinoulliNLL(pred, target, {.target_is_sparse = true}));
+    m.designate_nodes({.input_node = inp, .target_node = target,
+                       .loss_node = loss, .prediction_node = pred});
+    return m;
+  }; // patch (3,60,60) larger than the (12,40,40) cubes
+  EXPECT_THROW(Trainer(badGeometry, {}), Error);
+  EXPECT_FALSE(fs::exists(root_ + "/runs")) << "nothing may be written";
+}
+
+TEST_F(TrainerTest, ResumeWithoutCheckpointIsAnError) {
+  fs::create_directories(dir());
+  try {
+    Trainer t(config(), {.resume = true});
+    FAIL();
+  } catch (const IOError &e) {
+    EXPECT_NE(std::string(e.what()).find("holds no checkpoint"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(TrainerTest, ShellCommandsDrivenThroughItsInput) {
+  std::istringstream in("setlr 0.125\nsethist 7\nsetlr\nsetmom abc\nbogus\n"
+                        "save " +
+                        root_ + "/shell.h5\nparamstats\nq\n");
+  std::ostringstream out;
+  ExperimentConfig c = config();
+  c.n_steps = 12;
+  Trainer t(c, {.interactive = true, .shell_in = &in, .shell_out = &out});
+  std::thread interrupt =
+      signalAfter(dir() + "/Backup/run.timeline", 3, SIGINT);
+  TrainerExit exit = t.run();
+  interrupt.join();
+  EXPECT_EQ(exit, TrainerExit::Finished) << "q resumes training";
+  EXPECT_EQ(t.steps_done(), 13);
+  EXPECT_EQ(t.model().lr(), 0.125);
+  EXPECT_EQ(*t.config().history_freq, 7);
+  std::string text = out.str();
+  EXPECT_NE(text.find("=== NEUROMANCER SHELL ==="), std::string::npos);
+  EXPECT_NE(text.find("IndexError. Probably you forgot to type a value after "
+                      "the shortcut \"setlr\"."),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("ValueError. The \"setmom\" shortcut received an "
+                      "unexpected argument."),
+            std::string::npos);
+  EXPECT_NE(text.find("Unknown command 'bogus'"), std::string::npos);
+  EXPECT_TRUE(fs::exists(root_ + "/shell.h5"));
+  EXPECT_FALSE(model_attachments(root_ + "/shell.h5").at("trainer").empty());
+}
+
+TEST_F(TrainerTest, KillInTheShellSavesAndStops) {
+  std::istringstream in("kill\n");
+  std::ostringstream out;
+  Trainer t(config(), {.interactive = true, .shell_in = &in, .shell_out = &out});
+  std::thread interrupt =
+      signalAfter(dir() + "/Backup/run.timeline", 2, SIGINT);
+  EXPECT_EQ(t.run(), TrainerExit::Stopped);
+  interrupt.join();
+  EXPECT_LT(t.steps_done(), 31);
+  ASSERT_TRUE(fs::exists(dir() + "/run-FINAL.h5"));
+  EXPECT_EQ(latest_checkpoint(dir(), "run"), dir() + "/run-FINAL.h5");
+}
+
+TEST_F(TrainerTest, SigtermWithoutTerminalSavesAndStops) {
+  Trainer t(config(), {.interactive = false});
+  std::thread term = signalAfter(dir() + "/Backup/run.timeline", 4, SIGTERM);
+  EXPECT_EQ(t.run(), TrainerExit::Stopped);
+  term.join();
+  EXPECT_GE(t.steps_done(), 4);
+  EXPECT_LT(t.steps_done(), 31);
+  EXPECT_TRUE(fs::exists(dir() + "/run-FINAL.h5"));
+}
+
+TEST_F(TrainerTest, DivergenceSavesTheLastGoodStateAndExits3) {
+  ExperimentConfig c = config();
+  c.optimiser = "SGD";
+  c.optimiser_params = std::map<std::string, double>{{"lr", 1e30},
+                                                     {"mom", 0.0}};
+  Trainer t(c, {.interactive = false});
+  EXPECT_EQ(t.run(), TrainerExit::Diverged);
+  EXPECT_LT(t.steps_done(), 31);
+  ASSERT_TRUE(fs::exists(dir() + "/run-LAST.h5"));
+  Model &saved = modelload(dir() + "/run-LAST.h5");
+  for (const auto &[node, params] : saved.get_param_values())
+    for (const auto &[name, value] : params)
+      for (int64_t k = 0; k < value.size(); ++k)
+        ASSERT_TRUE(std::isfinite(value.getFlat(k))) << node << "." << name;
+  EXPECT_EQ(saved.iterations(), t.steps_done());
+}
+
+TEST_F(TrainerTest, ResumeContinuesBitForBit) {
+  // Uninterrupted: 30 steps.
+  {
+    Trainer whole(config("whole"), {.interactive = false});
+    ASSERT_EQ(whole.run(), TrainerExit::Finished);
+  }
+  // Interrupted after a checkpoint and some steps beyond it, then resumed.
+  ExperimentConfig c = config("parts");
+  c.n_steps = 30;
+  {
+    Trainer first(c, {.interactive = false});
+    std::thread term =
+        signalAfter(dir("parts") + "/Backup/parts.timeline", 15, SIGTERM);
+    ASSERT_EQ(first.run(), TrainerExit::Stopped);
+    term.join();
+  }
+  // What a kill -9 after the step-10 checkpoint leaves: LAST of step 10,
+  // no FINAL, a timeline longer than the checkpoint's.
+  fs::remove(dir("parts") + "/parts-FINAL.h5");
+  {
+    Trainer second(c, {.resume = true, .interactive = false});
+    EXPECT_EQ(second.steps_done(), 11);
+    ASSERT_EQ(second.run(), TrainerExit::Finished);
+    EXPECT_EQ(second.record().history.size(), 4u) << "no gap, no repeat";
+  }
+  Model &a = modelload(dir("whole") + "/whole-FINAL.h5");
+  ModelParamValues pa = a.get_param_values();
+  Model &b = modelload(dir("parts") + "/parts-FINAL.h5");
+  ModelParamValues pb = b.get_param_values();
+  for (const auto &[node, params] : pa)
+    for (const auto &[name, value] : params)
+      EXPECT_EQ(value, pb.at(node).at(name)) << node << "." << name;
+  EXPECT_EQ(a.iterations(), b.iterations());
+  // The histories agree except for the times.
+  auto csvA = lines(slurp(dir("whole") + "/history.csv"));
+  auto csvB = lines(slurp(dir("parts") + "/history.csv"));
+  ASSERT_EQ(csvA.size(), csvB.size());
+  for (std::size_t r = 1; r < csvA.size(); ++r) {
+    auto cut = [](const std::string &l) {
+      std::size_t a = l.find(','), b = l.find(',', a + 1);
+      return l.substr(0, a) + l.substr(b);
+    };
+    EXPECT_EQ(cut(csvA[r]), cut(csvB[r])) << "row " << r;
+  }
+}
+
+TEST_F(TrainerTest, ResumeAppliesSetOverrides) {
+  ExperimentConfig c = config();
+  c.n_steps = 10;
+  {
+    Trainer t(c, {.interactive = false});
+    ASSERT_EQ(t.run(), TrainerExit::Finished);
+  }
+  Trainer t(c, {.resume = true,
+                .overrides = {"n_steps=20", "lr=0.001"},
+                .interactive = false});
+  EXPECT_EQ(*t.config().n_steps, 20);
+  EXPECT_DOUBLE_EQ(t.model().lr(), 0.001);
+  EXPECT_EQ(t.run(), TrainerExit::Finished);
+  EXPECT_EQ(t.steps_done(), 21);
+  EXPECT_THROW(Trainer(c, {.resume = true, .overrides = {"batch_size=3"}}),
+               ValueError);
+}
