@@ -41,25 +41,53 @@ std::string typeNameOf(hid_t type) {
   return "HDF5 class " + std::to_string(static_cast<int>(cls));
 }
 
-} // namespace
-
-H5Data readH5(const std::string &path, const std::string &key,
-              const std::string &what, bool asDouble, const H5Select &sel) {
+/// `path` opened read-only; IOError naming it (and, for neuro_data_zxy,
+/// how to get a stand-in) when it is missing or not HDF5. Call with
+/// h5Mutex() held.
+h5::Handle openH5(const std::string &path, const std::string &what,
+                  const std::string &caller) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    std::string msg = "BatchCreatorImage: " + what + " file '" + path +
+    std::string msg = caller + ": " + what + " file '" + path +
                       "' cannot be read: " + std::strerror(errno);
     if (path.find("neuro_data_zxy") != std::string::npos)
       msg += " (neuro_data_zxy is not installed there; `neuromancer "
              "make-data DIR` writes a synthetic stand-in)";
     throw IOError(msg);
   }
-  std::lock_guard<std::mutex> lock(h5Mutex());
   h5::silenceErrors();
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.ok())
-    throw IOError("BatchCreatorImage: " + what + " file '" + path +
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    throw IOError(caller + ": " + what + " file '" + path +
                   "' is not a readable HDF5 file");
+  return h5::Handle(file, H5Fclose);
+}
+
+} // namespace
+
+std::vector<std::string> listH5Datasets(const std::string &path,
+                                        const std::string &what,
+                                        const std::string &caller) {
+  std::lock_guard<std::mutex> lock(h5Mutex());
+  h5::Handle file = openH5(path, what, caller);
+  std::vector<std::string> names, datasets;
+  H5Literate(file.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collectName,
+             &names);
+  for (const std::string &name : names) {
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(file.get(), name.c_str(), &info, H5O_INFO_BASIC,
+                             H5P_DEFAULT) >= 0 &&
+        info.type == H5O_TYPE_DATASET)
+      datasets.push_back(name);
+  }
+  std::sort(datasets.begin(), datasets.end());
+  return datasets;
+}
+
+H5Data readH5(const std::string &path, const std::string &key,
+              const std::string &what, bool asDouble, const H5Select &sel) {
+  std::lock_guard<std::mutex> lock(h5Mutex());
+  h5::Handle file = openH5(path, what, sel.caller);
   if (H5Lexists(file.get(), key.c_str(), H5P_DEFAULT) <= 0) {
     if (sel.optional) {
       H5Data absent;
@@ -69,21 +97,21 @@ H5Data readH5(const std::string &path, const std::string &key,
     std::vector<std::string> names;
     H5Literate(file.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collectName,
                &names);
-    throw KeyError("BatchCreatorImage: " + what + " file '" + path +
+    throw KeyError(sel.caller + ": " + what + " file '" + path +
                    "' has no dataset '" + key +
                    "' (it has: " + formatStringList(names) + ")");
   }
   h5::Handle ds(H5Dopen2(file.get(), key.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.ok())
-    throw IOError("BatchCreatorImage: '" + key + "' in " + what + " file '" +
-                  path + "' is not a dataset");
+    throw IOError(sel.caller + ": '" + key + "' in " + what + " file '" + path +
+                  "' is not a dataset");
   h5::Handle type(H5Dget_type(ds.get()), H5Tclose);
   h5::Handle space(H5Dget_space(ds.get()), H5Sclose);
   H5Data out;
   out.typeName = typeNameOf(type.get());
   H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_INTEGER && cls != H5T_FLOAT)
-    throw ValueError("BatchCreatorImage: dataset '" + key + "' in " + what +
+    throw ValueError(sel.caller + ": dataset '" + key + "' in " + what +
                      " file '" + path + "' has element type " + out.typeName +
                      "; images and labels must be integers or floats");
   out.isInteger = cls == H5T_INTEGER;
@@ -104,7 +132,7 @@ H5Data readH5(const std::string &path, const std::string &key,
   std::unique_ptr<h5::Handle> mem;
   if (sel.box) {
     if (rank != 3 && rank != 4)
-      throw ValueError("BatchCreatorImage: dataset '" + key + "' of '" + path +
+      throw ValueError(sel.caller + ": dataset '" + key + "' of '" + path +
                        "' is not (z,x,y) or (ch,z,x,y)");
     std::vector<hsize_t> start(rank, 0), count(dims);
     n = rank == 4 ? dims[0] : 1;
@@ -126,8 +154,8 @@ H5Data readH5(const std::string &path, const std::string &key,
   std::vector<unsigned char> buf(n * H5Tget_size(native.get()));
   if (H5Dread(ds.get(), native.get(), memSpace, fileSpace, H5P_DEFAULT,
               buf.data()) < 0)
-    throw IOError("BatchCreatorImage: reading dataset '" + key + "' of " +
-                  what + " file '" + path + "' failed");
+    throw IOError(sel.caller + ": reading dataset '" + key + "' of " + what +
+                  " file '" + path + "' failed");
   if (asDouble)
     out.d.resize(n);
   else

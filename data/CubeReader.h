@@ -37,7 +37,16 @@ struct H5Select {
   bool optional = false;
   bool box = false;
   Index3 lo{}, n{};
+  /// Who reads, the first word of every message ("load_preview_data").
+  std::string caller = "BatchCreatorImage";
 };
+
+/// The names of the datasets in the root group of `path`, sorted; IOError
+/// (messages begin with `caller`) naming the file when it is missing or not
+/// HDF5. Takes the same lock as readH5.
+std::vector<std::string> listH5Datasets(const std::string &path,
+                                        const std::string &what,
+                                        const std::string &caller);
 
 /// Dataset `key` of `path` (`what` = "data" or "label" in messages), as
 /// double (`asDouble`) or float. IOError / KeyError naming file and dataset.

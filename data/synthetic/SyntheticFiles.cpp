@@ -8,11 +8,10 @@
 //===----------------------------------------------------------------------===//
 #include "neuromancer/data/synthetic/SyntheticEm.h"
 #include "neuromancer/io/Hdf5.h"
+#include "neuromancer/io/Png.h"
 
 #include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/core/Error.h"
-
-#include <png.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -76,36 +75,6 @@ void writeHdf5(const std::string &path,
     if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
       throw IOError("'" + path + "': cannot flush the HDF5 file (disk full?)");
   }
-  out.commit();
-}
-
-/// A greyscale PNG (8 bit), written atomically.
-void writePng(const std::string &path, int64_t width, int64_t height,
-              const std::vector<uint8_t> &pixels) {
-  AtomicFile out(path);
-  FILE *f = std::fopen(out.tempPath().c_str(), "wb");
-  if (!f)
-    throw IOError("cannot open '" + out.tempPath() + "' for '" + path +
-                  "': " + std::strerror(errno));
-  png_structp png =
-      png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  bool ok = info && !setjmp(png_jmpbuf(png));
-  if (ok) {
-    png_init_io(png, f);
-    png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), 8,
-                 PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int64_t r = 0; r < height; ++r)
-      png_write_row(png, const_cast<png_bytep>(pixels.data() + r * width));
-    png_write_end(png, nullptr);
-  }
-  png_destroy_write_struct(&png, info ? &info : nullptr);
-  bool closed = std::fclose(f) == 0;
-  if (!ok || !closed)
-    throw IOError("cannot write PNG '" + path + "'" +
-                  (closed ? "" : std::string(": ") + std::strerror(errno)));
   out.commit();
 }
 
@@ -224,8 +193,9 @@ MakeDataReport makeSyntheticData(const std::string &dir,
     say("make-data: " + lab + " " + shapeText(cube.lab) +
         " int16 written, barrier " + fixed(100 * fraction, 1) + " %");
     if (i == 0 && opt.png) {
-      writePng(path("preview_0.png"), 2 * rawShape[2], rawShape[1],
-               previewImage(cube));
+      PngImage preview(2 * rawShape[2], rawShape[1], 1);
+      preview.pixels = previewImage(cube);
+      writePng(path("preview_0.png"), preview);
       say("make-data: preview_0.png (section " +
           std::to_string(rawShape[0] / 2) + " of raw_0 and its labels)");
     }
