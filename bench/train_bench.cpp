@@ -225,13 +225,15 @@ double fmaPeak(int threads) {
   return *std::max_element(r.begin(), r.end());
 }
 
+/// `rss`: what the peak RSS covers ("" for the peer's own process).
 void printResult(const std::string &who, int threads, const Stats &s,
-                 double flops, double peak, double rssMiB) {
+                 double flops, double peak, double rssMiB,
+                 const char *rss = "") {
   double g = flops / s.median / 1e9;
   std::printf("%s threads=%d: median %.3f s (min %.3f, max %.3f), %.1f "
-              "GFLOP/s, %.0f%% of FMA peak, peak RSS %.0f MiB\n",
+              "GFLOP/s, %.0f%% of FMA peak, peak RSS %.0f MiB%s\n",
               who.c_str(), threads, s.median, s.min, s.max, g, 100 * g / peak,
-              rssMiB);
+              rssMiB, rss);
 }
 
 /// max |a - ref| / max |ref|: the error relative to the reference's scale.
@@ -306,11 +308,11 @@ Stats runOnednn(const std::vector<nm::bench::ConvLayer> &L, const nm::Array &x,
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const nm::bench::OnednnPhaseTime &r = rows[i];
     std::string shape = i < L.size() ? L[i].shapeText() : "";
+    char ratio[32] = "-";
+    if (r.fwdMs > 0 && r.bwdMs > 0)
+      std::snprintf(ratio, sizeof(ratio), "%.2f", r.bwdMs / r.fwdMs);
     std::printf("%-12s %-30s %-26s %8.1f %8.1f %8s\n", r.name.c_str(),
-                shape.c_str(), r.impl.c_str(), r.fwdMs, r.bwdMs,
-                r.fwdMs > 0 && r.bwdMs > 0
-                    ? std::to_string(r.bwdMs / r.fwdMs).substr(0, 4).c_str()
-                    : "-");
+                shape.c_str(), r.impl.c_str(), r.fwdMs, r.bwdMs, ratio);
   }
   return stats(times);
 }
@@ -415,7 +417,7 @@ int main(int argc, char **argv) {
       resetPeakRss();
       d = runOnednn(layers, x, t, o.reps, false);
       printResult(nm::bench::onednnVersion() + " direct", n, d, flops, peak,
-                  peakRssMiB());
+                  peakRssMiB(), " (this process, neuromancer's model in it)");
     }
     if (torch > 0)
       std::printf("RATIO train threads=%d neuromancer/torch=%.2f\n", n,
