@@ -27,13 +27,13 @@
 //                  [--no-torch] [--torch-script PATH] [--keep-cache]
 //
 //===----------------------------------------------------------------------===//
+#include "bench/ConvLayers.h"
 #include "bench/FmaPeak.h"
+#include "bench/OnednnUtil.h"
 #include "examples/Models.h"
 #include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/neuromancer.h"
 #include "neuromancer/runtime/ThreadPool.h"
-
-#include "oneapi/dnnl/dnnl.hpp"
 
 #include <immintrin.h>
 #include <sys/utsname.h>
@@ -61,15 +61,14 @@
 #include <unordered_map>
 #include <vector>
 
-// Debian's oneDNN uses the OpenMP runtime (libgomp): its thread count is the
-// OpenMP one.
-extern "C" void omp_set_num_threads(int);
-extern "C" int omp_get_max_threads(void);
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Sizes3 = std::array<int64_t, 3>;
+using nm::bench::ConvLayer;
+using nm::bench::dims5;
+using nm::bench::implOf;
+using nm::bench::onednnVersion;
+using nm::bench::Sizes3;
 
 double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -194,26 +193,6 @@ Stats fmaPeak(int threads) {
 //===-- the workloads
 //-------------------------------------------------------===//
 
-struct ConvLayer {
-  std::string name;
-  int64_t n = 0, c = 0, f = 0; // batch, input and output channels
-  Sizes3 in{}, k{}, conv{}, pool{}, out{};
-  bool relu = true;
-  nm::Array w, b; // w: [f, c, kz, kx, ky] (OIDHW), b: [f]
-  double gflop() const {
-    double macs = static_cast<double>(n * f * c);
-    for (int i = 0; i < 3; ++i)
-      macs *= static_cast<double>(conv[i] * k[i]);
-    return 2.0 * macs / 1e9;
-  }
-  bool pooled() const { return pool[0] * pool[1] * pool[2] > 1; }
-  std::string shapeText() const {
-    return fmt("%ldx%ldx%ldx%ldx%ld -> %ldx%ldx%ldx%ld", (long)n, (long)c,
-               (long)in[0], (long)in[1], (long)in[2], (long)f, (long)out[0],
-               (long)out[1], (long)out[2]);
-  }
-};
-
 struct Workload {
   std::string name, title;
   nm::Node input, prediction;
@@ -252,46 +231,9 @@ Workload makeWorkload(const std::string &name) {
   wl.prediction = model->prediction_node();
   wl.inShape = wl.input.shape().shape();
   wl.outShape = wl.prediction.shape().shape();
-  for (const nm::Node &node : model->nodes()) {
-    if (node.cls() != "Conv")
-      continue;
-    const nm::TaggedShape &in = node.parents().at(0).shape();
-    const nm::TaggedShape &out = node.shape();
-    if (in.tags() != "bfzxy" || out.tags() != "bfzxy")
-      throw nm::ValueError("bench: conv '" + node.name() +
-                           "' is not b,f,z,x,y");
-    const nm::NodeImpl &impl = node.impl();
-    std::string act = impl.attr<std::string>("activation_func", "relu");
-    if ((act != "relu" && act != "lin" && act != "linear") ||
-        impl.attr<std::string>("conv_mode", "valid") != "valid" ||
-        impl.attr<bool>("mfp", false) ||
-        !impl.attr<std::string>("batch_normalisation", "").empty())
-      throw nm::ValueError("bench: conv '" + node.name() +
-                           "' is not a valid-mode relu/lin conv");
-    ConvLayer L;
-    L.name = node.name();
-    L.relu = act == "relu";
-    nm::ParamValues p = node.get_param_values();
-    L.w = p["w"];
-    L.b = p["b"];
-    L.n = in['b'];
-    L.c = in['f'];
-    L.f = out['f'];
-    if (L.w.shape() != std::vector<int64_t>{L.f, L.c, L.w.shape()[2],
-                                            L.w.shape()[3], L.w.shape()[4]})
-      throw nm::ValueError("bench: unexpected weight shape of " + L.name);
-    for (int i = 0; i < 3; ++i) {
-      L.in[i] = in.shape()[i + 2];
-      L.out[i] = out.shape()[i + 2];
-      L.k[i] = L.w.shape()[i + 2];
-      L.conv[i] = L.in[i] - L.k[i] + 1;
-      L.pool[i] = L.conv[i] / L.out[i];
-      if (L.pool[i] * L.out[i] != L.conv[i])
-        throw nm::ValueError("bench: cannot infer the pooling of " + L.name);
-    }
+  wl.layers = nm::bench::readConvLayers(*model);
+  for (const ConvLayer &L : wl.layers)
     wl.gflop += L.gflop();
-    wl.layers.push_back(std::move(L));
-  }
   const char *titles[][2] = {{"seed", "seed 3-D CNN forward"},
                              {"neuro3d", "neuro3d forward"},
                              {"neuro3d_pred", "neuro3d at prediction size"}};
@@ -377,15 +319,6 @@ using dnnl::memory;
 using Dt = memory::data_type;
 using Tag = memory::format_tag;
 
-std::string onednnVersion() {
-  const dnnl_version_t *v = dnnl_version();
-  return fmt("oneDNN %d.%d.%d", v->major, v->minor, v->patch);
-}
-
-memory::dims dims5(int64_t n, int64_t c, const Sizes3 &s) {
-  return {n, c, s[0], s[1], s[2]};
-}
-
 /// One primitive of the network with its arguments.
 struct Step {
   int layer = -1; // index into Workload::layers, -1 for net-level steps
@@ -429,11 +362,6 @@ struct OnednnNet {
     return a;
   }
 };
-
-std::string implOf(const dnnl::primitive_desc_base &pd) {
-  const char *s = pd.impl_info_str();
-  return s ? s : "?";
-}
 
 OnednnNet buildOnednn(const Workload &wl, const nm::Array &input) {
   OnednnNet net;

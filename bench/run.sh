@@ -15,13 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if ! dpkg-query -W -f='${Status}' libdnnl-dev 2>/dev/null | grep -q "install ok installed"; then
-  echo "bench: installing libdnnl-dev (oneDNN)"
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends libdnnl-dev ||
-    { $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends libdnnl-dev; }
-fi
+bash bench/install_dnnl.sh
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "bench: python3-torch is not installed; PyTorch is skipped (apt-get install python3-torch to include it)"
 fi
