@@ -85,7 +85,9 @@ void Trainer::State::batchTestImage() {
   std::vector<Array> b = data->getbatch(kw);
   data->set_batch_index("train", next);
   try {
-    write_batch_test_image(b, path("Batch_test_image.png"));
+    // force_dense: the target is not strided.
+    write_batch_test_image(b, path("Batch_test_image.png"), {},
+                           data->offsets());
   } catch (const Error &e) {
     log_warning(std::string("Batch_test_image.png failed: ") + e.what());
   }
