@@ -1,6 +1,13 @@
 //===- neuromancer.cpp - the neuromancer command-line tool ----------------===//
 //
-//   neuromancer info    MODEL.h5               node reprs and model totals
+//   neuromancer info    MODEL.h5 [--graph PREFIX]
+//                                              node reprs and model totals;
+//                                              the graph drawn to
+//                                              PREFIX.{dot,svg,png,html}
+//   neuromancer model   NAME [--save FILE] [--patch z,x,y] [--batch N]
+//                       [--graph PREFIX] [--overwrite]
+//                                              one of ELEKTRONN2's example
+//                                              networks (ModelCommand.h)
 //   neuromancer lower   MODEL.h5 [--node NAME]... [-o FILE]
 //                                              the model (or the sub-graphs
 //                                              behind the named nodes) as
@@ -35,6 +42,7 @@
 #include "neuromancer/predict/Plan.h"
 #include "neuromancer/predict/StreamPredict.h"
 #include "tools/neuromancer/EmbeddedRuntime.h"
+#include "tools/neuromancer/ModelCommand.h"
 
 #include <CLI/CLI.hpp>
 
@@ -55,7 +63,7 @@
 namespace {
 
 struct Arguments {
-  std::string model, output;
+  std::string model, output, graph;
   std::vector<std::string> nodes;
   // compile
   std::vector<std::string> functions;
@@ -76,6 +84,8 @@ CLI::App *addInfo(CLI::App &app, Arguments &a) {
   CLI::App *cmd = app.add_subcommand("info", "print node reprs and totals");
   cmd->add_option("model", a.model, "model file (HDF5, model.save)")
       ->required();
+  cmd->add_option("--graph", a.graph,
+                  "draw the graph to PREFIX.dot, .svg, .png and .html");
   return cmd;
 }
 
@@ -226,6 +236,8 @@ int lower(const Arguments &a) {
 int info(const Arguments &a) {
   nm::Model &model = nm::modelload(a.model);
   std::cout << "model '" << model.name() << "': " << model.repr() << "\n";
+  if (!a.graph.empty())
+    nm::tools::drawModel(model, a.graph);
   return 0;
 }
 
@@ -327,6 +339,8 @@ int main(int argc, char **argv) {
   CLI::App *lowerCmd = addLower(app, a);
   CLI::App *compileCmd = addCompile(app, a);
   CLI::App *makeDataCmd = addMakeData(app, a);
+  nm::tools::ModelArguments modelArgs;
+  CLI::App *modelCmd = nm::tools::addModelCommand(app, modelArgs);
   addPredict(app, a);    // the remaining command
   (void)nm::log_level(); // reports a bad NEUROMANCER_LOG_LEVEL up front
   try {
@@ -337,7 +351,7 @@ int main(int argc, char **argv) {
       std::string what = e.what();
       if (argc > 1 && argv[1][0] != '-' && !app.get_subcommands().size())
         what = "unknown command '" + std::string(argv[1]) +
-               "' (expected info, lower, compile, make-data or predict)";
+               "' (expected info, model, lower, compile, make-data or predict)";
       std::cerr << "neuromancer: error: " << what << "\n";
       std::cerr << app.help(); // the failing command's, when one was given
       return 2;
@@ -353,6 +367,8 @@ int main(int argc, char **argv) {
       return compile(a);
     if (makeDataCmd->parsed())
       return makeData(a);
+    if (modelCmd->parsed())
+      return nm::tools::runModelCommand(modelArgs);
     return predict(a);
   } catch (const nm::Error &e) {
     std::cerr << "neuromancer: error: " << e.what() << "\n";
