@@ -106,15 +106,19 @@ CLI::App *addModelCommand(CLI::App &app, ModelArguments &a) {
   cmd->add_option("name", a.name, "the example network")
       ->required()
       ->check(exampleName());
-  cmd->add_option("--save", a.save, "model file to write (HDF5, model.save)");
+  cmd->add_option("--save", a.save, "model file to write (HDF5, model.save)")
+      ->type_name("FILE");
   cmd->add_option("--patch", a.patch,
                   "spatial input size z,x,y (default: the example's)")
+      ->type_name("Z,X,Y")
       ->check(patchSyntax());
   cmd->add_option("--batch", a.batch,
                   "batch size, a number or None (default: the example's)")
+      ->type_name("N|None")
       ->check(batchSyntax());
   cmd->add_option("--graph", a.graph,
-                  "draw the graph to PREFIX.dot, .svg, .png and .html");
+                  "draw the graph to PREFIX.dot, .svg, .png and .html")
+      ->type_name("PREFIX");
   cmd->add_flag("--overwrite", a.overwrite,
                 "replace existing files (default: refuse)");
   return cmd;

@@ -85,7 +85,9 @@ CLI::App *addInfo(CLI::App &app, Arguments &a) {
   cmd->add_option("model", a.model, "model file (HDF5, model.save)")
       ->required();
   cmd->add_option("--graph", a.graph,
-                  "draw the graph to PREFIX.dot, .svg, .png and .html");
+                  "draw the graph to PREFIX.dot, .svg, .png and .html "
+                  "(replaced if present)")
+      ->type_name("PREFIX");
   return cmd;
 }
 
@@ -336,11 +338,11 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
   Arguments a;
   CLI::App *infoCmd = addInfo(app, a);
+  nm::tools::ModelArguments modelArgs;
+  CLI::App *modelCmd = nm::tools::addModelCommand(app, modelArgs);
   CLI::App *lowerCmd = addLower(app, a);
   CLI::App *compileCmd = addCompile(app, a);
   CLI::App *makeDataCmd = addMakeData(app, a);
-  nm::tools::ModelArguments modelArgs;
-  CLI::App *modelCmd = nm::tools::addModelCommand(app, modelArgs);
   addPredict(app, a);    // the remaining command
   (void)nm::log_level(); // reports a bad NEUROMANCER_LOG_LEVEL up front
   try {
