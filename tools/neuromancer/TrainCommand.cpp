@@ -14,7 +14,7 @@
 
 namespace fs = std::filesystem;
 
-namespace nm::tool {
+namespace nm::tools {
 
 CLI::App *addTrain(CLI::App &app, TrainArguments &a) {
   CLI::App *cmd = app.add_subcommand(
@@ -67,4 +67,4 @@ int train(const TrainArguments &a) {
   return static_cast<int>(trainer.run());
 }
 
-} // namespace nm::tool
+} // namespace nm::tools

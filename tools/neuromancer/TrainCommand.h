@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace nm::tool {
+namespace nm::tools {
 
 struct TrainArguments {
   std::string config, resume;
@@ -20,6 +20,6 @@ CLI::App *addTrain(CLI::App &app, TrainArguments &a);
 /// Runs the trainer; the exit status is nm::TrainerExit's value.
 int train(const TrainArguments &a);
 
-} // namespace nm::tool
+} // namespace nm::tools
 
 #endif // NEUROMANCER_TOOLS_NEUROMANCER_TRAINCOMMAND_H

@@ -1,6 +1,13 @@
 //===- neuromancer.cpp - the neuromancer command-line tool ----------------===//
 //
-//   neuromancer info    MODEL.h5               node reprs and model totals
+//   neuromancer info    MODEL.h5 [--graph PREFIX]
+//                                              node reprs and model totals;
+//                                              the graph drawn to
+//                                              PREFIX.{dot,svg,png,html}
+//   neuromancer model   NAME [--save FILE] [--patch z,x,y] [--batch N]
+//                       [--graph PREFIX] [--overwrite]
+//                                              one of ELEKTRONN2's example
+//                                              networks (ModelCommand.h)
 //   neuromancer lower   MODEL.h5 [--node NAME]... [-o FILE]
 //                                              the model (or the sub-graphs
 //                                              behind the named nodes) as
@@ -38,6 +45,7 @@
 #include "neuromancer/predict/Plan.h"
 #include "neuromancer/predict/StreamPredict.h"
 #include "tools/neuromancer/EmbeddedRuntime.h"
+#include "tools/neuromancer/ModelCommand.h"
 #include "tools/neuromancer/TrainCommand.h"
 
 #include <CLI/CLI.hpp>
@@ -59,7 +67,7 @@
 namespace {
 
 struct Arguments {
-  std::string model, output;
+  std::string model, output, graph;
   std::vector<std::string> nodes;
   // compile
   std::vector<std::string> functions;
@@ -80,6 +88,10 @@ CLI::App *addInfo(CLI::App &app, Arguments &a) {
   CLI::App *cmd = app.add_subcommand("info", "print node reprs and totals");
   cmd->add_option("model", a.model, "model file (HDF5, model.save)")
       ->required();
+  cmd->add_option("--graph", a.graph,
+                  "draw the graph to PREFIX.dot, .svg, .png and .html "
+                  "(replaced if present)")
+      ->type_name("PREFIX");
   return cmd;
 }
 
@@ -230,6 +242,8 @@ int lower(const Arguments &a) {
 int info(const Arguments &a) {
   nm::Model &model = nm::modelload(a.model);
   std::cout << "model '" << model.name() << "': " << model.repr() << "\n";
+  if (!a.graph.empty())
+    nm::tools::drawModel(model, a.graph);
   return 0;
 }
 
@@ -328,11 +342,13 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
   Arguments a;
   CLI::App *infoCmd = addInfo(app, a);
+  nm::tools::ModelArguments modelArgs;
+  CLI::App *modelCmd = nm::tools::addModelCommand(app, modelArgs);
   CLI::App *lowerCmd = addLower(app, a);
   CLI::App *compileCmd = addCompile(app, a);
   CLI::App *makeDataCmd = addMakeData(app, a);
-  nm::tool::TrainArguments trainArgs;
-  CLI::App *trainCmd = nm::tool::addTrain(app, trainArgs);
+  nm::tools::TrainArguments trainArgs;
+  CLI::App *trainCmd = nm::tools::addTrain(app, trainArgs);
   addPredict(app, a);    // the remaining command
   (void)nm::log_level(); // reports a bad NEUROMANCER_LOG_LEVEL up front
   try {
@@ -343,7 +359,8 @@ int main(int argc, char **argv) {
       std::string what = e.what();
       if (argc > 1 && argv[1][0] != '-' && !app.get_subcommands().size())
         what = "unknown command '" + std::string(argv[1]) +
-               "' (expected info, lower, compile, make-data, predict or train)";
+               "' (expected info, model, lower, compile, make-data, predict "
+               "or train)";
       std::cerr << "neuromancer: error: " << what << "\n";
       std::cerr << app.help(); // the failing command's, when one was given
       return 2;
@@ -359,8 +376,10 @@ int main(int argc, char **argv) {
       return compile(a);
     if (makeDataCmd->parsed())
       return makeData(a);
+    if (modelCmd->parsed())
+      return nm::tools::runModelCommand(modelArgs);
     if (trainCmd->parsed())
-      return nm::tool::train(trainArgs);
+      return nm::tools::train(trainArgs);
     return predict(a);
   } catch (const nm::Error &e) {
     std::cerr << "neuromancer: error: " << e.what() << "\n";
