@@ -105,7 +105,8 @@ private:
 };
 
 /// The checkpoint a resumed run in `save_dir` starts from: of
-/// <name>-LAST.h5 and <name>-FINAL.h5 the one with more steps; IOError if
+/// <name>-LAST.h5 and <name>-FINAL.h5 the one with more steps (FINAL on a
+/// tie); IOError if
 /// the directory holds none.
 std::string latest_checkpoint(const std::string &save_dir,
                               const std::string &save_name);

@@ -197,7 +197,10 @@ void Trainer::State::appendTimeline(const TimelinePoint &p) {
   record.timeline.push_back(p);
   double rec[kTimelineFields] = {static_cast<double>(p.step), p.time, p.loss,
                                  p.batch_char};
-  if (std::fwrite(rec, sizeof rec, 1, timelineFile) != 1)
+  // Flushed (not synced) per step: a killed run loses at most the steps
+  // after its checkpoint, which the resumed run records again.
+  if (std::fwrite(rec, sizeof rec, 1, timelineFile) != 1 ||
+      std::fflush(timelineFile) != 0)
     throw IOError("cannot append to '" + timelinePath(*this) +
                   "': " + std::strerror(errno));
 }
@@ -240,7 +243,7 @@ std::string latest_checkpoint(const std::string &save_dir,
     if (!fs::exists(file))
       continue;
     int64_t steps = checkpointSteps(file);
-    if (steps > bestSteps) {
+    if (steps >= bestSteps) { // FINAL wins a tie
       bestSteps = steps;
       best = file;
     }

@@ -107,9 +107,9 @@ Trainer::State::testModel(const std::string &source,
   if (prf && classifier) {
     double precision = tp + fp > 0 ? tp / (tp + fp) : nan;
     double recall = tp + fn > 0 ? tp / (tp + fn) : nan;
-    double f1 = precision + recall > 0
-                    ? 2 * precision * recall / (precision + recall)
-                    : nan;
+    // 2tp / (2tp + fp + fn): 0, not undefined, when nothing is predicted
+    // as class 1 although some voxels are.
+    double f1 = tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : nan;
     *prf = {precision, recall, f1};
   }
   return {loss, error};
