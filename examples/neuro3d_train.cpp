@@ -167,6 +167,15 @@ int main(int argc, char **argv) {
   try {
     nm::Trainer trainer(neuro3dConfig(o));
     nm::TrainerExit exit = trainer.run();
+    const nm::TrainerTimings &t = trainer.timings();
+    double loop = t.batches + t.bookkeeping + t.checkpoints;
+    std::printf("Loop timings over %lld steps: steps %.2f s; waiting for "
+                "batches %.3f s, bookkeeping %.3f s, checkpoints %.3f s "
+                "(overhead %.2f %% of the step time); monitor %.2f s, "
+                "pictures %.2f s\n",
+                static_cast<long long>(trainer.steps_done()), t.steps,
+                t.batches, t.bookkeeping, t.checkpoints,
+                100 * loop / t.steps, t.monitor, t.pictures);
     if (exit != nm::TrainerExit::Finished)
       return static_cast<int>(exit);
     trainer.preview();

@@ -1,6 +1,9 @@
 //===- TrainerTest.cpp - the training loop, its files and its shell -------===//
 #include "TrainerFixture.h"
 
+#include "neuromancer/data/CubeReader.h"
+#include "neuromancer/data/synthetic/SyntheticEm.h"
+
 #include <atomic>
 #include <csignal>
 #include <regex>
@@ -280,4 +283,65 @@ TEST_F(TrainerTest, ResumeAppliesSetOverrides) {
   EXPECT_EQ(t.steps_done(), 21);
   EXPECT_THROW(Trainer(c, {.resume = true, .overrides = {"batch_size=3"}}),
                ValueError);
+}
+
+// The main example's promise in small: on the synthetic EM set, a small
+// network trained by the trainer reaches at most half the error of always
+// answering the majority class on the validation cube.
+TEST_F(TrainerTest, LearnsSyntheticEmToHalfTheBaselineError) {
+  std::string data = root_ + "/em";
+  data::makeSyntheticData(data, {.seed = 0,
+                                 .size = data::SyntheticSize::Small,
+                                 .png = false});
+  ExperimentConfig c = config("em");
+  c.create_model = []() -> Model & {
+    Model &m = model_manager.newmodel();
+    Node inp = Input({None, 1, 5, 45, 45}, "b,f,z,x,y", {.name = "raw"});
+    Node out = Conv(inp, 12, {1, 4, 4}, {1, 2, 2});
+    out = Conv(out, 24, {3, 3, 3});
+    out = Conv(out, 24, {1, 3, 3});
+    out = Conv(out, 2, {1, 1, 1}, {}, {.activation_func = "lin"});
+    Node pred = Softmax(out);
+    Node target = Input_like(pred, {.override_f = 1, .name = "target",
+                                    .dtype = "int16"});
+    Node loss = AggregateLoss(
+        MultinoulliNLL(pred, target, {.target_is_sparse = true}),
+        {.name = "loss"});
+    Node errors = Errors(pred, target, {.target_is_sparse = true});
+    m.designate_nodes({.input_node = inp,
+                       .target_node = target,
+                       .loss_node = loss,
+                       .prediction_node = pred,
+                       .prediction_ext = {loss, errors, pred}});
+    return m;
+  };
+  c.data_init_kwargs.d_path = data;
+  c.data_init_kwargs.l_path = data;
+  for (int k = 0; k < 3; ++k) {
+    c.data_init_kwargs.d_files[k] = {"raw_" + std::to_string(k) + ".h5", "raw"};
+    c.data_init_kwargs.l_files[k] = {"barrier_int16_" + std::to_string(k) +
+                                         ".h5",
+                                     "lab"};
+  }
+  c.batch_size = 4;
+  c.n_steps = 2000;
+  c.history_freq = 500;
+  c.monitor_batch_size = 200;
+  c.optimiser_params = std::map<std::string, double>{{"lr", 0.003}};
+  c.plot_on = false;
+  Trainer t(c, {.interactive = false});
+  ASSERT_EQ(t.run(), TrainerExit::Finished);
+  // The baseline: the barrier fraction of the validation labels.
+  data::H5Data lab =
+      data::readH5(data + "/barrier_int16_2.h5", "lab", "label", true);
+  double barrier = 0;
+  for (double v : lab.d)
+    barrier += v == 1;
+  double baseline = 100 * std::min(barrier, lab.d.size() - barrier) /
+                    static_cast<double>(lab.d.size());
+  auto [loss, error] = t.test_model("valid");
+  std::printf("valid error %.2f %% vs majority baseline %.2f %%\n", error,
+              baseline);
+  EXPECT_GT(baseline, 20.0);
+  EXPECT_LE(error, 0.5 * baseline);
 }
