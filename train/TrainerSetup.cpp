@@ -101,6 +101,9 @@ void Trainer::State::startLog(bool append) {
     *file << "[" << now("%H:%M") << "] [" << levelName(level) << "]\t" << m
           << "\n";
     file->flush();
+    // Debug lines go to the file only, as in ELEKTRONN2.
+    if (level < LogLevel::Info)
+      return;
     std::FILE *console = level >= LogLevel::Warning ? stderr : stdout;
     std::fprintf(console, "%s\n", m.c_str());
     std::fflush(console);
