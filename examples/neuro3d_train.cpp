@@ -174,8 +174,8 @@ int main(int argc, char **argv) {
                 "(overhead %.2f %% of the step time); monitor %.2f s, "
                 "pictures %.2f s\n",
                 static_cast<long long>(trainer.steps_done()), t.steps,
-                t.batches, t.bookkeeping, t.checkpoints,
-                100 * loop / t.steps, t.monitor, t.pictures);
+                t.batches, t.bookkeeping, t.checkpoints, 100 * loop / t.steps,
+                t.monitor, t.pictures);
     if (exit != nm::TrainerExit::Finished)
       return static_cast<int>(exit);
     trainer.preview();

@@ -18,8 +18,8 @@ std::size_t levenshtein(const std::string &a, const std::string &b) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     std::vector<std::size_t> current{i + 1};
     for (std::size_t j = 0; j < b.size(); ++j)
-      current.push_back(std::min({previous[j + 1] + 1, current[j] + 1,
-                                  previous[j] + (a[i] != b[j])}));
+      current.push_back(std::min(
+          {previous[j + 1] + 1, current[j] + 1, previous[j] + (a[i] != b[j])}));
     previous = std::move(current);
   }
   return previous.back();

@@ -207,12 +207,13 @@ template <class S> struct Fields {
 
   template <class T> Fields &add(const char *name, T S::*member) {
     std::string key = name;
-    list.push_back(
-        {key,
-         [member](S &s, const toml::node &n, const Where &w) {
-           read(n, w, s.*member);
-         },
-         [member, key](const S &s, toml::table &t) { put(t, key, s.*member); }});
+    list.push_back({key,
+                    [member](S &s, const toml::node &n, const Where &w) {
+                      read(n, w, s.*member);
+                    },
+                    [member, key](const S &s, toml::table &t) {
+                      put(t, key, s.*member);
+                    }});
     return *this;
   }
   std::vector<std::string> names() const {
@@ -226,14 +227,13 @@ template <class S> struct Fields {
 template <class S> const Fields<S> &fields();
 
 template <> const Fields<ModelLoadOptions> &fields() {
-  static const auto f = Fields<ModelLoadOptions>()
-                            .add("override_mfp_to_active",
-                                 &ModelLoadOptions::override_mfp_to_active)
-                            .add("imposed_patch_size",
-                                 &ModelLoadOptions::imposed_patch_size)
-                            .add("imposed_batch_size",
-                                 &ModelLoadOptions::imposed_batch_size)
-                            .add("name", &ModelLoadOptions::name);
+  static const auto f =
+      Fields<ModelLoadOptions>()
+          .add("override_mfp_to_active",
+               &ModelLoadOptions::override_mfp_to_active)
+          .add("imposed_patch_size", &ModelLoadOptions::imposed_patch_size)
+          .add("imposed_batch_size", &ModelLoadOptions::imposed_batch_size)
+          .add("name", &ModelLoadOptions::name);
   return f;
 }
 template <> const Fields<data::WarpArgs> &fields() {
@@ -258,9 +258,8 @@ template <> const Fields<data::BlobArgs> &fields() {
 }
 template <> const Fields<data::ElasticArgs> &fields() {
   using E = data::ElasticArgs;
-  static const auto f = Fields<E>()
-                            .add("spacing", &E::spacing)
-                            .add("magnitude", &E::magnitude);
+  static const auto f =
+      Fields<E>().add("spacing", &E::spacing).add("magnitude", &E::magnitude);
   return f;
 }
 template <> const Fields<data::MisalignArgs> &fields() {
@@ -272,9 +271,8 @@ template <> const Fields<data::MisalignArgs> &fields() {
 }
 template <> const Fields<data::MissingSectionArgs> &fields() {
   using M = data::MissingSectionArgs;
-  static const auto f = Fields<M>()
-                            .add("max_sections", &M::max_sections)
-                            .add("value", &M::value);
+  static const auto f =
+      Fields<M>().add("max_sections", &M::max_sections).add("value", &M::value);
   return f;
 }
 template <> const Fields<data::MotionBlurArgs> &fields() {
@@ -339,14 +337,15 @@ template <> const Fields<GetBatchOptions> &fields() {
     Fields<G> f;
     f.add("grey_augment_channels", &G::grey_augment_channels);
     // ELEKTRONN2's `warp = True` means always.
-    f.list.push_back({"warp",
-                      [](G &g, const toml::node &n, const Where &w) {
-                        if (n.is_boolean())
-                          g.warp = n.as_boolean()->get() ? 1.0 : 0.0;
-                        else
-                          read(n, w, g.warp);
-                      },
-                      [](const G &g, toml::table &t) { put(t, "warp", g.warp); }});
+    f.list.push_back(
+        {"warp",
+         [](G &g, const toml::node &n, const Where &w) {
+           if (n.is_boolean())
+             g.warp = n.as_boolean()->get() ? 1.0 : 0.0;
+           else
+             read(n, w, g.warp);
+         },
+         [](const G &g, toml::table &t) { put(t, "warp", g.warp); }});
     f.add("warp_args", &G::warp_args)
         .add("ignore_thresh", &G::ignore_thresh)
         .add("force_dense", &G::force_dense)
@@ -386,8 +385,9 @@ void readStruct(const toml::node &n, const Where &w, S &s,
   const Fields<S> &f = fields<S>();
   for (auto &&[k, v] : *t) {
     std::string key(k.str());
-    auto it = std::find_if(f.list.begin(), f.list.end(),
-                           [&](const auto &field) { return field.name == key; });
+    auto it =
+        std::find_if(f.list.begin(), f.list.end(),
+                     [&](const auto &field) { return field.name == key; });
     if (it == f.list.end()) {
       std::string at = w.source;
       if (v.source().begin.line)
@@ -514,29 +514,28 @@ template <> const Fields<ExperimentConfig> &fields() {
         .add("model_load_args", &C::model_load_args)
         .add("batch_size", &C::batch_size);
     // A path, or [path, key] (ELEKTRONN2's tuple).
-    f.list.push_back(
-        {"preview_data_path",
-         [](C &c, const toml::node &n, const Where &w) {
-           if (n.is_array()) {
-             H5File pk;
-             read(n, w, pk);
-             c.preview_data_path = pk.first;
-             c.preview_data_key = pk.second;
-           } else {
-             read(n, w, c.preview_data_path);
-             c.preview_data_key.clear();
-           }
-         },
-         [](const C &c, toml::table &t) {
-           if (c.preview_data_path.empty())
-             return;
-           if (c.preview_data_key.empty())
-             put(t, "preview_data_path", c.preview_data_path);
-           else
-             t.insert_or_assign("preview_data_path",
-                                toml::array{c.preview_data_path,
-                                            c.preview_data_key});
-         }});
+    f.list.push_back({"preview_data_path",
+                      [](C &c, const toml::node &n, const Where &w) {
+                        if (n.is_array()) {
+                          H5File pk;
+                          read(n, w, pk);
+                          c.preview_data_path = pk.first;
+                          c.preview_data_key = pk.second;
+                        } else {
+                          read(n, w, c.preview_data_path);
+                          c.preview_data_key.clear();
+                        }
+                      },
+                      [](const C &c, toml::table &t) {
+                        if (c.preview_data_path.empty())
+                          return;
+                        if (c.preview_data_key.empty())
+                          put(t, "preview_data_path", c.preview_data_path);
+                        else
+                          t.insert_or_assign("preview_data_path",
+                                             toml::array{c.preview_data_path,
+                                                         c.preview_data_key});
+                      }});
     f.add("preview_kwargs", &C::preview_kwargs)
         .add("data_class", &C::data_class)
         .add("data_init_kwargs", &C::data_init_kwargs)
@@ -612,8 +611,9 @@ void readConfig(const toml::table &doc, const std::string &source,
   std::vector<std::pair<std::string, std::string>> unknown;
   for (auto &&[k, v] : doc) {
     std::string key(k.str());
-    auto it = std::find_if(f.list.begin(), f.list.end(),
-                           [&](const auto &field) { return field.name == key; });
+    auto it =
+        std::find_if(f.list.begin(), f.list.end(),
+                     [&](const auto &field) { return field.name == key; });
     if (it != f.list.end()) {
       it->read(c, v, Where{source, key});
     } else if (auto ig = ignoredNames().find(key); ig != ignoredNames().end()) {
@@ -621,8 +621,7 @@ void readConfig(const toml::table &doc, const std::string &source,
     } else if (warnUnknown) {
       unknown.emplace_back(key, closest_name(key, config_names()));
     } else {
-      throw ValueError(source + ": unknown name '" + key +
-                       "'; did you mean '" +
+      throw ValueError(source + ": unknown name '" + key + "'; did you mean '" +
                        closest_name(key, config_names()) + "'?");
     }
   }
@@ -690,9 +689,9 @@ void ExperimentConfig::set(const std::string &assignment) {
   if (shorthands.count(name))
     name = "optimiser_params." + name;
   static const std::set<std::string> changeable = {
-      "max_runtime",    "n_steps",         "history_freq",
-      "monitor_batch_size", "param_save_it", "initial_prev_h",
-      "prev_save_h",    "plot_on",         "print_status",
+      "max_runtime",         "n_steps",       "history_freq",
+      "monitor_batch_size",  "param_save_it", "initial_prev_h",
+      "prev_save_h",         "plot_on",       "print_status",
       "background_processes"};
   bool optimiserParam = name.rfind("optimiser_params.", 0) == 0 &&
                         shorthands.count(name.substr(17));

@@ -1,4 +1,5 @@
-//===- Schedule.cpp - ELEKTRONN2's schedules -------------------------------===//
+//===- Schedule.cpp - ELEKTRONN2's schedules
+//-------------------------------===//
 #include "neuromancer/train/Schedule.h"
 
 #include "neuromancer/core/Error.h"
@@ -127,10 +128,10 @@ void Schedule::update(int64_t iteration) {
 
 std::string Schedule::repr() const {
   char line[256];
-  std::snprintf(line, sizeof line,
-                "Schedule for %s:  mode=%s, decay-factor=%f, next update=%lld\n",
-                variable_.c_str(), mode_.c_str(), factor_,
-                static_cast<long long>(next_));
+  std::snprintf(
+      line, sizeof line,
+      "Schedule for %s:  mode=%s, decay-factor=%f, next update=%lld\n",
+      variable_.c_str(), mode_.c_str(), factor_, static_cast<long long>(next_));
   std::string s = line;
   if (hasDelta_) {
     std::snprintf(line, sizeof line, "  delta=%f\n", delta_);

@@ -1,4 +1,5 @@
-//===- Schedule.h - ELEKTRONN2's schedules of training variables -*- C++ -*-===//
+//===- Schedule.h - ELEKTRONN2's schedules of training variables -*- C++
+//-*-===//
 //
 // `schedules = {var: {kind: ...}}` of an experiment (reference §6.7): `dec`
 // multiplies every 1000 steps, `lindec` decreases linearly to 0, `updates`

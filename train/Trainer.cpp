@@ -51,7 +51,8 @@ public:
   }
 
 private:
-  struct sigaction oldInt_ {}, oldTerm_ {};
+  struct sigaction oldInt_ {
+  }, oldTerm_{};
 };
 
 using Clock = std::chrono::steady_clock;
@@ -123,7 +124,8 @@ TrainerExit Trainer::run() {
   Clock::time_point t0 = Clock::now();
   while (s.i < *c.n_steps && !stop) {
     if (gTerminated || (gInterrupted && !s.interactive)) {
-      log_info("Stopping on " + std::string(gTerminated ? "SIGTERM" : "SIGINT") +
+      log_info("Stopping on " +
+               std::string(gTerminated ? "SIGTERM" : "SIGINT") +
                ": saving the current state.");
       exit = TrainerExit::Stopped;
       break;
@@ -198,8 +200,8 @@ TrainerExit Trainer::run() {
   Clock::time_point tc = Clock::now();
   // ELEKTRONN2 saves FINAL after the loop; after a divergence the last good
   // state is the LAST checkpoint a resume starts from.
-  const std::string final = exit == TrainerExit::Diverged ? "-LAST.h5"
-                                                          : "-FINAL.h5";
+  const std::string final =
+      exit == TrainerExit::Diverged ? "-LAST.h5" : "-FINAL.h5";
   s.saveCheckpoint(s.savePath(final));
   s.writeHistoryCsv();
   s.timings.checkpoints += since(tc);

@@ -57,10 +57,10 @@ nlohmann::json rowJson(const HistoryRow &r) {
 HistoryRow rowFromJson(const nlohmann::json &j) {
   HistoryRow r;
   r.step = j.at(0).get<int64_t>();
-  double *fields[] = {&r.time,      &r.train_loss,   &r.valid_loss,
-                      &r.loss_gain, &r.train_err,    &r.valid_err,
-                      &r.lr,        &r.mom,          &r.gradnet_rate,
-                      &r.valid_precision, &r.valid_recall, &r.valid_f1};
+  double *fields[] = {
+      &r.time,         &r.train_loss,      &r.valid_loss,   &r.loss_gain,
+      &r.train_err,    &r.valid_err,       &r.lr,           &r.mom,
+      &r.gradnet_rate, &r.valid_precision, &r.valid_recall, &r.valid_f1};
   for (std::size_t k = 0; k < std::size(fields); ++k)
     *fields[k] = number(j.at(k + 1));
   return r;
@@ -222,11 +222,11 @@ void Trainer::State::writeHistoryCsv() {
          "mom,gradnet_rate,valid_precision,valid_recall,valid_f1\n";
   csv.precision(9);
   for (const HistoryRow &r : record.history)
-    csv << r.step << "," << r.time << "," << r.train_loss << ","
-        << r.valid_loss << "," << r.loss_gain << "," << r.train_err << ","
-        << r.valid_err << "," << r.lr << "," << r.mom << "," << r.gradnet_rate
-        << "," << r.valid_precision << "," << r.valid_recall << ","
-        << r.valid_f1 << "\n";
+    csv << r.step << "," << r.time << "," << r.train_loss << "," << r.valid_loss
+        << "," << r.loss_gain << "," << r.train_err << "," << r.valid_err << ","
+        << r.lr << "," << r.mom << "," << r.gradnet_rate << ","
+        << r.valid_precision << "," << r.valid_recall << "," << r.valid_f1
+        << "\n";
   writeFileAtomically(path("history.csv"), csv.str());
 }
 

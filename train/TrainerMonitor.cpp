@@ -147,8 +147,7 @@ void Trainer::State::historyPoint() {
   writeHistoryCsv();
   timings.checkpoints += since(tc);
 
-  if (config.plot_on &&
-      (i >= *config.history_freq * 3 || i > 60)) {
+  if (config.plot_on && (i >= *config.history_freq * 3 || i > 60)) {
     Clock::time_point tp = Clock::now();
     plot();
     timings.pictures += since(tp);

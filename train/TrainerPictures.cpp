@@ -39,14 +39,14 @@ void Trainer::State::writeModelGraph() {
   try {
     visualise_model(*model, path("1-model-graph"));
   } catch (const Error &e) {
-    log_warning(std::string("The model graph could not be drawn: ") +
-                e.what());
+    log_warning(std::string("The model graph could not be drawn: ") + e.what());
   }
 }
 
 void Trainer::State::plot() {
   try {
-    plot_timeline(record.timeline, path("0-" + config.save_name + ".timeline.png"),
+    plot_timeline(record.timeline,
+                  path("0-" + config.save_name + ".timeline.png"),
                   config.save_name);
     plot_history(record.history, record.errors_in_percent,
                  path("0-" + config.save_name + ".history.png"),

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -97,17 +98,21 @@ void Trainer::State::startLog(bool append) {
   if (!*logFile)
     throw IOError("cannot write the log file in '" + dir + "'");
   std::ofstream *file = logFile.get();
-  previousSink = set_log_sink([file](LogLevel level, const std::string &m) {
-    *file << "[" << now("%H:%M") << "] [" << levelName(level) << "]\t" << m
-          << "\n";
-    file->flush();
-    // Debug lines go to the file only, as in ELEKTRONN2.
-    if (level < LogLevel::Info)
-      return;
-    std::FILE *console = level >= LogLevel::Warning ? stderr : stdout;
-    std::fprintf(console, "%s\n", m.c_str());
-    std::fflush(console);
-  });
+  // The file gets every line (DEBUG, as ELEKTRONN2's); the console what the
+  // user's level lets through, never debug lines.
+  previousLevel = log_level();
+  LogLevel console = std::max(previousLevel, LogLevel::Info);
+  previousSink =
+      set_log_sink([file, console](LogLevel level, const std::string &m) {
+        *file << "[" << now("%H:%M") << "] [" << levelName(level) << "]\t" << m
+              << "\n";
+        file->flush();
+        if (level < console)
+          return;
+        std::FILE *console = level >= LogLevel::Warning ? stderr : stdout;
+        std::fprintf(console, "%s\n", m.c_str());
+        std::fflush(console);
+      });
   sinkInstalled = true;
   set_log_level(LogLevel::Debug);
 }
@@ -116,7 +121,7 @@ void Trainer::State::stopLog() {
   if (!sinkInstalled)
     return;
   set_log_sink(previousSink);
-  set_log_level(LogLevel::Info);
+  set_log_level(previousLevel);
   sinkInstalled = false;
 }
 
@@ -158,14 +163,15 @@ void Trainer::State::loadModel() {
   int64_t modelBs = model->batch_size();
   if (modelBs > 0 && modelBs != *config.batch_size)
     throw ValueError("Conflicting batchsizes from model (" +
-                     std::to_string(modelBs) + ") and experiment "
+                     std::to_string(modelBs) +
+                     ") and experiment "
                      "configuration (" +
                      std::to_string(*config.batch_size) + ")");
   batchSize = *config.batch_size;
 }
 
-std::vector<Array> Trainer::State::withClassWeights(
-    std::vector<Array> batch) const {
+std::vector<Array>
+Trainer::State::withClassWeights(std::vector<Array> batch) const {
   if (config.class_weights) {
     const std::vector<double> &w = *config.class_weights;
     Array cw({static_cast<int64_t>(w.size())}, DType::Float32);
@@ -230,9 +236,7 @@ void Trainer::State::bindSchedules() {
                 [&m](const std::vector<double> &v) { m.set_mixing(v); }};
     else if (var == "dropout_rates")
       target = {[&m] { return m.dropout_rates(); },
-                [&m](const std::vector<double> &v) {
-                  m.set_dropout_rates(v);
-                }};
+                [&m](const std::vector<double> &v) { m.set_dropout_rates(v); }};
     else if (var == "history_freq")
       target = configInt(&*c.history_freq);
     else if (var == "monitor_batch_size")
@@ -254,10 +258,10 @@ void Trainer::State::bindSchedules() {
           "dropout_rates) nor a config value (history_freq, "
           "monitor_batch_size, param_save_it, n_steps, max_runtime, "
           "prev_save_h); did you mean '" +
-          closest_name(var, {"lr", "mom", "wd", "beta2", "mixing",
-                             "dropout_rates", "history_freq",
-                             "monitor_batch_size", "param_save_it", "n_steps",
-                             "max_runtime", "prev_save_h"}) +
+          closest_name(var,
+                       {"lr", "mom", "wd", "beta2", "mixing", "dropout_rates",
+                        "history_freq", "monitor_batch_size", "param_save_it",
+                        "n_steps", "max_runtime", "prev_save_h"}) +
           "'?");
     schedules.emplace_back(var, spec, std::move(target));
   }
@@ -285,11 +289,9 @@ void Trainer::State::setupFresh() {
                   "': " + ec.message());
   writeFileAtomically(config_copy_path(dir), config.to_toml());
   if (!config.config_file.empty() && fs::exists(config.config_file))
-    fs::copy_file(config.config_file,
-                  path("Backup/" + fs::path(config.config_file)
-                                       .filename()
-                                       .string()),
-                  ec);
+    fs::copy_file(
+        config.config_file,
+        path("Backup/" + fs::path(config.config_file).filename().string()), ec);
   startLog(/*append=*/false);
   char host[256] = "localhost";
   ::gethostname(host, sizeof host - 1);
@@ -301,7 +303,6 @@ void Trainer::State::setupFresh() {
 }
 
 void Trainer::State::setupResumed() {
-  startLog(/*append=*/true);
   log_info("Resuming in \"" + dir + "\" at step " + std::to_string(i + 1) +
            " (" + std::to_string(record.history.size()) + " history rows)");
   openTimeline(static_cast<int64_t>(record.timeline.size()));
@@ -326,6 +327,8 @@ Trainer::Trainer(ExperimentConfig config, TrainerOptions options)
   s.dir = s.config.save_dir();
   if (s.options.resume && !fs::is_directory(s.dir))
     throw IOError("cannot resume: '" + s.dir + "' is not a directory");
+  if (s.options.resume)
+    s.startLog(/*append=*/true); // the directory's log continues
   if (!s.options.resume && fs::exists(s.dir))
     throw ValueError("The save directory '" + s.dir +
                      "' already exists; nothing was changed. Continue that "
@@ -348,12 +351,16 @@ Trainer::Trainer(ExperimentConfig config, TrainerOptions options)
     log_info(schedule.repr());
 }
 
-Trainer::~Trainer() {
-  if (s_->timelineFile)
-    std::fclose(s_->timelineFile);
-  s_->data.reset(); // stops background workers
-  s_->stopLog();
+// Also runs when the constructor throws: the log sink must not outlive the
+// file it writes to.
+Trainer::State::~State() {
+  if (timelineFile)
+    std::fclose(timelineFile);
+  data.reset(); // stops background workers
+  stopLog();
 }
+
+Trainer::~Trainer() = default;
 
 Model &Trainer::model() { return *s_->model; }
 BatchCreatorImage &Trainer::data() { return *s_->data; }

@@ -34,7 +34,8 @@ std::string banner(const std::string &saveName) {
          "    'actstats' (print statistics)\n"
          "    'sf <nodename>' (save filters as filters_<nodename>.png),\n"
          "    'load <model file>' (its parameters, same architecture),\n"
-         "    'save <file>' (a checkpoint: model, optimiser and trainer state),\n"
+         "    'save <file>' (a checkpoint: model, optimiser and trainer "
+         "state),\n"
          "    'preview' (produce preview predictions),\n"
          "    'debugbatch' (write Batch_test_image.png)\n";
 }

@@ -1,4 +1,5 @@
-//===- TrainerState.h - the trainer's state, shared by its files -*- C++ -*-===//
+//===- TrainerState.h - the trainer's state, shared by its files -*- C++
+//-*-===//
 //
 // Internal to train/: Trainer.cpp (the loop), TrainerSetup.cpp (directory,
 // model, data), TrainerCheckpoint.cpp (checkpoints, history files),
@@ -22,6 +23,7 @@
 namespace nm {
 
 struct Trainer::State {
+  ~State();
   ExperimentConfig config;
   TrainerOptions options;
   std::string dir;
@@ -63,6 +65,7 @@ struct Trainer::State {
   std::FILE *timelineFile = nullptr;
   std::unique_ptr<std::ofstream> logFile;
   LogSink previousSink;
+  LogLevel previousLevel = LogLevel::Info;
   bool sinkInstalled = false;
 
   // Paths.

@@ -1,7 +1,7 @@
 //===- ConfigTest.cpp - ExperimentConfig: names, TOML, checks, --set ------===//
+#include "neuromancer/train/Config.h"
 #include "neuromancer/core/Error.h"
 #include "neuromancer/core/Log.h"
-#include "neuromancer/train/Config.h"
 
 #include <gtest/gtest.h>
 
@@ -89,8 +89,7 @@ TEST(ConfigTest, ReadsElektronn2sNames) {
             (H5File{"barrier_int16_1.h5", "lab"}));
   EXPECT_EQ(c.data_init_kwargs.valid_cubes, (std::vector<int64_t>{2}));
   EXPECT_DOUBLE_EQ(c.data_init_kwargs.aniso_factor, 2.0);
-  EXPECT_EQ(c.data_batch_args.grey_augment_channels,
-            (std::vector<int64_t>{0}));
+  EXPECT_EQ(c.data_batch_args.grey_augment_channels, (std::vector<int64_t>{0}));
   EXPECT_DOUBLE_EQ(c.data_batch_args.warp, 0.5);
   EXPECT_TRUE(c.data_batch_args.warp_args.perspective);
   EXPECT_EQ(*c.n_steps, 1000000);
@@ -148,9 +147,8 @@ TEST(ConfigTest, UnknownKeywordIsAnErrorWithTheClosestName) {
 }
 
 TEST(ConfigTest, WrongTypesNameKeyAndLine) {
-  std::string e = errorOf([] {
-    ExperimentConfig::from_toml("n_steps = \"many\"\n", "t.toml");
-  });
+  std::string e = errorOf(
+      [] { ExperimentConfig::from_toml("n_steps = \"many\"\n", "t.toml"); });
   EXPECT_EQ(e, "t.toml, line 1: 'n_steps' must be an integer");
   e = errorOf([] {
     ExperimentConfig::from_toml("[data_init_kwargs]\nd_files = [\"raw.h5\"]\n",
@@ -162,7 +160,8 @@ TEST(ConfigTest, WrongTypesNameKeyAndLine) {
   e = errorOf([] { ExperimentConfig::from_toml("n_steps = = 3\n", "s.toml"); });
   EXPECT_NE(e.find("s.toml, line 1"), std::string::npos) << e;
   e = errorOf([] {
-    ExperimentConfig::from_toml("[data_batch_args]\nbatch_size = 2\n", "b.toml");
+    ExperimentConfig::from_toml("[data_batch_args]\nbatch_size = 2\n",
+                                "b.toml");
   });
   EXPECT_NE(e.find("must not hold batch_size or source"), std::string::npos);
   e = errorOf([] {
@@ -175,8 +174,7 @@ TEST(ConfigTest, MandatoryValuesAreElektronn2sErrors) {
   ExperimentConfig c = ExperimentConfig::from_toml(kNeuro3d, "a.toml");
   ExperimentConfig noSteps = c;
   noSteps.n_steps.reset();
-  EXPECT_EQ(errorOf([&] { noSteps.check(); }),
-            "'n_steps' must not be 'None'");
+  EXPECT_EQ(errorOf([&] { noSteps.check(); }), "'n_steps' must not be 'None'");
   ExperimentConfig noOpt = c;
   noOpt.optimiser_params.reset();
   EXPECT_EQ(errorOf([&] { noOpt.check(); }),

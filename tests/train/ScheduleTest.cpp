@@ -1,6 +1,6 @@
 //===- ScheduleTest.cpp - schedules against reference §6.7 ----------------===//
-#include "neuromancer/core/Error.h"
 #include "neuromancer/train/Schedule.h"
+#include "neuromancer/core/Error.h"
 
 #include <gtest/gtest.h>
 
@@ -84,8 +84,7 @@ TEST(ScheduleTest, ReprIsElektronn2s) {
   EXPECT_EQ(lin.schedule.repr(),
             "Schedule for lr:  mode=lin, decay-factor=1.000000, next "
             "update=1000\n  delta=0.000250\n");
-  Driven up({.kind = "updates", .updates = {{500, {0.8}}, {1000, {0.7}}}},
-            {1});
+  Driven up({.kind = "updates", .updates = {{500, {0.8}}, {1000, {0.7}}}}, {1});
   EXPECT_EQ(up.schedule.repr(),
             "Schedule for lr:  mode=set, decay-factor=1.000000, next "
             "update=500\n  update_steps=[500, 1000], update_vals=[0.8, "
@@ -119,13 +118,12 @@ TEST(ScheduleTest, BadSchedulesAreClearErrors) {
                    [](const std::vector<double> &) {}};
   EXPECT_THROW(Schedule("lr", {.kind = "permut"}, t), ValueError);
   EXPECT_THROW(Schedule("lr", {.kind = "updates"}, t), ValueError);
-  EXPECT_THROW(Schedule("lr", {.kind = "lindec", .n_steps = 0}, t),
-               ValueError);
-  EXPECT_THROW(Schedule("lr",
-                        {.kind = "updates",
-                         .updates = {{1000, {0.1}}, {500, {0.2}}}},
-                        t),
-               ValueError);
+  EXPECT_THROW(Schedule("lr", {.kind = "lindec", .n_steps = 0}, t), ValueError);
+  EXPECT_THROW(
+      Schedule("lr",
+               {.kind = "updates", .updates = {{1000, {0.1}}, {500, {0.2}}}},
+               t),
+      ValueError);
   try {
     Schedule("lr", {.kind = "decay"}, t);
   } catch (const ValueError &e) {

@@ -63,8 +63,8 @@ inline Model &tinyModel() {
   Node c = Conv(inp, 6, {1, 3, 3}, {1, 1, 1});
   c = Conv(c, 2, {1, 1, 1}, {}, {.activation_func = "lin"});
   Node pred = Softmax(c);
-  Node target = Input_like(pred, {.override_f = 1, .name = "target",
-                                  .dtype = "int16"});
+  Node target =
+      Input_like(pred, {.override_f = 1, .name = "target", .dtype = "int16"});
   Node nll = MultinoulliNLL(pred, target, {.target_is_sparse = true});
   Node loss = AggregateLoss(nll, {.name = "loss"});
   Node errors = Errors(pred, target, {.target_is_sparse = true});

@@ -47,10 +47,10 @@ TEST_F(TrainerTest, RunWritesTheSaveDirectory) {
   EXPECT_EQ(t.run(), TrainerExit::Finished);
   EXPECT_EQ(t.steps_done(), 31) << "ELEKTRONN2's i runs from -1 to n_steps";
   for (const char *f :
-       {"0-run.toml", "0-run.log", "history.csv", "run-LAST.h5",
-        "run-FINAL.h5", "run-BEST.h5", "Backup/run.timeline",
-        "0-run.timeline.png", "0-run.history.png", "Batch_test_image.png",
-        "1-model-graph.png", "1-model-graph.html"})
+       {"0-run.toml", "0-run.log", "history.csv", "run-LAST.h5", "run-FINAL.h5",
+        "run-BEST.h5", "Backup/run.timeline", "0-run.timeline.png",
+        "0-run.history.png", "Batch_test_image.png", "1-model-graph.png",
+        "1-model-graph.html"})
     EXPECT_TRUE(fs::exists(dir() + "/" + f)) << f;
   // One history row per history_freq steps: i = 0, 10, 20, 30.
   std::vector<std::string> csv = lines(slurp(dir() + "/history.csv"));
@@ -66,10 +66,11 @@ TEST_F(TrainerTest, RunWritesTheSaveDirectory) {
   EXPECT_EQ(fs::file_size(dir() + "/Backup/run.timeline"), 31u * 32);
   // The history log line, ELEKTRONN2's format.
   std::string log = slurp(dir() + "/0-run.log");
-  std::regex line(R"(\[\d\d:\d\d\] \[INFO\]\t00030 L_m=\d+\.\d{3}, L=\d+\.\d\d, )"
-                  R"(tr=\d\d\.\d\d%, vl=\d\d\.\d\d%, prev=\d\d\.\d, )"
-                  R"(L_diff=[+-]\d\.\de[+-]\d\d, LR=\d\.\d\de[+-]\d\d, )"
-                  R"(\d+\.\d\d it/s, \d+\.\d\d MVx/s, t=\d+s)");
+  std::regex line(
+      R"(\[\d\d:\d\d\] \[INFO\]\t00030 L_m=\d+\.\d{3}, L=\d+\.\d\d, )"
+      R"(tr=\d\d\.\d\d%, vl=\d\d\.\d\d%, prev=\d\d\.\d, )"
+      R"(L_diff=[+-]\d\.\de[+-]\d\d, LR=\d\.\d\de[+-]\d\d, )"
+      R"(\d+\.\d\d it/s, \d+\.\d\d MVx/s, t=\d+s)");
   EXPECT_TRUE(std::regex_search(log, line)) << log;
   // The config copy reads back as the same config.
   ExperimentConfig copy =
@@ -123,12 +124,15 @@ TEST_F(TrainerTest, BadConfigsWriteNothing) {
   badGeometry.create_model = []() -> Model & {
     Model &m = model_manager.newmodel();
     Node inp = Input({None, 1, 3, 60, 60}, "b,f,z,x,y", {.name = "raw"});
-    Node pred = Softmax(Conv(inp, 2, {1, 3, 3}, {}, {.activation_func = "lin"}));
+    Node pred =
+        Softmax(Conv(inp, 2, {1, 3, 3}, {}, {.activation_func = "lin"}));
     Node target = Input_like(pred, {.override_f = 1, .dtype = "int16"});
-    Node loss = AggregateLoss(
-        MultinoulliNLL(pred, target, {.target_is_sparse = true}));
-    m.designate_nodes({.input_node = inp, .target_node = target,
-                       .loss_node = loss, .prediction_node = pred});
+    Node loss =
+        AggregateLoss(MultinoulliNLL(pred, target, {.target_is_sparse = true}));
+    m.designate_nodes({.input_node = inp,
+                       .target_node = target,
+                       .loss_node = loss,
+                       .prediction_node = pred});
     return m;
   }; // patch (3,60,60) larger than the (12,40,40) cubes
   EXPECT_THROW(Trainer(badGeometry, {}), Error);
@@ -180,7 +184,8 @@ TEST_F(TrainerTest, ShellCommandsDrivenThroughItsInput) {
 TEST_F(TrainerTest, KillInTheShellSavesAndStops) {
   std::istringstream in("kill\n");
   std::ostringstream out;
-  Trainer t(config(), {.interactive = true, .shell_in = &in, .shell_out = &out});
+  Trainer t(config(),
+            {.interactive = true, .shell_in = &in, .shell_out = &out});
   std::thread interrupt =
       signalAfter(dir() + "/Backup/run.timeline", 2, SIGINT);
   EXPECT_EQ(t.run(), TrainerExit::Stopped);
@@ -203,8 +208,8 @@ TEST_F(TrainerTest, SigtermWithoutTerminalSavesAndStops) {
 TEST_F(TrainerTest, DivergenceSavesTheLastGoodStateAndExits3) {
   ExperimentConfig c = config();
   c.optimiser = "SGD";
-  c.optimiser_params = std::map<std::string, double>{{"lr", 1e30},
-                                                     {"mom", 0.0}};
+  c.optimiser_params =
+      std::map<std::string, double>{{"lr", 1e30}, {"mom", 0.0}};
   Trainer t(c, {.interactive = false});
   EXPECT_EQ(t.run(), TrainerExit::Diverged);
   EXPECT_LT(t.steps_done(), 31);
@@ -290,9 +295,8 @@ TEST_F(TrainerTest, ResumeAppliesSetOverrides) {
 // answering the majority class on the validation cube.
 TEST_F(TrainerTest, LearnsSyntheticEmToHalfTheBaselineError) {
   std::string data = root_ + "/em";
-  data::makeSyntheticData(data, {.seed = 0,
-                                 .size = data::SyntheticSize::Small,
-                                 .png = false});
+  data::makeSyntheticData(
+      data, {.seed = 0, .size = data::SyntheticSize::Small, .png = false});
   ExperimentConfig c = config("em");
   c.create_model = []() -> Model & {
     Model &m = model_manager.newmodel();
@@ -302,11 +306,11 @@ TEST_F(TrainerTest, LearnsSyntheticEmToHalfTheBaselineError) {
     out = Conv(out, 24, {1, 3, 3});
     out = Conv(out, 2, {1, 1, 1}, {}, {.activation_func = "lin"});
     Node pred = Softmax(out);
-    Node target = Input_like(pred, {.override_f = 1, .name = "target",
-                                    .dtype = "int16"});
-    Node loss = AggregateLoss(
-        MultinoulliNLL(pred, target, {.target_is_sparse = true}),
-        {.name = "loss"});
+    Node target =
+        Input_like(pred, {.override_f = 1, .name = "target", .dtype = "int16"});
+    Node loss =
+        AggregateLoss(MultinoulliNLL(pred, target, {.target_is_sparse = true}),
+                      {.name = "loss"});
     Node errors = Errors(pred, target, {.target_is_sparse = true});
     m.designate_nodes({.input_node = inp,
                        .target_node = target,
@@ -319,9 +323,8 @@ TEST_F(TrainerTest, LearnsSyntheticEmToHalfTheBaselineError) {
   c.data_init_kwargs.l_path = data;
   for (int k = 0; k < 3; ++k) {
     c.data_init_kwargs.d_files[k] = {"raw_" + std::to_string(k) + ".h5", "raw"};
-    c.data_init_kwargs.l_files[k] = {"barrier_int16_" + std::to_string(k) +
-                                         ".h5",
-                                     "lab"};
+    c.data_init_kwargs.l_files[k] = {
+        "barrier_int16_" + std::to_string(k) + ".h5", "lab"};
   }
   c.batch_size = 4;
   c.n_steps = 2000;
