@@ -77,12 +77,12 @@ void resolvePaths(ExperimentConfig &c) {
   c.data_init_kwargs.l_path = absoluteDir(c.data_init_kwargs.l_path);
 }
 
-std::string userName() {
+} // namespace
+
+std::string user_name() {
   const char *user = std::getenv("USER");
   return user && *user ? user : "user";
 }
-
-} // namespace
 
 std::string config_copy_path(const std::string &save_dir) {
   fs::path dir = fs::path(save_dir).lexically_normal();
@@ -295,7 +295,7 @@ void Trainer::State::setupFresh() {
   startLog(/*append=*/false);
   char host[256] = "localhost";
   ::gethostname(host, sizeof host - 1);
-  log_info("Running on " + userName() + "@" + host +
+  log_info("Running on " + user_name() + "@" + host +
            ", using CPU. Start time: " + now("%Y-%m-%dT%H:%M:%S"));
   log_info("Writing files to directory \"" + dir + "\"");
   openTimeline(0);

@@ -40,11 +40,6 @@ std::string banner(const std::string &saveName) {
          "    'debugbatch' (write Batch_test_image.png)\n";
 }
 
-std::string userName() {
-  const char *user = std::getenv("USER");
-  return user && *user ? user : "user";
-}
-
 /// The word after the command, or an error naming the shortcut.
 std::string argument(std::istringstream &words, const std::string &command) {
   std::string arg;
@@ -70,7 +65,7 @@ bool Trainer::State::shell() {
   log_info(status + pretty_string_time(tPassed));
   out << banner(config.save_name) << std::flush;
   for (;;) {
-    out << userName() << "@neuromancer: " << std::flush;
+    out << user_name() << "@neuromancer: " << std::flush;
     std::string line;
     if (!std::getline(in, line)) {
       if (gInterrupted) { // Ctrl+C while reading
