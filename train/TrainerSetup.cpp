@@ -10,6 +10,7 @@
 
 #include "neuromancer/core/AtomicFile.h"
 #include "neuromancer/core/Error.h"
+#include "neuromancer/core/Format.h"
 
 #include <nlohmann/json.hpp>
 
@@ -182,6 +183,33 @@ Trainer::State::withClassWeights(std::vector<Array> batch) const {
   return batch;
 }
 
+/// The batch creator cuts ps − 2·offsets target voxels (strided), as
+/// ELEKTRONN2 does; for a field of view that is even along an axis that is
+/// one voxel fewer than the network puts out, which would only fail at the
+/// first step's compilation.
+void Trainer::State::checkTargetGeometry(const std::vector<Array> &probe) {
+  const TaggedShape &ts = model->target_node().shape();
+  if (probe.size() < 2 || probe[1].shape().size() < 2)
+    return;
+  const Sizes want = ts.spatial_shape();
+  const Sizes &got = probe[1].shape();
+  if (want.size() + 2 != got.size())
+    return; // img-scalar targets
+  for (std::size_t a = 0; a < want.size(); ++a)
+    if (want[a] > 0 && want[a] != got[a + 2])
+      throw ValueError(
+          "the data's targets do not fit the model: the batch creator cuts "
+          "targets of spatial shape " +
+          formatTuple(Sizes(got.begin() + 2, got.end())) + " (patch " +
+          formatTuple(data->patch_size()) + " minus 2 * offsets " +
+          formatList(data->offsets()) + ", strided by " +
+          formatList(data->strides()) + ") but the target node '" +
+          model->target_node().name() + "' is " + ts.repr() +
+          "; with a field of view " + formatList(ts.fov()) +
+          " that is even along an axis, choose an input size one larger or "
+          "smaller there");
+}
+
 void Trainer::State::loadData() {
   BatchCreatorOptions o = config.data_init_kwargs;
   if (!o.seed)
@@ -195,8 +223,9 @@ void Trainer::State::loadData() {
   // One batch now: options and geometry that cannot work fail before the
   // save directory exists; the sequence then starts at batch 0 again.
   uint64_t first = data->batch_index("train");
-  (void)data->getbatch(batchArgs);
+  std::vector<Array> probe = data->getbatch(batchArgs);
   data->set_batch_index("train", first);
+  checkTargetGeometry(probe);
   data->set_background(static_cast<int>(config.background_processes));
 }
 

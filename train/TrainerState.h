@@ -80,6 +80,7 @@ struct Trainer::State {
   void loadModel();
   void applyOptimiserOverrides();
   void loadData();
+  void checkTargetGeometry(const std::vector<Array> &probe);
   void bindSchedules();
   void startLog(bool append);
   void stopLog();

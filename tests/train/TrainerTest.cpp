@@ -136,6 +136,32 @@ TEST_F(TrainerTest, BadConfigsWriteNothing) {
     return m;
   }; // patch (3,60,60) larger than the (12,40,40) cubes
   EXPECT_THROW(Trainer(badGeometry, {}), Error);
+  // An even field of view with pooling: ELEKTRONN2's ps - 2 * offsets gives
+  // one target voxel fewer than the network puts out.
+  ExperimentConfig evenFov = config();
+  evenFov.create_model = []() -> Model & {
+    Model &m = model_manager.newmodel();
+    Node inp = Input({None, 1, 3, 20, 20}, "b,f,z,x,y", {.name = "raw"});
+    Node c = Conv(inp, 4, {1, 5, 5}, {1, 2, 2});
+    Node pred = Softmax(Conv(c, 2, {1, 3, 3}, {}, {.activation_func = "lin"}));
+    Node target = Input_like(pred, {.override_f = 1, .dtype = "int16"});
+    Node loss =
+        AggregateLoss(MultinoulliNLL(pred, target, {.target_is_sparse = true}));
+    m.designate_nodes({.input_node = inp,
+                       .target_node = target,
+                       .loss_node = loss,
+                       .prediction_node = pred});
+    return m;
+  };
+  try {
+    Trainer t(evenFov, {});
+    FAIL() << "an even field of view passed";
+  } catch (const ValueError &e) {
+    EXPECT_NE(std::string(e.what()).find("the data's targets do not fit the "
+                                         "model"),
+              std::string::npos)
+        << e.what();
+  }
   EXPECT_FALSE(fs::exists(root_ + "/runs")) << "nothing may be written";
 }
 
