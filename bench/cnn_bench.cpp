@@ -27,8 +27,10 @@
 //                  [--no-torch] [--torch-script PATH] [--keep-cache]
 //
 //===----------------------------------------------------------------------===//
+#include "bench/CnnWorkloads.h"
 #include "bench/ConvLayers.h"
 #include "bench/FmaPeak.h"
+#include "bench/MachineStats.h"
 #include "bench/OnednnUtil.h"
 #include "examples/Models.h"
 #include "neuromancer/frontend/NodeImpl.h"
@@ -65,10 +67,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nm::bench::ConvLayer;
+using nm::bench::CpuSample;
+using nm::bench::cpuSample;
 using nm::bench::dims5;
+using nm::bench::hasAvx512;
 using nm::bench::implOf;
+using nm::bench::loadAverage;
+using nm::bench::machineLine;
+using nm::bench::makeWorkload;
 using nm::bench::onednnVersion;
+using nm::bench::otherLoad;
+using nm::bench::randomArray;
+using nm::bench::relError;
+using nm::bench::shapeText;
 using nm::bench::Sizes3;
+using nm::bench::spotCheck;
+using nm::bench::Stats;
+using nm::bench::statsOf;
+using nm::bench::Workload;
 
 double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -84,232 +100,11 @@ std::string fmt(const char *f, ...) {
   return buf;
 }
 
-//===-- statistics and the load of other processes ------------------------===//
-
-struct Stats {
-  double median = NAN, min = NAN, max = NAN;
-};
-
-Stats statsOf(std::vector<double> v) {
-  Stats s;
-  if (v.empty())
-    return s;
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  s.min = v.front();
-  s.max = v.back();
-  return s;
-}
-
-/// CPU time of the whole machine (busy) and of this process (all threads),
-/// in seconds, at one instant.
-struct CpuSample {
-  Clock::time_point wall;
-  double busy = 0, self = 0;
-};
-
-CpuSample cpuSample() {
-  CpuSample s;
-  s.wall = Clock::now();
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::ifstream st("/proc/stat");
-  std::string cpu;
-  long long v[8] = {0};
-  st >> cpu;
-  for (long long &x : v)
-    st >> x;
-  // user nice system idle iowait irq softirq steal
-  s.busy = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / tick;
-  std::ifstream self("/proc/self/stat");
-  std::string line;
-  std::getline(self, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::vector<std::string> f;
-  std::string tok;
-  while (rest >> tok)
-    f.push_back(tok);
-  // After "pid (comm) ": state is field 3, utime 14, stime 15.
-  if (f.size() > 12)
-    s.self = static_cast<double>(std::stoll(f[11]) + std::stoll(f[12])) / tick;
-  return s;
-}
-
-/// Mean number of cores used by other processes between two samples.
-double otherLoad(const CpuSample &a, const CpuSample &b) {
-  double wall = seconds(a.wall, b.wall);
-  if (wall <= 0)
-    return 0;
-  return std::max(0.0, ((b.busy - a.busy) - (b.self - a.self)) / wall);
-}
-
-std::string loadAverage() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  f >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
-//===-- machine
-//------------------------------------------------------------===//
-
-std::string machineLine() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line, model;
-  int logical = 0;
-  bool avx512 = false;
-  while (std::getline(f, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      ++logical;
-      if (model.empty())
-        model = line.substr(line.find(':') + 2);
-    }
-    if (line.rfind("flags", 0) == 0 &&
-        line.find(" avx512f") != std::string::npos)
-      avx512 = true;
-  }
-  struct utsname u;
-  uname(&u);
-  return fmt("%s, %d logical CPUs, %s, %s %s", model.c_str(), logical,
-             avx512 ? "avx512f" : "no avx512f", u.sysname, u.release);
-}
-
-bool hasAvx512() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("flags", 0) == 0)
-      return line.find(" avx512f") != std::string::npos;
-  return false;
-}
-
 //===-- FMA peak (bench/FmaPeak.h)
 //-------------------------------------------------------===//
 
 Stats fmaPeak(int threads) {
   return statsOf(nm::bench::fmaPeakRounds(threads));
-}
-
-//===-- the workloads
-//-------------------------------------------------------===//
-
-struct Workload {
-  std::string name, title;
-  nm::Node input, prediction;
-  std::vector<int64_t> inShape, outShape;
-  std::vector<ConvLayer> layers;
-  double gflop = 0;
-};
-
-std::string shapeText(const std::vector<int64_t> &s) {
-  std::string t;
-  for (std::size_t i = 0; i < s.size(); ++i)
-    t += (i ? "x" : "") + std::to_string(s[i]);
-  return t;
-}
-
-/// Builds the workload's model in a model of its own and reads its conv
-/// layers (geometry and parameters) off the nodes.
-Workload makeWorkload(const std::string &name) {
-  Workload wl;
-  wl.name = name;
-  nm::model_manager.newmodel("bench_" + name);
-  if (name == "seed")
-    nm::examples::cnn3d(10);
-  else if (name == "neuro3d")
-    nm::examples::neuro3d(23, 185);
-  else if (name == "neuro3d_pred")
-    nm::examples::neuro3d(47, 281);
-  else
-    throw nm::ValueError("unknown workload '" + name +
-                         "' (seed, neuro3d, neuro3d_pred)");
-  nm::Model *model = &nm::model_manager.current();
-  if (model->batch_size() == nm::None)
-    model = &nm::rebuild_model(
-        *model, {.imposed_batch_size = 1, .name = "bench_" + name + "_b1"});
-  wl.input = model->input_node();
-  wl.prediction = model->prediction_node();
-  wl.inShape = wl.input.shape().shape();
-  wl.outShape = wl.prediction.shape().shape();
-  wl.layers = nm::bench::readConvLayers(*model);
-  for (const ConvLayer &L : wl.layers)
-    wl.gflop += L.gflop();
-  const char *titles[][2] = {{"seed", "seed 3-D CNN forward"},
-                             {"neuro3d", "neuro3d forward"},
-                             {"neuro3d_pred", "neuro3d at prediction size"}};
-  for (auto &t : titles)
-    if (name == t[0])
-      wl.title = std::string(t[1]) + " (" + shapeText(wl.inShape) + " -> " +
-                 shapeText(wl.outShape) + ")";
-  return wl;
-}
-
-nm::Array randomArray(const std::vector<int64_t> &shape, unsigned seed) {
-  nm::Array a(shape);
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> u(0.f, 1.f);
-  float *d = a.data<float>();
-  for (int64_t i = 0; i < a.size(); ++i)
-    d[i] = u(gen);
-  return a;
-}
-
-/// max |a - b| / max |b|: the error relative to the reference's scale
-/// (returned in `scaleOut` when given).
-double relError(const nm::Array &a, const nm::Array &ref,
-                double *scaleOut = nullptr) {
-  if (a.shape() != ref.shape())
-    return INFINITY;
-  const float *x = a.data<float>(), *y = ref.data<float>();
-  double diff = 0, scale = 0;
-  for (int64_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, static_cast<double>(std::fabs(x[i] - y[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(y[i])));
-    if (std::isnan(x[i]) || std::isnan(y[i]))
-      return NAN;
-  }
-  if (scaleOut)
-    *scaleOut = scale;
-  return scale > 0 ? diff / scale : diff;
-}
-
-/// Checks the instrument itself: layer `L`'s output `out` (NCDHW) against a
-/// float64 cross-correlation + bias + activation + max-pool of `in` at 256
-/// random output points; max |out - exact| / max |out| over those points.
-double spotCheck(const ConvLayer &L, const nm::Array &in,
-                 const nm::Array &out) {
-  std::mt19937 gen(7);
-  const float *x = in.data<float>(), *y = out.data<float>();
-  const float *w = L.w.data<float>(), *b = L.b.data<float>();
-  double diff = 0, scale = 0;
-  auto at = [](const Sizes3 &s, int64_t n, int64_t c, int64_t C, int64_t z,
-               int64_t u, int64_t v) {
-    return (((n * C + c) * s[0] + z) * s[1] + u) * s[2] + v;
-  };
-  for (int p = 0; p < 256; ++p) {
-    int64_t n = gen() % L.n, f = gen() % L.f, oz = gen() % L.out[0],
-            ox = gen() % L.out[1], oy = gen() % L.out[2];
-    double best = -INFINITY;
-    for (int64_t pz = 0; pz < L.pool[0]; ++pz)
-      for (int64_t px = 0; px < L.pool[1]; ++px)
-        for (int64_t py = 0; py < L.pool[2]; ++py) {
-          int64_t z = oz * L.pool[0] + pz, u = ox * L.pool[1] + px,
-                  v = oy * L.pool[2] + py;
-          double acc = b[f];
-          for (int64_t c = 0; c < L.c; ++c)
-            for (int64_t kz = 0; kz < L.k[0]; ++kz)
-              for (int64_t kx = 0; kx < L.k[1]; ++kx)
-                for (int64_t ky = 0; ky < L.k[2]; ++ky)
-                  acc +=
-                      static_cast<double>(w[at(L.k, f, c, L.c, kz, kx, ky)]) *
-                      x[at(L.in, n, c, L.c, z + kz, u + kx, v + ky)];
-          best = std::max(best, L.relu ? std::max(acc, 0.0) : acc);
-        }
-    double got = y[at(L.out, n, f, L.f, oz, ox, oy)];
-    diff = std::max(diff, std::fabs(got - best));
-    scale = std::max(scale, std::fabs(got));
-  }
-  return scale > 0 ? diff / scale : diff;
 }
 
 //===-- oneDNN

@@ -13,18 +13,5 @@
 # Installs what is missing (scripts/setup.sh, libdnnl-dev) as root. The full
 # output is also written to $NM_BENCH_LOG (default /tmp/neuromancer-bench.txt).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash bench/install_dnnl.sh
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  echo "bench: python3-torch is not installed; PyTorch is skipped (apt-get install python3-torch to include it)"
-fi
-bazel build //bench:cnn_bench
-log="${NM_BENCH_LOG:-/tmp/neuromancer-bench.txt}"
-{
-  if git rev-parse --git-dir >/dev/null 2>&1; then
-    echo "source: commit $(git rev-parse --short HEAD), $(git status --porcelain --untracked-files=no | wc -l) modified tracked files"
-  fi
-  ./bazel-bin/bench/cnn_bench --torch-script bench/torch_bench.py "$@" 2>&1
-} | tee "$log"
-exit "${PIPESTATUS[0]}"
+exec bash "$(dirname "$0")/run_peers.sh" cnn_bench bench/torch_bench.py \
+  "${NM_BENCH_LOG:-/tmp/neuromancer-bench.txt}" "$@"

@@ -16,20 +16,5 @@
 # The output is also written to $NM_BENCH_LOG (default
 # /tmp/neuromancer-train-bench.txt).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash bench/install_dnnl.sh
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  echo "bench: python3-torch is not installed; PyTorch is skipped (apt-get install python3-torch to include it)"
-fi
-bazel build //bench:train_bench
-log="${NM_BENCH_LOG:-/tmp/neuromancer-train-bench.txt}"
-{
-  if git rev-parse --git-dir >/dev/null 2>&1; then
-    echo "source: commit $(git rev-parse --short HEAD), $(git status --porcelain --untracked-files=no | wc -l) modified tracked files"
-  fi
-  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  ./bazel-bin/bench/train_bench --torch-script bench/torch_train.py "$@" 2>&1
-  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-} | tee "$log"
-exit "${PIPESTATUS[0]}"
+exec bash "$(dirname "$0")/run_peers.sh" train_bench bench/torch_train.py \
+  "${NM_BENCH_LOG:-/tmp/neuromancer-train-bench.txt}" "$@"

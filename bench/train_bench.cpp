@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 #include "bench/ConvLayers.h"
 #include "bench/FmaPeak.h"
+#include "bench/MachineStats.h"
 #include "bench/OnednnTrain.h"
 #include "bench/OnednnUtil.h"
 #include "examples/Models.h"
@@ -68,14 +69,8 @@ double peakRssMiB() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
-struct Stats {
-  double median, min, max;
-};
-
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v.front(), v.back()};
-}
+using nm::bench::Stats;
+Stats stats(std::vector<double> v) { return nm::bench::statsOf(std::move(v)); }
 
 /// Forward conv FLOPs of the model: 2 x MACs of every Conv node.
 double forwardFlops(nm::Model &m) {
