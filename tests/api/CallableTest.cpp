@@ -332,3 +332,26 @@ TEST_F(ModelTest, ExampleModelsGiveProbabilityMapsForAllOnes) {
   ASSERT_EQ(p3.shape(), (Sizes{1, 2, 5, 21, 21}));
   expectProbabilityMap(p3);
 }
+
+// Softmax over independent blocks where the class axis is the innermost one
+// ('b,f'): every block of every row is its own softmax.
+TEST_F(ModelTest, FlatSoftmaxOfIndependentBlocks) {
+  Node x = Input({3, 6}, "b,f", {.name = "x"});
+  Node p = Softmax(x, {.n_indep = 2});
+  Array xs({3, 6});
+  for (int64_t i = 0; i < xs.size(); ++i)
+    xs.setFlat(i, std::sin(0.7 * static_cast<double>(i)) * 3);
+  Array got = p(xs);
+  ASSERT_EQ(got.shape(), (Sizes{3, 6}));
+  for (int64_t row = 0; row < 3; ++row)
+    for (int64_t block = 0; block < 2; ++block) {
+      int64_t first = row * 6 + block * 3;
+      double z = 0;
+      for (int64_t c = 0; c < 3; ++c)
+        z += std::exp(xs.getFlat(first + c));
+      for (int64_t c = 0; c < 3; ++c)
+        EXPECT_NEAR(got.getFlat(first + c), std::exp(xs.getFlat(first + c)) / z,
+                    1e-6)
+            << "row " << row << " block " << block << " class " << c;
+    }
+}

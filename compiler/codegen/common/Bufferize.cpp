@@ -1,5 +1,4 @@
-//===- Bufferize.cpp - stage 2: tensors to buffers
-//-------------------------===//
+//===- Bufferize.cpp - stage 2: tensors to buffers -----------------------===//
 //
 // Upstream's one-shot bufferization with the rewrites our IR needs around
 // it (Passes.td). Target independent.
@@ -151,6 +150,7 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   // Subviews folded into the transfers' indices: the accumulator of a tile
   // inside an scf.forall is then read and written at loop-invariant indices
   // of the base buffer, which hoisting needs.
+  pm.addPass(createNmSplitTransfersOfExpandedShapes());
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createNmLowerNonContiguousCopies());
 }

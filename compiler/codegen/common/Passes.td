@@ -42,4 +42,22 @@ def NmLowerNonContiguousCopies
   ];
 }
 
+def NmSplitTransfersOfExpandedShapes
+    : Pass<"nm-split-transfers-of-expanded-shapes", "::mlir::ModuleOp"> {
+  let summary = "Unroll transfer_reads that upstream's alias folding would "
+                "misread";
+  let description = [{
+    Runs right before fold-memref-alias-ops. Upstream's folding of a
+    vector.transfer_read through a memref.expand_shape gives the read a
+    minor identity map on the source, which is only right when every
+    non-unit vector dim is the innermost dim of its own reassociation group
+    and that group is the source dim at the same place from the end. A read
+    of vector<2x3xf32> at [i, 0, 0] of memref<3x2x3xf32> expanded from
+    memref<3x6xf32> would become a read of rows i and i + 1 (a softmax over
+    independent class blocks, 'b,f', computed wrong numbers). Such reads are
+    unrolled here into reads of their innermost dim, which fold correctly.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
 #endif // NM_CODEGEN_COMMON_PASSES_TD
