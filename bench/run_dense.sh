@@ -2,15 +2,19 @@
 # The dense-prediction benchmark of issue 18 in one command: builds
 # //bench:dense_bench and runs, in one process, neuro3d (fixed random
 # weights) predicting a random (1, 48, 300, 300) volume densely with
-# pad_raw by neuromancer's densify, mfp and stitch strategies and by PyTorch
-# (Debian python3-torch, when installed: the hand-written dilated network and
-# ELEKTRONN2-style stitching), at 1 and 2 threads. Ends with
-#   RATIO dense threads=<n> neuromancer/<peer>=<densify time / peer time>
+# pad_raw the way `neuromancer predict` does (densify_stream: its blocks,
+# without the files), by predict_dense's densify, mfp and stitch strategies
+# (ELEKTRONN2's tiles) and by PyTorch (Debian python3-torch, when installed:
+# the hand-written dilated network on the same blocks and on ELEKTRONN2's
+# tiles, and ELEKTRONN2-style stitching), at 1 and 2 threads. Ends with
+#   RATIO dense threads=<n> neuromancer_densify_stream/<peer>=<time ratio>
 #
 #   bash bench/run_dense.sh                      # the issue's setting
 #   bash bench/run_dense.sh --quick              # smoke run: one tile, 1 thread,
 #                                                # densify and stitch (minutes)
 #   bash bench/run_dense.sh --threads 2 --strategies densify,stitch --no-torch
+#   bash bench/run_dense.sh --torch-variants dilated_stream,dilated   # skip the
+#       # slow PyTorch stitching
 #   bash bench/run_dense.sh --memory-line [--volume 1024,1024,1024] [--budget 512M]
 #       # instead: `neuromancer predict` of a small model on a uint8 volume
 #       # (default about 1 GiB) under --memory, and its peak RSS:

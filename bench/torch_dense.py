@@ -8,8 +8,10 @@ Called by dense_bench once per thread count:
         --layers '20:1,6,6:1,2,2:relu;...;2:1,1,1:1,1,1:lin'
 
 Random weights of the same shapes; the volume mirrored (numpy 'symmetric')
-by the offsets and cut into ELEKTRONN2's tiles (patch + strides - 1). Two
+by the offsets and cut into ELEKTRONN2's tiles (patch + strides - 1). The
 variants, each timed over the whole volume after one warm-up tile:
+  dilated_stream (with --stream-tile): the dilated network on
+           `neuromancer predict`'s blocks of that many dense voxels;
   dilated: the hand-written dilated equivalent network (every max-pool with
            stride 1 and the dilation of the strides before it, every later
            conv dilated likewise), one call per tile;
@@ -33,6 +35,8 @@ def main():
     p.add_argument("--patch", type=ints, required=True)
     p.add_argument("--strides", type=ints, required=True)
     p.add_argument("--offsets", type=ints, required=True)
+    p.add_argument("--stream-tile", type=ints, default=None)
+    p.add_argument("--variants", default="dilated_stream,dilated,stitch")
     p.add_argument("--layers", required=True)
     a = p.parse_args()
     try:
@@ -99,11 +103,30 @@ def main():
             res[:, :, z::st[0], xx::st[1], y::st[2]] = o
         return res
 
+    def stream_blocks(t):
+        """neuromancer predict's blocks: t dense voxels each, the last one
+        of an axis shifted inward; the dilated network on each."""
+        fov = [tile[i] - prob[i] + 1 for i in range(3)]
+        starts = [sorted({min(k * t[i], pred[i] - t[i])
+                          for k in range(-(-pred[i] // t[i]))})
+                  for i in range(3)]
+        for lo in itertools.product(*starts):
+            yield padded_t[None, :, lo[0]:lo[0] + t[0] + fov[0] - 1,
+                           lo[1]:lo[1] + t[1] + fov[1] - 1,
+                           lo[2]:lo[2] + t[2] + fov[2] - 1]
+
+    padded_t = torch.from_numpy(np.ascontiguousarray(padded))
+    variants = [("dilated", dilated, tiles), ("stitch", stitch, tiles)]
+    if a.stream_tile:
+        variants.insert(0, ("dilated_stream", dilated,
+                            lambda: stream_blocks(a.stream_tile)))
+    wanted = a.variants.split(",")
+    variants = [v for v in variants if v[0] in wanted]
     with torch.no_grad():
-        for name, fn in (("dilated", dilated), ("stitch", stitch)):
-            fn(next(tiles()))  # warm-up
+        for name, fn, blocks in variants:
+            fn(next(blocks()))  # warm-up
             start = time.perf_counter()
-            for x in tiles():
+            for x in blocks():
                 fn(x)
             print("TORCH_DENSE %s %.4f" % (name, time.perf_counter() - start),
                   flush=True)
