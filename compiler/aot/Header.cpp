@@ -281,7 +281,7 @@ std::string emitHeader(const HeaderDoc &doc) {
     auto aliases = [&](const std::vector<ArgumentDoc> &group,
                        const char *kind) {
       for (size_t i = 0; i < group.size(); ++i)
-        for (const char *what : {"NDIM", "SHAPE", "SIZE", "AXES"})
+        for (const char *what : {"NDIM", "SHAPE", "SIZE", "DTYPE", "AXES"})
           os << "#define " << F << "_" << kind << i << "_" << what << " " << F
              << "_" << upper(group[i].cName) << "_" << what << "\n";
     };
