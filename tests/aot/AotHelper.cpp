@@ -8,6 +8,9 @@
 //   aot_helper dense   MODEL.h5 IN.h5 OUT.h5  predict_dense of the (z, x, y)
 //                                             "raw" with pad_raw, writes
 //                                             "prediction" (labels, z, x, y)
+//   aot_helper flat    MODEL.h5               saves a small model with
+//                                             stride 1 (no pooling), fov
+//                                             (3, 5, 5)
 //   aot_helper geometry MODEL.h5              "fov {3, 8, 8}", "offsets ...",
 //                                             "labels N" of the prediction
 //                                             node, as the header writes them
@@ -129,6 +132,23 @@ int dense(int argc, char **argv) {
   return 0;
 }
 
+int flat(int argc, char **argv) {
+  if (argc != 3)
+    fail("flat MODEL.h5");
+  using namespace nm;
+  set_log_level(LogLevel::Warning);
+  set_seed(3);
+  Node input = Input({1, 1, 6, 9, 9}, "b,f,z,x,y", {.name = "raw"});
+  Node c1 = Conv(input, 3, {2, 3, 3}, {1, 1, 1}, {.name = "c1"});
+  Node c2 = Conv(c1, 2, {2, 3, 3}, {1, 1, 1},
+                 {.activation_func = "lin", .name = "c2"});
+  Node p = Softmax(c2);
+  model_manager.getmodel().designate_nodes(
+      {.input_node = input, .prediction_node = p});
+  model_manager.getmodel().save(argv[2]);
+  return 0;
+}
+
 std::string initializer(const nm::Sizes &v) {
   std::string s = "{";
   for (size_t i = 0; i < v.size(); ++i)
@@ -186,11 +206,13 @@ int main(int argc, char **argv) {
       return jit(argc, argv);
     if (cmd == "dense")
       return dense(argc, argv);
+    if (cmd == "flat")
+      return flat(argc, argv);
     if (cmd == "geometry")
       return geometry(argc, argv);
     if (cmd == "compare")
       return compare(argc, argv);
-    fail("usage: aot_helper input|jit|dense|geometry|compare ...");
+    fail("usage: aot_helper input|jit|dense|flat|geometry|compare ...");
   } catch (const nm::Error &e) {
     fail(e.what());
   }

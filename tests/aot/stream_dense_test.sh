@@ -12,6 +12,7 @@
 #      than the tile in z); its output equals predict_dense(raw,
 #      {.pad_raw = true}) of the same model file within 1e-5 relative, on
 #      1 and 2 threads; a different volume does not (the check can fail).
+#   3. a model with stride 1 (no pooling) compiles and streams the same way.
 set -euo pipefail
 
 NEUROMANCER=tools/neuromancer/neuromancer
@@ -90,6 +91,22 @@ step "the comparison sees a different volume"
 if $HELPER compare "$T/raw.ref.h5" "$T/other.out.h5" 1e-5 relative; then
   fail "the prediction of another volume passed the comparison"
 fi
+
+step "a stride-1 model: densifying changes nothing, streaming still works"
+$HELPER flat "$T/flat.h5" 2> /dev/null
+$HELPER dense "$T/flat.h5" "$T/raw.h5" "$T/flat.ref.h5" 2> /dev/null
+$NEUROMANCER compile "$T/flat.h5" --dense --tile 3,16,16 --name flat \
+  -o "$T/build/flat" 2> /dev/null
+grep -qxF "#define FLAT_PREDICTION_DENSE_STRIDES {1, 1, 1}" "$T/build/flat/flat.h" \
+  || fail "the flat model has strides"
+grep -qxF "#define FLAT_PREDICTION_DENSE_INPUT_BOX {5, 20, 20}" "$T/build/flat/flat.h" \
+  || fail "the flat model's box is not tile + (3, 5, 5) - 1"
+$CC -std=c99 -Wall -Wextra -Werror -pedantic -I"$T/build/flat" $HDF5_CFLAGS \
+  -DSTREAM_HEADER='"flat.h"' '-DSTREAM(x)=FLAT_PREDICTION_DENSE_##x' \
+  -DSTREAM_ENTRY=flat_prediction_dense "$STREAM_C" "$T/build/flat/flat.o" \
+  -L"$D" -lneuromancer_runtime $HDF5_LIBS -Wl,-rpath,"$D" -o "$T/stream_flat"
+"$T/stream_flat" "$T/raw.h5" "$T/flat.out.h5"
+$HELPER compare "$T/flat.ref.h5" "$T/flat.out.h5" 1e-5 relative
 
 step "stream_dense refuses what it cannot read"
 if "$T/stream_dense" "$T/raw.h5" "$T/x.h5" --input-dataset nope 2> "$T/err"; then
