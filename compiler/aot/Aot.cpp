@@ -564,6 +564,46 @@ void buildModule(driver::Compilation &compilation, const Plan &plan,
   }
 }
 
+/// The header's account of compiled function `s`: entry point, symbols,
+/// every argument's shape, axes and geometry.
+FunctionDoc describeFunction(const Selected &s,
+                             const jit::ObjectResult &compiled,
+                             const Model &model, const std::string &prefix,
+                             const Plan &plan) {
+  auto sig = std::find_if(
+      compiled.functions.begin(), compiled.functions.end(),
+      [&](const FunctionSignature &f) { return f.entry == s.function; });
+  if (sig == compiled.functions.end())
+    throw RuntimeError("the compiled object lacks function '" + s.function +
+                       "'");
+  FunctionDoc f;
+  f.function = s.function;
+  f.description = s.description;
+  f.entry = prefix + "_" + s.cName;
+  f.kernel = f.entry + "_kernel";
+  f.packed = f.entry + "_packed";
+  auto nodeNamed = [&](const std::string &name) {
+    return model.contains(name) ? model[name] : Node();
+  };
+  for (const ArgSpec &a : sig->inputs) {
+    Node n = nodeNamed(a.name);
+    f.inputs.push_back({"", a, axesOf(n), geometryOf(n), ""});
+  }
+  for (const ArgSpec &a : sig->parameters) {
+    std::optional<ParameterRef> ref = find_parameter(s.outputs, a.name);
+    std::string dataset =
+        ref ? "/params/" + ref->node.name() + "/" + ref->param : "";
+    f.parameters.push_back({"", a, "", "", dataset});
+  }
+  for (size_t i = 0; i < sig->outputs.size(); ++i) {
+    Node n = i < s.outputs.size() ? s.outputs[i] : Node();
+    f.outputs.push_back({"", sig->outputs[i], axesOf(n), geometryOf(n), ""});
+  }
+  if (plan.dense)
+    describeDense(f, *plan.dense);
+  return f;
+}
+
 } // namespace
 
 std::vector<int64_t> parseShape(const std::string &text) {
@@ -646,39 +686,9 @@ CompileReport compileModel(const CompileRequest &request) {
 
   std::map<std::string, std::string> renames;
   for (const Selected &s : selected) {
-    auto sig = std::find_if(
-        compiled.functions.begin(), compiled.functions.end(),
-        [&](const FunctionSignature &f) { return f.entry == s.function; });
-    if (sig == compiled.functions.end())
-      throw RuntimeError("the compiled object lacks function '" + s.function +
-                         "'");
-    FunctionDoc f;
-    f.function = s.function;
-    f.description = s.description;
-    f.entry = prefix + "_" + s.cName;
-    f.kernel = f.entry + "_kernel";
-    f.packed = f.entry + "_packed";
+    FunctionDoc f = describeFunction(s, compiled, *model, prefix, plan);
     renames[s.function] = f.kernel;
     renames[runtime_symbols::kPackedPrefix + s.function] = f.packed;
-    auto nodeNamed = [&](const std::string &name) {
-      return model->contains(name) ? (*model)[name] : Node();
-    };
-    for (const ArgSpec &a : sig->inputs) {
-      Node n = nodeNamed(a.name);
-      f.inputs.push_back({"", a, axesOf(n), geometryOf(n), ""});
-    }
-    for (const ArgSpec &a : sig->parameters) {
-      std::optional<ParameterRef> ref = find_parameter(s.outputs, a.name);
-      std::string dataset =
-          ref ? "/params/" + ref->node.name() + "/" + ref->param : "";
-      f.parameters.push_back({"", a, "", "", dataset});
-    }
-    for (size_t i = 0; i < sig->outputs.size(); ++i) {
-      Node n = i < s.outputs.size() ? s.outputs[i] : Node();
-      f.outputs.push_back({"", sig->outputs[i], axesOf(n), geometryOf(n), ""});
-    }
-    if (plan.dense)
-      describeDense(f, *plan.dense);
     assignCNames(f);
     report.entries.push_back(f.entry);
     doc.functions.push_back(std::move(f));
