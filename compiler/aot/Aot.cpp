@@ -1,6 +1,7 @@
 //===- Aot.cpp - ahead-of-time compilation of a saved model ---------------===//
 #include "neuromancer/compiler/aot/Aot.h"
 
+#include "Dense.h"
 #include "ObjectRewrite.h"
 #include "neuromancer/compiler/aot/Header.h"
 #include "neuromancer/compiler/codegen/CodeGen.h"
@@ -442,6 +443,23 @@ std::string geometryOf(const Node &n) {
          ", strides=" + formatList(s.strides());
 }
 
+/// The dense entry point's geometry for the header; RuntimeError when the
+/// densified network does not map the box to the tile (a layer that is not
+/// a valid convolution, which nm-densify should have refused).
+void describeDense(FunctionDoc &f, const DensePlan &plan) {
+  if (f.outputs.size() != 1 || f.outputs[0].spec.shape != plan.outputShape)
+    throw RuntimeError("--dense: the densified network maps an input box of " +
+                       tupleText(plan.inputShape) + " to " +
+                       (f.outputs.empty()
+                            ? std::string("nothing")
+                            : tupleText(f.outputs[0].spec.shape)) +
+                       ", not the dense tile " + tupleText(plan.outputShape));
+  const DenseDoc &d = plan.doc;
+  f.outputs[0].geometry = "dense (every voxel), fov=" + formatList(d.fov) +
+                          ", offsets=" + formatList(d.offsets);
+  f.dense = d;
+}
+
 /// Unique C names for the arguments of one entry point.
 void assignCNames(FunctionDoc &f) {
   std::set<std::string> taken;
@@ -455,9 +473,146 @@ void assignCNames(FunctionDoc &f) {
     }
 }
 
+/// The functions to compile, the model they live in (rebuilt for
+/// --input-shape) and its designated input.
+struct Plan {
+  Model *model = nullptr;
+  Node input;
+  std::vector<std::string> names; // as asked
+  std::vector<Selected> selected;
+  std::optional<DensePlan> dense;
+};
+
+std::vector<std::string> uniqueFunctions(const CompileRequest &request) {
+  std::vector<std::string> unique;
+  for (const std::string &f : request.functions)
+    if (std::find(unique.begin(), unique.end(), f) == unique.end())
+      unique.push_back(f);
+  if (unique.empty())
+    unique = {"prediction"};
+  return unique;
+}
+
+Plan planFunctions(const CompileRequest &request) {
+  Plan plan;
+  plan.names = uniqueFunctions(request);
+  plan.model = &modelload(request.modelPath);
+  Model *model = plan.model;
+  for (const std::string &f : plan.names)
+    select(*model, f, request.modelPath); // unknown names fail here
+  Node input = model->input_node();
+  if (!input) {
+    std::vector<Node> outs;
+    for (const std::string &f : plan.names)
+      for (const Node &n : select(*model, f, request.modelPath).outputs)
+        outs.push_back(n);
+    std::vector<Node> sources = source_nodes(outs);
+    if (sources.size() == 1)
+      input = sources.front();
+    else if (!request.inputShape.empty())
+      throw ValueError("--input-shape: model '" + model->name() +
+                       "' has no designated input node");
+  }
+  if (!request.inputShape.empty()) {
+    model = plan.model = &imposeInputShape(*model, input, request.inputShape);
+    if (input)
+      input = (*model)[input.name()];
+  }
+  plan.input = input;
+  for (const std::string &f : plan.names)
+    plan.selected.push_back(select(*model, f, request.modelPath));
+  std::set<std::string> cNames;
+  for (const Selected &s : plan.selected)
+    if (!cNames.insert(s.cName).second)
+      throw ValueError("functions '" + s.function +
+                       "' and another one have the same C name '" + s.cName +
+                       "'");
+  return plan;
+}
+
+/// --dense: the prediction node, densified for request.tile.
+Plan planDenseFunction(const CompileRequest &request) {
+  Plan plan;
+  plan.model = &modelload(request.modelPath);
+  plan.dense = planDense(*plan.model, request);
+  plan.input = plan.dense->node.input_nodes().front();
+  Selected s;
+  s.function = kDenseFunction;
+  s.cName = cIdentifier(s.function);
+  s.outputs = {plan.dense->node};
+  s.description = "the designated prediction node '" + plan.dense->node.name() +
+                  "', densified: every voxel of a tile of " +
+                  tupleText(request.tile) + " in one call";
+  plan.names = {s.function};
+  plan.selected = {s};
+  return plan;
+}
+
+/// The nm module, as a node call (or predict_dense, for --dense) would
+/// import it.
+void buildModule(driver::Compilation &compilation, const Plan &plan,
+                 const CompileRequest &request) {
+  for (const Selected &s : plan.selected) {
+    mlir::func::FuncOp func = compilation.import({s.function, s.outputs});
+    if (plan.dense)
+      compilation.densify(func, {plan.dense->inputShape});
+    else if (hasDynamicInputs(func))
+      compilation.specialise(func, sourceShapes(func, *plan.model, plan.input,
+                                                request.inputShape, s));
+    if (!request.paramsAsArgs)
+      freezeParameters(func, s);
+  }
+}
+
+/// The header's account of compiled function `s`: entry point, symbols,
+/// every argument's shape, axes and geometry.
+FunctionDoc describeFunction(const Selected &s,
+                             const jit::ObjectResult &compiled,
+                             const Model &model, const std::string &prefix,
+                             const Plan &plan) {
+  auto sig = std::find_if(
+      compiled.functions.begin(), compiled.functions.end(),
+      [&](const FunctionSignature &f) { return f.entry == s.function; });
+  if (sig == compiled.functions.end())
+    throw RuntimeError("the compiled object lacks function '" + s.function +
+                       "'");
+  FunctionDoc f;
+  f.function = s.function;
+  f.description = s.description;
+  f.entry = prefix + "_" + s.cName;
+  f.kernel = f.entry + "_kernel";
+  f.packed = f.entry + "_packed";
+  auto nodeNamed = [&](const std::string &name) {
+    return model.contains(name) ? model[name] : Node();
+  };
+  for (const ArgSpec &a : sig->inputs) {
+    Node n = nodeNamed(a.name);
+    f.inputs.push_back({"", a, axesOf(n), geometryOf(n), ""});
+  }
+  for (const ArgSpec &a : sig->parameters) {
+    std::optional<ParameterRef> ref = find_parameter(s.outputs, a.name);
+    std::string dataset =
+        ref ? "/params/" + ref->node.name() + "/" + ref->param : "";
+    f.parameters.push_back({"", a, "", "", dataset});
+  }
+  for (size_t i = 0; i < sig->outputs.size(); ++i) {
+    Node n = i < s.outputs.size() ? s.outputs[i] : Node();
+    f.outputs.push_back({"", sig->outputs[i], axesOf(n), geometryOf(n), ""});
+  }
+  if (plan.dense)
+    describeDense(f, *plan.dense);
+  return f;
+}
+
 } // namespace
 
 std::vector<int64_t> parseShape(const std::string &text) {
+  return parseSizes(text, "--input-shape", "1,1,23,185,185");
+}
+
+std::vector<int64_t> parseSizes(const std::string &text,
+                                const std::string &option,
+                                const std::string &example) {
   std::vector<int64_t> shape;
   std::stringstream ss(text);
   std::string item;
@@ -472,19 +627,21 @@ std::vector<int64_t> parseShape(const std::string &text) {
       used = 0;
     }
     if (item.empty() || used != item.size() || v < 1)
-      throw ValueError("--input-shape '" + text +
+      throw ValueError(option + " '" + text +
                        "': expected positive sizes separated by commas, "
-                       "e.g. 1,1,23,185,185");
+                       "e.g. " +
+                       example);
     shape.push_back(v);
   }
   if (shape.empty())
-    throw ValueError("--input-shape '" + text + "' is empty");
+    throw ValueError(option + " '" + text + "' is empty");
   return shape;
 }
 
 CompileReport compileModel(const CompileRequest &request) {
   if (request.outputDir.empty())
     throw ValueError("compile needs an output directory (-o DIR)");
+  checkDenseOptions(request);
   if (!request.cpu.empty())
     checkCpuName(request.cpu);
   fs::path dir(request.outputDir);
@@ -499,63 +656,14 @@ CompileReport compileModel(const CompileRequest &request) {
     throw ValueError("cannot name the output after '" + request.outputDir +
                      "'; give --name");
   const std::string prefix = cIdentifier(stem);
-  std::vector<std::string> functions = request.functions;
-  if (functions.empty())
-    functions = {"prediction"};
-  {
-    std::vector<std::string> unique;
-    for (const std::string &f : functions)
-      if (std::find(unique.begin(), unique.end(), f) == unique.end())
-        unique.push_back(f);
-    functions = unique;
-  }
 
-  // The model, at the requested input shape.
   QuietLog quiet;
-  Model *model = &modelload(request.modelPath);
-  for (const std::string &f : functions)
-    select(*model, f, request.modelPath); // unknown names fail here
-  Node input = model->input_node();
-  if (!input) {
-    std::vector<Node> outs;
-    for (const std::string &f : functions)
-      for (const Node &n : select(*model, f, request.modelPath).outputs)
-        outs.push_back(n);
-    std::vector<Node> sources = source_nodes(outs);
-    if (sources.size() == 1)
-      input = sources.front();
-    else if (!request.inputShape.empty())
-      throw ValueError("--input-shape: model '" + model->name() +
-                       "' has no designated input node");
-  }
-  if (!request.inputShape.empty()) {
-    model = &imposeInputShape(*model, input, request.inputShape);
-    if (input)
-      input = (*model)[input.name()];
-  }
-  std::vector<Selected> selected;
-  for (const std::string &f : functions)
-    selected.push_back(select(*model, f, request.modelPath));
-  {
-    std::set<std::string> cNames;
-    for (const Selected &s : selected)
-      if (!cNames.insert(s.cName).second)
-        throw ValueError("functions '" + s.function +
-                         "' and another one have the same C name '" + s.cName +
-                         "'");
-  }
-
-  // The nm module, as a node call would import it, then the object through
-  // the compile cache (the JIT's key and lowering).
-  driver::Compilation compilation("'" + join(functions, "', '") + "'");
-  for (const Selected &s : selected) {
-    mlir::func::FuncOp func = compilation.import({s.function, s.outputs});
-    if (hasDynamicInputs(func))
-      compilation.specialise(
-          func, sourceShapes(func, *model, input, request.inputShape, s));
-    if (!request.paramsAsArgs)
-      freezeParameters(func, s);
-  }
+  Plan plan =
+      request.dense ? planDenseFunction(request) : planFunctions(request);
+  Model *model = plan.model;
+  std::vector<Selected> &selected = plan.selected;
+  driver::Compilation compilation("'" + join(plan.names, "', '") + "'");
+  buildModule(compilation, plan, request);
   codegen::CompileOptions options;
   options.codegenThreads = 1; // one ELF object for the user's link
   if (!request.cpu.empty())
@@ -578,37 +686,9 @@ CompileReport compileModel(const CompileRequest &request) {
 
   std::map<std::string, std::string> renames;
   for (const Selected &s : selected) {
-    auto sig = std::find_if(
-        compiled.functions.begin(), compiled.functions.end(),
-        [&](const FunctionSignature &f) { return f.entry == s.function; });
-    if (sig == compiled.functions.end())
-      throw RuntimeError("the compiled object lacks function '" + s.function +
-                         "'");
-    FunctionDoc f;
-    f.function = s.function;
-    f.description = s.description;
-    f.entry = prefix + "_" + s.cName;
-    f.kernel = f.entry + "_kernel";
-    f.packed = f.entry + "_packed";
+    FunctionDoc f = describeFunction(s, compiled, *model, prefix, plan);
     renames[s.function] = f.kernel;
     renames[runtime_symbols::kPackedPrefix + s.function] = f.packed;
-    auto nodeNamed = [&](const std::string &name) {
-      return model->contains(name) ? (*model)[name] : Node();
-    };
-    for (const ArgSpec &a : sig->inputs) {
-      Node n = nodeNamed(a.name);
-      f.inputs.push_back({"", a, axesOf(n), geometryOf(n), ""});
-    }
-    for (const ArgSpec &a : sig->parameters) {
-      std::optional<ParameterRef> ref = find_parameter(s.outputs, a.name);
-      std::string dataset =
-          ref ? "/params/" + ref->node.name() + "/" + ref->param : "";
-      f.parameters.push_back({"", a, "", "", dataset});
-    }
-    for (size_t i = 0; i < sig->outputs.size(); ++i) {
-      Node n = i < s.outputs.size() ? s.outputs[i] : Node();
-      f.outputs.push_back({"", sig->outputs[i], axesOf(n), geometryOf(n), ""});
-    }
     assignCNames(f);
     report.entries.push_back(f.entry);
     doc.functions.push_back(std::move(f));

@@ -20,6 +20,15 @@
 // (nm_runtime_libm_*), so a program links the object with that library alone.
 // Section contents are the cache entry's, byte for byte.
 //
+// `neuromancer compile MODEL.h5 --dense --tile 8,32,32 -o build/dense`
+// takes the same road with the densify step of predict_dense in place of
+// specialise: the prediction node, densified (nm-densify) for the input
+// box of tile + fov - 1 voxels (batch 1), becomes one entry point
+// `<prefix>_prediction_dense` that maps such a box to a dense tile of
+// class probabilities; the header adds the fov, offsets, tile and box as
+// macros, so a C program streams a volume of any size block by block
+// (examples/embed/stream_dense.c). Dense.h works out that geometry.
+//
 //===----------------------------------------------------------------------===//
 #ifndef NEUROMANCER_COMPILER_AOT_AOT_H
 #define NEUROMANCER_COMPILER_AOT_AOT_H
@@ -45,6 +54,12 @@ struct CompileRequest {
   std::string name;
   /// Target CPU (LLVM name, e.g. "x86-64-v3"); empty: this machine's.
   std::string cpu;
+  /// One entry point, `<prefix>_prediction_dense`: the prediction node
+  /// densified for a box of `tile` dense output voxels (Dense.h). Excludes
+  /// `functions` and `inputShape`.
+  bool dense = false;
+  /// Dense output voxels per call, one size per spatial axis (z, x, y).
+  std::vector<int64_t> tile;
 };
 
 struct CompileReport {
@@ -62,7 +77,12 @@ struct CompileReport {
 /// wrong input shape (naming the axis and the valid sizes), ...
 CompileReport compileModel(const CompileRequest &request);
 
-/// "1,1,23,185,185" -> {1, 1, 23, 185, 185}; ValueError otherwise.
+/// "1,1,23,185,185" -> {1, 1, 23, 185, 185}; ValueError naming `option`
+/// and showing `example` otherwise.
+std::vector<int64_t> parseSizes(const std::string &text,
+                                const std::string &option,
+                                const std::string &example);
+/// parseSizes for --input-shape.
 std::vector<int64_t> parseShape(const std::string &text);
 
 } // namespace nm::aot

@@ -117,6 +117,42 @@ std::string argumentNames(const FunctionDoc &f) {
   return s;
 }
 
+/// The geometry macros of a dense entry point, with what a streaming
+/// program does with them (examples/embed/stream_dense.c).
+void emitDense(std::ostream &os, const std::string &F, const FunctionDoc &f) {
+  const DenseDoc &d = *f.dense;
+  std::string axes = "(" + d.spatialAxes + ")";
+  os << "/*\n"
+     << commentLines(
+            "Dense geometry, per spatial axis " + axes +
+                ": each call maps an input box of " + F +
+                "_INPUT_BOX voxels (" + F + "_TILE + " + F +
+                "_FOV - 1) to a dense tile of " + F + "_TILE output voxels (" +
+                F +
+                "_NUM_LABELS channels), every voxel predicted (no strides). "
+                "Output voxel i of the tile is the prediction for input voxel "
+                "i + " +
+                F +
+                "_OFFSETS of the box. To predict a whole volume of shape n, "
+                "mirror it by the offsets on both sides (numpy 'symmetric', "
+                "predict_dense's pad_raw) and call the entry point on the "
+                "boxes starting at every multiple of the tile, the last one "
+                "of each axis moved back to end at n and writing only the "
+                "voxels no earlier block wrote. " +
+                F + "_STRIDES are the network's strides before densifying.",
+            " * ")
+     << " */\n";
+  os << "#define " << F << "_SPATIAL_NDIM " << d.tile.size() << "\n"
+     << "#define " << F << "_SPATIAL_AXES \"" << d.spatialAxes << "\"\n"
+     << "#define " << F << "_FOV " << shapeInitializer(d.fov) << "\n"
+     << "#define " << F << "_OFFSETS " << shapeInitializer(d.offsets) << "\n"
+     << "#define " << F << "_STRIDES " << shapeInitializer(d.strides) << "\n"
+     << "#define " << F << "_TILE " << shapeInitializer(d.tile) << "\n"
+     << "#define " << F << "_INPUT_BOX " << shapeInitializer(d.inputBox) << "\n"
+     << "#define " << F << "_NUM_CHANNELS " << d.channels << "\n"
+     << "#define " << F << "_NUM_LABELS " << d.labels << "\n";
+}
+
 } // namespace
 
 std::string cIdentifier(std::string_view text) {
@@ -245,7 +281,7 @@ std::string emitHeader(const HeaderDoc &doc) {
     auto aliases = [&](const std::vector<ArgumentDoc> &group,
                        const char *kind) {
       for (size_t i = 0; i < group.size(); ++i)
-        for (const char *what : {"NDIM", "SHAPE", "SIZE", "AXES"})
+        for (const char *what : {"NDIM", "SHAPE", "SIZE", "DTYPE", "AXES"})
           os << "#define " << F << "_" << kind << i << "_" << what << " " << F
              << "_" << upper(group[i].cName) << "_" << what << "\n";
     };
@@ -255,6 +291,8 @@ std::string emitHeader(const HeaderDoc &doc) {
     os << "#define " << F << "_NUM_INPUTS " << f.inputs.size() << "\n"
        << "#define " << F << "_NUM_PARAMETERS " << f.parameters.size() << "\n"
        << "#define " << F << "_NUM_OUTPUTS " << f.outputs.size() << "\n";
+    if (f.dense)
+      emitDense(os, F, f);
 
     if (!f.parameters.empty()) {
       os << "/* The parameters in argument order, for loading them in a "

@@ -15,7 +15,9 @@
 //     (`<prefix>_<function>_packed(void **args)`, for generic callers) and
 //     the CPU features the object needs, checked at every call;
 //   * the parameters' datasets in the model file and sizes as initialiser
-//     lists, for loading them in a loop (--params-as-args).
+//     lists, for loading them in a loop (--params-as-args);
+//   * for a dense entry point (--dense), the geometry a streaming program
+//     needs: fov, offsets, the tile and the input box around it.
 //
 // No MLIR or LLVM here, so the emitter is tested on its own.
 //
@@ -25,6 +27,7 @@
 
 #include "neuromancer/runtime/Executable.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +44,18 @@ struct ArgumentDoc {
                         // e.g. "/params/conv/w"
 };
 
+/// What a streaming program needs to know of a dense entry point
+/// (`neuromancer compile --dense`), per spatial axis (z, x, y or x, y).
+struct DenseDoc {
+  std::vector<int64_t> fov, offsets; // of the network (output voxel i reads
+                                     // input voxels [i, i + fov))
+  std::vector<int64_t> strides;      // of the network before densifying
+  std::vector<int64_t> tile;         // dense output voxels per call
+  std::vector<int64_t> inputBox;     // tile + fov - 1
+  std::string spatialAxes;           // "z,x,y"
+  int64_t channels = 0, labels = 0;
+};
+
 /// One compiled function.
 struct FunctionDoc {
   std::string function;    // "prediction", "loss", a node name
@@ -49,6 +64,7 @@ struct FunctionDoc {
   std::string kernel;      // object symbol the entry point calls
   std::string packed;      // the packed symbol (void **args), "" if none
   std::vector<ArgumentDoc> inputs, parameters, outputs;
+  std::optional<DenseDoc> dense; // a dense entry point's geometry
 };
 
 struct HeaderDoc {

@@ -5,7 +5,18 @@
 //                      loads the model (rebuilt for the patch size), runs
 //                      model.predict on "raw" through the JIT and the
 //                      compile cache, writes "prediction"
-//   aot_helper compare A.h5 B.h5 TOL          max |A - B| of "prediction";
+//   aot_helper dense   MODEL.h5 IN.h5 OUT.h5  predict_dense of the (z, x, y)
+//                                             "raw" with pad_raw, writes
+//                                             "prediction" (labels, z, x, y)
+//   aot_helper flat    MODEL.h5               saves a small model with
+//                                             stride 1 (no pooling), fov
+//                                             (3, 5, 5)
+//   aot_helper geometry MODEL.h5              "fov {3, 8, 8}", "offsets ...",
+//                                             "labels N" of the prediction
+//                                             node, as the header writes them
+//   aot_helper compare A.h5 B.h5 TOL [relative]
+//                                             max |A - B| of "prediction"
+//                                             (over max |A| if relative);
 //                                             exit 1 above TOL
 //
 //===----------------------------------------------------------------------===//
@@ -13,6 +24,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -104,9 +116,59 @@ int jit(int argc, char **argv) {
   return 0;
 }
 
-int compare(int argc, char **argv) {
+int dense(int argc, char **argv) {
   if (argc != 5)
-    fail("compare A.h5 B.h5 TOL");
+    fail("dense MODEL.h5 IN.h5 OUT.h5");
+  nm::set_log_level(nm::LogLevel::Warning);
+  nm::Model &model = nm::modelload(argv[2]);
+  nm::Array zxy = readArray(argv[3], "raw");
+  nm::Sizes shape = {1};
+  shape.insert(shape.end(), zxy.shape().begin(), zxy.shape().end());
+  nm::Array raw(shape, nm::DType::Float32);
+  std::memcpy(raw.raw(), zxy.raw(), zxy.nbytes());
+  nm::Array y = model.predict_dense(raw, {.pad_raw = true});
+  writeArray(argv[4], "prediction", y);
+  std::printf("predict_dense: prediction %s\n", y.shapeString().c_str());
+  return 0;
+}
+
+int flat(int argc, char **argv) {
+  if (argc != 3)
+    fail("flat MODEL.h5");
+  using namespace nm;
+  set_log_level(LogLevel::Warning);
+  set_seed(3);
+  Node input = Input({1, 1, 6, 9, 9}, "b,f,z,x,y", {.name = "raw"});
+  Node c1 = Conv(input, 3, {2, 3, 3}, {1, 1, 1}, {.name = "c1"});
+  Node c2 = Conv(c1, 2, {2, 3, 3}, {1, 1, 1},
+                 {.activation_func = "lin", .name = "c2"});
+  Node p = Softmax(c2);
+  model_manager.getmodel().designate_nodes(
+      {.input_node = input, .prediction_node = p});
+  model_manager.getmodel().save(argv[2]);
+  return 0;
+}
+
+std::string initializer(const nm::Sizes &v) {
+  std::string s = "{";
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "}";
+}
+
+int geometry(int argc, char **argv) {
+  if (argc != 3)
+    fail("geometry MODEL.h5");
+  nm::set_log_level(nm::LogLevel::Warning);
+  const nm::TaggedShape &s = nm::modelload(argv[2]).prediction_node().shape();
+  std::printf("fov %s\noffsets %s\nlabels %lld\n", initializer(s.fov()).c_str(),
+              initializer(s.offsets()).c_str(), static_cast<long long>(s['f']));
+  return 0;
+}
+
+int compare(int argc, char **argv) {
+  if (argc != 5 && !(argc == 6 && std::string(argv[5]) == "relative"))
+    fail("compare A.h5 B.h5 TOL [relative]");
   nm::Array a = readArray(argv[2], "prediction");
   nm::Array b = readArray(argv[3], "prediction");
   double tol = std::atof(argv[4]);
@@ -119,7 +181,16 @@ int compare(int argc, char **argv) {
     if (!(d <= maxDiff)) // NaN counts as a difference
       maxDiff = std::isnan(d) ? INFINITY : d;
   }
-  std::printf("max abs diff %.3g over %lld values %s (tolerance %g)\n", maxDiff,
+  if (argc == 6) {
+    double scale = 0;
+    for (int64_t i = 0; i < a.size(); ++i)
+      scale = std::max(scale, std::fabs(double(pa[i])));
+    if (scale == 0)
+      fail("A is all zeros; a relative difference means nothing");
+    maxDiff /= scale;
+  }
+  std::printf("max %s diff %.3g over %lld values %s (tolerance %g)\n",
+              argc == 6 ? "relative" : "abs", maxDiff,
               static_cast<long long>(a.size()), a.shapeString().c_str(), tol);
   return maxDiff <= tol ? 0 : 1;
 }
@@ -133,9 +204,15 @@ int main(int argc, char **argv) {
       return input(argc, argv);
     if (cmd == "jit")
       return jit(argc, argv);
+    if (cmd == "dense")
+      return dense(argc, argv);
+    if (cmd == "flat")
+      return flat(argc, argv);
+    if (cmd == "geometry")
+      return geometry(argc, argv);
     if (cmd == "compare")
       return compare(argc, argv);
-    fail("usage: aot_helper input|jit|compare ...");
+    fail("usage: aot_helper input|jit|dense|flat|geometry|compare ...");
   } catch (const nm::Error &e) {
     fail(e.what());
   }

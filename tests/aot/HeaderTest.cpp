@@ -104,5 +104,37 @@ TEST(AotHeader, EntryPointAndConstants) {
   EXPECT_EQ(h.find("//"), std::string::npos);
 }
 
+TEST(AotHeader, DenseGeometry) {
+  HeaderDoc doc = sample();
+  FunctionDoc &f = doc.functions.front();
+  EXPECT_EQ(emitHeader(doc).find("_FOV "), std::string::npos);
+  f.entry = "cnn_prediction_dense";
+  DenseDoc d;
+  d.fov = {9, 27, 27};
+  d.offsets = {4, 13, 13};
+  d.strides = {2, 4, 4};
+  d.tile = {8, 16, 16};
+  d.inputBox = {16, 42, 42};
+  d.spatialAxes = "z,x,y";
+  d.channels = 3;
+  d.labels = 5;
+  f.dense = d;
+  std::string h = emitHeader(doc);
+  for (const char *line :
+       {"#define CNN_PREDICTION_DENSE_SPATIAL_NDIM 3\n",
+        "#define CNN_PREDICTION_DENSE_SPATIAL_AXES \"z,x,y\"\n",
+        "#define CNN_PREDICTION_DENSE_FOV {9, 27, 27}\n",
+        "#define CNN_PREDICTION_DENSE_OFFSETS {4, 13, 13}\n",
+        "#define CNN_PREDICTION_DENSE_STRIDES {2, 4, 4}\n",
+        "#define CNN_PREDICTION_DENSE_TILE {8, 16, 16}\n",
+        "#define CNN_PREDICTION_DENSE_INPUT_BOX {16, 42, 42}\n",
+        "#define CNN_PREDICTION_DENSE_NUM_CHANNELS 3\n",
+        "#define CNN_PREDICTION_DENSE_NUM_LABELS 5\n",
+        "#define CNN_PREDICTION_DENSE_INPUT0_DTYPE "
+        "CNN_PREDICTION_DENSE_IMAGE_DTYPE\n"})
+    EXPECT_NE(h.find(line), std::string::npos) << line << h;
+  EXPECT_EQ(h.find("//"), std::string::npos);
+}
+
 } // namespace
 } // namespace nm::aot

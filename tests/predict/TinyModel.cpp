@@ -1,6 +1,6 @@
 //===- TinyModel.cpp - a small model and volume for the CLI tests ---------===//
 //
-//   tiny_model MODEL.h5 RAW.h5 [--big z,x,y]
+//   tiny_model MODEL.h5 RAW.h5 [--big z,x,y | --no-prediction]
 //
 // MODEL.h5: one channel in, 2 classes out, strides (2, 4, 4), fov (3, 8, 8)
 // (fixed seed). RAW.h5: "raw" (10, 40, 40) float32 in [0, 1) and "stack"
@@ -8,7 +8,8 @@
 // a second and can name a dataset, omit it, or give the wrong channels.
 // --big adds "big", a random uint8 volume of that shape written one section
 // at a time (chunked, never whole in memory), for bench/run_dense.sh's
-// memory line.
+// memory line. --no-prediction saves the model with no designated
+// prediction node (for the errors of `neuromancer compile --dense`).
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/neuromancer.h"
@@ -49,8 +50,11 @@ void writeBig(const std::string &path, const nm::Sizes &shape) {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 3 && !(argc == 5 && std::string(argv[3]) == "--big")) {
-    std::cerr << "usage: tiny_model MODEL.h5 RAW.h5 [--big z,x,y]\n";
+  bool noPrediction = argc == 4 && std::string(argv[3]) == "--no-prediction";
+  if (argc != 3 && !noPrediction &&
+      !(argc == 5 && std::string(argv[3]) == "--big")) {
+    std::cerr << "usage: tiny_model MODEL.h5 RAW.h5 [--big z,x,y | "
+                 "--no-prediction]\n";
     return 2;
   }
   using namespace nm;
@@ -61,8 +65,10 @@ int main(int argc, char **argv) {
   Node c2 = Conv(c1, 2, {1, 2, 2}, {1, 2, 2},
                  {.activation_func = "lin", .name = "c2"});
   Node p = Softmax(c2);
-  model_manager.getmodel().designate_nodes(
-      {.input_node = input, .prediction_node = p});
+  DesignateOptions designate{.input_node = input};
+  if (!noPrediction)
+    designate.prediction_node = p;
+  model_manager.getmodel().designate_nodes(designate);
   model_manager.getmodel().save(argv[1]);
   std::mt19937 gen(11);
   std::uniform_real_distribution<float> u(0, 1);

@@ -17,6 +17,12 @@
 //                                              ahead-of-time: DIR/NAME.o,
 //                                              DIR/NAME.h and the runtime
 //                                              library (compiler/aot/Aot.h)
+//   neuromancer compile MODEL.h5 -o DIR --dense --tile z,x,y
+//                       [--params-as-args] [--name NAME] [--cpu CPU]
+//                                              the same with one entry point,
+//                                              NAME_prediction_dense: a dense
+//                                              tile per call, for streaming
+//                                              (examples/embed/stream_dense.c)
 //   neuromancer make-data DIR [--seed N] [--size small|full] [--overwrite]
 //                       [--no-png]             a synthetic EM data set in
 //                                              neuro_data_zxy's layout
@@ -71,8 +77,8 @@ struct Arguments {
   std::vector<std::string> nodes;
   // compile
   std::vector<std::string> functions;
-  std::string inputShape, name, cpu;
-  bool paramsAsArgs = false;
+  std::string inputShape, name, cpu, denseTile;
+  bool paramsAsArgs = false, dense = false;
   // make-data
   std::string dataDir, size = "full";
   uint64_t seed = 0;
@@ -132,6 +138,13 @@ CLI::App *addCompile(CLI::App &app, Arguments &a) {
                   "file stem and C prefix (default: DIR's name)");
   cmd->add_option("--cpu", a.cpu,
                   "target CPU, e.g. x86-64-v3 (default: this machine's)");
+  cmd->add_flag("--dense", a.dense,
+                "one entry point NAME_prediction_dense: the prediction node "
+                "densified, a dense tile of --tile voxels per call");
+  cmd->add_option("--tile", a.denseTile,
+                  "with --dense: the dense output voxels per call, e.g. "
+                  "8,32,32 (the input box is tile + fov - 1)")
+      ->type_name("Z,X,Y");
   return cmd;
 }
 
@@ -263,6 +276,9 @@ int compile(const Arguments &a) {
   request.outputDir = a.output;
   request.name = a.name;
   request.cpu = a.cpu;
+  request.dense = a.dense;
+  if (!a.denseTile.empty())
+    request.tile = nm::aot::parseSizes(a.denseTile, "--tile", "8,32,32");
   nm::aot::CompileReport report = nm::aot::compileModel(request);
   std::filesystem::path dir(a.output);
   for (const nm::tools::EmbeddedFile &f : nm::tools::embeddedRuntime())
