@@ -93,10 +93,11 @@ protected:
 
 TEST_F(MaskTest, SkipsBlocksWithoutForeground) {
   Array full = fullRun();
-  // Foreground in the middle block, in the last (partial, computed shifted
-  // inward) block, and at raw (0, 0, 0): in the field of view of block 0
-  // but owned by no block, so it predicts nothing.
-  Sizes middle = {5, 10, 13}, last = {7, 16, 18};
+  // Foreground in the middle block (at a voxel the last blocks, computed
+  // shifted inward, compute but do not own), in the last (partial) block,
+  // and at raw (0, 0, 0): in the field of view of block 0 but owned by no
+  // block. Only what a block owns counts: blocks 13 and 26 are predicted.
+  Sizes middle = {5, 12, 13}, last = {7, 16, 18};
   ASSERT_EQ(blockOf(middle), 13);
   ASSERT_EQ(blockOf(last), 26);
   writeH5(path("mask.h5"), "mask", maskWith({middle, last, {0, 0, 0}}));
