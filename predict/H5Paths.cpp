@@ -4,6 +4,7 @@
 #include "neuromancer/core/Error.h"
 #include "neuromancer/core/Format.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sys/stat.h>

@@ -164,23 +164,20 @@ Sizes plus(const Sizes &a, const Sizes &b) {
   return s;
 }
 
-/// The blocks not done yet: skipped when the mask has no foreground in
-/// what they own, else predicted and written. Returns the blocks skipped.
-int64_t runBlocks(const StreamOptions &o, const Sizes &lo,
-                  const BlockGrid &grid, const RawInput &raw,
-                  const MaskInput *mask, const BlockNet &net,
-                  const std::vector<int64_t> &classes, OutputStore &store,
-                  Progress &progress) {
+/// The blocks not done yet: recorded empty when the mask has no foreground
+/// in what they own, else predicted and written.
+void runBlocks(const StreamOptions &o, const Sizes &lo, const BlockGrid &grid,
+               const RawInput &raw, const MaskInput *mask, const BlockNet &net,
+               const std::vector<int64_t> &classes, OutputStore &store,
+               Progress &progress) {
   bool trimmed = false;
   (void)trimmed;
-  int64_t skipped = 0;
   for (int64_t i = 0; i < grid.size(); ++i) {
     if (store.done(i))
       continue;
     Block b = grid.block(i);
     if (mask && !mask->any(plus(lo, b.writeLo), b.writeSize)) {
       store.writeEmpty(b);
-      ++skipped;
     } else {
       Array out = net.predict(
           raw.read(net.boxLo(plus(lo, b.computeLo)), net.boxShape(), o.padRaw));
@@ -196,7 +193,6 @@ int64_t runBlocks(const StreamOptions &o, const Sizes &lo,
     if (o.afterBlock)
       o.afterBlock(i, store.doneCount());
   }
-  return skipped;
 }
 
 } // namespace
