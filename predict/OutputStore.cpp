@@ -32,6 +32,8 @@ namespace {
 
 constexpr const char *kIdentityFile = "identity.json";
 constexpr const char *kIdentityAttr = "neuromancer_predict_identity";
+/// The root attribute of a block file recording an empty (masked) block.
+constexpr const char *kEmptyAttr = "empty";
 
 std::string systemReason() {
   return errno ? std::string(": ") + std::strerror(errno) : std::string();
@@ -109,11 +111,19 @@ std::string differences(const nlohmann::json &was, const nlohmann::json &now) {
     std::string s = v.is_null() ? "(none)" : v.dump();
     return s.size() > 40 ? s.substr(0, 16) + "…" : s;
   };
-  for (auto it = now.begin(); it != now.end(); ++it) {
-    nlohmann::json old = was.contains(it.key()) ? was[it.key()] : nullptr;
-    if (old != it.value())
+  auto valueIn = [](const nlohmann::json &id, const std::string &key) {
+    return id.contains(key) ? id[key] : nlohmann::json(nullptr);
+  };
+  // Optional keys (the mask, tta) are recorded only when used: a key may be
+  // in either record.
+  nlohmann::json keys = now;
+  for (auto it = was.begin(); it != was.end(); ++it)
+    keys.emplace(it.key(), nullptr);
+  for (auto it = keys.begin(); it != keys.end(); ++it) {
+    nlohmann::json old = valueIn(was, it.key()), cur = valueIn(now, it.key());
+    if (old != cur)
       text += (text.empty() ? "" : "; ") + it.key() + " was " + shorten(old) +
-              ", now " + shorten(it.value());
+              ", now " + shorten(cur);
   }
   return text.empty() ? "the record's format" : text;
 }
@@ -197,7 +207,7 @@ OutputStore::unfinishedIdentity(const std::string &path,
 
 OutputStore::OutputStore(const OutputSpec &spec, const BlockGrid &grid)
     : spec_(spec), grid_(grid), partial_(partialPath(spec.path, spec.dataset)),
-      done_(grid.size(), false) {
+      done_(grid.size(), false), empty_(grid.size(), false) {
   h5::silenceErrors();
   std::optional<nlohmann::json> earlier =
       unfinishedIdentity(spec.path, spec.dataset);
@@ -220,6 +230,10 @@ int64_t OutputStore::doneCount() const {
   return std::count(done_.begin(), done_.end(), true);
 }
 
+int64_t OutputStore::emptyCount() const {
+  return std::count(empty_.begin(), empty_.end(), true);
+}
+
 void OutputStore::create() {
   std::error_code ec;
   fs::remove_all(partial_, ec);
@@ -232,11 +246,14 @@ void OutputStore::create() {
 }
 
 bool OutputStore::readBlock(int64_t index, std::vector<unsigned char> &data,
-                            uint64_t *hash) const {
+                            uint64_t *hash, bool *empty) const {
   h5::Handle file(
       H5Fopen(blockPath(index).c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok())
     return false;
+  *empty = H5Aexists(file, kEmptyAttr) > 0;
+  if (*empty)
+    return true;
   h5::Handle ds(H5Dopen2(file, "data", H5P_DEFAULT), H5Dclose);
   if (!ds.ok())
     return false;
@@ -270,9 +287,12 @@ void OutputStore::verify() {
     if (!fs::exists(blockPath(i), ec))
       continue;
     uint64_t hash = 0;
-    if (readBlock(i, data, &hash) && fnv1a(data.data(), data.size()) == hash)
+    bool empty = false;
+    if (readBlock(i, data, &hash, &empty) &&
+        (empty || fnv1a(data.data(), data.size()) == hash)) {
       done_[i] = true;
-    else
+      empty_[i] = empty;
+    } else
       ++damaged_;
   }
   if (damaged_)
@@ -283,39 +303,65 @@ void OutputStore::verify() {
 }
 
 void OutputStore::write(const Block &b, const void *data) {
+  writeBlockFile(b, data);
+}
+
+void OutputStore::writeEmpty(const Block &b) {
+  writeBlockFile(b, nullptr);
+  empty_[b.index] = true;
+}
+
+namespace {
+
+/// A block file's content: the owned voxels and their hash, or (data null)
+/// only the mark of an empty block. False when HDF5 fails.
+bool fillBlockFile(const std::string &path, const hsize_t (&count)[4],
+                   bool asUint8, const void *data, uint64_t hash) {
+  h5::Handle file(
+      H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+      H5Fclose);
+  h5::Handle scalar(H5Screate(H5S_SCALAR), H5Sclose);
+  if (!data) {
+    int64_t one = 1;
+    h5::Handle attr(H5Acreate2(file, kEmptyAttr, H5T_STD_I64LE, scalar,
+                               H5P_DEFAULT, H5P_DEFAULT),
+                    H5Aclose);
+    return file.ok() && H5Awrite(attr, H5T_NATIVE_INT64, &one) >= 0 &&
+           attr.close() && file.close();
+  }
+  h5::Handle space(H5Screate_simple(4, count, nullptr), H5Sclose);
+  h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  hsize_t chunk[4] = {1, count[1], count[2], count[3]};
+  H5Pset_chunk(dcpl, 4, chunk);
+  H5Pset_shuffle(dcpl);
+  H5Pset_deflate(dcpl, 1); // a scratch copy: fast, still compact
+  hid_t type = asUint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT;
+  h5::Handle ds(H5Dcreate2(file, "data",
+                           asUint8 ? H5T_STD_U8LE : H5T_IEEE_F32LE, space,
+                           H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                H5Dclose);
+  h5::Handle attr(
+      H5Acreate2(ds, "fnv1a", H5T_STD_U64LE, scalar, H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
+  return file.ok() && ds.ok() &&
+         H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 &&
+         H5Awrite(attr, H5T_NATIVE_UINT64, &hash) >= 0 && attr.close() &&
+         ds.close() && file.close();
+}
+
+} // namespace
+
+void OutputStore::writeBlockFile(const Block &b, const void *data) {
   Slab slab(spec_.channels, b);
   size_t bytes = slab.elements() * (spec_.asUint8 ? 1 : 4);
-  uint64_t hash = fnv1a(data, bytes);
+  uint64_t hash = data ? fnv1a(data, bytes) : 0;
   std::string where = "block " + std::to_string(b.index) + " of '" +
                       spec_.path + ":" + spec_.dataset + "'";
   errno = 0;
   try {
     AtomicFile out(blockPath(b.index));
-    {
-      h5::Handle file(H5Fcreate(out.tempPath().c_str(), H5F_ACC_TRUNC,
-                                H5P_DEFAULT, H5P_DEFAULT),
-                      H5Fclose);
-      h5::Handle space(H5Screate_simple(4, slab.count, nullptr), H5Sclose);
-      h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-      hsize_t chunk[4] = {1, slab.count[1], slab.count[2], slab.count[3]};
-      H5Pset_chunk(dcpl, 4, chunk);
-      H5Pset_shuffle(dcpl);
-      H5Pset_deflate(dcpl, 1); // a scratch copy: fast, still compact
-      hid_t type = spec_.asUint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT;
-      h5::Handle ds(H5Dcreate2(file, "data",
-                               spec_.asUint8 ? H5T_STD_U8LE : H5T_IEEE_F32LE,
-                               space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                    H5Dclose);
-      h5::Handle scalar(H5Screate(H5S_SCALAR), H5Sclose);
-      h5::Handle attr(H5Acreate2(ds, "fnv1a", H5T_STD_U64LE, scalar,
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      H5Aclose);
-      if (!file.ok() || !ds.ok() ||
-          H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0 ||
-          H5Awrite(attr, H5T_NATIVE_UINT64, &hash) < 0 || !attr.close() ||
-          !ds.close() || !file.close())
-        throw IOError("HDF5 write");
-    }
+    if (!fillBlockFile(out.tempPath(), slab.count, spec_.asUint8, data, hash))
+      throw IOError("HDF5 write");
     out.commit();
   } catch (const IOError &) {
     throw IOError("writing " + where + " to '" + blockPath(b.index) +
@@ -376,6 +422,10 @@ void OutputStore::finalise() {
     H5Pset_shuffle(dcpl);
     H5Pset_deflate(dcpl, 4);
     H5Pset_obj_track_times(dcpl, false); // same arguments, same bytes
+    // What the chunks of the mask's empty blocks read as (HDF5's default,
+    // stated because the output relies on it).
+    double zero = 0;
+    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &zero);
     h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t type = spec_.asUint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT;
@@ -390,10 +440,13 @@ void OutputStore::finalise() {
     writeAttribute(ds, kIdentityAttr, spec_.identity.dump());
     std::vector<unsigned char> data;
     for (int64_t i = 0; i < grid_.size(); ++i) {
-      if (!readBlock(i, data, nullptr))
+      bool empty = false;
+      if (!readBlock(i, data, nullptr, &empty))
         throw IOError("block file '" + blockPath(i) +
                       "' can no longer be read; rerun the same command to "
                       "predict it again");
+      if (empty)
+        continue; // its chunks are never written: they read as 0
       Slab slab(spec_.channels, grid_.block(i));
       h5::Handle mem(H5Screate_simple(4, slab.count, nullptr), H5Sclose);
       H5Sselect_hyperslab(space, H5S_SELECT_SET, slab.start, nullptr,

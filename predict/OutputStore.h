@@ -10,14 +10,17 @@
 //    file per finished block, block-<n>.h5 (its owned voxels, deflated, and
 //    a hash of their bytes), each written to a temporary, fsync'ed and
 //    renamed into place (AtomicFile): a block file exists whole or not at
-//    all, and no block is reported done that was not written;
+//    all, and no block is reported done that was not written; a block the
+//    mask skips has a file too, with no data and an "empty" mark, so a
+//    resume treats it like any other finished block;
 //  - a rerun with the same identity keeps every block file that opens and
 //    whose data still hash as recorded, and redoes the rest; another
 //    identity is refused (or, with --overwrite, started over);
 //  - when every block is done, the output dataset is assembled block by
 //    block into a temporary beside OUT.h5 (a new file, or a copy of the
 //    existing OUT.h5 with the dataset added or, with --overwrite,
-//    replaced), which is then renamed over OUT.h5; other datasets are never
+//    replaced), which is then renamed over OUT.h5 (empty blocks are not
+//    written: their chunks read as the fill value 0); other datasets are never
 //    at risk. The directory is removed last: a kill during the assembly
 //    leaves a run that only assembles again.
 //
@@ -69,6 +72,8 @@ public:
 
   bool done(int64_t block) const { return done_.at(block); }
   int64_t doneCount() const;
+  /// Done blocks recorded empty (skipped by the mask), earlier runs' too.
+  int64_t emptyCount() const;
   /// Blocks found done but damaged (redone).
   int64_t damaged() const { return damaged_; }
 
@@ -76,6 +81,8 @@ public:
   /// elements, uint8 or float32 as the spec says. Returns after the block
   /// file is on disk.
   void write(const Block &block, const void *data);
+  /// Records `block` done with no data: it stays the fill value 0.
+  void writeEmpty(const Block &block);
   /// Moves the finished dataset into OUT (see above).
   void finalise();
 
@@ -85,14 +92,17 @@ public:
 private:
   void create();
   void verify();
-  /// Block `index`'s owned voxels from its file; false if unreadable.
+  /// Block `index`'s owned voxels from its file (`empty` set and `data`
+  /// left alone for an empty block); false if unreadable.
   bool readBlock(int64_t index, std::vector<unsigned char> &data,
-                 uint64_t *hash) const;
+                 uint64_t *hash, bool *empty) const;
+  /// Writes a block file through a temporary; `data` null: an empty block.
+  void writeBlockFile(const Block &block, const void *data);
 
   OutputSpec spec_;
   BlockGrid grid_;
   std::string partial_;
-  std::vector<bool> done_;
+  std::vector<bool> done_, empty_;
   int64_t damaged_ = 0;
 };
 

@@ -113,16 +113,32 @@ NetGeometry netGeometry(const Node &node) {
   return g;
 }
 
+Sizes ttaShift(const NetGeometry &g, bool tta) {
+  Sizes s(3, 0);
+  if (tta)
+    for (int a = g.twoD ? 1 : 0; a < 3; ++a)
+      s[a] = 2 * g.offsets[a] - g.fov[a] + 1;
+  return s;
+}
+
 int64_t blockBytes(const NetGeometry &g, const Sizes &tile,
                    const BlockCost &cost) {
-  Sizes in(3);
-  for (int a = 0; a < 3; ++a)
+  Sizes in(3), box(3), shift = ttaShift(g, cost.tta);
+  for (int a = 0; a < 3; ++a) {
     in[a] = tile[a] + g.fov[a] - 1;
+    box[a] = in[a] + std::abs(shift[a]);
+  }
   int64_t inVoxels = product(in), outVoxels = product(tile);
-  // The raw box (file type), its float conversion, the network input.
-  int64_t bytes = g.channels * inVoxels *
-                  (static_cast<int64_t>(cost.rawElemSize) + 4 +
-                   static_cast<int64_t>(dtypeSize(g.inputType)));
+  // The raw box (file type) and its float conversion (one voxel longer on
+  // an even-fov axis with TTA), the network input.
+  int64_t bytes = g.channels *
+                  (product(box) * (static_cast<int64_t>(cost.rawElemSize) + 4) +
+                   inVoxels * static_cast<int64_t>(dtypeSize(g.inputType)));
+  // The mask's box (read and dropped before the raw box) and TTA's sum of
+  // the flipped outputs, alive beside each pass.
+  bytes += outVoxels * static_cast<int64_t>(cost.maskElemSize);
+  if (cost.tta)
+    bytes += g.labels * outVoxels * 4;
   for (size_t i = 0; i < g.nodeFeatures.size(); ++i) {
     int64_t voxels = 1;
     for (int a = 0; a < 3; ++a)

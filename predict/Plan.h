@@ -51,12 +51,21 @@ struct NetGeometry {
 /// spatial axes, several inputs, unknown fov).
 NetGeometry netGeometry(const Node &prediction);
 
-/// What the budget must hold besides the network: the raw element size and
-/// the output element type and channel count.
+/// Per axis (z, x, y), how far the window a flipped network reads for an
+/// output voxel (--tta, see BlockNet.h) lies from the plain one:
+/// 2 * offset - fov + 1, 0 for an odd fov and 1 for an even one; all 0
+/// without TTA and on the z axis of a 2-D network.
+Sizes ttaShift(const NetGeometry &g, bool tta);
+
+/// What the budget must hold besides the network: the raw element size,
+/// the output element type and channel count, the mask's element size (0:
+/// no mask) and whether the blocks are averaged over flips.
 struct BlockCost {
   size_t rawElemSize = 4;
   int64_t outChannels = 1;
   bool asUint8 = false;
+  size_t maskElemSize = 0;
+  bool tta = false;
 };
 
 /// Estimated peak bytes that predicting and writing one block of `tile`
@@ -64,7 +73,9 @@ struct BlockCost {
 /// network's input, every intermediate buffer of the densified network
 /// (each node's output and, for pooling convs, the output before pooling;
 /// counted as alive at once, as the runtime's own check does), its output,
-/// the write buffer and HDF5's compression buffers, plus a fixed 8 MiB.
+/// the write buffer and HDF5's compression buffers, plus a fixed 8 MiB;
+/// with a mask its box of `tile` voxels, with TTA the accumulator of the
+/// flipped outputs and the voxel the box grows by on even-fov axes.
 int64_t blockBytes(const NetGeometry &g, const Sizes &tile,
                    const BlockCost &cost);
 

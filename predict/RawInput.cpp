@@ -7,10 +7,8 @@
 #include "neuromancer/predict/H5Paths.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <sys/stat.h>
 
 namespace nm::predict {
 
@@ -48,59 +46,21 @@ void convert(const unsigned char *src, const std::vector<int64_t> &gather,
 
 RawInput::RawInput(const std::string &path, const std::string &dataset)
     : h_(std::make_unique<Handles>()) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    throw IOError("raw file '" + path +
-                  "' cannot be read: " + std::strerror(errno));
-  h5::silenceErrors();
-  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0)
-    throw IOError("raw file '" + path + "' is not a readable HDF5 file");
-  h_->file = std::make_unique<h5::Handle>(file, H5Fclose);
-  std::vector<std::string> names = datasetsOf(file);
-  dataset_ = dataset;
-  if (dataset_.empty()) {
-    if (names.size() != 1)
-      throw KeyError("raw file '" + path + "' has " +
-                     std::to_string(names.size()) + " datasets (" +
-                     formatStringList(names) + "); name one as '" + path +
-                     ":DATASET'");
-    dataset_ = names.front();
-  }
-  name_ = path + ":" + dataset_;
-  if (!pathExists(file, dataset_))
-    throw KeyError("raw file '" + path + "' has no dataset '" + dataset_ +
-                   "' (it has: " + formatStringList(names) + ")");
-  hid_t ds = H5Dopen2(file, dataset_.c_str(), H5P_DEFAULT);
-  if (ds < 0)
-    throw KeyError("'" + dataset_ + "' in raw file '" + path +
-                   "' is not a dataset (the datasets are: " +
-                   formatStringList(names) + ")");
-  h_->ds = std::make_unique<h5::Handle>(ds, H5Dclose);
-  h5::Handle type(H5Dget_type(ds), H5Tclose);
-  H5T_class_t cls = H5Tget_class(type);
-  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
-    throw ValueError(name_ + " has non-numeric elements (HDF5 class " +
-                     std::string(cls == H5T_STRING     ? "string"
-                                 : cls == H5T_COMPOUND ? "compound"
-                                 : cls == H5T_ENUM     ? "enum"
-                                                       : "other") +
-                     "); neuromancer predict reads integer or float volumes");
-  hid_t native = H5Tget_native_type(type, H5T_DIR_ASCEND);
-  h_->type = std::make_unique<h5::Handle>(native, H5Tclose);
-  elemSize_ = H5Tget_size(native);
-  isFloat_ = cls == H5T_FLOAT;
-  isSigned_ = !isFloat_ && H5Tget_sign(type) == H5T_SGN_2;
-  typeName_ = std::string(isFloat_    ? "float"
-                          : isSigned_ ? "int"
-                                      : "uint") +
-              std::to_string(8 * elemSize_);
-  h5::Handle space(H5Dget_space(ds), H5Sclose);
-  int rank = H5Sget_simple_extent_ndims(space);
-  std::vector<hsize_t> dims(std::max(rank, 0));
-  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-  for (hsize_t d : dims)
-    fileShape_.push_back(static_cast<int64_t>(d));
+  OpenDataset d = openDataset("raw", path, dataset);
+  h_->file = std::move(d.file);
+  h_->ds = std::move(d.ds);
+  dataset_ = d.dataset;
+  name_ = d.name;
+  NumericType type = numericType(*h_->ds, name_,
+                                 "neuromancer predict reads integer or float "
+                                 "volumes");
+  h_->type = std::move(type.native);
+  elemSize_ = type.size;
+  isFloat_ = type.isFloat;
+  isSigned_ = type.isSigned;
+  typeName_ = type.name;
+  fileShape_ = shapeOf(*h_->ds);
+  int rank = static_cast<int>(fileShape_.size());
   if (rank < 2)
     throw ValueError(name_ + " has shape " + formatTuple(fileShape_) +
                      ", fewer than 2 spatial axes; neuromancer predict reads "
@@ -201,22 +161,14 @@ std::vector<float> RawInput::read(const Sizes &lo, const Sizes &shape,
       }
   std::vector<float> out(gather.size());
   bool integerScale = !isFloat_;
-  auto run = [&](auto tag) {
+  NumericType type;
+  type.size = elemSize_;
+  type.isFloat = isFloat_;
+  type.isSigned = isSigned_;
+  dispatchNumeric(type, [&](auto tag) {
     convert<decltype(tag)>(buf.data(), gather, out.data(), integerScale,
                            offset_, scale_, meanStd_);
-  };
-  if (isFloat_)
-    elemSize_ == 4 ? run(float{}) : run(double{});
-  else if (isSigned_)
-    elemSize_ == 1   ? run(int8_t{})
-    : elemSize_ == 2 ? run(int16_t{})
-    : elemSize_ == 4 ? run(int32_t{})
-                     : run(int64_t{});
-  else
-    elemSize_ == 1   ? run(uint8_t{})
-    : elemSize_ == 2 ? run(uint16_t{})
-    : elemSize_ == 4 ? run(uint32_t{})
-                     : run(uint64_t{});
+  });
   return out;
 }
 

@@ -7,7 +7,8 @@
 #include "neuromancer/core/Progress.h"
 #include "neuromancer/core/Sha256.h"
 #include "neuromancer/frontend/Model.h"
-#include "neuromancer/frontend/NodeImpl.h"
+#include "neuromancer/predict/BlockNet.h"
+#include "neuromancer/predict/Mask.h"
 #include "neuromancer/predict/OutputStore.h"
 #include "neuromancer/predict/Plan.h"
 #include "neuromancer/predict/RawInput.h"
@@ -72,9 +73,11 @@ Node predictionNode(const std::string &path) {
   return node;
 }
 
-/// The raw voxels [lo, hi) of the ROI, checked against the volume.
+/// The raw voxels [lo, hi) of the ROI, checked against the volume (with
+/// --tta, the flipped windows' reach too).
 void resolveRoi(const StreamOptions &o, const RawInput &raw,
                 const NetGeometry &g, Sizes &lo, Sizes &hi) {
+  Sizes shift = ttaShift(g, o.tta);
   const Sizes &n = raw.spatial();
   lo.assign(3, 0);
   hi = n;
@@ -102,22 +105,94 @@ void resolveRoi(const StreamOptions &o, const RawInput &raw,
   if (o.padRaw)
     return;
   for (int a = 0; a < 3; ++a) {
-    int64_t first = lo[a] - g.offsets[a];
-    int64_t end = hi[a] - 1 - g.offsets[a] + g.fov[a];
+    int64_t first = lo[a] - g.offsets[a] + std::min<int64_t>(0, shift[a]);
+    int64_t end =
+        hi[a] - 1 - g.offsets[a] + g.fov[a] + std::max<int64_t>(0, shift[a]);
     if (first < 0 || end > n[a])
-      throw ValueError("--roi: the " + std::string(1, kAxes[a]) + " range [" +
-                       std::to_string(lo[a]) + ", " + std::to_string(hi[a]) +
-                       ") needs raw voxels [" + std::to_string(first) + ", " +
-                       std::to_string(end) +
-                       ") with the model's field of view, but " + raw.name() +
-                       " has 0.." + std::to_string(n[a]) +
-                       "; pass --pad-raw to mirror the missing ones");
+      throw ValueError(
+          "--roi: the " + std::string(1, kAxes[a]) + " range [" +
+          std::to_string(lo[a]) + ", " + std::to_string(hi[a]) +
+          ") needs raw voxels [" + std::to_string(first) + ", " +
+          std::to_string(end) + ") with the model's field of view" +
+          (shift[a] ? " (and --tta's flipped windows)" : "") + ", but " +
+          raw.name() + " has 0.." + std::to_string(n[a]) +
+          "; pass --pad-raw to mirror the missing ones");
   }
 }
 
 nlohmann::json withoutTile(nlohmann::json id) {
   id.erase("tile");
   return id;
+}
+
+/// The owned voxels of `b` of the selected classes from the network's
+/// (labels, tile) output, written as float32 or, with --as-uint8,
+/// numpy's truncating cast of p * 255 (as predict_dense).
+void writeOwned(OutputStore &store, const Block &b, const Array &out,
+                const std::vector<int64_t> &classes, const Sizes &t,
+                bool asUint8) {
+  const float *p = out.data<float>();
+  Sizes skip(3);
+  for (int a = 0; a < 3; ++a)
+    skip[a] = b.writeLo[a] - b.computeLo[a];
+  const Sizes &w = b.writeSize;
+  size_t n = classes.size() * static_cast<size_t>(product(w));
+  std::vector<float> f(asUint8 ? 0 : n);
+  std::vector<uint8_t> u(asUint8 ? n : 0);
+  size_t k = 0;
+  for (int64_t c : classes)
+    for (int64_t z = 0; z < w[0]; ++z)
+      for (int64_t xx = 0; xx < w[1]; ++xx) {
+        const float *row =
+            p + ((c * t[0] + skip[0] + z) * t[1] + skip[1] + xx) * t[2] +
+            skip[2];
+        for (int64_t y = 0; y < w[2]; ++y, ++k) {
+          if (asUint8)
+            u[k] = static_cast<uint8_t>(row[y] * 255.0f);
+          else
+            f[k] = row[y];
+        }
+      }
+  store.write(b, asUint8 ? static_cast<const void *>(u.data())
+                         : static_cast<const void *>(f.data()));
+}
+
+Sizes plus(const Sizes &a, const Sizes &b) {
+  Sizes s(a.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    s[i] = a[i] + b[i];
+  return s;
+}
+
+/// The blocks not done yet: recorded empty when the mask has no foreground
+/// in what they own, else predicted and written.
+void runBlocks(const StreamOptions &o, const Sizes &lo, const BlockGrid &grid,
+               const RawInput &raw, const MaskInput *mask, const BlockNet &net,
+               const std::vector<int64_t> &classes, OutputStore &store,
+               Progress &progress) {
+  bool trimmed = false;
+  (void)trimmed;
+  for (int64_t i = 0; i < grid.size(); ++i) {
+    if (store.done(i))
+      continue;
+    Block b = grid.block(i);
+    if (mask && !mask->any(plus(lo, b.writeLo), b.writeSize)) {
+      store.writeEmpty(b);
+    } else {
+      Array out = net.predict(
+          raw.read(net.boxLo(plus(lo, b.computeLo)), net.boxShape(), o.padRaw));
+      writeOwned(store, b, out, classes, grid.tile, o.asUint8);
+#ifdef __GLIBC__
+      // Hands back to the system what compiling (in the first block's
+      // call) left in malloc's free lists: it would count against --memory.
+      if (!trimmed)
+        trimmed = ::malloc_trim(0) >= 0;
+#endif
+    }
+    progress.step(static_cast<double>(product(b.writeSize)));
+    if (o.afterBlock)
+      o.afterBlock(i, store.doneCount());
+  }
 }
 
 } // namespace
@@ -136,6 +211,10 @@ StreamReport predictStream(const StreamOptions &o) {
   if (o.std && !(*o.std > 0))
     throw ValueError("--std must be positive, not " + formatG(*o.std));
   raw.setNormalisation(o.mean, o.std);
+  std::unique_ptr<MaskInput> mask;
+  if (!o.mask.empty())
+    mask = std::make_unique<MaskInput>(o.mask, o.maskDataset, raw.spatial(),
+                                       raw.name());
   OutputStore::checkTarget(o.out, outDataset, o.overwrite);
 
   std::string modelHash = sha256File(o.model);
@@ -178,9 +257,15 @@ StreamReport predictStream(const StreamOptions &o) {
       {"roi_offset", lo},
       {"roi_shape", roi},
   };
+  // Recorded only when used, so unfinished runs of earlier versions (which
+  // had neither) still resume.
+  if (mask)
+    identity.update(mask->identity());
+  if (o.tta)
+    identity["tta"] = true;
 
   BlockCost cost{raw.elemSize(), static_cast<int64_t>(classes.size()),
-                 o.asUint8};
+                 o.asUint8, mask ? mask->elemSize() : 0, o.tta};
   int64_t budget = o.memory > 0 ? o.memory : kDefaultMemory;
   std::optional<nlohmann::json> earlier =
       OutputStore::unfinishedIdentity(o.out, outDataset);
@@ -239,6 +324,12 @@ StreamReport predictStream(const StreamOptions &o) {
       {"normalisation", raw.normalisation()},
       {"tile", grid.tile},
   };
+  if (mask) {
+    spec.attributes["mask_file"] = o.mask;
+    spec.attributes["mask_dataset"] = mask->dataset();
+  }
+  if (o.tta)
+    spec.attributes["tta"] = true;
   OutputStore store(spec, grid);
   int64_t resumed = store.doneCount();
   double resumedVoxels = 0;
@@ -265,73 +356,9 @@ StreamReport predictStream(const StreamOptions &o) {
   Progress progress(o.progress, grid.size(), static_cast<double>(product(roi)),
                     resumed, resumedVoxels, po);
 
-  Sizes inShape(3);
-  for (int a = 0; a < 3; ++a)
-    inShape[a] = grid.tile[a] + g.fov[a] - 1;
-  Sizes netIn = {1, g.channels};
-  for (int a = g.twoD ? 1 : 0; a < 3; ++a)
-    netIn.push_back(inShape[a]);
-  int64_t tileVoxels = product(grid.tile);
-  bool trimmed = false;
-  (void)trimmed;
+  BlockNet net(node, g, grid.tile, o.tta);
   try {
-    for (int64_t i = 0; i < grid.size(); ++i) {
-      if (store.done(i))
-        continue;
-      Block b = grid.block(i);
-      Sizes inLo(3);
-      for (int a = 0; a < 3; ++a)
-        inLo[a] = lo[a] + b.computeLo[a] - g.offsets[a];
-      std::vector<float> x = raw.read(inLo, inShape, o.padRaw);
-      Array input(netIn, DType::Float32);
-      std::copy(x.begin(), x.end(), input.data<float>());
-      x = {};
-      Array out = call_densified(node, {g.inputType == DType::Float32
-                                            ? std::move(input)
-                                            : input.astype(g.inputType)});
-      if (out.size() != g.labels * tileVoxels)
-        throw ValueError(
-            "the model's densified network returned " + out.shapeString() +
-            " for a block of " + formatTuple(inShape) + " raw voxels, not " +
-            std::to_string(g.labels) + " x " + formatTuple(grid.tile) +
-            ": streaming needs a network of valid convolutions");
-      if (out.dtype() != DType::Float32)
-        out = out.astype(DType::Float32);
-      const float *p = out.data<float>();
-      // The owned voxels of the selected classes, (class, z, x, y).
-      Sizes skip(3);
-      for (int a = 0; a < 3; ++a)
-        skip[a] = b.writeLo[a] - b.computeLo[a];
-      const Sizes &w = b.writeSize, &t = grid.tile;
-      size_t n = classes.size() * static_cast<size_t>(product(w));
-      std::vector<float> f(o.asUint8 ? 0 : n);
-      std::vector<uint8_t> u(o.asUint8 ? n : 0);
-      size_t k = 0;
-      for (int64_t c : classes)
-        for (int64_t z = 0; z < w[0]; ++z)
-          for (int64_t xx = 0; xx < w[1]; ++xx) {
-            const float *row =
-                p + ((c * t[0] + skip[0] + z) * t[1] + skip[1] + xx) * t[2] +
-                skip[2];
-            for (int64_t y = 0; y < w[2]; ++y, ++k) {
-              if (o.asUint8) // numpy's truncating cast, as predict_dense
-                u[k] = static_cast<uint8_t>(row[y] * 255.0f);
-              else
-                f[k] = row[y];
-            }
-          }
-      store.write(b, o.asUint8 ? static_cast<const void *>(u.data())
-                               : static_cast<const void *>(f.data()));
-#ifdef __GLIBC__
-      // Hands back to the system what compiling (in the first block's
-      // call) left in malloc's free lists: it would count against --memory.
-      if (!trimmed)
-        trimmed = ::malloc_trim(0) >= 0;
-#endif
-      progress.step(static_cast<double>(product(w)));
-      if (o.afterBlock)
-        o.afterBlock(i, store.doneCount());
-    }
+    runBlocks(o, lo, grid, raw, mask.get(), net, classes, store, progress);
   } catch (...) {
     progress.finish();
     throw;
@@ -346,6 +373,7 @@ StreamReport predictStream(const StreamOptions &o) {
   report.chunk = spec.chunk;
   report.blocks = grid.size();
   report.resumed = resumed;
+  report.skipped = store.emptyCount();
   report.estimateBytes = estimate;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   char rate[64];
@@ -356,7 +384,13 @@ StreamReport predictStream(const StreamOptions &o) {
   outShape.insert(outShape.end(), roi.begin(), roi.end());
   say("wrote " + o.out + ":" + outDataset + " " + formatTuple(outShape) +
       (o.asUint8 ? " uint8" : " float32") + " in " +
-      Progress::duration(report.seconds) + " (" + rate + " Mvoxels/s)");
+      Progress::duration(report.seconds) + " (" + rate + " Mvoxels/s)" +
+      (o.tta ? ", averaged over " + std::to_string(net.passes()) + " flips"
+             : "") +
+      (mask ? "; " + std::to_string(report.skipped) + " of " +
+                  std::to_string(grid.size()) +
+                  " blocks skipped (no foreground in " + mask->name() + ")"
+            : ""));
   return report;
 }
 

@@ -3,9 +3,10 @@
 // `neuromancer predict`: a model applied densely to an HDF5 volume of any
 // size, block by block, with memory bounded by a budget. Each block is read
 // with its halo (hyperslabs only), predicted by the densified network
-// (nm-densify, one call per block, one compiled function for all blocks)
-// and written into a chunked, compressed HDF5 dataset through OutputStore,
-// which makes the run resumable and the output appear atomically.
+// (nm-densify, one call per block, one compiled function for all blocks;
+// with --tta one per flip, averaged), unless a mask says the block has no
+// foreground, and written into a chunked, compressed HDF5 dataset through
+// OutputStore, which makes the run resumable and the output appear atomically.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NEUROMANCER_PREDICT_STREAMPREDICT_H
@@ -32,6 +33,13 @@ struct StreamOptions {
   Sizes tile;                        // empty: chosen from the budget
   int threads = 0;                   // 0: the runtime's default
   std::optional<double> mean, std;
+  /// --mask: blocks whose owned voxels have no nonzero mask voxel are not
+  /// predicted (they stay 0); empty: no mask. Dataset empty: the file's
+  /// only one. See Mask.h.
+  std::string mask, maskDataset;
+  /// --tta: each block is the mean of the 8 flips (2-D network: 4) of its
+  /// box through the network. See BlockNet.h.
+  bool tta = false;
   /// Where the progress bar or lines go (nullptr: nowhere); tty -1 asks
   /// isatty, interval is the seconds between plain lines.
   std::FILE *progress = stderr;
@@ -48,6 +56,7 @@ struct StreamOptions {
 struct StreamReport {
   Sizes roiLo, roiShape, tile, chunk;
   int64_t blocks = 0, resumed = 0;
+  int64_t skipped = 0;       // blocks left 0 by --mask, earlier runs' included
   int64_t estimateBytes = 0; // process + one block, as --memory counts
   double seconds = 0;
 };

@@ -1,6 +1,7 @@
 //===- TinyModel.cpp - a small model and volume for the CLI tests ---------===//
 //
-//   tiny_model MODEL.h5 RAW.h5 [--big z,x,y | --no-prediction]
+//   tiny_model MODEL.h5 RAW.h5 [--big z,x,y] [--mask MASK.h5]
+//              [--no-prediction]
 //
 // MODEL.h5: one channel in, 2 classes out, strides (2, 4, 4), fov (3, 8, 8)
 // (fixed seed). RAW.h5: "raw" (10, 40, 40) float32 in [0, 1) and "stack"
@@ -8,8 +9,10 @@
 // a second and can name a dataset, omit it, or give the wrong channels.
 // --big adds "big", a random uint8 volume of that shape written one section
 // at a time (chunked, never whole in memory), for bench/run_dense.sh's
-// memory line. --no-prediction saves the model with no designated
-// prediction node (for the errors of `neuromancer compile --dense`).
+// memory line. --mask writes MASK.h5 with "mask" (10, 40, 40) uint8, 1 at
+// raw voxel (2, 6, 6) only, and "short" (10, 40, 39), for --mask.
+// --no-prediction saves the model with no designated prediction node (for
+// the errors of `neuromancer compile --dense`).
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/neuromancer.h"
@@ -47,14 +50,38 @@ void writeBig(const std::string &path, const nm::Sizes &shape) {
   }
 }
 
+/// MASK.h5: "mask", foreground at raw voxel (2, 6, 6) only, and "short",
+/// one voxel short along y.
+void writeMasks(const std::string &path) {
+  nm::Array mask({10, 40, 40}, nm::DType::UInt8), small({10, 40, 39});
+  for (int64_t i = 0; i < mask.size(); ++i)
+    mask.setFlat(i, 0);
+  mask.setFlat((2 * 40 + 6) * 40 + 6, 1);
+  for (int64_t i = 0; i < small.size(); ++i)
+    small.setFlat(i, 1);
+  nm::testing::writeH5(path, "mask", mask);
+  nm::testing::writeH5(path, "short", small, true);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  bool noPrediction = argc == 4 && std::string(argv[3]) == "--no-prediction";
-  if (argc != 3 && !noPrediction &&
-      !(argc == 5 && std::string(argv[3]) == "--big")) {
-    std::cerr << "usage: tiny_model MODEL.h5 RAW.h5 [--big z,x,y | "
-                 "--no-prediction]\n";
+  std::string big, maskPath;
+  bool ok = argc >= 3, noPrediction = false;
+  for (int i = 3; ok && i < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--no-prediction") {
+      noPrediction = true;
+      --i; // a flag without a value
+      continue;
+    }
+    ok = i + 1 < argc && (flag == "--big" || flag == "--mask");
+    if (ok)
+      (flag == "--big" ? big : maskPath) = argv[i + 1];
+  }
+  if (!ok) {
+    std::cerr << "usage: tiny_model MODEL.h5 RAW.h5 [--big z,x,y] "
+                 "[--mask MASK.h5] [--no-prediction]\n";
     return 2;
   }
   using namespace nm;
@@ -79,15 +106,16 @@ int main(int argc, char **argv) {
     stack.data<float>()[i] = u(gen);
   nm::testing::writeH5(argv[2], "raw", raw);
   nm::testing::writeH5(argv[2], "stack", stack, true);
-  if (argc == 5) {
-    nm::Sizes big;
-    std::string text = argv[4];
-    for (size_t pos = 0; pos <= text.size();) {
-      size_t comma = text.find(',', pos);
-      big.push_back(std::stoll(text.substr(pos, comma - pos)));
-      pos = comma == std::string::npos ? text.size() + 1 : comma + 1;
+  if (!big.empty()) {
+    nm::Sizes shape;
+    for (size_t pos = 0; pos <= big.size();) {
+      size_t comma = big.find(',', pos);
+      shape.push_back(std::stoll(big.substr(pos, comma - pos)));
+      pos = comma == std::string::npos ? big.size() + 1 : comma + 1;
     }
-    writeBig(argv[2], big);
+    writeBig(argv[2], shape);
   }
+  if (!maskPath.empty())
+    writeMasks(maskPath);
   return 0;
 }

@@ -30,9 +30,13 @@
 //   neuromancer predict MODEL.h5 RAW.h5[:DS] -o OUT.h5[:DS] [--pad-raw]
 //                       [--as-uint8] [--classes 1,0] [--roi z0,x0,y0:z1,x1,y1]
 //                       [--memory 4G] [--tile z,x,y] [--threads N]
-//                       [--mean M --std S] [--overwrite]
+//                       [--mean M --std S] [--mask MASK.h5[:DS]] [--tta]
+//                       [--overwrite]
 //                                              dense prediction of a volume
-//                                              of any size, resumable
+//                                              of any size, resumable; blocks
+//                                              without mask foreground stay
+//                                              0; --tta averages the 8 flips
+//                                              (8x the time)
 //                                              (predict/StreamPredict.h)
 //   neuromancer train CONFIG.toml | --resume SAVE_DIR [--set name=value]...
 //                                              ELEKTRONN2's elektronn2-train
@@ -84,8 +88,8 @@ struct Arguments {
   uint64_t seed = 0;
   bool overwrite = false, noPng = false;
   // predict
-  std::string raw, classes, roi, memory, tile;
-  bool padRaw = false, asUint8 = false;
+  std::string raw, classes, roi, memory, tile, mask;
+  bool padRaw = false, asUint8 = false, tta = false;
   int threads = 0;
   std::optional<double> mean, std;
 };
@@ -221,6 +225,14 @@ CLI::App *addPredict(CLI::App &app, Arguments &a) {
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--mean", a.mean, "normalise as (x - mean) / std");
   cmd->add_option("--std", a.std, "normalise as (x - mean) / std");
+  cmd->add_option("--mask", a.mask,
+                  "MASK.h5[:dataset] with the raw volume's (z,x,y) shape: "
+                  "blocks with no nonzero voxel in what they write are not "
+                  "predicted and stay 0 (predicted blocks are not masked)")
+      ->type_name("MASK.h5[:DS]");
+  cmd->add_flag("--tta", a.tta,
+                "test-time augmentation: average the predictions of the 8 "
+                "flips of z, x, y (a 2-D model: 4 of x, y); 8x the time");
   cmd->add_flag("--overwrite", a.overwrite,
                 "replace an existing output dataset, or start over an "
                 "unfinished run made with other arguments");
@@ -341,6 +353,9 @@ int predict(const Arguments &a) {
   o.threads = a.threads;
   o.mean = a.mean;
   o.std = a.std;
+  if (!a.mask.empty())
+    std::tie(o.mask, o.maskDataset) = p::splitDatasetPath(a.mask);
+  o.tta = a.tta;
   o.say = [](const std::string &line) {
     std::cout << "neuromancer: " << line << std::endl;
   };
