@@ -344,7 +344,8 @@ int main(int argc, char **argv) {
 
   Sizes vol(shape.begin() + 1, shape.end());
   nm::predict::NetGeometry geometry = nm::predict::netGeometry(pred);
-  if (streamTile.empty())
+  bool chosen = streamTile.empty();
+  if (chosen)
     streamTile =
         nm::predict::chooseTile(geometry, vol, nm::predict::kDefaultMemory,
                                 {.outChannels = geometry.labels});
@@ -352,9 +353,12 @@ int main(int argc, char **argv) {
   executed["densify_stream"] =
       streamedFlops(layers, streamTile, out.fov(), grid.size());
   std::printf("densify_stream: `neuromancer predict`'s blocks without the "
-              "files: tile %s (chosen for %s), %lld blocks\n",
+              "files: tile %s (%s), %lld blocks\n",
               nm::formatTuple(streamTile).c_str(),
-              nm::predict::formatBytes(nm::predict::kDefaultMemory).c_str(),
+              (chosen ? "chosen for " + nm::predict::formatBytes(
+                                            nm::predict::kDefaultMemory)
+                      : std::string("--stream-tile"))
+                  .c_str(),
               (long long)grid.size());
 
   // A raw of one tile compiles each strategy's function before timing.

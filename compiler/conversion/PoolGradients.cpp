@@ -23,23 +23,35 @@ using namespace mlir;
 
 namespace nm::compiler::lowering {
 
-/// Per window, the index (`tapIndex`, built in the body) of the first
-/// maximum of the window's taps: a reduction generic over `ins` (x first)
-/// read through `inMaps`, the windows through `windowMap` (shape
-/// `windowShape`). The gradient must not depend on x and the pooled y being
-/// bitwise equal: the code generator may recompute a fused producer.
+/// The narrowest integer type that holds every tap index of a window of
+/// `taps` taps and the "none yet" marker -1: the argmax is kept between the
+/// forward and the backward pass, one element per pooled voxel.
+static Type tapIndexType(OpBuilder &b, double taps) {
+  return taps <= 127 ? b.getI8Type() : b.getI32Type();
+}
+
+/// A stored tap index widened to i64 for comparing with a computed one.
+static Value widenTap(OpBuilder &b, Location loc, Value tap) {
+  return arith::ExtSIOp::create(b, loc, b.getI64Type(), tap);
+}
+
+/// Per window, the index (`tapIndex`, built in the body as i64, stored as
+/// `idxType`) of the first maximum of the window's taps: a reduction
+/// generic over `ins` (x first) read through `inMaps`, the windows through
+/// `windowMap` (shape `windowShape`). The gradient must not depend on x and
+/// the pooled y being bitwise equal: the code generator may recompute a
+/// fused producer.
 static Value windowArgmax(OpBuilder &b, Location loc, ValueRange ins,
                           ArrayRef<AffineMap> inMaps, AffineMap windowMap,
                           ArrayRef<IT> its, ArrayRef<int64_t> windowShape,
-                          Type elt,
+                          Type elt, Type idxType,
                           function_ref<Value(OpBuilder &, Location)> tapIndex) {
-  Type i64 = b.getI64Type();
   Value maxInit =
       filled(b, loc, windowShape, elt,
              fcst(b, loc, elt, -std::numeric_limits<double>::infinity()));
   Value idxInit =
-      filled(b, loc, windowShape, i64,
-             arith::ConstantOp::create(b, loc, b.getIntegerAttr(i64, -1)));
+      filled(b, loc, windowShape, idxType,
+             arith::ConstantOp::create(b, loc, b.getIntegerAttr(idxType, -1)));
   SmallVector<AffineMap> maps(inMaps.begin(), inMaps.end());
   maps.append({windowMap, windowMap});
   size_t n = ins.size();
@@ -51,13 +63,13 @@ static Value windowArgmax(OpBuilder &b, Location loc, ValueRange ins,
             arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], a[n]);
         Value first = arith::CmpIOp::create(
             nb, l, arith::CmpIPredicate::slt, a[n + 1],
-            arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0)));
+            arith::ConstantOp::create(nb, l, nb.getIntegerAttr(idxType, 0)));
         Value take = arith::OrIOp::create(nb, l, better, first);
+        Value tap = arith::TruncIOp::create(nb, l, idxType, tapIndex(nb, l));
         linalg::YieldOp::create(
             nb, l,
             ValueRange{arith::SelectOp::create(nb, l, take, a[0], a[n]),
-                       arith::SelectOp::create(nb, l, take, tapIndex(nb, l),
-                                               a[n + 1])});
+                       arith::SelectOp::create(nb, l, take, tap, a[n + 1])});
       });
   return argmax.getResult(1);
 }
@@ -133,7 +145,7 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
     for (int64_t d : offsetDims)
       its[d] = IT::reduction;
     winner = windowArgmax(b, loc, {xe}, {id}, outer, its, shapeOf(y), elt,
-                          offsetIndex);
+                          tapIndexType(b, windowSize), offsetIndex);
   }
   SmallVector<Value> ins{dy};
   SmallVector<AffineMap> maps{outer};
@@ -141,18 +153,18 @@ static Value tiledPoolGrad(OpBuilder &b, Location loc, Value x, Value y,
     ins.push_back(winner);
     maps.push_back(outer);
   }
-  Value dxe =
-      generic(b, loc, ins, maps, emptyT(b, loc, eSh, elt), id,
-              SmallVector<IT>(eRank, IT::parallel),
-              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                if (!winner)
-                  return arith::DivFOp::create(nb, l, a[0],
-                                               fcst(nb, l, elt, windowSize));
-                Value isMax = arith::CmpIOp::create(
-                    nb, l, arith::CmpIPredicate::eq, offsetIndex(nb, l), a[1]);
-                return arith::SelectOp::create(nb, l, isMax, a[0],
-                                               fcst(nb, l, elt, 0.0));
-              });
+  Value dxe = generic(b, loc, ins, maps, emptyT(b, loc, eSh, elt), id,
+                      SmallVector<IT>(eRank, IT::parallel),
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        if (!winner)
+                          return arith::DivFOp::create(
+                              nb, l, a[0], fcst(nb, l, elt, windowSize));
+                        Value isMax = arith::CmpIOp::create(
+                            nb, l, arith::CmpIPredicate::eq, offsetIndex(nb, l),
+                            widenTap(nb, l, a[1]));
+                        return arith::SelectOp::create(nb, l, isMax, a[0],
+                                                       fcst(nb, l, elt, 0.0));
+                      });
   Value dxc = tensor::CollapseShapeOp::create(
       b, loc, RankedTensorType::get(cover, elt), dxe, groups);
   // Voxels behind the last whole window get no gradient.
@@ -227,7 +239,7 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
     AffineMap tw = AffineMap::get(wdims, 0, tapExprs, b.getContext());
     winner = windowArgmax(
         b, loc, {x, taps}, {xw, tw}, yw, wits, ysh, elt,
-        [&](OpBuilder &nb, Location l) -> Value {
+        tapIndexType(b, windowSize), [&](OpBuilder &nb, Location l) -> Value {
           Value k = arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i64, 0));
           for (int64_t j = 0; j < nsp; ++j)
             k = arith::AddIOp::create(
@@ -287,7 +299,8 @@ LogicalResult lower(ir::PoolGradOp op, LoweringContext &ctx) {
         Value zero = fcst(nb, l, elt, 0.0);
         Value contrib;
         if (mode == ir::PoolMode::Max) {
-          Value w = tensor::ExtractOp::create(nb, l, winner, idx);
+          Value w =
+              widenTap(nb, l, tensor::ExtractOp::create(nb, l, winner, idx));
           Value isMax =
               arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, tap, w);
           contrib = arith::SelectOp::create(

@@ -26,7 +26,7 @@ func.func @conv_grads(%x: !x {nm.input = "x"}, %dy: !y {nm.input = "dy"},
 // CHECK: tensor.extract_slice {{.*}} to tensor<1x2x4x4x4xf32>
 // CHECK: tensor.expand_shape {{.*}} into tensor<1x2x2x2x2x2x2x2xf32>
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel", "reduction", "parallel", "reduction"]
-// CHECK-SAME: outs({{.*}} : tensor<1x2x2x2x2xf32>, tensor<1x2x2x2x2xi64>)
+// CHECK-SAME: outs({{.*}} : tensor<1x2x2x2x2xf32>, tensor<1x2x2x2x2xi8>)
 // CHECK: arith.cmpf ogt
 // CHECK: linalg.generic
 // CHECK: arith.cmpi eq
