@@ -34,6 +34,7 @@
 #include "neuromancer/core/Format.h"
 #include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/neuromancer.h"
+#include "neuromancer/predict/BlockNet.h"
 #include "neuromancer/predict/Plan.h"
 #include "neuromancer/predict/RawInput.h"
 #include "neuromancer/runtime/ThreadPool.h"
@@ -190,36 +191,35 @@ double streamedFlops(const std::vector<Layer> &layers, const Sizes &tile,
   return densifiedTileFlops(layers, box) * static_cast<double>(blocks);
 }
 
-/// `neuromancer predict`'s way without the HDF5 files: the volume mirrored
-/// by the offsets, cut into blocks of `tile` dense output voxels (the last
-/// one of an axis shifted inward), each predicted by the densified network
-/// in one call; returns (z, x, y) of class 0 as a check value.
+/// `neuromancer predict`'s way without the HDF5 files: its blocks of `tile`
+/// dense output voxels (predict::BlockGrid: the last one of an axis
+/// shifted inward) through its predict::BlockNet (one call of the
+/// densified network each), the boxes cut from the volume mirrored as
+/// pad_raw does; returns (z, x, y) of class 0 as a check value.
 nm::Array predictStreamed(const nm::Node &pred, const nm::Array &raw,
-                          const Sizes &tile, const Sizes &fov,
-                          const Sizes &offsets) {
+                          const nm::predict::NetGeometry &geometry,
+                          const Sizes &tile) {
   Sizes vol(raw.shape().begin() + 1, raw.shape().end());
-  int64_t ch = raw.shape()[0];
   nm::predict::BlockGrid grid(vol, tile);
-  nm::Array box({1, ch, tile[0] + fov[0] - 1, tile[1] + fov[1] - 1,
-                 tile[2] + fov[2] - 1});
+  nm::predict::BlockNet net(pred, geometry, tile, /*tta=*/false);
+  const Sizes &box = net.boxShape();
+  std::vector<float> values(geometry.channels * product(box));
   nm::Array out({vol[0], vol[1], vol[2]});
   const float *src = raw.data<float>();
   for (int64_t i = 0; i < grid.size(); ++i) {
     nm::predict::Block b = grid.block(i);
-    float *dst = box.data<float>();
-    for (int64_t c = 0; c < ch; ++c)
-      for (int64_t z = 0; z < box.shape()[2]; ++z)
-        for (int64_t x = 0; x < box.shape()[3]; ++x)
-          for (int64_t y = 0; y < box.shape()[4]; ++y) {
-            int64_t sz = nm::predict::mirrored(b.computeLo[0] + z - offsets[0],
-                                               vol[0]),
-                    sx = nm::predict::mirrored(b.computeLo[1] + x - offsets[1],
-                                               vol[1]),
-                    sy = nm::predict::mirrored(b.computeLo[2] + y - offsets[2],
-                                               vol[2]);
+    Sizes lo = net.boxLo(b.computeLo);
+    float *dst = values.data();
+    for (int64_t c = 0; c < geometry.channels; ++c)
+      for (int64_t z = 0; z < box[0]; ++z)
+        for (int64_t x = 0; x < box[1]; ++x)
+          for (int64_t y = 0; y < box[2]; ++y) {
+            int64_t sz = nm::predict::mirrored(lo[0] + z, vol[0]),
+                    sx = nm::predict::mirrored(lo[1] + x, vol[1]),
+                    sy = nm::predict::mirrored(lo[2] + y, vol[2]);
             *dst++ = src[((c * vol[0] + sz) * vol[1] + sx) * vol[2] + sy];
           }
-    nm::Array p = nm::call_densified(pred, {box});
+    nm::Array p = net.predict(values);
     const float *q = p.data<float>();
     for (int64_t z = 0; z < b.writeSize[0]; ++z)
       for (int64_t x = 0; x < b.writeSize[1]; ++x)
@@ -395,7 +395,7 @@ int main(int argc, char **argv) {
                             streamTile[1] + out.fov()[1] - 1,
                             streamTile[2] + out.fov()[2] - 1})});
       Clock::time_point a = Clock::now();
-      streamed = predictStreamed(pred, raw, streamTile, out.fov(), offsets);
+      streamed = predictStreamed(pred, raw, geometry, streamTile);
       row("densify_stream",
           std::chrono::duration<double>(Clock::now() - a).count());
     }

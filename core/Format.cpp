@@ -7,6 +7,17 @@
 
 namespace nm {
 
+std::string pretty_string_time(double seconds) {
+  char text[32];
+  if (seconds > 4000)
+    std::snprintf(text, sizeof text, "t=%.1fh", seconds / 3600);
+  else if (seconds > 300)
+    std::snprintf(text, sizeof text, "t=%.0fm", seconds / 60);
+  else
+    std::snprintf(text, sizeof text, "t=%.0fs", seconds);
+  return text;
+}
+
 std::string pretty_string_ops(double n) {
   struct Unit {
     double factor;

@@ -12,6 +12,8 @@ namespace nm {
 /// "442.5 Giga Ops": the first of Tera/Giga/Mega/kilo with n >= factor,
 /// else kilo; "%.1f %s".
 std::string pretty_string_ops(double n);
+/// ELEKTRONN2's pretty_string_time: "t=42s", "t=12m", "t=1.5h".
+std::string pretty_string_time(double seconds);
 /// Python's "{0:,d}": 307109 -> "307,109".
 std::string formatThousands(int64_t n);
 /// Python list: [9, 27, 27].

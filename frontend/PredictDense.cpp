@@ -32,18 +32,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// ELEKTRONN2's pretty_string_time: "t=12s", "t=7m", "t=1.5h".
-std::string prettyStringTime(double seconds) {
-  char text[32];
-  if (seconds > 4000)
-    std::snprintf(text, sizeof text, "t=%.1fh", seconds / 3600);
-  else if (seconds > 300)
-    std::snprintf(text, sizeof text, "t=%.0fm", seconds / 60);
-  else
-    std::snprintf(text, sizeof text, "t=%.0fs", seconds);
-  return text;
-}
-
 /// A dense (ch, z, x, y) float volume.
 struct Volume {
   int64_t ch = 0;
@@ -300,7 +288,7 @@ Array predictDenseTiles(const Node &node, const Array &raw,
   std::snprintf(line, sizeof line,
                 " Inference speed: %.3f MB or MPix /s, time %s",
                 voxels / 1e6 / std::max(seconds, 1e-9),
-                prettyStringTime(seconds).c_str());
+                pretty_string_time(seconds).c_str());
   log_info(line);
 
   if (stripZ)

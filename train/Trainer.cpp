@@ -81,21 +81,6 @@ double batchCharacteristic(const std::vector<Array> &batch) {
   return n ? sum / static_cast<double>(n) : 0;
 }
 
-} // namespace
-
-std::string pretty_string_time(double t) {
-  char buf[32];
-  if (t > 4000)
-    std::snprintf(buf, sizeof buf, "t=%.1fh", t / 3600);
-  else if (t > 300)
-    std::snprintf(buf, sizeof buf, "t=%.0fm", t / 60);
-  else
-    std::snprintf(buf, sizeof buf, "t=%.0fs", t);
-  return buf;
-}
-
-namespace {
-
 /// The backup name of step i: "<name>-3k.h5" at multiples of 1000, else the
 /// exact step, so no backup replaces another.
 std::string backupName(const std::string &name, int64_t i) {

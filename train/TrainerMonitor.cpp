@@ -14,6 +14,7 @@
 #include "train/TrainerState.h"
 
 #include "neuromancer/core/Error.h"
+#include "neuromancer/core/Format.h"
 
 #include <chrono>
 #include <cmath>

@@ -9,6 +9,7 @@
 #include "train/TrainerState.h"
 
 #include "neuromancer/core/Error.h"
+#include "neuromancer/core/Format.h"
 
 #include <cstdio>
 #include <filesystem>

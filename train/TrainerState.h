@@ -122,9 +122,6 @@ extern volatile std::sig_atomic_t gInterrupted, gTerminated;
 /// $USER, or "user": the shell's prompt and the start line.
 std::string user_name();
 
-/// ELEKTRONN2's pretty_string_time: "t=42s", "t=12m", "t=1.5h".
-std::string pretty_string_time(double seconds);
-
 } // namespace nm
 
 #endif // NEUROMANCER_TRAIN_TRAINERSTATE_H
