@@ -15,7 +15,7 @@
 //
 // A first engine, densify_stream, is `neuromancer predict`'s way without
 // the HDF5 files: blocks of the tile predict::chooseTile picks for the
-// default 1 GiB budget (or --stream-tile), each one call of the densified
+// default budget or --memory (or --stream-tile), each one call of the densified
 // network; PyTorch's dilated_stream runs its dilated network on the same
 // blocks. The headline RATIO lines are densify_stream against every other
 // engine (issue 18's goals: >= 2.5x faster than PyTorch's dilated network,
@@ -23,6 +23,7 @@
 //
 // Usage: dense_bench [--shape 1,48,300,300] [--patch 23,185] [--threads 1,2]
 //                    [--strategies densify,mfp,stitch] [--stream-tile z,x,y]
+//                    [--memory 1G]
 //                    [--no-torch] [--torch-variants
 //                    dilated_stream,dilated,stitch]
 //                    [--torch-script bench/torch_dense.py]
@@ -277,7 +278,8 @@ int main(int argc, char **argv) {
   std::vector<std::string> strategies = {"densify", "mfp", "stitch"};
   std::string torchScript = "bench/torch_dense.py";
   bool torch = true;
-  Sizes streamTile; // empty: predict::chooseTile's for the default budget
+  Sizes streamTile; // empty: predict::chooseTile's for the budget
+  int64_t memory = nm::predict::kDefaultMemory;
   std::string torchVariants = "dilated_stream,dilated,stitch";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -304,6 +306,8 @@ int main(int argc, char **argv) {
       torchVariants = next();
     else if (a == "--stream-tile")
       streamTile = parseList(next());
+    else if (a == "--memory")
+      memory = nm::predict::parseMemory(next());
     else {
       std::fprintf(stderr, "dense_bench: unknown argument %s\n", a.c_str());
       return 2;
@@ -346,20 +350,20 @@ int main(int argc, char **argv) {
   nm::predict::NetGeometry geometry = nm::predict::netGeometry(pred);
   bool chosen = streamTile.empty();
   if (chosen)
-    streamTile =
-        nm::predict::chooseTile(geometry, vol, nm::predict::kDefaultMemory,
-                                {.outChannels = geometry.labels});
+    streamTile = nm::predict::chooseTile(geometry, vol, memory,
+                                         {.outChannels = geometry.labels});
   nm::predict::BlockGrid grid(vol, streamTile);
   executed["densify_stream"] =
       streamedFlops(layers, streamTile, out.fov(), grid.size());
   std::printf("densify_stream: `neuromancer predict`'s blocks without the "
-              "files: tile %s (%s), %lld blocks\n",
+              "files: tile %s (%s), %lld blocks, executed %.1f GFLOP (%.2fx "
+              "the useful work)\n",
               nm::formatTuple(streamTile).c_str(),
-              (chosen ? "chosen for " + nm::predict::formatBytes(
-                                            nm::predict::kDefaultMemory)
+              (chosen ? "chosen for " + nm::predict::formatBytes(memory)
                       : std::string("--stream-tile"))
                   .c_str(),
-              (long long)grid.size());
+              (long long)grid.size(), executed["densify_stream"] / 1e9,
+              executed["densify_stream"] / usefulFlops);
 
   // A raw of one tile compiles each strategy's function before timing.
   nm::Array warm({1, tileShape[0], tileShape[1], tileShape[2]});

@@ -132,6 +132,24 @@ private:
   std::shared_ptr<NodeImpl> impl_;
 };
 
+/// What dense prediction needs of a node, per axis (z, x, y): a 2-D network
+/// gets a leading z of size 1, stride 1 and offset 0, as ELEKTRONN2 does.
+struct DenseGeometry {
+  Node input;                              // the image the node reads
+  Sizes patch, out, strides, offsets, fov; // input / output spatial shapes
+  int64_t channels = 0, labels = 0;        // the input's and output's 'f'
+  bool twoD = false;
+};
+
+/// `node`'s DenseGeometry, the one check behind predict_dense, `neuromancer
+/// predict` and `neuromancer compile --dense`. ValueError starting with
+/// `who` when the node cannot be predicted densely: not 2 or 3 spatial
+/// axes, not exactly one input, no channel axis on the input or output or
+/// different spatial axes, an input batch other than 1 or None, or an
+/// unknown field of view (UpConv: ELEKTRONN2's message).
+DenseGeometry dense_geometry(const Node &node,
+                             const std::string &who = "predict_dense");
+
 /// Seeds the generator behind parameter initialisation (glorot normal
 /// weights, uniform biases). The default seed is fixed, so a program that
 /// builds the same model twice gets the same parameters.

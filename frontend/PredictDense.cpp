@@ -61,61 +61,6 @@ int64_t mirrored(int64_t i, int64_t n) {
   return i < n ? i : period - 1 - i;
 }
 
-/// What the network looks like to predict_dense, in 3-D (a 2-D network gets
-/// a leading z of size 1, stride 1 and offset 0, as ELEKTRONN2 does).
-struct DenseGeometry {
-  Sizes patch, out, strides, offsets;
-  int64_t channels = 0, labels = 0;
-  bool twoD = false;
-};
-
-DenseGeometry geometryOf(const Node &node) {
-  const TaggedShape &shape = node.shape();
-  if (shape.nSpatial() < 2)
-    throw ValueError("'predict_dense' works only for nodes with 2 or 3 "
-                     "spatial axes, this node has shape " +
-                     shape.repr() + ".");
-  std::vector<Node> inputs = node.input_nodes();
-  if (inputs.size() != 1)
-    throw ValueError("predict_dense: node '" + node.name() + "' reads " +
-                     std::to_string(inputs.size()) +
-                     " inputs; it needs exactly one (the image)");
-  const TaggedShape &in = inputs.front().shape();
-  if (!in.hasTag('f') || !shape.hasTag('f') ||
-      in.nSpatial() != shape.nSpatial())
-    throw ValueError("predict_dense: node '" + node.name() + "' (" +
-                     shape.repr() +
-                     ") does not map an image with a channel "
-                     "axis onto a label map with the same spatial axes");
-  if (in.hasTag('b') && in['b'] != None && in['b'] != 1)
-    throw ValueError("predict_dense calls the network on one tile at a time, "
-                     "but input '" +
-                     inputs.front().name() + "' has batch size " +
-                     std::to_string(in['b']) +
-                     "; rebuild the model with imposed_batch_size=1");
-  Sizes offsets = shape.offsets();
-  if (std::any_of(offsets.begin(), offsets.end(),
-                  [](int64_t o) { return o < 0; }))
-    throw ValueError("Cannot predict dense because the CNN contains UpConvs "
-                     "which cause unknown FOVs. If you use UpConvs you should "
-                     "not need predict dense anyway!");
-  DenseGeometry g;
-  g.patch = in.spatialShape();
-  g.out = shape.spatialShape();
-  g.strides = shape.strides();
-  g.offsets = offsets;
-  g.channels = in['f'];
-  g.labels = shape['f'];
-  g.twoD = shape.nSpatial() == 2;
-  if (g.twoD) {
-    g.patch.insert(g.patch.begin(), 1);
-    g.out.insert(g.out.begin(), 1);
-    g.strides.insert(g.strides.begin(), 1);
-    g.offsets.insert(g.offsets.begin(), 0);
-  }
-  return g;
-}
-
 /// The raw image as a (ch, z, x, y) float volume: integers divided by 255
 /// (ELEKTRONN2's normalisation), a 3-D raw given a singleton z.
 Volume normalisedRaw(const Array &raw, const DenseGeometry &g, bool &stripZ) {
@@ -242,8 +187,8 @@ Volume cutTile(const Volume &raw, const Sizes &start, const Sizes &shape) {
 /// densified or (`densify` false) stitched.
 Array predictDenseTiles(const Node &node, const Array &raw,
                         const PredictDenseOptions &options, bool densify) {
-  DenseGeometry g = geometryOf(node);
-  DType inputType = node.input_nodes().front().dtype();
+  DenseGeometry g = dense_geometry(node);
+  DType inputType = g.input.dtype();
   Clock::time_point start = Clock::now();
   bool stripZ = false;
   Volume image = normalisedRaw(raw, g, stripZ);
@@ -339,6 +284,54 @@ Array predictDenseMfp(const Node &node, const Array &raw,
 }
 
 } // namespace
+
+DenseGeometry dense_geometry(const Node &node, const std::string &who) {
+  const TaggedShape &shape = node.shape();
+  std::string what =
+      who + ": node '" + node.name() + "' (" + shape.repr() + ")";
+  if (shape.nSpatial() < 2 || shape.nSpatial() > 3)
+    throw ValueError(what + " has " + std::to_string(shape.nSpatial()) +
+                     " spatial axes; dense prediction works only for nodes "
+                     "with 2 or 3");
+  std::vector<Node> inputs = node.input_nodes();
+  if (inputs.size() != 1)
+    throw ValueError(what + " reads " + std::to_string(inputs.size()) +
+                     " inputs; dense prediction needs exactly one (the image)");
+  const TaggedShape &in = inputs.front().shape();
+  if (!in.hasTag('f') || !shape.hasTag('f') ||
+      in.nSpatial() != shape.nSpatial())
+    throw ValueError(what + " does not map an image with a channel axis onto "
+                            "a label map with the same spatial axes");
+  if (in.hasTag('b') && in['b'] != None && in['b'] != 1)
+    throw ValueError(what + " reads input '" + inputs.front().name() +
+                     "' with batch size " + std::to_string(in['b']) +
+                     "; dense prediction calls the network on one box at a "
+                     "time: rebuild the model with imposed_batch_size=1");
+  DenseGeometry g;
+  g.offsets = shape.offsets();
+  g.fov = shape.fov();
+  for (size_t a = 0; a < g.fov.size(); ++a)
+    if (g.offsets[a] < 0 || g.fov[a] <= 0)
+      throw ValueError(who +
+                       ": Cannot predict dense because the CNN contains "
+                       "UpConvs which cause unknown FOVs. If you use UpConvs "
+                       "you should not need predict dense anyway! (node '" +
+                       node.name() + "' has field of view " +
+                       formatTuple(g.fov) + ")");
+  g.input = inputs.front();
+  g.patch = in.spatialShape();
+  g.out = shape.spatialShape();
+  g.strides = shape.strides();
+  g.channels = in['f'];
+  g.labels = shape['f'];
+  g.twoD = shape.nSpatial() == 2;
+  if (g.twoD) {
+    for (Sizes *s : {&g.patch, &g.out, &g.strides, &g.fov})
+      s->insert(s->begin(), 1);
+    g.offsets.insert(g.offsets.begin(), 0);
+  }
+  return g;
+}
 
 Array Node::predict_dense(const Array &raw,
                           const PredictDenseOptions &options) const {

@@ -49,38 +49,28 @@ Sizes convPool(const Node &n) {
   return pools ? pool : Sizes{};
 }
 
+/// Multiply-accumulates per output voxel of node `n` (before pooling): its
+/// weight's size for a layer with weights (ELEKTRONN2's cost of a conv per
+/// position), otherwise one per feature.
+int64_t macsPerVoxel(const Node &n, int64_t features) {
+  ParamValues p = n.get_param_values();
+  if (!p.contains("w"))
+    return features;
+  return product(p.at("w").shape());
+}
+
 } // namespace
 
 NetGeometry netGeometry(const Node &node) {
+  DenseGeometry dense = dense_geometry(node, "predict");
   const TaggedShape &shape = node.shape();
-  if (shape.nSpatial() < 2 || shape.nSpatial() > 3)
-    throw ValueError("prediction node '" + node.name() + "' has " +
-                     std::to_string(shape.nSpatial()) +
-                     " spatial axes (shape " + shape.repr() +
-                     "); dense prediction needs 2 or 3");
-  std::vector<Node> inputs = node.input_nodes();
-  if (inputs.size() != 1)
-    throw ValueError("prediction node '" + node.name() + "' reads " +
-                     std::to_string(inputs.size()) +
-                     " inputs; dense prediction needs exactly one (the image)");
-  const TaggedShape &in = inputs.front().shape();
-  if (!in.hasTag('f') || !shape.hasTag('f') ||
-      in.nSpatial() != shape.nSpatial())
-    throw ValueError("prediction node '" + node.name() + "' (" + shape.repr() +
-                     ") does not map an image with a channel axis onto a "
-                     "label map with the same spatial axes");
   NetGeometry g;
-  g.fov = shape.fov();
-  g.offsets = shape.offsets();
-  for (size_t a = 0; a < g.fov.size(); ++a)
-    if (g.fov[a] <= 0 || g.offsets[a] < 0)
-      throw ValueError("prediction node '" + node.name() +
-                       "' has an unknown field of view (UpConv); it cannot "
-                       "be predicted densely");
-  g.channels = in['f'];
-  g.labels = shape['f'];
-  g.twoD = shape.nSpatial() == 2;
-  g.inputType = inputs.front().dtype();
+  g.fov = dense.fov;
+  g.offsets = dense.offsets;
+  g.channels = dense.channels;
+  g.labels = dense.labels;
+  g.twoD = dense.twoD;
+  g.inputType = dense.input.dtype();
   std::vector<Node> nodes = node.all_parents();
   nodes.push_back(node);
   for (const Node &n : nodes)
@@ -92,23 +82,23 @@ NetGeometry netGeometry(const Node &node) {
       continue;
     Sizes fov = s.fov();
     if (std::any_of(fov.begin(), fov.end(), [](int64_t f) { return f <= 0; }))
-      fov = g.fov; // unknown: as large as the output's (the smallest size)
+      fov = shape.fov(); // unknown: the output's (the smallest size)
     int64_t features = s['f'] == None ? 1 : s['f'];
+    int64_t macs = macsPerVoxel(n, features);
+    Sizes pool = convPool(n);
     g.nodeFeatures.push_back(features);
     g.nodeFov.push_back(g.twoD ? withZ(fov, 1) : fov);
+    g.nodeMacs.push_back(pool.empty() ? macs : features);
     // A pooling conv also holds its output before pooling: larger by
     // (pool - 1) * dilation, i.e. a field of view smaller by that much.
-    if (Sizes pool = convPool(n); !pool.empty()) {
+    if (!pool.empty()) {
       Sizes pre = fov, dilation = n.parents().front().shape().strides();
       for (size_t a = 0; a < pre.size(); ++a)
         pre[a] = std::max<int64_t>(1, pre[a] - (pool[a] - 1) * dilation[a]);
       g.nodeFeatures.push_back(features);
       g.nodeFov.push_back(g.twoD ? withZ(pre, 1) : pre);
+      g.nodeMacs.push_back(macs);
     }
-  }
-  if (g.twoD) {
-    g.fov = withZ(g.fov, 1);
-    g.offsets = withZ(g.offsets, 0);
   }
   return g;
 }
@@ -172,62 +162,73 @@ Sizes chunkFor(const Sizes &tile) {
   return chunk;
 }
 
+int64_t blockMacs(const NetGeometry &g, const Sizes &tile) {
+  int64_t macs = 0;
+  for (size_t i = 0; i < g.nodeMacs.size(); ++i) {
+    int64_t voxels = 1;
+    for (int a = 0; a < 3; ++a)
+      voxels *= std::max<int64_t>(1, tile[a] + g.fov[a] - g.nodeFov[i][a]);
+    macs += g.nodeMacs[i] * voxels;
+  }
+  return macs;
+}
+
+namespace {
+
+/// The tile sizes worth trying on an axis of `n` voxels: for each block
+/// count k the smallest tile that covers the axis in k blocks, ceil(n / k).
+/// Any other size costs as many blocks as the next smaller of these and
+/// more work and memory per block.
+Sizes axisCandidates(int64_t n) {
+  Sizes sizes;
+  for (int64_t k = 1;;) {
+    int64_t t = (n + k - 1) / k;
+    sizes.push_back(t);
+    if (t == 1)
+      return sizes;
+    k = (n + t - 2) / (t - 1); // the first k with ceil(n / k) < t
+  }
+}
+
+} // namespace
+
 Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
                  const BlockCost &cost) {
-  Sizes tile = roi;
-  if (g.twoD)
-    tile[0] = 1; // a 2-D network sees one z slice per call
   int64_t process = processBytes(g);
-  auto fits = [&](const Sizes &t) {
-    return process + blockBytes(g, t, cost) <= budget &&
-           product(t) <= kMaxBlockVoxels;
-  };
-  while (!fits(tile)) {
-    // The axis whose block is largest relative to the field of view it
-    // reads around: shrinking it costs the least halo overhead.
-    int best = -1;
-    double bestRatio = 0;
-    for (int a = 0; a < 3; ++a) {
-      if (tile[a] <= 1)
-        continue;
-      double ratio = static_cast<double>(tile[a]) / g.fov[a];
-      if (ratio > bestRatio) {
-        bestRatio = ratio;
-        best = a;
-      }
-    }
-    if (best < 0)
-      throw ValueError("--memory " + formatBytes(budget) +
-                       " is too small: the process needs about " +
-                       formatBytes(process) +
-                       " besides the blocks and a block of one output voxel "
-                       "about " +
-                       formatBytes(blockBytes(g, tile, cost)) +
-                       " (the model reads a field of view of " +
-                       formatTuple(g.fov) + " voxels)");
-    int64_t was = tile[best];
-    int64_t next = was * 3 / 4;
-    if (next >= 64)
-      next = next / 64 * 64; // whole 64-voxel chunks
-    tile[best] = std::clamp<int64_t>(next, 1, was - 1);
-    if (!fits(tile))
-      continue;
-    // The quarter step may have overshot: take back what still fits (in
-    // whole chunks from 64 on).
-    for (int64_t v = was - 1; v > tile[best]; --v) {
-      if (v > 64 && v % 64 != 0)
-        v = v / 64 * 64 + 1; // the next --v is a multiple of 64
-      else {
-        Sizes t = tile;
-        t[best] = v;
-        if (fits(t)) {
-          tile = t;
-          break;
+  Sizes zs = g.twoD ? Sizes{1} : axisCandidates(roi[0]);
+  Sizes xs = axisCandidates(roi[1]), ys = axisCandidates(roi[2]);
+  Sizes best;
+  double bestWork = 0;
+  for (int64_t z : zs)
+    for (int64_t x : xs)
+      for (int64_t y : ys) {
+        Sizes t = {z, x, y};
+        if (product(t) > kMaxBlockVoxels ||
+            process + blockBytes(g, t, cost) > budget)
+          continue;
+        int64_t blocks = ((roi[0] + z - 1) / z) * ((roi[1] + x - 1) / x) *
+                         ((roi[2] + y - 1) / y);
+        double work = static_cast<double>(blocks) * blockMacs(g, t);
+        // Ties go to the larger block (fewer calls), then the candidate
+        // order, so the choice is a function of its arguments alone.
+        if (best.empty() || work < bestWork ||
+            (work == bestWork && product(t) > product(best))) {
+          best = t;
+          bestWork = work;
         }
       }
-    }
+  if (best.empty()) {
+    Sizes one = {1, 1, 1};
+    throw ValueError("--memory " + formatBytes(budget) +
+                     " is too small: the process needs about " +
+                     formatBytes(process) +
+                     " besides the blocks and a block of one output voxel "
+                     "about " +
+                     formatBytes(blockBytes(g, one, cost)) +
+                     " (the model reads a field of view of " +
+                     formatTuple(g.fov) + " voxels)");
   }
-  return tile;
+  return best;
 }
 
 BlockGrid::BlockGrid(Sizes roiShape, Sizes tileShape)

@@ -24,8 +24,8 @@ std::string spatialTags(const TaggedShape &shape) {
   return s;
 }
 
-/// The prediction node and its one input, checked as predict_dense checks
-/// them (frontend/PredictDense.cpp), so the entry point streams whatever
+/// The prediction node, checked by nm::dense_geometry as predict_dense and
+/// `neuromancer predict` check it, so the entry point streams whatever
 /// `neuromancer predict` streams.
 Node denseNode(const Model &model, const std::string &modelPath) {
   Node node = model.prediction_node();
@@ -34,29 +34,7 @@ Node denseNode(const Model &model, const std::string &modelPath) {
                      model.name() + "' (" + modelPath +
                      ") has no designated prediction node; designate_nodes "
                      "before saving");
-  const TaggedShape &out = node.shape();
-  std::vector<Node> inputs = node.input_nodes();
-  std::string what =
-      "--dense: prediction node '" + node.name() + "' (" + out.repr() + ")";
-  if (inputs.size() != 1)
-    throw ValueError(what + " reads " + std::to_string(inputs.size()) +
-                     " inputs; a dense entry point needs exactly one (the "
-                     "image)");
-  const TaggedShape &in = inputs.front().shape();
-  if (out.nSpatial() < 1 || !in.hasTag('f') || !out.hasTag('f') ||
-      in.nSpatial() != out.nSpatial())
-    throw ValueError(what + " does not map an image with a channel axis "
-                            "onto a label map with the same spatial axes");
-  if (in.hasTag('b') && in['b'] != None && in['b'] != 1)
-    throw ValueError(what + ": its input '" + inputs.front().name() +
-                     "' has batch size " + std::to_string(in['b']) +
-                     "; a dense entry point predicts one box per call "
-                     "(rebuild the model with imposed_batch_size=1)");
-  for (int64_t f : out.fov())
-    if (f < 1)
-      throw ValueError(what + " has an unknown field of view " +
-                       formatList(out.fov()) +
-                       " (UpConv); dense prediction needs a known one");
+  dense_geometry(node, "--dense");
   return node;
 }
 

@@ -338,3 +338,49 @@ TEST_F(ModelTest, PredictDenseBadInput) {
   Node lin = Perceptron(flat, 2);
   EXPECT_THROW(lin.predict_dense(Array({4, 3})), ValueError);
 }
+
+// nm::dense_geometry is the one check behind predict_dense, `neuromancer
+// predict` (who "predict") and `compile --dense` (who "--dense").
+TEST_F(ModelTest, DenseGeometryRefusesWhatCannotBePredictedDensely) {
+  auto message = [](const Node &n, const std::string &who) {
+    try {
+      dense_geometry(n, who);
+    } catch (const ValueError &e) {
+      return std::string(e.what());
+    }
+    return std::string("no ValueError");
+  };
+  auto has = [](const std::string &m, const std::string &part) {
+    return m.find(part) != std::string::npos;
+  };
+  Node flat = Input({1, 4}, "b,f", {.name = "flat"});
+  std::string m = message(Perceptron(flat, 2), "predict");
+  EXPECT_TRUE(has(m, "predict: node 'dot'") && has(m, "0 spatial axes")) << m;
+
+  Node a = Input({1, 2, 9, 21, 23}, "b,f,z,x,y", {.name = "a"});
+  Node b = Input({1, 2, 9, 21, 23}, "b,f,z,x,y", {.name = "b"});
+  m = message(Add(a, b), "--dense");
+  EXPECT_TRUE(has(m, "--dense: node") && has(m, "reads 2 inputs")) << m;
+
+  Node batch = Input({2, 2, 9, 21, 23}, "b,f,z,x,y", {.name = "batch"});
+  m = message(Conv(batch, 2, {1, 3, 3}), "predict_dense");
+  EXPECT_TRUE(has(m, "input 'batch' with batch size 2") &&
+              has(m, "imposed_batch_size=1"))
+      << m;
+
+  Node up = UpConv(Conv(a, 2, {1, 2, 2}, {1, 2, 2}), 2, {1, 2, 2});
+  m = message(up, "predict_dense");
+  EXPECT_TRUE(has(m, "predict_dense: Cannot predict dense because the CNN "
+                     "contains UpConvs"))
+      << m;
+
+  Net3d net;
+  DenseGeometry g = dense_geometry(net.prediction);
+  EXPECT_EQ(g.input.name(), "raw");
+  EXPECT_EQ(g.fov, (Sizes{3, 8, 8}));
+  EXPECT_EQ(g.offsets, (Sizes{1, 4, 4}));
+  EXPECT_EQ(g.strides, (Sizes{2, 4, 4}));
+  EXPECT_EQ(g.channels, 2);
+  EXPECT_EQ(g.labels, 2);
+  EXPECT_FALSE(g.twoD);
+}

@@ -186,6 +186,45 @@ TEST(StreamPlan, TileFromTheBudgetIsDeterministicAndFits) {
   EXPECT_EQ(predict::chunkFor({20, 256, 97}), (Sizes{20, 64, 97}));
 }
 
+// Within the budget the tile executes the least work over the ROI (blocks ×
+// blockMacs, the halo included): no tile of any size that fits does less.
+TEST(StreamPlan, TileFromTheBudgetDoesTheLeastWork) {
+  predict::NetGeometry g;
+  g.fov = {5, 21, 21};
+  g.offsets = {2, 10, 10};
+  g.channels = 1;
+  g.labels = 2;
+  g.nodeFeatures = {8, 8, 16, 2};
+  g.nodeFov = {{2, 4, 4}, {2, 5, 5}, {4, 13, 13}, {5, 21, 21}};
+  g.nodeMacs = {64, 8, 2048, 32};
+  predict::BlockCost cost{1, 2, false};
+  Sizes roi = {11, 37, 30};
+  auto work = [&](const Sizes &t) {
+    int64_t blocks = 1;
+    for (int a = 0; a < 3; ++a)
+      blocks *= (roi[a] + t[a] - 1) / t[a];
+    return blocks * predict::blockMacs(g, t);
+  };
+  int64_t process = predict::processBytes(g);
+  for (int64_t budget : {process + (int64_t(9) << 20),
+                         process + (int64_t(12) << 20), int64_t(1) << 30}) {
+    Sizes tile = predict::chooseTile(g, roi, budget, cost);
+    ASSERT_LE(process + predict::blockBytes(g, tile, cost), budget);
+    for (int64_t z = 1; z <= roi[0]; ++z)
+      for (int64_t x = 1; x <= roi[1]; ++x)
+        for (int64_t y = 1; y <= roi[2]; ++y)
+          if (process + predict::blockBytes(g, {z, x, y}, cost) <= budget)
+            ASSERT_GE(work({z, x, y}), work(tile))
+                << formatTuple({z, x, y}) << " beats " << formatTuple(tile)
+                << " within " << budget;
+  }
+  // The whole ROI when it fits; the halo of a 1-voxel-thick tile is
+  // computed again for every block.
+  EXPECT_EQ(predict::chooseTile(g, roi, int64_t(1) << 30, cost), roi);
+  EXPECT_GT(predict::blockMacs(g, {1, 37, 30}) * 11 * 2,
+            predict::blockMacs(g, roi) * 3);
+}
+
 TEST(StreamPlan, ParsesOptions) {
   EXPECT_EQ(predict::parseMemory("4G"), int64_t(4) << 30);
   EXPECT_EQ(predict::parseMemory("512M"), int64_t(512) << 20);

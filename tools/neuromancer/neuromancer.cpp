@@ -217,10 +217,10 @@ CLI::App *addPredict(CLI::App &app, Arguments &a) {
                   "the field of view is read around them");
   cmd->add_option("--memory", a.memory,
                   "budget for the blocks in binary units, e.g. 512M, 4G "
-                  "(default 1G)");
+                  "(default 4G)");
   cmd->add_option("--tile", a.tile,
-                  "output voxels per block z,x,y (default: the largest "
-                  "block within --memory)");
+                  "output voxels per block z,x,y (default: the block that "
+                  "executes the least work within --memory)");
   cmd->add_option("--threads", a.threads, "threads (default: all cores)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--mean", a.mean, "normalise as (x - mean) / std");
