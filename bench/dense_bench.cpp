@@ -75,7 +75,8 @@ std::vector<std::string> parseNames(const std::string &text) {
   size_t pos = 0;
   while (true) {
     size_t comma = text.find(',', pos);
-    v.push_back(text.substr(pos, comma - pos));
+    if (std::string name = text.substr(pos, comma - pos); !name.empty())
+      v.push_back(name); // "" lists nothing: densify_stream alone
     if (comma == std::string::npos)
       return v;
     pos = comma + 1;

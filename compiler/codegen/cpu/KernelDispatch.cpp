@@ -357,6 +357,39 @@ void markInitFillFusion(linalg::LinalgOp conv, std::vector<OpSchedule> &ops,
     s->inConsumerTile = true;
 }
 
+/// Most pooled rows a thread-level tile of a conv -> pool group holds when
+/// the pooling windows overlap.
+constexpr int64_t kOverlapRows = 8;
+
+/// The thread-level tile of dim `d` (an output row dim of `pool`, loops n,
+/// o_1..o_S, c, k_1..k_S) in a conv -> pool group: 1, or when windows
+/// overlap along it (window extent > stride: a densified pool slides by
+/// one) the largest divisor of the dim up to kOverlapRows. The conv is
+/// fused into each tile and computes every row its pooled rows read, so a
+/// tile of one pooled row recomputes the conv rows of the overlap (the
+/// whole conv twice for a 2-voxel window); T rows recompute (T + overlap)
+/// / T. A divisor keeps the tiles static.
+int64_t pooledRowTile(linalg::LinalgOp pool, unsigned d) {
+  int s = poolingSpatialDims(pool);
+  if (d < 1 || d > static_cast<unsigned>(s))
+    return 1;
+  SmallVector<int64_t> ranges = pool.getStaticLoopRanges();
+  int64_t window = ranges[s + 1 + d];
+  int64_t stride = 1, dilation = 1;
+  if (auto a = pool->getAttrOfType<DenseIntElementsAttr>("strides"))
+    stride = a.getValues<int64_t>()[d - 1];
+  if (auto a = pool->getAttrOfType<DenseIntElementsAttr>("dilations"))
+    dilation = a.getValues<int64_t>()[d - 1];
+  int64_t extent = (window - 1) * dilation + 1;
+  if (ShapedType::isDynamic(window) || ShapedType::isDynamic(ranges[d]) ||
+      extent <= stride)
+    return 1;
+  for (int64_t t = std::min(kOverlapRows, ranges[d]); t > 1; --t)
+    if (ranges[d] % t == 0)
+      return t;
+  return 1;
+}
+
 } // namespace
 
 void selectLoweringConfigs(ModuleOp module, const CompileOptions &o,
@@ -395,9 +428,15 @@ void selectLoweringConfigs(ModuleOp module, const CompileOptions &o,
     // the pooling's and the epilogue's loops too.
     r.threadTiles.assign(ranges.size(), 0);
     r.threadOrder.assign(ranges.size(), 0);
+    auto pool = llvm::find_if(group, [](Operation *g) {
+      return poolingSpatialDims(cast<linalg::LinalgOp>(g)) != 0;
+    });
     for (unsigned d = 0; d < conv.threadTiles.size() && d < ranges.size(); ++d)
       if (conv.threadTiles[d] && static_cast<int64_t>(d) != rootChannels) {
-        r.threadTiles[d] = 1;
+        r.threadTiles[d] =
+            pool == group.end()
+                ? 1
+                : pooledRowTile(cast<linalg::LinalgOp>(*pool), d);
         r.threadOrder[d] = conv.threadOrder[d];
         r.tileSizes[d] = 0;
       }
