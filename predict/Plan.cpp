@@ -59,6 +59,9 @@ int64_t macsPerVoxel(const Node &n, int64_t features) {
   return product(p.at("w").shape());
 }
 
+/// What blockBytes adds to every block besides its buffers.
+constexpr int64_t kBlockFixedBytes = int64_t(8) << 20;
+
 } // namespace
 
 NetGeometry netGeometry(const Node &node) {
@@ -139,7 +142,7 @@ int64_t blockBytes(const NetGeometry &g, const Sizes &tile,
   bytes += g.labels * outVoxels * 4 + cost.outChannels * outVoxels * elem;
   // HDF5 compresses one chunk at a time: the chunk and its deflated copy.
   bytes += 2 * product(chunkFor(tile)) * elem;
-  return bytes + (int64_t(8) << 20);
+  return bytes + kBlockFixedBytes;
 }
 
 int64_t processBytes(const NetGeometry &g) {
@@ -160,6 +163,13 @@ Sizes chunkFor(const Sizes &tile) {
       }
   }
   return chunk;
+}
+
+bool fitsBudget(const NetGeometry &g, const Sizes &tile, int64_t budget,
+                const BlockCost &cost) {
+  int64_t block = blockBytes(g, tile, cost);
+  return product(tile) <= kMaxBlockVoxels &&
+         processBytes(g) + block + (block - kBlockFixedBytes) / 10 <= budget;
 }
 
 int64_t blockMacs(const NetGeometry &g, const Sizes &tile) {
@@ -194,7 +204,6 @@ Sizes axisCandidates(int64_t n) {
 
 Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
                  const BlockCost &cost) {
-  int64_t process = processBytes(g);
   Sizes zs = g.twoD ? Sizes{1} : axisCandidates(roi[0]);
   Sizes xs = axisCandidates(roi[1]), ys = axisCandidates(roi[2]);
   Sizes best;
@@ -203,8 +212,7 @@ Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
     for (int64_t x : xs)
       for (int64_t y : ys) {
         Sizes t = {z, x, y};
-        if (product(t) > kMaxBlockVoxels ||
-            process + blockBytes(g, t, cost) > budget)
+        if (!fitsBudget(g, t, budget, cost))
           continue;
         int64_t blocks = ((roi[0] + z - 1) / z) * ((roi[1] + x - 1) / x) *
                          ((roi[2] + y - 1) / y);
@@ -219,6 +227,7 @@ Sizes chooseTile(const NetGeometry &g, const Sizes &roi, int64_t budget,
       }
   if (best.empty()) {
     Sizes one = {1, 1, 1};
+    int64_t process = processBytes(g);
     throw ValueError("--memory " + formatBytes(budget) +
                      " is too small: the process needs about " +
                      formatBytes(process) +
