@@ -73,7 +73,8 @@ public:
   Importer(ModuleOp module) : module_(module), b_(module.getContext()) {}
 
   FailureOr<func::FuncOp> run(const std::vector<Node> &outputs,
-                              const std::string &name) {
+                              const std::string &name,
+                              const OutputEpilogue &epilogue) {
     MLIRContext *ctx = module_.getContext();
     // Topological order (parents first) of everything the outputs need.
     for (const Node &out : outputs)
@@ -148,8 +149,17 @@ public:
       }
     }
     SmallVector<Value> results;
-    for (const Node &out : outputs)
-      results.push_back(values_.lookup(out.ptr().get()));
+    for (const Node &out : outputs) {
+      FailureOr<Value> r =
+          withEpilogue(values_.lookup(out.ptr().get()), epilogue);
+      if (failed(r)) {
+        func.erase();
+        return failure();
+      }
+      results.push_back(*r);
+    }
+    func.setFunctionType(
+        b_.getFunctionType(argTypes, ValueRange(results).getTypes()));
     func::ReturnOp::create(b_, NameLoc::get(b_.getStringAttr(name)), results);
     if (failed(verify(func))) {
       func.erase();
@@ -159,6 +169,32 @@ public:
   }
 
 private:
+  /// `v` through the output epilogue, at `v`'s location (the node's name).
+  /// Checked here: the ops' builders cannot report a type they fail to
+  /// infer.
+  FailureOr<Value> withEpilogue(Value v, const OutputEpilogue &epilogue) {
+    if (!v || epilogue.empty())
+      return v;
+    Location loc = v.getLoc();
+    std::optional<::nm::TaggedShape> s = ir::getTaggedShape(v.getType());
+    if (!s || !s->hasTag('f'))
+      return emitError(loc) << "the output epilogue needs an output with an "
+                               "'f' axis";
+    int64_t n = s->shape()[s->tagIndex('f')];
+    for (int64_t c : epilogue.classes)
+      if (c < 0 || c >= n)
+        return emitError(loc) << "class " << c << " does not exist; the "
+                              << "output has " << n << " channels";
+    if (epilogue.asUint8 &&
+        !isa<FloatType>(cast<RankedTensorType>(v.getType()).getElementType()))
+      return emitError(loc) << "as_uint8 needs a float output";
+    if (!epilogue.classes.empty())
+      v = ir::SelectChannelsOp::create(b_, loc, v, epilogue.classes);
+    if (epilogue.asUint8)
+      v = ir::ToUint8Op::create(b_, loc, v);
+    return v;
+  }
+
   void visit(const NodeImpl *n) {
     if (!visited_.insert(n).second)
       return;
@@ -415,9 +451,10 @@ void loadImporterDialects(MLIRContext &context) {
 
 FailureOr<func::FuncOp> importFunction(ModuleOp module,
                                        const std::vector<Node> &outputs,
-                                       const std::string &name) {
+                                       const std::string &name,
+                                       const OutputEpilogue &epilogue) {
   loadImporterDialects(*module.getContext());
-  return Importer(module).run(outputs, name);
+  return Importer(module).run(outputs, name, epilogue);
 }
 
 OwningOpRef<ModuleOp> importModel(MLIRContext &context,
@@ -425,7 +462,7 @@ OwningOpRef<ModuleOp> importModel(MLIRContext &context,
                                   const std::string &name) {
   loadImporterDialects(context);
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-  if (failed(importFunction(*module, outputs, name)))
+  if (failed(importFunction(*module, outputs, name, {})))
     return nullptr;
   return module;
 }

@@ -15,9 +15,12 @@
 #include "neuromancer/core/TaggedShape.h"
 #include "neuromancer/frontend/Node.h"
 
+#include <cmath>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -26,6 +29,27 @@ namespace nm {
 class Executable;
 
 /// A function of a graph: its name and the nodes it returns.
+/// What a prediction function does to its output before returning it, in
+/// the last kernel (neuromancer predict --classes, --as-uint8): the listed
+/// 'f' channels in that order (empty: all of them) and, with `asUint8`,
+/// ELEKTRONN2's trunc(p * 255) as uint8 (clamped to [0, 255]).
+struct OutputEpilogue {
+  std::vector<int64_t> classes;
+  bool asUint8 = false;
+
+  bool empty() const { return classes.empty() && !asUint8; }
+  bool operator<(const OutputEpilogue &o) const {
+    return std::tie(classes, asUint8) < std::tie(o.classes, o.asUint8);
+  }
+};
+
+/// OutputEpilogue::asUint8 of one probability on the host (TTA's mean,
+/// predict_dense): the same clamp and truncation as the compiled epilogue.
+inline uint8_t probability_to_uint8(float p) {
+  float y = std::fmin(std::fmax(p * 255.0f, 0.0f), 255.0f);
+  return static_cast<uint8_t>(y);
+}
+
 struct GraphFunction {
   std::string name;
   std::vector<Node> outputs;
@@ -38,6 +62,8 @@ struct GraphFunction {
   /// parameters of such a function are the nodes' parameters, the state
   /// "<node>_<param>:<state>" and "hyper" (see Training.h).
   std::string training;
+  /// Applied to every output (prediction functions have one).
+  OutputEpilogue epilogue;
 };
 
 /// GraphFunction::training for gradients without an update.

@@ -68,12 +68,12 @@ std::vector<Sizes> detail::callShapes(const std::vector<Node> &outputs,
 namespace {
 
 /// compileFunction() of `outputs` as function `name`.
-std::shared_ptr<const Executable> compile(const std::vector<Node> &outputs,
-                                          const std::string &name,
-                                          const std::string &what,
-                                          const std::vector<Sizes> &shapes = {},
-                                          bool densify = false) {
+std::shared_ptr<const Executable>
+compile(const std::vector<Node> &outputs, const std::string &name,
+        const std::string &what, const std::vector<Sizes> &shapes = {},
+        bool densify = false, const OutputEpilogue &epilogue = {}) {
   GraphFunction function{name, outputs, densify};
+  function.epilogue = epilogue;
   return detail::compileFunction(function, what, shapes);
 }
 
@@ -212,7 +212,8 @@ Array Node::operator()(const std::vector<Array> &inputs) const {
 
 double Node::last_exec_time() const { return impl().lastExecTime; }
 
-Array call_densified(const Node &node, const std::vector<Array> &inputs) {
+Array call_densified(const Node &node, const std::vector<Array> &inputs,
+                     const OutputEpilogue &epilogue) {
   std::vector<Sizes> shapes;
   for (const Array &a : inputs)
     shapes.push_back(a.shape());
@@ -220,10 +221,11 @@ Array call_densified(const Node &node, const std::vector<Array> &inputs) {
   std::shared_ptr<const Executable> exe;
   {
     std::lock_guard<std::mutex> lock(impl.compileMutex);
-    std::shared_ptr<const Executable> &slot = impl.densified[shapes];
+    std::shared_ptr<const Executable> &slot =
+        impl.densified[{shapes, epilogue}];
     if (!slot)
       slot = compile({node}, node.name(), node.name() + " (densified)", shapes,
-                     /*densify=*/true);
+                     /*densify=*/true, epilogue);
     exe = slot;
   }
   double seconds = 0;

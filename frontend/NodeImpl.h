@@ -10,6 +10,7 @@
 #define NEUROMANCER_FRONTEND_NODEIMPL_H
 
 #include "neuromancer/core/Error.h"
+#include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Node.h"
 
 #include <nlohmann/json.hpp>
@@ -58,8 +59,11 @@ public:
   std::mutex compileMutex;
   std::shared_ptr<const Executable> executable;
   std::map<std::vector<Sizes>, std::shared_ptr<const Executable>> specialised;
-  // The sub-graph rewritten by nm-densify, per input shapes (predict_dense).
-  std::map<std::vector<Sizes>, std::shared_ptr<const Executable>> densified;
+  // The sub-graph rewritten by nm-densify, per input shapes and output
+  // epilogue (predict_dense, neuromancer predict).
+  std::map<std::pair<std::vector<Sizes>, OutputEpilogue>,
+           std::shared_ptr<const Executable>>
+      densified;
   double lastExecTime = 0;
   double totalExecTime = -1; // ms, from measure_exectime
 
@@ -113,8 +117,10 @@ Array uniformArray(const Sizes &shape, double low, double high);
 
 /// Calls the dilated equivalent of `node`'s sub-graph (nm-densify) on
 /// `inputs`, whose sizes may be any that cover the field of view; compiled
-/// once per input shapes. The result has stride 1: every output voxel.
-Array call_densified(const Node &node, const std::vector<Array> &inputs);
+/// once per input shapes. The result has stride 1: every output voxel,
+/// through `epilogue` (selected classes, uint8) in the last kernel.
+Array call_densified(const Node &node, const std::vector<Array> &inputs,
+                     const OutputEpilogue &epilogue = {});
 
 } // namespace nm
 

@@ -241,8 +241,10 @@ Array predictDenseTiles(const Node &node, const Array &raw,
   Array result(predShape, options.as_uint8 ? DType::UInt8 : DType::Float32);
   if (options.as_uint8) {
     uint8_t *out = result.data<uint8_t>();
-    for (size_t i = 0; i < pred.data.size(); ++i) // numpy's truncating cast
-      out[i] = static_cast<uint8_t>(pred.data[i] * 255.0f);
+    // numpy's truncating cast of p * 255 (clamped: numpy leaves values
+    // outside [0, 255] undefined), as neuromancer predict's epilogue.
+    std::transform(pred.data.begin(), pred.data.end(), out,
+                   probability_to_uint8);
   } else {
     std::copy(pred.data.begin(), pred.data.end(), result.data<float>());
   }

@@ -22,9 +22,12 @@ int64_t product(const Sizes &s) {
 } // namespace
 
 BlockNet::BlockNet(const Node &node, const NetGeometry &g, const Sizes &tile,
-                   bool tta)
-    : node_(node), g_(g), tile_(tile), in_(3), box_(3),
-      shift_(ttaShift(g, tta)) {
+                   bool tta, const OutputEpilogue &epilogue)
+    : node_(node), g_(g), epilogue_(epilogue),
+      classes_(epilogue.classes.empty()
+                   ? g.labels
+                   : static_cast<int64_t>(epilogue.classes.size())),
+      tile_(tile), in_(3), box_(3), shift_(ttaShift(g, tta)) {
   for (int a = 0; a < 3; ++a) {
     in_[a] = tile[a] + g.fov[a] - 1;
     box_[a] = in_[a] + std::abs(shift_[a]);
@@ -43,7 +46,8 @@ Sizes BlockNet::boxLo(const Sizes &at) const {
   return lo;
 }
 
-Array BlockNet::pass(const std::vector<float> &box, unsigned flip) const {
+Array BlockNet::pass(const std::vector<float> &box, unsigned flip,
+                     const OutputEpilogue &epilogue) const {
   // Per axis the box voxel the input's voxel 0 comes from and the step:
   // a flipped axis reads its sub-box (the one shifted by the TTA shift)
   // backwards.
@@ -71,17 +75,22 @@ Array BlockNet::pass(const std::vector<float> &box, unsigned flip) const {
         for (int64_t y = 0; y < in_[2]; ++y)
           *dst++ = row[step[2] * y];
       }
-  Array out = call_densified(node_, {g_.inputType == DType::Float32
-                                         ? std::move(input)
-                                         : input.astype(g_.inputType)});
-  if (out.size() != g_.labels * product(tile_))
+  Array out = call_densified(node_,
+                             {g_.inputType == DType::Float32
+                                  ? std::move(input)
+                                  : input.astype(g_.inputType)},
+                             epilogue);
+  int64_t channels = epilogue.classes.empty()
+                         ? g_.labels
+                         : static_cast<int64_t>(epilogue.classes.size());
+  if (out.size() != channels * product(tile_))
     throw ValueError("the model's densified network returned " +
                      out.shapeString() + " for a block of " + formatTuple(in_) +
-                     " raw voxels, not " + std::to_string(g_.labels) + " x " +
+                     " raw voxels, not " + std::to_string(channels) + " x " +
                      formatTuple(tile_) +
                      ": streaming needs a network of valid convolutions");
-  return out.dtype() == DType::Float32 ? std::move(out)
-                                       : out.astype(DType::Float32);
+  DType want = epilogue.asUint8 ? DType::UInt8 : DType::Float32;
+  return out.dtype() == want ? std::move(out) : out.astype(want);
 }
 
 void BlockNet::addFlipped(const Array &out, unsigned flip, float *acc) const {
@@ -97,20 +106,37 @@ void BlockNet::addFlipped(const Array &out, unsigned flip, float *acc) const {
       }
 }
 
+Array BlockNet::selectAndQuantise(const Array &mean) const {
+  int64_t voxels = product(tile_);
+  Sizes shape = {classes_, tile_[0], tile_[1], tile_[2]};
+  Array out(shape, epilogue_.asUint8 ? DType::UInt8 : DType::Float32);
+  const float *p = mean.data<float>();
+  for (int64_t i = 0; i < classes_; ++i) {
+    int64_t c = epilogue_.classes.empty() ? i : epilogue_.classes[i];
+    const float *from = p + c * voxels;
+    if (epilogue_.asUint8)
+      std::transform(from, from + voxels, out.data<uint8_t>() + i * voxels,
+                     probability_to_uint8);
+    else
+      std::copy(from, from + voxels, out.data<float>() + i * voxels);
+  }
+  return out;
+}
+
 Array BlockNet::predict(const std::vector<float> &box) const {
   if (flips_.size() == 1)
-    return pass(box, 0);
+    return pass(box, 0, epilogue_);
   Sizes shape = {g_.labels, tile_[0], tile_[1], tile_[2]};
   Array sum(shape, DType::Float32);
   float *acc = sum.data<float>();
   std::fill(acc, acc + sum.size(), 0.0f);
   for (unsigned flip : flips_)
-    addFlipped(pass(box, flip), flip, acc);
+    addFlipped(pass(box, flip, {}), flip, acc);
   // A power of two: the mean is exact given the sum.
   float n = static_cast<float>(flips_.size());
   for (int64_t i = 0; i < sum.size(); ++i)
     acc[i] /= n;
-  return sum;
+  return selectAndQuantise(sum);
 }
 
 } // namespace nm::predict

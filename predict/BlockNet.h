@@ -2,7 +2,11 @@
 //
 // One block of `neuromancer predict`: the raw box around it through the
 // densified network (one compiled function for every block), plainly or,
-// with --tta, averaged over the flips of the box.
+// with --tta, averaged over the flips of the box. The result holds the
+// selected classes in the output type: a plain pass gets them from the
+// compiled output epilogue (the last kernel selects and quantises, so no
+// float output is stored); TTA averages every class as float and then
+// selects and quantises here, with the epilogue's rule.
 //
 // TTA. For each subset of the axes (z, x, y; only x, y for a 2-D network)
 // the box is flipped, run through the same function and the output flipped
@@ -21,6 +25,7 @@
 #ifndef NEUROMANCER_PREDICT_BLOCKNET_H
 #define NEUROMANCER_PREDICT_BLOCKNET_H
 
+#include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Node.h"
 #include "neuromancer/predict/Plan.h"
 #include "neuromancer/runtime/Array.h"
@@ -31,7 +36,8 @@ namespace nm::predict {
 
 class BlockNet {
 public:
-  BlockNet(const Node &node, const NetGeometry &g, const Sizes &tile, bool tta);
+  BlockNet(const Node &node, const NetGeometry &g, const Sizes &tile, bool tta,
+           const OutputEpilogue &epilogue);
 
   /// The raw box for a block whose first computed output voxel is raw
   /// voxel `at` (ROI offset + computeLo): its first voxel and its shape
@@ -41,18 +47,22 @@ public:
   /// Network calls per block: 1, or the 8 (2-D: 4) flips.
   int passes() const { return static_cast<int>(flips_.size()); }
 
-  /// (labels, tile) float32 for the (channels, boxShape) floats of a box:
-  /// the network's output, or the mean of the flipped passes. ValueError
-  /// when the network does not map the box onto the tile (`same`
-  /// convolutions).
+  /// (classes, tile), uint8 or float32 as the epilogue says, for the
+  /// (channels, boxShape) floats of a box: the network's output, or the
+  /// mean of the flipped passes. ValueError when the network does not map
+  /// the box onto the tile (`same` convolutions).
   Array predict(const std::vector<float> &box) const;
 
 private:
-  Array pass(const std::vector<float> &box, unsigned flip) const;
+  Array pass(const std::vector<float> &box, unsigned flip,
+             const OutputEpilogue &epilogue) const;
   void addFlipped(const Array &out, unsigned flip, float *acc) const;
+  Array selectAndQuantise(const Array &mean) const;
 
   Node node_;
   NetGeometry g_;
+  OutputEpilogue epilogue_;
+  int64_t classes_;
   Sizes tile_, in_, box_, shift_;
   std::vector<unsigned> flips_; // bit 2: z, bit 1: x, bit 0: y
 };

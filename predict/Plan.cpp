@@ -138,8 +138,13 @@ int64_t blockBytes(const NetGeometry &g, const Sizes &tile,
       voxels *= std::max<int64_t>(1, in[a] - g.nodeFov[i][a] + 1);
     bytes += g.nodeFeatures[i] * voxels * 4;
   }
+  // The network's output: with TTA every class as float (averaged here),
+  // else what is written, from the output epilogue; and the owned part of
+  // it copied for writing.
   int64_t elem = cost.asUint8 ? 1 : 4;
-  bytes += g.labels * outVoxels * 4 + cost.outChannels * outVoxels * elem;
+  bytes +=
+      cost.tta ? g.labels * outVoxels * 4 : cost.outChannels * outVoxels * elem;
+  bytes += cost.outChannels * outVoxels * elem;
   // HDF5 compresses one chunk at a time: the chunk and its deflated copy.
   bytes += 2 * product(chunkFor(tile)) * elem;
   return bytes + kBlockFixedBytes;

@@ -75,8 +75,10 @@ struct BlockCost {
 /// output voxels adds to the process: the raw box read and converted, the
 /// network's input, every intermediate buffer of the densified network
 /// (each node's output and, for pooling convs, the output before pooling;
-/// counted as alive at once, as the runtime's own check does), its output,
-/// the write buffer and HDF5's compression buffers, plus a fixed 8 MiB;
+/// counted as alive at once, as the runtime's own check does), its output
+/// (the selected classes in the output type, which the last kernel writes;
+/// every class as float with TTA), the write buffer and HDF5's compression
+/// buffers, plus a fixed 8 MiB;
 /// with a mask its box of `tile` voxels, with TTA the accumulator of the
 /// flipped outputs and the voxel the box grows by on even-fov axes.
 int64_t blockBytes(const NetGeometry &g, const Sizes &tile,

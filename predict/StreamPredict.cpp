@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -125,36 +126,30 @@ nlohmann::json withoutTile(nlohmann::json id) {
   return id;
 }
 
-/// The owned voxels of `b` of the selected classes from the network's
-/// (labels, tile) output, written as float32 or, with --as-uint8,
-/// numpy's truncating cast of p * 255 (as predict_dense).
+/// The owned voxels of `b` from the block's (classes, tile) output, in its
+/// element type (float32, or uint8 from the output epilogue).
 void writeOwned(OutputStore &store, const Block &b, const Array &out,
-                const std::vector<int64_t> &classes, const Sizes &t,
-                bool asUint8) {
-  const float *p = out.data<float>();
+                const Sizes &t) {
+  size_t elem = dtypeSize(out.dtype());
+  const char *p = static_cast<const char *>(out.raw());
+  int64_t channels = out.size() / product(t);
   Sizes skip(3);
   for (int a = 0; a < 3; ++a)
     skip[a] = b.writeLo[a] - b.computeLo[a];
   const Sizes &w = b.writeSize;
-  size_t n = classes.size() * static_cast<size_t>(product(w));
-  std::vector<float> f(asUint8 ? 0 : n);
-  std::vector<uint8_t> u(asUint8 ? n : 0);
-  size_t k = 0;
-  for (int64_t c : classes)
+  std::vector<char> owned(channels * static_cast<size_t>(product(w)) * elem);
+  char *to = owned.data();
+  size_t row = static_cast<size_t>(w[2]) * elem;
+  for (int64_t c = 0; c < channels; ++c)
     for (int64_t z = 0; z < w[0]; ++z)
-      for (int64_t xx = 0; xx < w[1]; ++xx) {
-        const float *row =
-            p + ((c * t[0] + skip[0] + z) * t[1] + skip[1] + xx) * t[2] +
-            skip[2];
-        for (int64_t y = 0; y < w[2]; ++y, ++k) {
-          if (asUint8)
-            u[k] = static_cast<uint8_t>(row[y] * 255.0f);
-          else
-            f[k] = row[y];
-        }
-      }
-  store.write(b, asUint8 ? static_cast<const void *>(u.data())
-                         : static_cast<const void *>(f.data()));
+      for (int64_t x = 0; x < w[1]; ++x, to += row)
+        std::memcpy(
+            to,
+            p + (((c * t[0] + skip[0] + z) * t[1] + skip[1] + x) * t[2] +
+                 skip[2]) *
+                    elem,
+            row);
+  store.write(b, owned.data());
 }
 
 Sizes plus(const Sizes &a, const Sizes &b) {
@@ -168,8 +163,7 @@ Sizes plus(const Sizes &a, const Sizes &b) {
 /// in what they own, else predicted and written.
 void runBlocks(const StreamOptions &o, const Sizes &lo, const BlockGrid &grid,
                const RawInput &raw, const MaskInput *mask, const BlockNet &net,
-               const std::vector<int64_t> &classes, OutputStore &store,
-               Progress &progress) {
+               OutputStore &store, Progress &progress) {
   bool trimmed = false;
   (void)trimmed;
   for (int64_t i = 0; i < grid.size(); ++i) {
@@ -181,7 +175,7 @@ void runBlocks(const StreamOptions &o, const Sizes &lo, const BlockGrid &grid,
     } else {
       Array out = net.predict(
           raw.read(net.boxLo(plus(lo, b.computeLo)), net.boxShape(), o.padRaw));
-      writeOwned(store, b, out, classes, grid.tile, o.asUint8);
+      writeOwned(store, b, out, grid.tile);
 #ifdef __GLIBC__
       // Hands back to the system what compiling (in the first block's
       // call) left in malloc's free lists: it would count against --memory.
@@ -356,9 +350,17 @@ StreamReport predictStream(const StreamOptions &o) {
   Progress progress(o.progress, grid.size(), static_cast<double>(product(roi)),
                     resumed, resumedVoxels, po);
 
-  BlockNet net(node, g, grid.tile, o.tta);
+  // The class selection and quantisation run in the network's last kernel
+  // (selecting every class in order is no selection).
+  OutputEpilogue epilogue;
+  std::vector<int64_t> every(g.labels);
+  std::iota(every.begin(), every.end(), 0);
+  if (classes != every)
+    epilogue.classes = classes;
+  epilogue.asUint8 = o.asUint8;
+  BlockNet net(node, g, grid.tile, o.tta, epilogue);
   try {
-    runBlocks(o, lo, grid, raw, mask.get(), net, classes, store, progress);
+    runBlocks(o, lo, grid, raw, mask.get(), net, store, progress);
   } catch (...) {
     progress.finish();
     throw;

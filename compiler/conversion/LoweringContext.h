@@ -194,6 +194,11 @@ mlir::LogicalResult lower(ir::BiasActivationOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::ClassificationOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::ErrorsOp op, LoweringContext &ctx);
 
+// OutputEpilogue.cpp: class selection and uint8 output of prediction,
+// fused with the softmax they follow.
+mlir::LogicalResult lower(ir::SelectChannelsOp op, LoweringContext &ctx);
+mlir::LogicalResult lower(ir::ToUint8Op op, LoweringContext &ctx);
+
 // DataMovement.cpp: ops that move or copy elements.
 mlir::LogicalResult lower(ir::CropOp op, LoweringContext &ctx);
 mlir::LogicalResult lower(ir::PadOp op, LoweringContext &ctx);

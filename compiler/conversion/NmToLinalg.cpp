@@ -157,7 +157,8 @@ LogicalResult LoweringContext::lowerOp(Operation *op) {
             ir::UpConvGradInputOp, ir::UpConvGradWeightOp, ir::LRNGradOp,
             ir::EmbedGradOp, ir::LossOperandGradOp, ir::DropoutOp,
             ir::BatchNormOp, ir::BatchNormGradOp, ir::BatchNormGammaGradOp,
-            ir::BatchNormRunningOp>([&](auto o) { return lower(o, *this); })
+            ir::BatchNormRunningOp, ir::SelectChannelsOp, ir::ToUint8Op>(
+          [&](auto o) { return lower(o, *this); })
       .Default([&](Operation *o) { return notImplemented(o); });
 }
 
@@ -198,8 +199,10 @@ static SmallVector<std::string> resultNames(func::FuncOp f, Block &old) {
 /// becomes `nm.name = "x"`; `nm.param = "w"` (+ nm.trainable) becomes
 /// `nm.name = "w"` + `nm.parameter` (nm.trainable and nm.weight_decay, which
 /// only the nm passes read, are dropped); results get `nm.name` from
-/// `resultNames`.
-static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames) {
+/// `resultNames`, and `nm.dtype = "uint8"` where the nm result type was ui8
+/// (nm.to_uint8).
+static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames,
+                         TypeRange nmResults) {
   MLIRContext *ctx = f.getContext();
   for (unsigned i = 0; i < f.getNumArguments(); ++i) {
     if (auto s = f.getArgAttrOfType<StringAttr>(i, "nm.input")) {
@@ -216,6 +219,11 @@ static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames) {
   for (unsigned i = 0; i < resultNames.size(); ++i)
     if (!resultNames[i].empty() && !f.getResultAttr(i, "nm.name"))
       f.setResultAttr(i, "nm.name", StringAttr::get(ctx, resultNames[i]));
+  for (auto [i, t] : llvm::enumerate(nmResults))
+    if (auto rt = dyn_cast<RankedTensorType>(t))
+      if (rt.getElementType().isUnsignedInteger(8))
+        f.setResultAttr(i, ir::NmDialect::kDTypeAttrName,
+                        StringAttr::get(ctx, "uint8"));
 }
 
 LogicalResult LoweringContext::run() {
@@ -252,7 +260,7 @@ LogicalResult LoweringContext::run() {
   func_.getBody().push_back(block);
   func_.setFunctionType(
       FunctionType::get(func_.getContext(), inTypes, outTypes));
-  markBoundary(func_, names);
+  markBoundary(func_, names, ft.getResults());
   return success();
 }
 

@@ -14,7 +14,10 @@ namespace nm::compiler::lowering {
 
 RankedTensorType plainType(Type type) {
   auto t = cast<RankedTensorType>(type);
-  return RankedTensorType::get(t.getShape(), t.getElementType());
+  Type elt = t.getElementType();
+  if (auto it = dyn_cast<IntegerType>(elt); it && !it.isSignless())
+    elt = IntegerType::get(type.getContext(), it.getWidth());
+  return RankedTensorType::get(t.getShape(), elt);
 }
 
 SmallVector<int64_t> shapeOf(Value v) {

@@ -28,7 +28,9 @@ using CombineFn = mlir::function_ref<mlir::Value(
 // Types, shapes and constants
 //===----------------------------------------------------------------------===//
 
-/// `type` (a ranked tensor) without its encoding (#nm.tagged).
+/// `type` (a ranked tensor) without its encoding (#nm.tagged), integers
+/// signless as arith wants them (the function boundary keeps ui8 results
+/// apart with `nm.dtype`).
 mlir::RankedTensorType plainType(mlir::Type type);
 mlir::SmallVector<int64_t> shapeOf(mlir::Value v);
 mlir::Type eltOf(mlir::Value v);

@@ -44,8 +44,8 @@ void Compilation::fail(const std::string &lead) const {
 }
 
 mlir::func::FuncOp Compilation::import(const GraphFunction &function) {
-  mlir::FailureOr<mlir::func::FuncOp> func =
-      compiler::importFunction(*module_, function.outputs, function.name);
+  mlir::FailureOr<mlir::func::FuncOp> func = compiler::importFunction(
+      *module_, function.outputs, function.name, function.epilogue);
   if (mlir::failed(func))
     fail("Cannot compile " + what_);
   return *func;

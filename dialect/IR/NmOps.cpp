@@ -780,6 +780,35 @@ Type ErrorsOp::inferElementType(Adaptor a) {
   return c ? Float32Type::get(c.getContext()) : Type();
 }
 
+Expected<TaggedShape> SelectChannelsOp::inferTaggedShape(Adaptor a) {
+  NM_TRY(in, shapeOf(a.getInput(), "input"));
+  if (!in.hasTag('f'))
+    return error("select_channels needs an 'f' axis, got ", in.repr());
+  ArrayRef<int64_t> channels = a.getChannels();
+  if (channels.empty())
+    return error("select_channels needs at least one channel");
+  for (int64_t c : channels)
+    if (c < 0 || (in['f'] != ::nm::None && c >= in['f']))
+      return error("select_channels: channel ", c, " is out of range for ",
+                   in.repr());
+  return in.updateShape('f', static_cast<int64_t>(channels.size()));
+}
+NM_INFER(SelectChannelsOp)
+int64_t SelectChannelsOp::getComputationalCost() { return 0; }
+
+Expected<TaggedShape> ToUint8Op::inferTaggedShape(Adaptor a) {
+  NM_TRY(in, shapeOf(a.getInput(), "input"));
+  if (!isa<FloatType>(elementTypeOf(a.getInput())))
+    return error("to_uint8 needs a float input");
+  return in;
+}
+NM_INFER_RETURN_TYPES(ToUint8Op)
+Type ToUint8Op::inferElementType(Adaptor a) {
+  Value in = a.getInput();
+  return in ? IntegerType::get(in.getContext(), 8, IntegerType::Unsigned)
+            : Type();
+}
+
 } // namespace nm::ir
 
 #define GET_OP_CLASSES

@@ -439,6 +439,35 @@ def Nm_ErrorsOp : Nm_Op<"errors"> {
   let assemblyFormat = "$cls `,` $target attr-dict `:` functional-type(operands, results)";
 }
 
+//===----------------------------------------------------------------------===//
+// Output epilogue of prediction (neuromancer predict --classes/--as-uint8)
+//===----------------------------------------------------------------------===//
+
+def Nm_SelectChannelsOp : Nm_Op<"select_channels", [], ["getComputationalCost"]> {
+  let summary = "the listed 'f' channels, in the listed order";
+  let description = [{
+    `channels` are 0-based indices into the 'f' axis, in any order (a
+    channel may repeat); the result's 'f' size is their count. The class
+    selection of `neuromancer predict --classes`; on a softmax the
+    conversion computes only the selected probabilities.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input, DenseI64ArrayAttr:$channels);
+  let assemblyFormat = "$input $channels attr-dict `:` functional-type(operands, results)";
+}
+
+def Nm_ToUint8Op : Nm_Op<"to_uint8"> {
+  let summary = "probabilities as uint8: trunc(x * 255), clamped to [0, 255]";
+  let description = [{
+    ELEKTRONN2's `as_uint8` (numpy's `(p * 255).astype(np.uint8)`) for a
+    float input in [0, 1]; outside it the value is clamped (NaN gives 0),
+    where numpy's cast is undefined. The result's element type is ui8. On a
+    softmax (or nm.select_channels of one) the conversion fuses softmax,
+    selection and quantisation into one loop nest over the uint8 output.
+  }];
+  let arguments = (ins Nm_TaggedTensor:$input);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 include "dialect/IR/NmGradientOps.td"
 
 #endif // NM_OPS_TD

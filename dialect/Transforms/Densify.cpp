@@ -126,7 +126,8 @@ private:
       common = d;
       strided |= !allOnes(d);
     }
-    bool voxelwise = isa<AddOp, MultOp, ApplyOp, SoftmaxOp>(op);
+    bool voxelwise =
+        isa<AddOp, MultOp, ApplyOp, SoftmaxOp, SelectChannelsOp, ToUint8Op>(op);
     if (strided && !voxelwise)
       return op.emitOpError()
              << "mixes voxels of an input that is strided by " << text(common)

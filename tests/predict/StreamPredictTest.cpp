@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "tests/predict/StreamFixture.h"
 
+#include "neuromancer/frontend/NodeImpl.h"
 #include "neuromancer/predict/OutputStore.h"
 #include "neuromancer/runtime/ThreadPool.h"
 
@@ -369,4 +370,58 @@ TEST_F(StreamTest, AFullDiskLosesNothingAndTheRunResumes) {
   EXPECT_TRUE(computed.empty());
   EXPECT_EQ(readH5(path("out.h5"), "pred"), want);
   EXPECT_EQ(readH5(path("out.h5"), "whole"), want);
+}
+
+/// The compiled output epilogue (class selection, uint8) against the float
+/// output selected and quantised on the host, bit for bit: on a softmax
+/// (fused into one loop nest with it) and on a sigmoid (plain ops).
+void expectEpilogueMatchesHost(const Node &p, const Array &x) {
+  Array full = call_densified(p, {x});
+  const Sizes &s = full.shape();
+  int64_t voxels = full.size() / s[1];
+  for (const OutputEpilogue &e :
+       {OutputEpilogue{{1, 0, 1}, true}, OutputEpilogue{{}, true},
+        OutputEpilogue{{1}, false}}) {
+    Array got = call_densified(p, {x}, e);
+    std::vector<int64_t> classes = e.classes;
+    if (classes.empty())
+      for (int64_t c = 0; c < s[1]; ++c)
+        classes.push_back(c);
+    Sizes want = s;
+    want[1] = static_cast<int64_t>(classes.size());
+    ASSERT_EQ(got.shape(), want);
+    ASSERT_EQ(got.dtype(), e.asUint8 ? DType::UInt8 : DType::Float32);
+    for (size_t i = 0; i < classes.size(); ++i)
+      for (int64_t v = 0; v < voxels; ++v) {
+        float f = full.data<float>()[classes[i] * voxels + v];
+        if (e.asUint8)
+          ASSERT_EQ(got.data<uint8_t>()[i * voxels + v],
+                    probability_to_uint8(f))
+              << "class " << classes[i] << " voxel " << v;
+        else
+          ASSERT_EQ(got.data<float>()[i * voxels + v], f)
+              << "class " << classes[i] << " voxel " << v;
+      }
+  }
+}
+
+TEST_F(StreamTest, OutputEpilogueEqualsTheHostsSelectionAndQuantisation) {
+  Node softmax = saveNet();
+  Array x = randomArray({1, 2, 8, 21, 22}, 11);
+  expectEpilogueMatchesHost(softmax, x);
+  Node sigmoid = Conv(softmax.parents().front().parents().front(), 2, {1, 2, 2},
+                      {1, 2, 2}, {.activation_func = "sig", .name = "c2_sig"});
+  expectEpilogueMatchesHost(sigmoid, x);
+}
+
+TEST_F(StreamTest, OutputEpilogueRefusesAClassTheModelDoesNotHave) {
+  Node p = saveNet();
+  try {
+    call_densified(p, {randomArray({1, 2, 8, 21, 22}, 12)}, {{2}, false});
+    FAIL() << "class 2 of 2 accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("class 2 does not exist"),
+              std::string::npos)
+        << e.what();
+  }
 }

@@ -201,7 +201,7 @@ TEST_F(TtaTest, IsPartOfTheIdentity) {
   EXPECT_EQ(predict::predictStream(o).resumed, 2);
 }
 
-TEST_F(TtaTest, TheMemoryEstimateCountsTheSumAndTheLongerBox) {
+TEST_F(TtaTest, TheMemoryEstimateCountsTheSumTheLongerBoxAndEveryClass) {
   predict::NetGeometry g;
   g.fov = {3, 8, 8};
   g.offsets = {1, 4, 4};
@@ -216,7 +216,10 @@ TEST_F(TtaTest, TheMemoryEstimateCountsTheSumAndTheLongerBox) {
   // The raw box in the file's float32 and as floats: (6, 23, 23) grows to
   // (6, 24, 24), one voxel longer on x and y.
   int64_t box = (6 * 24 * 24 - 6 * 23 * 23) * (4 + 4);
+  // Each pass returns every class as float; a plain pass only the one class
+  // written (the output epilogue selects it in the last kernel).
+  int64_t output = (g.labels - plain.outChannels) * 4 * 16 * 16 * 4;
   EXPECT_EQ(predict::blockBytes(g, tile, tta) -
                 predict::blockBytes(g, tile, plain),
-            sum + box);
+            sum + box + output);
 }

@@ -40,6 +40,10 @@ std::thread signalAfter(const std::string &timeline, int64_t steps, int sig) {
   });
 }
 
+/// n_steps of the tests that stop a run by a signal: far more than run
+/// before the signal arrives.
+constexpr int64_t kManySteps = 100000;
+
 } // namespace
 
 TEST_F(TrainerTest, RunWritesTheSaveDirectory) {
@@ -210,24 +214,30 @@ TEST_F(TrainerTest, ShellCommandsDrivenThroughItsInput) {
 TEST_F(TrainerTest, KillInTheShellSavesAndStops) {
   std::istringstream in("kill\n");
   std::ostringstream out;
-  Trainer t(config(),
-            {.interactive = true, .shell_in = &in, .shell_out = &out});
+  // Steps enough that the signal arrives before the end however fast the
+  // steps are (with warm compile caches 31 steps took 60 ms, less than the
+  // signalling thread needs to notice the timeline).
+  ExperimentConfig c = config();
+  c.n_steps = kManySteps;
+  Trainer t(c, {.interactive = true, .shell_in = &in, .shell_out = &out});
   std::thread interrupt =
       signalAfter(dir() + "/Backup/run.timeline", 2, SIGINT);
   EXPECT_EQ(t.run(), TrainerExit::Stopped);
   interrupt.join();
-  EXPECT_LT(t.steps_done(), 31);
+  EXPECT_LT(t.steps_done(), kManySteps);
   ASSERT_TRUE(fs::exists(dir() + "/run-FINAL.h5"));
   EXPECT_EQ(latest_checkpoint(dir(), "run"), dir() + "/run-FINAL.h5");
 }
 
 TEST_F(TrainerTest, SigtermWithoutTerminalSavesAndStops) {
-  Trainer t(config(), {.interactive = false});
+  ExperimentConfig c = config();
+  c.n_steps = kManySteps;
+  Trainer t(c, {.interactive = false});
   std::thread term = signalAfter(dir() + "/Backup/run.timeline", 4, SIGTERM);
   EXPECT_EQ(t.run(), TrainerExit::Stopped);
   term.join();
   EXPECT_GE(t.steps_done(), 4);
-  EXPECT_LT(t.steps_done(), 31);
+  EXPECT_LT(t.steps_done(), kManySteps);
   EXPECT_TRUE(fs::exists(dir() + "/run-FINAL.h5"));
 }
 

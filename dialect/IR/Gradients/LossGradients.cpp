@@ -176,4 +176,15 @@ LogicalResult ErrorsOp::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
   return grad::notDifferentiable(*this);
 }
 
+LogicalResult SelectChannelsOp::buildGradients(OpBuilder &, Value,
+                                               ArrayRef<bool>,
+                                               SmallVectorImpl<Value> &) {
+  return grad::notDifferentiable(*this);
+}
+
+LogicalResult ToUint8Op::buildGradients(OpBuilder &, Value, ArrayRef<bool>,
+                                        SmallVectorImpl<Value> &) {
+  return grad::notDifferentiable(*this);
+}
+
 } // namespace nm::ir

@@ -519,3 +519,21 @@ func.func @bad_dtype(%a: tensor<4xi8> {nm.name = "raw", nm.dtype = "uint7"}) {
 func.func @param_result(%a: tensor<4xf32>) -> (tensor<4xf32> {nm.param = "w"}) {
   return %a : tensor<4xf32>
 }
+
+// -----
+
+!a = tensor<1x2x5x10x10xf32, #nm.tagged<b,f,z,x,y>>
+func.func @select_missing_channel(%x: !a) {
+  // expected-error @+1 {{select_channels: channel 2 is out of range}}
+  %0 = nm.select_channels %x [0, 2] : (!a) -> !a
+  return
+}
+
+// -----
+
+!a = tensor<1x2x5x10x10xi64, #nm.tagged<b,f,z,x,y>>
+func.func @to_uint8_of_integers(%x: !a) {
+  // expected-error @+1 {{to_uint8 needs a float input}}
+  %0 = nm.to_uint8 %x : (!a) -> tensor<1x2x5x10x10xui8, #nm.tagged<b,f,z,x,y>>
+  return
+}

@@ -145,5 +145,9 @@ func.func @losses(%x: !x, %t: !lbl, %t2: tensor<1x2x6x10x10xi16, #nm.tagged<b,f,
   %10 = nm.classification %sm2 {n_indep = 2} : (!x) -> tensor<1x2x6x10x10xi64, #nm.tagged<b,f,z,x,y>>
   // CHECK: nm.errors {{.*}} {target_is_sparse} {{.*}} -> tensor<1xf32, #nm.tagged<f>>
   %11 = nm.errors %10, %t2 {target_is_sparse} : (tensor<1x2x6x10x10xi64, #nm.tagged<b,f,z,x,y>>, tensor<1x2x6x10x10xi16, #nm.tagged<b,f,z,x,y>>) -> !scalar
+  // CHECK: nm.select_channels %{{.*}} [3, 0, 3] : {{.*}} -> tensor<1x3x6x10x10xf32
+  %12 = nm.select_channels %sm [3, 0, 3] : (!x) -> tensor<1x3x6x10x10xf32, #nm.tagged<b,f,z,x,y>>
+  // CHECK: nm.to_uint8 %{{.*}} : {{.*}} -> tensor<1x3x6x10x10xui8
+  %13 = nm.to_uint8 %12 : (tensor<1x3x6x10x10xf32, #nm.tagged<b,f,z,x,y>>) -> tensor<1x3x6x10x10xui8, #nm.tagged<b,f,z,x,y>>
   return %8, %11 : !scalar, !scalar
 }
