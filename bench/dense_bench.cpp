@@ -203,7 +203,7 @@ nm::Array predictStreamed(const nm::Node &pred, const nm::Array &raw,
                           const Sizes &tile) {
   Sizes vol(raw.shape().begin() + 1, raw.shape().end());
   nm::predict::BlockGrid grid(vol, tile);
-  nm::predict::BlockNet net(pred, geometry, tile, /*tta=*/false);
+  nm::predict::BlockNet net(pred, geometry, tile, /*tta=*/false, {});
   const Sizes &box = net.boxShape();
   std::vector<float> values(geometry.channels * product(box));
   nm::Array out({vol[0], vol[1], vol[2]});
