@@ -553,7 +553,10 @@ Plan planDenseFunction(const CompileRequest &request) {
 void buildModule(driver::Compilation &compilation, const Plan &plan,
                  const CompileRequest &request) {
   for (const Selected &s : plan.selected) {
-    mlir::func::FuncOp func = compilation.import({s.function, s.outputs});
+    GraphFunction function{s.function, s.outputs};
+    if (plan.dense)
+      function.epilogue = plan.dense->epilogue;
+    mlir::func::FuncOp func = compilation.import(function);
     if (plan.dense)
       compilation.densify(func, {plan.dense->inputShape});
     else if (hasDynamicInputs(func))

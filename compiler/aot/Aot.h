@@ -60,6 +60,10 @@ struct CompileRequest {
   bool dense = false;
   /// Dense output voxels per call, one size per spatial axis (z, x, y).
   std::vector<int64_t> tile;
+  /// With `dense`: the output epilogue, as `neuromancer predict`'s
+  /// --classes (0-based, in this order; empty: all) and --as-uint8.
+  std::vector<int64_t> classes;
+  bool asUint8 = false;
 };
 
 struct CompileReport {

@@ -70,6 +70,11 @@ void checkDenseOptions(const CompileRequest &request) {
       throw ValueError("--tile " + sizesText(request.tile) +
                        " is the output tile of a dense entry point; add "
                        "--dense (or drop --tile)");
+    if (!request.classes.empty() || request.asUint8)
+      throw ValueError(
+          std::string(request.asUint8 ? "--as-uint8" : "--classes") +
+          " shapes the output of a dense entry point; add "
+          "--dense --tile z,x,y");
     return;
   }
   if (request.tile.empty())
@@ -110,7 +115,17 @@ DensePlan planDense(const Model &model, const CompileRequest &request) {
   for (size_t a = 0; a < d.tile.size(); ++a)
     d.inputBox.push_back(d.tile[a] + d.fov[a] - 1);
   d.channels = in['f'];
-  d.labels = out['f'];
+  for (int64_t c : request.classes)
+    if (c < 0 || c >= out['f'])
+      throw ValueError("--classes: class " + std::to_string(c) +
+                       " does not exist; prediction node '" + plan.node.name() +
+                       "' predicts " + std::to_string(out['f']) +
+                       " classes (0.." + std::to_string(out['f'] - 1) + ")");
+  plan.epilogue = {request.classes, request.asUint8};
+  d.classes = request.classes;
+  d.labels = request.classes.empty()
+                 ? out['f']
+                 : static_cast<int64_t>(request.classes.size());
   plan.inputShape = boxShape(in, d.channels, d.inputBox, "the input");
   plan.outputShape = boxShape(out, d.labels, d.tile, "the prediction");
   return plan;

@@ -14,6 +14,7 @@
 
 #include "neuromancer/compiler/aot/Aot.h"
 #include "neuromancer/compiler/aot/Header.h"
+#include "neuromancer/frontend/Backend.h"
 #include "neuromancer/frontend/Model.h"
 
 namespace nm::aot {
@@ -30,6 +31,7 @@ struct DensePlan {
   Node node;                        // the designated prediction node
   std::vector<int64_t> inputShape;  // the input box, in the input's axes
   std::vector<int64_t> outputShape; // (1, labels, tile...), output's axes
+  OutputEpilogue epilogue;          // --classes, --as-uint8
   DenseDoc doc;
 };
 

@@ -151,6 +151,10 @@ void emitDense(std::ostream &os, const std::string &F, const FunctionDoc &f) {
      << "#define " << F << "_INPUT_BOX " << shapeInitializer(d.inputBox) << "\n"
      << "#define " << F << "_NUM_CHANNELS " << d.channels << "\n"
      << "#define " << F << "_NUM_LABELS " << d.labels << "\n";
+  if (!d.classes.empty())
+    os << "/* The output channels are the model's classes " << F
+       << "_CLASSES, in this order (--classes). */\n"
+       << "#define " << F << "_CLASSES " << shapeInitializer(d.classes) << "\n";
 }
 
 } // namespace

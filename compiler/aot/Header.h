@@ -53,7 +53,9 @@ struct DenseDoc {
   std::vector<int64_t> tile;         // dense output voxels per call
   std::vector<int64_t> inputBox;     // tile + fov - 1
   std::string spatialAxes;           // "z,x,y"
-  int64_t channels = 0, labels = 0;
+  int64_t channels = 0;
+  int64_t labels = 0;           // output channels (the selected classes)
+  std::vector<int64_t> classes; // --classes (empty: all, in order)
 };
 
 /// One compiled function.

@@ -13,6 +13,9 @@
 #      {.pad_raw = true}) of the same model file within 1e-5 relative, on
 #      1 and 2 threads; a different volume does not (the check can fail).
 #   3. a model with stride 1 (no pooling) compiles and streams the same way.
+#   4. --classes/--as-uint8 change the entry point's output (uint8_t, the
+#      selected classes) and are refused with a bad class or without
+#      --dense.
 set -euo pipefail
 
 NEUROMANCER=tools/neuromancer/neuromancer
@@ -107,6 +110,25 @@ $CC -std=c99 -Wall -Wextra -Werror -pedantic -I"$T/build/flat" $HDF5_CFLAGS \
   -L"$D" -lneuromancer_runtime $HDF5_LIBS -Wl,-rpath,"$D" -o "$T/stream_flat"
 "$T/stream_flat" "$T/raw.h5" "$T/flat.out.h5"
 $HELPER compare "$T/flat.ref.h5" "$T/flat.out.h5" 1e-5 relative
+
+step "--classes 1 --as-uint8: the output epilogue in the entry point"
+$NEUROMANCER compile "$T/model.h5" --dense --tile 4,16,12 --classes 1 \
+  --as-uint8 --name bytes -o "$T/build/bytes" 2> /dev/null
+B=$T/build/bytes/bytes.h
+grep -q "int bytes_prediction_dense(const float \*raw, uint8_t \*softmax)" "$B" \
+  || fail "bytes.h: $(grep "int bytes_prediction_dense(" "$B")"
+for line in "NUM_LABELS 1" "CLASSES {1}" "SOFTMAX_SHAPE {1, 1, 4, 16, 12}"; do
+  grep -qxF "#define BYTES_PREDICTION_DENSE_$line" "$B" || fail "bytes.h lacks $line"
+done
+if $NEUROMANCER compile "$T/model.h5" --dense --tile 4,16,12 --classes 0,$labels \
+  -o "$T/build/bad" 2> "$T/err"; then
+  fail "compiled class $labels of $labels"
+fi
+grep -q "class $labels does not exist" "$T/err" || fail "$(cat "$T/err")"
+if $NEUROMANCER compile "$T/model.h5" --as-uint8 -o "$T/build/bad" 2> "$T/err"; then
+  fail "--as-uint8 without --dense accepted"
+fi
+grep -q "add --dense" "$T/err" || fail "$(cat "$T/err")"
 
 step "stream_dense refuses what it cannot read"
 if "$T/stream_dense" "$T/raw.h5" "$T/x.h5" --input-dataset nope 2> "$T/err"; then

@@ -18,6 +18,7 @@
 //                                              DIR/NAME.h and the runtime
 //                                              library (compiler/aot/Aot.h)
 //   neuromancer compile MODEL.h5 -o DIR --dense --tile z,x,y
+//                       [--classes 1,...] [--as-uint8]
 //                       [--params-as-args] [--name NAME] [--cpu CPU]
 //                                              the same with one entry point,
 //                                              NAME_prediction_dense: a dense
@@ -149,6 +150,12 @@ CLI::App *addCompile(CLI::App &app, Arguments &a) {
                   "with --dense: the dense output voxels per call, e.g. "
                   "8,32,32 (the input box is tile + fov - 1)")
       ->type_name("Z,X,Y");
+  cmd->add_option("--classes", a.classes,
+                  "with --dense: the 0-based classes the entry point "
+                  "returns, in this order (default: all)")
+      ->type_name("C,...");
+  cmd->add_flag("--as-uint8", a.asUint8,
+                "with --dense: return p * 255 truncated to uint8 (clamped)");
   return cmd;
 }
 
@@ -291,6 +298,9 @@ int compile(const Arguments &a) {
   request.dense = a.dense;
   if (!a.denseTile.empty())
     request.tile = nm::aot::parseSizes(a.denseTile, "--tile", "8,32,32");
+  if (!a.classes.empty())
+    request.classes = nm::predict::parseClasses(a.classes);
+  request.asUint8 = a.asUint8;
   nm::aot::CompileReport report = nm::aot::compileModel(request);
   std::filesystem::path dir(a.output);
   for (const nm::tools::EmbeddedFile &f : nm::tools::embeddedRuntime())
