@@ -151,6 +151,8 @@ TrainerExit Trainer::run() {
     s.tPerIt = 0.8 * s.tPerIt + 0.2 * tPerIt;
     s.batchChar = batchCharacteristic(s.batch);
     s.appendTimeline({s.i, s.tPassed, s.loss, s.batchChar});
+    if (s.options.after_step)
+      s.options.after_step(s.i);
     char note[64];
     std::snprintf(note, sizeof note, "loss: %.4f", s.loss);
     progress.set_note(note);

@@ -22,6 +22,7 @@
 #include "neuromancer/train/History.h"
 
 #include <array>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -43,6 +44,10 @@ struct TrainerOptions {
   /// The shell's input and output (default std::cin / std::cout).
   std::istream *shell_in = nullptr;
   std::ostream *shell_out = nullptr;
+  /// Called with the step index after each step is recorded (and before
+  /// its checkpoints): a signal raised here is seen before the next step,
+  /// which makes interruptions reproducible (the tests use it).
+  std::function<void(int64_t step)> after_step;
 };
 
 /// How a run ended; the CLI's exit status.

@@ -25,24 +25,15 @@ std::vector<std::string> lines(const std::string &text) {
   return out;
 }
 
-/// Sends `sig` to this process once the run's timeline holds `steps` steps.
-std::thread signalAfter(const std::string &timeline, int64_t steps, int sig) {
-  return std::thread([timeline, steps, sig] {
-    for (int k = 0; k < 6000; ++k) {
-      std::error_code ec;
-      if (fs::exists(timeline) &&
-          static_cast<int64_t>(fs::file_size(timeline, ec)) >= steps * 32) {
-        ::kill(::getpid(), sig);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  });
+/// TrainerOptions::after_step raising `sig` once the run's timeline holds
+/// `steps` steps: the loop sees it before the next step, however fast the
+/// steps are (a thread watching the timeline was outrun by warm caches).
+std::function<void(int64_t)> raiseAfter(int64_t steps, int sig) {
+  return [steps, sig](int64_t i) {
+    if (i + 1 == steps)
+      std::raise(sig);
+  };
 }
-
-/// n_steps of the tests that stop a run by a signal: far more than run
-/// before the signal arrives.
-constexpr int64_t kManySteps = 100000;
 
 } // namespace
 
@@ -188,11 +179,11 @@ TEST_F(TrainerTest, ShellCommandsDrivenThroughItsInput) {
   std::ostringstream out;
   ExperimentConfig c = config();
   c.n_steps = 40;
-  Trainer t(c, {.interactive = true, .shell_in = &in, .shell_out = &out});
-  std::thread interrupt =
-      signalAfter(dir() + "/Backup/run.timeline", 3, SIGINT);
+  Trainer t(c, {.interactive = true,
+                .shell_in = &in,
+                .shell_out = &out,
+                .after_step = raiseAfter(3, SIGINT)});
   TrainerExit exit = t.run();
-  interrupt.join();
   EXPECT_EQ(exit, TrainerExit::Finished) << "q resumes training";
   EXPECT_EQ(t.steps_done(), 41);
   EXPECT_EQ(t.model().lr(), 0.125);
@@ -214,30 +205,21 @@ TEST_F(TrainerTest, ShellCommandsDrivenThroughItsInput) {
 TEST_F(TrainerTest, KillInTheShellSavesAndStops) {
   std::istringstream in("kill\n");
   std::ostringstream out;
-  // Steps enough that the signal arrives before the end however fast the
-  // steps are (with warm compile caches 31 steps took 60 ms, less than the
-  // signalling thread needs to notice the timeline).
-  ExperimentConfig c = config();
-  c.n_steps = kManySteps;
-  Trainer t(c, {.interactive = true, .shell_in = &in, .shell_out = &out});
-  std::thread interrupt =
-      signalAfter(dir() + "/Backup/run.timeline", 2, SIGINT);
+  Trainer t(config(), {.interactive = true,
+                       .shell_in = &in,
+                       .shell_out = &out,
+                       .after_step = raiseAfter(2, SIGINT)});
   EXPECT_EQ(t.run(), TrainerExit::Stopped);
-  interrupt.join();
-  EXPECT_LT(t.steps_done(), kManySteps);
+  EXPECT_EQ(t.steps_done(), 2);
   ASSERT_TRUE(fs::exists(dir() + "/run-FINAL.h5"));
   EXPECT_EQ(latest_checkpoint(dir(), "run"), dir() + "/run-FINAL.h5");
 }
 
 TEST_F(TrainerTest, SigtermWithoutTerminalSavesAndStops) {
-  ExperimentConfig c = config();
-  c.n_steps = kManySteps;
-  Trainer t(c, {.interactive = false});
-  std::thread term = signalAfter(dir() + "/Backup/run.timeline", 4, SIGTERM);
+  Trainer t(config(),
+            {.interactive = false, .after_step = raiseAfter(4, SIGTERM)});
   EXPECT_EQ(t.run(), TrainerExit::Stopped);
-  term.join();
-  EXPECT_GE(t.steps_done(), 4);
-  EXPECT_LT(t.steps_done(), kManySteps);
+  EXPECT_EQ(t.steps_done(), 4);
   EXPECT_TRUE(fs::exists(dir() + "/run-FINAL.h5"));
 }
 
@@ -270,11 +252,9 @@ TEST_F(TrainerTest, ResumeContinuesBitForBit) {
   ExperimentConfig c = config("parts");
   c.n_steps = 100;
   {
-    Trainer first(c, {.interactive = false});
-    std::thread term =
-        signalAfter(dir("parts") + "/Backup/parts.timeline", 15, SIGTERM);
+    Trainer first(
+        c, {.interactive = false, .after_step = raiseAfter(15, SIGTERM)});
     ASSERT_EQ(first.run(), TrainerExit::Stopped);
-    term.join();
   }
   // What a kill -9 after a checkpoint leaves: LAST of a history step, no
   // FINAL, a timeline longer than the checkpoint's.
