@@ -18,6 +18,8 @@
  *
  * Another model: -DSTREAM_HEADER='"tiny.h"'
  * '-DSTREAM(x)=TINY_PREDICTION_DENSE_##x' -DSTREAM_ENTRY=tiny_prediction_dense.
+ * An entry point compiled with --as-uint8: -DSTREAM_OUTPUT_UINT8 (the
+ * output is then uint8, p * 255 truncated, straight from the entry point).
  *
  * The raw dataset (default "raw") is (z, x, y), float32 used as it is or
  * uint8 divided by 255 (ELEKTRONN2's normalisation); the model reads one
@@ -55,6 +57,20 @@ static const int64_t kBox[3] = STREAM(INPUT_BOX);
 static const int64_t kOffsets[3] = STREAM(OFFSETS);
 static const int64_t kFov[3] = STREAM(FOV);
 #define LABELS ((int64_t)STREAM(NUM_LABELS))
+
+/* The entry point's output element: float32 probabilities, or uint8 for an
+ * entry point compiled with --as-uint8. */
+#ifdef STREAM_OUTPUT_UINT8
+typedef uint8_t Out;
+#define OUT_DTYPE "uint8"
+#define OUT_FILE_TYPE H5T_STD_U8LE
+#define OUT_MEM_TYPE H5T_NATIVE_UINT8
+#else
+typedef float Out;
+#define OUT_DTYPE "float32"
+#define OUT_FILE_TYPE H5T_IEEE_F32LE
+#define OUT_MEM_TYPE H5T_NATIVE_FLOAT
+#endif
 #define STREAM_STRING2(x) #x
 #define STREAM_STRING(x) STREAM_STRING2(x)
 
@@ -166,7 +182,7 @@ static int readBox(const Raw *raw, const int64_t lo[3], float *box,
   return 0;
 }
 
-/* The (labels, z, x, y) float32 output, chunked by tiles. */
+/* The (labels, z, x, y) output (float32 or uint8), chunked by tiles. */
 static hid_t createOutput(hid_t file, const char *name, const int64_t n[3],
                           hid_t *space) {
   hsize_t dims[4] = {(hsize_t)LABELS, (hsize_t)n[0], (hsize_t)n[1],
@@ -177,7 +193,7 @@ static hid_t createOutput(hid_t file, const char *name, const int64_t n[3],
   *space = H5Screate_simple(4, dims, NULL);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_chunk(dcpl, 4, chunk);
-  hid_t dset = H5Dcreate2(file, name, H5T_IEEE_F32LE, *space, H5P_DEFAULT, dcpl,
+  hid_t dset = H5Dcreate2(file, name, OUT_FILE_TYPE, *space, H5P_DEFAULT, dcpl,
                           H5P_DEFAULT);
   H5Pclose(dcpl);
   return dset;
@@ -185,7 +201,7 @@ static hid_t createOutput(hid_t file, const char *name, const int64_t n[3],
 
 /* Writes the voxels [skip, skip + count) of the tile `prob` (labels, tile)
  * to the output at `at`. */
-static int writeBlock(hid_t dset, hid_t space, const float *prob,
+static int writeBlock(hid_t dset, hid_t space, const Out *prob,
                       const int64_t skip[3], const int64_t count[3],
                       const int64_t at[3]) {
   hsize_t tile[4] = {(hsize_t)LABELS, (hsize_t)kTile[0], (hsize_t)kTile[1],
@@ -200,7 +216,7 @@ static int writeBlock(hid_t dset, hid_t space, const float *prob,
       H5Sselect_hyperslab(mem, H5S_SELECT_SET, memStart, NULL, n, NULL) < 0 ||
       H5Sselect_hyperslab(space, H5S_SELECT_SET, fileStart, NULL, n, NULL) <
           0 ||
-      H5Dwrite(dset, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, prob) < 0;
+      H5Dwrite(dset, OUT_MEM_TYPE, mem, space, H5P_DEFAULT, prob) < 0;
   H5Sclose(mem);
   return failed;
 }
@@ -210,7 +226,7 @@ static int stream(const Raw *raw, hid_t dset, hid_t space, long long *calls) {
   size_t boxSize = (size_t)(kBox[0] * kBox[1] * kBox[2]);
   float *box = malloc(sizeof(float) * boxSize);
   float *scratch = malloc(sizeof(float) * boxSize);
-  float *prob = malloc(sizeof(float) * (size_t)STREAM(OUTPUT0_SIZE));
+  Out *prob = malloc(sizeof(Out) * (size_t)STREAM(OUTPUT0_SIZE));
   int failed = !box || !scratch || !prob;
   int64_t b[3], lo[3], skip[3], count[3], in[3];
   for (b[0] = 0; !failed && b[0] < raw->n[0]; b[0] += kTile[0])
@@ -308,9 +324,13 @@ int main(int argc, char **argv) {
   if (strcmp(STREAM(INPUT0_AXES), "b,f,z,x,y") ||
       strcmp(STREAM(OUTPUT0_AXES), "b,f,z,x,y") ||
       strcmp(STREAM(INPUT0_DTYPE), "float32") ||
-      strcmp(STREAM(OUTPUT0_DTYPE), "float32")) {
-    fprintf(stderr, "stream_dense: the entry point does not map float32 "
-                    "(b,f,z,x,y) to float32 (b,f,z,x,y)\n");
+      strcmp(STREAM(OUTPUT0_DTYPE), OUT_DTYPE)) {
+    fprintf(stderr,
+            "stream_dense: the entry point does not map float32 "
+            "(b,f,z,x,y) to " OUT_DTYPE " (b,f,z,x,y)%s\n",
+            strcmp(STREAM(OUTPUT0_DTYPE), "uint8")
+                ? ""
+                : "; build with -DSTREAM_OUTPUT_UINT8 for --as-uint8");
     return 1;
   }
   printTriple(stdout, "stream_dense: fov", kFov);

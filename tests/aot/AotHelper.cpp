@@ -5,9 +5,11 @@
 //                      loads the model (rebuilt for the patch size), runs
 //                      model.predict on "raw" through the JIT and the
 //                      compile cache, writes "prediction"
-//   aot_helper dense   MODEL.h5 IN.h5 OUT.h5  predict_dense of the (z, x, y)
-//                                             "raw" with pad_raw, writes
-//                                             "prediction" (labels, z, x, y)
+//   aot_helper dense   MODEL.h5 IN.h5 OUT.h5 [uint8]
+//                                             predict_dense of the (z, x, y)
+//                                             "raw" with pad_raw (and
+//                                             as_uint8), writes "prediction"
+//                                             (labels, z, x, y)
 //   aot_helper flat    MODEL.h5               saves a small model with
 //                                             stride 1 (no pooling), fov
 //                                             (3, 5, 5)
@@ -117,8 +119,9 @@ int jit(int argc, char **argv) {
 }
 
 int dense(int argc, char **argv) {
-  if (argc != 5)
-    fail("dense MODEL.h5 IN.h5 OUT.h5");
+  bool asUint8 = argc == 6 && std::string(argv[5]) == "uint8";
+  if (argc != 5 && !asUint8)
+    fail("dense MODEL.h5 IN.h5 OUT.h5 [uint8]");
   nm::set_log_level(nm::LogLevel::Warning);
   nm::Model &model = nm::modelload(argv[2]);
   nm::Array zxy = readArray(argv[3], "raw");
@@ -126,7 +129,8 @@ int dense(int argc, char **argv) {
   shape.insert(shape.end(), zxy.shape().begin(), zxy.shape().end());
   nm::Array raw(shape, nm::DType::Float32);
   std::memcpy(raw.raw(), zxy.raw(), zxy.nbytes());
-  nm::Array y = model.predict_dense(raw, {.pad_raw = true});
+  nm::Array y =
+      model.predict_dense(raw, {.as_uint8 = asUint8, .pad_raw = true});
   writeArray(argv[4], "prediction", y);
   std::printf("predict_dense: prediction %s\n", y.shapeString().c_str());
   return 0;

@@ -14,8 +14,9 @@
 #      1 and 2 threads; a different volume does not (the check can fail).
 #   3. a model with stride 1 (no pooling) compiles and streams the same way.
 #   4. --classes/--as-uint8 change the entry point's output (uint8_t, the
-#      selected classes) and are refused with a bad class or without
-#      --dense.
+#      selected classes); stream_dense.c built with -DSTREAM_OUTPUT_UINT8
+#      streams the uint8 entry point to predict_dense's as_uint8 (within one
+#      step); bad classes and the options without --dense are refused.
 set -euo pipefail
 
 NEUROMANCER=tools/neuromancer/neuromancer
@@ -120,6 +121,17 @@ grep -q "int bytes_prediction_dense(const float \*raw, uint8_t \*softmax)" "$B" 
 for line in "NUM_LABELS 1" "CLASSES {1}" "SOFTMAX_SHAPE {1, 1, 4, 16, 12}"; do
   grep -qxF "#define BYTES_PREDICTION_DENSE_$line" "$B" || fail "bytes.h lacks $line"
 done
+$NEUROMANCER compile "$T/model.h5" --dense --tile 4,16,12 --as-uint8 \
+  --name bytes -o "$T/build/bytes8" 2> /dev/null
+$CC -std=c99 -Wall -Wextra -Werror -pedantic -I"$T/build/bytes8" $HDF5_CFLAGS \
+  -DSTREAM_OUTPUT_UINT8 -DSTREAM_HEADER='"bytes.h"' \
+  '-DSTREAM(x)=BYTES_PREDICTION_DENSE_##x' -DSTREAM_ENTRY=bytes_prediction_dense \
+  "$STREAM_C" "$T/build/bytes8/bytes.o" -L"$D" -lneuromancer_runtime $HDF5_LIBS \
+  -Wl,-rpath,"$D" -o "$T/stream_bytes"
+"$T/stream_bytes" "$T/raw.h5" "$T/raw.bytes.h5"
+$HELPER dense "$T/model.h5" "$T/raw.h5" "$T/raw.ref8.h5" uint8 2> /dev/null
+# One step apart at most where the two computations' last bits differ.
+$HELPER compare "$T/raw.ref8.h5" "$T/raw.bytes.h5" 1
 if $NEUROMANCER compile "$T/model.h5" --dense --tile 4,16,12 --classes 0,$labels \
   -o "$T/build/bad" 2> "$T/err"; then
   fail "compiled class $labels of $labels"
