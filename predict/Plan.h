@@ -103,9 +103,9 @@ constexpr int64_t kDefaultMemory = int64_t(4) << 30;
 constexpr int64_t kMaxBlockVoxels = int64_t(1) << 24;
 
 /// Whether a block of `tile` may run within `budget`: processBytes plus
-/// blockBytes with a tenth of its buffers more (the allocator's and HDF5's overhead, which
-/// the estimate does not count: the small test model's blocks measured
-/// about 10 % over it), and at most kMaxBlockVoxels output voxels.
+/// blockBytes with a tenth of its buffers more (the allocator's and HDF5's
+/// overhead, which the estimate does not count: the small test model's blocks
+/// measured about 10 % over it), and at most kMaxBlockVoxels output voxels.
 bool fitsBudget(const NetGeometry &g, const Sizes &tile, int64_t budget,
                 const BlockCost &cost);
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "neuromancer/dialect/IR/NmOps.h"
+#include "InferenceSupport.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -24,37 +25,8 @@ using ::nm::TaggedShape;
 #include "neuromancer/dialect/IR/NmInterfaces.cpp.inc"
 
 namespace nm::ir {
+using namespace infer;
 namespace {
-
-/// A ValueError whose message is the concatenation of `parts`.
-template <typename... Ts> Failure error(const Ts &...parts) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  (os << ... << parts);
-  return ::nm::valueError(os.str());
-}
-
-#define NM_TRY(var, expr)                                                      \
-  auto var##OrErr = (expr);                                                    \
-  if (!var##OrErr)                                                             \
-    return var##OrErr.failure();                                               \
-  auto var = *var##OrErr;
-
-#define NM_CHECK(expr)                                                         \
-  do {                                                                         \
-    if (std::optional<Failure> failure_ = (expr))                              \
-      return *failure_;                                                        \
-  } while (false)
-
-Expected<TaggedShape> shapeOf(Value v, StringRef what) {
-  if (!v)
-    return error("missing ", what.str());
-  if (std::optional<TaggedShape> s = getTaggedShape(v.getType()))
-    return *s;
-  return error(what.str(),
-               " must be a tensor with an #nm.tagged encoding, got ",
-               v.getType());
-}
 
 Expected<Sizes> paramShape(Value v, StringRef what) {
   auto t = v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
@@ -151,45 +123,7 @@ int64_t sizeOf(Value v) {
   return countElements({v});
 }
 
-Type elementTypeOf(Value v) {
-  auto t = v ? dyn_cast<ShapedType>(v.getType()) : ShapedType();
-  return t ? t.getElementType() : Type();
-}
-
-/// InferTypeOpInterface on top of inferTaggedShape/inferElementType.
-template <typename OpT>
-LogicalResult inferTaggedType(std::optional<Location> loc,
-                              typename OpT::Adaptor adaptor,
-                              SmallVectorImpl<Type> &types) {
-  Expected<TaggedShape> shape = OpT::inferTaggedShape(adaptor);
-  if (!shape)
-    return emitOptionalError(loc, shape.message());
-  Type et = OpT::inferElementType(adaptor);
-  if (!et)
-    return emitOptionalError(loc, "cannot infer the result element type");
-  types.push_back(getTaggedTensorType(*shape, et));
-  return success();
-}
-
 } // namespace
-
-#define NM_INFER_RETURN_TYPES(OP)                                              \
-  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> l, \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &types) {           \
-    return inferTaggedType<OP>(l, adaptor, types);                             \
-  }
-
-/// Result element type = element type of operand 0.
-#define NM_FIRST_ELEMENT_TYPE(OP)                                              \
-  Type OP::inferElementType(Adaptor a) {                                       \
-    return a.getOperands().empty() ? Type()                                    \
-                                   : elementTypeOf(a.getOperands().front());   \
-  }
-
-#define NM_INFER(OP)                                                           \
-  NM_INFER_RETURN_TYPES(OP)                                                    \
-  NM_FIRST_ELEMENT_TYPE(OP)
 
 //===----------------------------------------------------------------------===//
 // Interface helpers
@@ -749,22 +683,6 @@ int64_t AggregateLossOp::getComputationalCost() {
   return cost;
 }
 
-Expected<TaggedShape> ClassificationOp::inferTaggedShape(Adaptor a) {
-  NM_TRY(p, shapeOf(a.getPred(), "pred"));
-  int64_t nIndep = static_cast<int64_t>(a.getNIndep());
-  if (!p.hasTag('f'))
-    return error("Classification needs an 'f' axis, got ", p.repr());
-  if (nIndep < 1 || (p['f'] != ::nm::None && p['f'] % nIndep != 0))
-    return error("Classification: n_indep = ", nIndep,
-                 " must divide the number of features of ", p.repr());
-  return p.updateShape('f', nIndep);
-}
-NM_INFER_RETURN_TYPES(ClassificationOp)
-Type ClassificationOp::inferElementType(Adaptor a) {
-  Value p = a.getPred();
-  return p ? IntegerType::get(p.getContext(), 64) : Type();
-}
-
 Expected<TaggedShape> ErrorsOp::inferTaggedShape(Adaptor a) {
   NM_TRY(cls, shapeOf(a.getCls(), "cls"));
   NM_TRY(t, shapeOf(a.getTarget(), "target"));
@@ -778,35 +696,6 @@ NM_INFER_RETURN_TYPES(ErrorsOp)
 Type ErrorsOp::inferElementType(Adaptor a) {
   Value c = a.getCls();
   return c ? Float32Type::get(c.getContext()) : Type();
-}
-
-Expected<TaggedShape> SelectChannelsOp::inferTaggedShape(Adaptor a) {
-  NM_TRY(in, shapeOf(a.getInput(), "input"));
-  if (!in.hasTag('f'))
-    return error("select_channels needs an 'f' axis, got ", in.repr());
-  ArrayRef<int64_t> channels = a.getChannels();
-  if (channels.empty())
-    return error("select_channels needs at least one channel");
-  for (int64_t c : channels)
-    if (c < 0 || (in['f'] != ::nm::None && c >= in['f']))
-      return error("select_channels: channel ", c, " is out of range for ",
-                   in.repr());
-  return in.updateShape('f', static_cast<int64_t>(channels.size()));
-}
-NM_INFER(SelectChannelsOp)
-int64_t SelectChannelsOp::getComputationalCost() { return 0; }
-
-Expected<TaggedShape> ToUint8Op::inferTaggedShape(Adaptor a) {
-  NM_TRY(in, shapeOf(a.getInput(), "input"));
-  if (!isa<FloatType>(elementTypeOf(a.getInput())))
-    return error("to_uint8 needs a float input");
-  return in;
-}
-NM_INFER_RETURN_TYPES(ToUint8Op)
-Type ToUint8Op::inferElementType(Adaptor a) {
-  Value in = a.getInput();
-  return in ? IntegerType::get(in.getContext(), 8, IntegerType::Unsigned)
-            : Type();
 }
 
 } // namespace nm::ir
