@@ -28,7 +28,6 @@ namespace nm {
 
 class Executable;
 
-/// A function of a graph: its name and the nodes it returns.
 /// What a prediction function does to its output before returning it, in
 /// the last kernel (neuromancer predict --classes, --as-uint8): the listed
 /// 'f' channels in that order (empty: all of them) and, with `asUint8`,
@@ -38,6 +37,10 @@ struct OutputEpilogue {
   bool asUint8 = false;
 
   bool empty() const { return classes.empty() && !asUint8; }
+  /// Channels of the result for an output of `all` channels.
+  int64_t channels(int64_t all) const {
+    return classes.empty() ? all : static_cast<int64_t>(classes.size());
+  }
   bool operator<(const OutputEpilogue &o) const {
     return std::tie(classes, asUint8) < std::tie(o.classes, o.asUint8);
   }
@@ -50,6 +53,7 @@ inline uint8_t probability_to_uint8(float p) {
   return static_cast<uint8_t>(y);
 }
 
+/// A function of a graph: its name and the nodes it returns.
 struct GraphFunction {
   std::string name;
   std::vector<Node> outputs;

@@ -24,10 +24,8 @@ int64_t product(const Sizes &s) {
 BlockNet::BlockNet(const Node &node, const NetGeometry &g, const Sizes &tile,
                    bool tta, const OutputEpilogue &epilogue)
     : node_(node), g_(g), epilogue_(epilogue),
-      classes_(epilogue.classes.empty()
-                   ? g.labels
-                   : static_cast<int64_t>(epilogue.classes.size())),
-      tile_(tile), in_(3), box_(3), shift_(ttaShift(g, tta)) {
+      classes_(epilogue.channels(g.labels)), tile_(tile), in_(3), box_(3),
+      shift_(ttaShift(g, tta)) {
   for (int a = 0; a < 3; ++a) {
     in_[a] = tile[a] + g.fov[a] - 1;
     box_[a] = in_[a] + std::abs(shift_[a]);
@@ -80,9 +78,7 @@ Array BlockNet::pass(const std::vector<float> &box, unsigned flip,
                                   ? std::move(input)
                                   : input.astype(g_.inputType)},
                              epilogue);
-  int64_t channels = epilogue.classes.empty()
-                         ? g_.labels
-                         : static_cast<int64_t>(epilogue.classes.size());
+  int64_t channels = epilogue.channels(g_.labels);
   if (out.size() != channels * product(tile_))
     throw ValueError("the model's densified network returned " +
                      out.shapeString() + " for a block of " + formatTuple(in_) +

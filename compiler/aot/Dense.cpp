@@ -123,9 +123,7 @@ DensePlan planDense(const Model &model, const CompileRequest &request) {
                        " classes (0.." + std::to_string(out['f'] - 1) + ")");
   plan.epilogue = {request.classes, request.asUint8};
   d.classes = request.classes;
-  d.labels = request.classes.empty()
-                 ? out['f']
-                 : static_cast<int64_t>(request.classes.size());
+  d.labels = plan.epilogue.channels(out['f']);
   plan.inputShape = boxShape(in, d.channels, d.inputBox, "the input");
   plan.outputShape = boxShape(out, d.labels, d.tile, "the prediction");
   return plan;

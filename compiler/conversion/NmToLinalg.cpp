@@ -199,8 +199,8 @@ static SmallVector<std::string> resultNames(func::FuncOp f, Block &old) {
 /// becomes `nm.name = "x"`; `nm.param = "w"` (+ nm.trainable) becomes
 /// `nm.name = "w"` + `nm.parameter` (nm.trainable and nm.weight_decay, which
 /// only the nm passes read, are dropped); results get `nm.name` from
-/// `resultNames`, and `nm.dtype = "uint8"` where the nm result type was ui8
-/// (nm.to_uint8).
+/// `resultNames`, and `nm.dtype = "uint<n>"` where the nm result type was
+/// unsigned (the lowering makes integers signless; e.g. nm.to_uint8).
 static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames,
                          TypeRange nmResults) {
   MLIRContext *ctx = f.getContext();
@@ -221,9 +221,11 @@ static void markBoundary(func::FuncOp f, ArrayRef<std::string> resultNames,
       f.setResultAttr(i, "nm.name", StringAttr::get(ctx, resultNames[i]));
   for (auto [i, t] : llvm::enumerate(nmResults))
     if (auto rt = dyn_cast<RankedTensorType>(t))
-      if (rt.getElementType().isUnsignedInteger(8))
-        f.setResultAttr(i, ir::NmDialect::kDTypeAttrName,
-                        StringAttr::get(ctx, "uint8"));
+      if (auto it = dyn_cast<IntegerType>(rt.getElementType());
+          it && it.isUnsigned())
+        f.setResultAttr(
+            i, ir::NmDialect::kDTypeAttrName,
+            StringAttr::get(ctx, "uint" + std::to_string(it.getWidth())));
 }
 
 LogicalResult LoweringContext::run() {
